@@ -1,0 +1,102 @@
+import { directKey, type Conversation, type ParticipantSummary } from '../../domain/conversation.js';
+import type { Message } from '../../domain/message.js';
+import type {
+  ConversationRepository,
+  ConversationSummary,
+  NewGroup,
+} from '../../application/ports/conversation-repository.js';
+import type { InMemoryStore } from './in-memory-store.js';
+
+export class InMemoryConversationRepository implements ConversationRepository {
+  constructor(private readonly store: InMemoryStore) {}
+
+  async createGroup(group: NewGroup, now: Date): Promise<Conversation> {
+    return this.insert({ title: group.title, kind: 'group', isOpen: group.isOpen, createdBy: group.createdBy }, null, group.participantIds, now);
+  }
+
+  async findOrCreateDirect(a: number, b: number, now: Date): Promise<{ conversation: Conversation; created: boolean }> {
+    const key = directKey(a, b);
+    for (const row of this.store.conversations.values()) {
+      if (!row.deletedAt && row.directKey === key) return { conversation: row.value, created: false };
+    }
+    const conversation = this.insert({ title: null, kind: 'direct', isOpen: false, createdBy: a }, key, [a, b], now);
+    return { conversation, created: true };
+  }
+
+  async findById(id: number): Promise<Conversation | null> {
+    const row = this.store.conversations.get(id);
+    return row && !row.deletedAt ? row.value : null;
+  }
+
+  async isParticipant(conversationId: number, userId: number): Promise<boolean> {
+    return this.store.activeParticipant(conversationId, userId) !== undefined;
+  }
+
+  async participants(conversationId: number): Promise<ParticipantSummary[]> {
+    const summaries: ParticipantSummary[] = [];
+    for (const row of this.store.participants.values()) {
+      const user = row.conversationId === conversationId && !row.deletedAt ? this.store.liveUser(row.userId) : undefined;
+      if (user) summaries.push({ id: user.id, username: user.username });
+    }
+    return summaries.sort((x, y) => x.id - y.id);
+  }
+
+  async addParticipant(conversationId: number, userId: number): Promise<boolean> {
+    if (this.store.activeParticipant(conversationId, userId)) return false;
+    this.store.participants.set(`${conversationId}:${userId}`, { conversationId, userId, lastReadMessageId: null, deletedAt: null });
+    return true;
+  }
+
+  async removeParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
+    const row = this.store.activeParticipant(conversationId, userId);
+    if (!row) return false;
+    row.deletedAt = now;
+    return true;
+  }
+
+  async conversationIdsOf(userId: number): Promise<number[]> {
+    return [...this.store.participants.values()]
+      .filter((p) => p.userId === userId && !p.deletedAt && this.store.conversations.get(p.conversationId)?.deletedAt === null)
+      .map((p) => p.conversationId)
+      .sort((x, y) => x - y);
+  }
+
+  async listForUser(userId: number): Promise<ConversationSummary[]> {
+    const summaries: ConversationSummary[] = [];
+    for (const conversationId of await this.conversationIdsOf(userId)) {
+      const conversation = (await this.findById(conversationId))!;
+      const lastRead = this.store.activeParticipant(conversationId, userId)?.lastReadMessageId ?? 0;
+      let lastMessage: Message | null = null;
+      let unreadCount = 0;
+      for (const { value: m, deletedAt } of this.store.messages.values()) {
+        if (m.conversationId !== conversationId || deletedAt) continue;
+        if (!lastMessage || m.id > lastMessage.id) lastMessage = m;
+        if (m.id > lastRead && m.senderId !== userId) unreadCount += 1;
+      }
+      summaries.push({ conversation, participants: await this.participants(conversationId), lastMessage, unreadCount });
+    }
+    const activity = (s: ConversationSummary) => (s.lastMessage ?? s.conversation).createdAt.getTime();
+    return summaries.sort((x, y) => activity(y) - activity(x) || y.conversation.id - x.conversation.id);
+  }
+
+  async advanceReadMarker(conversationId: number, userId: number, messageId: number): Promise<number> {
+    const row = this.store.activeParticipant(conversationId, userId);
+    if (!row) return 0;
+    row.lastReadMessageId = Math.max(row.lastReadMessageId ?? 0, messageId);
+    return row.lastReadMessageId;
+  }
+
+  private insert(
+    fields: Pick<Conversation, 'title' | 'kind' | 'isOpen' | 'createdBy'>,
+    key: string | null,
+    participantIds: readonly number[],
+    now: Date,
+  ): Conversation {
+    const conversation: Conversation = { ...fields, id: this.store.nextId('conversation'), createdAt: now, updatedAt: now };
+    this.store.conversations.set(conversation.id, { value: conversation, deletedAt: null, directKey: key });
+    for (const userId of new Set(participantIds)) {
+      this.store.participants.set(`${conversation.id}:${userId}`, { conversationId: conversation.id, userId, lastReadMessageId: null, deletedAt: null });
+    }
+    return conversation;
+  }
+}

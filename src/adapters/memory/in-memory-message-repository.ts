@@ -1,0 +1,63 @@
+import type { Message, MessageDraft } from '../../domain/message.js';
+import type { MessagePage, MessageRepository, PageQuery } from '../../application/ports/message-repository.js';
+import type { InMemoryStore } from './in-memory-store.js';
+
+export class InMemoryMessageRepository implements MessageRepository {
+  constructor(private readonly store: InMemoryStore) {}
+
+  async append(draft: MessageDraft): Promise<{ message: Message; created: boolean }> {
+    if (draft.clientId !== null) {
+      for (const { value } of this.store.messages.values()) {
+        if (value.senderId === draft.senderId && value.clientId === draft.clientId) return { message: value, created: false };
+      }
+    }
+    const message: Message = { ...draft, id: this.store.nextId('message'), readAt: null, editedAt: null, updatedAt: draft.createdAt };
+    this.store.messages.set(message.id, { value: message, deletedAt: null });
+    return { message, created: true };
+  }
+
+  async findById(id: number): Promise<Message | null> {
+    const row = this.store.messages.get(id);
+    return row && !row.deletedAt ? row.value : null;
+  }
+
+  async page(conversationId: number, query: PageQuery): Promise<MessagePage> {
+    const matching = [...this.store.messages.values()]
+      .filter(({ value: m, deletedAt }) =>
+        !deletedAt &&
+        m.conversationId === conversationId &&
+        (query.before === undefined || m.id < query.before) &&
+        (query.after === undefined || m.id > query.after))
+      .map(({ value }) => value)
+      .sort((x, y) => x.id - y.id);
+    const hasMore = matching.length > query.limit;
+    const messages = query.after === undefined ? matching.slice(-query.limit) : matching.slice(0, query.limit);
+    return { messages, hasMore };
+  }
+
+  async edit(id: number, content: string, at: Date): Promise<Message | null> {
+    const row = this.store.messages.get(id);
+    if (!row || row.deletedAt) return null;
+    row.value = { ...row.value, content, editedAt: at, updatedAt: at };
+    return row.value;
+  }
+
+  async softDelete(id: number, at: Date): Promise<boolean> {
+    const row = this.store.messages.get(id);
+    if (!row || row.deletedAt) return false;
+    row.deletedAt = at;
+    return true;
+  }
+
+  async markReadUpTo(conversationId: number, readerId: number, messageId: number, at: Date): Promise<number> {
+    let count = 0;
+    for (const row of this.store.messages.values()) {
+      const m = row.value;
+      if (!row.deletedAt && m.conversationId === conversationId && m.id <= messageId && m.senderId !== readerId && !m.readAt) {
+        row.value = { ...m, readAt: at, updatedAt: at };
+        count += 1;
+      }
+    }
+    return count;
+  }
+}

@@ -1,0 +1,39 @@
+import type { Conversation } from '../../domain/conversation.js';
+import type { Message } from '../../domain/message.js';
+import type { User } from '../../domain/user.js';
+
+interface Row<T> {
+  value: T;
+  deletedAt: Date | null;
+}
+
+export interface ParticipantRow {
+  readonly conversationId: number;
+  readonly userId: number;
+  lastReadMessageId: number | null;
+  deletedAt: Date | null;
+}
+
+/** The tables the in-memory repositories share, so joins behave as in SQL. */
+export class InMemoryStore {
+  readonly users = new Map<number, Row<User>>();
+  readonly conversations = new Map<number, Row<Conversation> & { directKey: string | null }>();
+  readonly participants = new Map<string, ParticipantRow>();
+  readonly messages = new Map<number, Row<Message>>();
+  private sequences = { user: 0, conversation: 0, message: 0 };
+
+  nextId(table: keyof InMemoryStore['sequences']): number {
+    this.sequences[table] += 1;
+    return this.sequences[table];
+  }
+
+  activeParticipant(conversationId: number, userId: number): ParticipantRow | undefined {
+    const row = this.participants.get(`${conversationId}:${userId}`);
+    return row && !row.deletedAt ? row : undefined;
+  }
+
+  liveUser(id: number): User | undefined {
+    const row = this.users.get(id);
+    return row && !row.deletedAt ? row.value : undefined;
+  }
+}

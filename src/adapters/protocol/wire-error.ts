@@ -1,0 +1,80 @@
+import { ConnectionError, TimeoutError } from 'sequelize';
+import type { z } from 'zod';
+import type { ErrorCode, Failure } from '../../domain/result.js';
+import { OverloadedError } from '../../application/errors.js';
+
+/** Codes the transports add to the domain's own. */
+export type TransportCode =
+  | 'INVALID_JSON'
+  | 'INVALID_FRAME'
+  | 'UNKNOWN_EVENT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'ORIGIN_NOT_ALLOWED'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'OVERLOADED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL';
+
+export interface WireError {
+  readonly code: ErrorCode | TransportCode;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+/** The one place codes become HTTP statuses. */
+export const HTTP_STATUS: Record<WireError['code'], number> = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  INVALID_FRAME: 400,
+  UNKNOWN_EVENT: 400,
+  NOT_A_GROUP: 400,
+  INVALID_CREDENTIALS: 401,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_A_PARTICIPANT: 403,
+  NOT_MESSAGE_SENDER: 403,
+  CONVERSATION_CLOSED: 403,
+  ORIGIN_NOT_ALLOWED: 403,
+  NOT_FOUND: 404,
+  USER_NOT_FOUND: 404,
+  CONVERSATION_NOT_FOUND: 404,
+  MESSAGE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  EMAIL_TAKEN: 409,
+  USERNAME_TAKEN: 409,
+  CONTENT_TOO_LONG: 413,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  OVERLOADED: 503,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+export const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+export const fromFailure = (f: Failure): WireError => f;
+
+export const fromZod = (error: z.ZodError): WireError => ({
+  code: 'VALIDATION_FAILED',
+  message: error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '),
+  details: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+});
+
+/** Unexpected failures: a stable code and a message that never carries internals. */
+export function fromThrown(error: unknown): WireError {
+  if (error instanceof OverloadedError) return { code: 'OVERLOADED', message: 'The server is overloaded; retry shortly' };
+  if (isDatabaseUnavailable(error)) return { code: 'SERVICE_UNAVAILABLE', message: 'The database is unavailable; retry shortly' };
+  return { code: 'INTERNAL', message: 'Internal server error' };
+}
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof ConnectionError || error instanceof TimeoutError) return true;
+  const code = (error as { parent?: { code?: string }; code?: string } | null)?.parent?.code ?? (error as { code?: string } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET');
+}

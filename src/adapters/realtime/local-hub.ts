@@ -1,0 +1,34 @@
+import type { Broadcaster, MembershipChange, PushEvent } from '../../application/ports/broadcaster.js';
+
+/** A transport's side of fan-out: delivers to the connections it holds on this process. */
+export interface FanoutSink {
+  /** `dataJson` is the event's payload, serialised once for every sink and recipient. */
+  publish(conversationId: number, event: PushEvent, dataJson: string): void;
+  membership(change: MembershipChange): void;
+}
+
+/**
+ * In-process fan-out: each event is serialised once and handed to every
+ * transport on this process, which publishes it to a per-conversation topic.
+ */
+export class LocalHub implements Broadcaster {
+  private readonly sinks = new Set<FanoutSink>();
+
+  attach(sink: FanoutSink): () => void {
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
+  }
+
+  toConversation(conversationId: number, event: PushEvent, data: object): void {
+    this.deliver(conversationId, event, JSON.stringify(data));
+  }
+
+  membershipChanged(change: MembershipChange): void {
+    for (const sink of this.sinks) sink.membership(change);
+  }
+
+  /** Also the entry point for events that arrive from other processes. */
+  deliver(conversationId: number, event: PushEvent, dataJson: string): void {
+    for (const sink of this.sinks) sink.publish(conversationId, event, dataJson);
+  }
+}

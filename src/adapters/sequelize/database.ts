@@ -1,0 +1,37 @@
+import { Sequelize } from 'sequelize';
+import type { Logger } from '../../application/ports/services.js';
+
+export interface DatabaseOptions {
+  /** postgres://user:password@host:port/database */
+  readonly url: string;
+  /** Schema to use through search_path (created by the migrations' runner if missing). @default undefined (public) */
+  readonly schema?: string;
+  /** Pool size. @default 10 */
+  readonly poolMax?: number;
+  readonly logger: Logger;
+}
+
+export function createSequelize(options: DatabaseOptions): Sequelize {
+  const log = options.logger.child({ component: 'sequelize' });
+  return new Sequelize(options.url, {
+    dialect: 'postgres',
+    logging: (sql) => log.debug({ sql }, 'query'),
+    pool: { max: options.poolMax ?? 10, min: 0, idle: 10_000, acquire: 10_000 },
+    dialectOptions: {
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+      // Fail fast instead of queueing forever when the server is unreachable.
+      connectionTimeoutMillis: 5_000,
+      application_name: 'chat-backend',
+    },
+    retry: { max: 0 },
+  });
+}
+
+/** Creates the configured schema, which search_path alone does not do. */
+export async function ensureSchema(sequelize: Sequelize, schema: string | undefined): Promise<void> {
+  if (schema) await sequelize.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+}
+
+export const num = (v: unknown): number => Number(v);
+export const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+export const dateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : date(v));

@@ -1,0 +1,173 @@
+import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+import { directKey, type Conversation, type ConversationKind, type ParticipantSummary } from '../../domain/conversation.js';
+import type {
+  ConversationRepository,
+  ConversationSummary,
+  NewGroup,
+} from '../../application/ports/conversation-repository.js';
+import { date, num } from './database.js';
+import { toMessage, type Row } from './message-row.js';
+
+const COLUMNS = 'c.id, c.title, c.kind, c.is_open, c.created_by, c.created_at, c.updated_at';
+
+const toConversation = (r: Row): Conversation => ({
+  id: num(r.id),
+  title: (r.title as string | null) ?? null,
+  kind: r.kind as ConversationKind,
+  isOpen: Boolean(r.is_open),
+  createdBy: num(r.created_by),
+  createdAt: date(r.created_at),
+  updatedAt: date(r.updated_at),
+});
+
+export class SequelizeConversationRepository implements ConversationRepository {
+  constructor(private readonly sequelize: Sequelize) {}
+
+  createGroup(group: NewGroup, now: Date): Promise<Conversation> {
+    return this.sequelize.transaction((transaction) =>
+      this.insert(transaction, { ...group, kind: 'group', directKey: null }, now),
+    );
+  }
+
+  async findOrCreateDirect(a: number, b: number, now: Date): Promise<{ conversation: Conversation; created: boolean }> {
+    const key = directKey(a, b);
+    const existing = await this.findDirect(key);
+    if (existing) return { conversation: existing, created: false };
+    try {
+      const conversation = await this.sequelize.transaction((transaction) =>
+        this.insert(transaction, { title: null, isOpen: false, createdBy: a, participantIds: [a, b], kind: 'direct', directKey: key }, now),
+      );
+      return { conversation, created: true };
+    } catch (error) {
+      // Both users asked at once: the other request created it.
+      if (!(error instanceof UniqueConstraintError)) throw error;
+      const raced = await this.findDirect(key);
+      if (!raced) throw error;
+      return { conversation: raced, created: false };
+    }
+  }
+
+  async findById(id: number): Promise<Conversation | null> {
+    const [row] = await this.select<Row>(`SELECT ${COLUMNS} FROM conversations c WHERE c.id = $1 AND c.deleted_at IS NULL`, [id]);
+    return row ? toConversation(row) : null;
+  }
+
+  async isParticipant(conversationId: number, userId: number): Promise<boolean> {
+    const rows = await this.select(
+      'SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL',
+      [conversationId, userId],
+    );
+    return rows.length > 0;
+  }
+
+  async participants(conversationId: number): Promise<ParticipantSummary[]> {
+    const rows = await this.select<Row>(
+      `SELECT u.id, u.username FROM conversation_participants p JOIN users u ON u.id = p.user_id AND u.deleted_at IS NULL
+       WHERE p.conversation_id = $1 AND p.deleted_at IS NULL ORDER BY u.id`,
+      [conversationId],
+    );
+    return rows.map((r) => ({ id: num(r.id), username: String(r.username) }));
+  }
+
+  async addParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
+    // Re-adding someone who left revives their row (the primary key is the pair).
+    const rows = await this.select(
+      `INSERT INTO conversation_participants (conversation_id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
+       ON CONFLICT (conversation_id, user_id) DO UPDATE SET deleted_at = NULL, updated_at = $3, last_read_message_id = NULL
+         WHERE conversation_participants.deleted_at IS NOT NULL
+       RETURNING 1`,
+      [conversationId, userId, now],
+    );
+    return rows.length > 0;
+  }
+
+  async removeParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
+    const rows = await this.select(
+      `UPDATE conversation_participants SET deleted_at = $3, updated_at = $3
+       WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING 1`,
+      [conversationId, userId, now],
+    );
+    return rows.length > 0;
+  }
+
+  async conversationIdsOf(userId: number): Promise<number[]> {
+    const rows = await this.select<Row>(
+      `SELECT p.conversation_id FROM conversation_participants p
+       JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
+       WHERE p.user_id = $1 AND p.deleted_at IS NULL ORDER BY p.conversation_id`,
+      [userId],
+    );
+    return rows.map((r) => num(r.conversation_id));
+  }
+
+  async listForUser(userId: number): Promise<ConversationSummary[]> {
+    const rows = await this.select<Row>(
+      `SELECT ${COLUMNS},
+         lm.id AS lm_id, lm.conversation_id AS lm_conversation_id, lm.sender_id AS lm_sender_id,
+         lu.username AS lm_sender_username, lm.content AS lm_content, lm.type AS lm_type, lm.attachment AS lm_attachment,
+         lm.client_id AS lm_client_id, lm.read_at AS lm_read_at, lm.edited_at AS lm_edited_at,
+         lm.created_at AS lm_created_at, lm.updated_at AS lm_updated_at,
+         (SELECT count(*) FROM messages um WHERE um.conversation_id = c.id AND um.deleted_at IS NULL
+            AND um.id > coalesce(p.last_read_message_id, 0) AND um.sender_id <> $1) AS unread_count,
+         (SELECT coalesce(json_agg(json_build_object('id', pu.id, 'username', pu.username) ORDER BY pu.id), '[]'::json)
+            FROM conversation_participants pp JOIN users pu ON pu.id = pp.user_id AND pu.deleted_at IS NULL
+            WHERE pp.conversation_id = c.id AND pp.deleted_at IS NULL) AS participants
+       FROM conversation_participants p
+       JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
+       LEFT JOIN LATERAL (
+         SELECT * FROM messages m WHERE m.conversation_id = c.id AND m.deleted_at IS NULL ORDER BY m.id DESC LIMIT 1
+       ) lm ON true
+       LEFT JOIN users lu ON lu.id = lm.sender_id
+       WHERE p.user_id = $1 AND p.deleted_at IS NULL
+       ORDER BY coalesce(lm.created_at, c.created_at) DESC, c.id DESC`,
+      [userId],
+    );
+    return rows.map((r) => ({
+      conversation: toConversation(r),
+      participants: r.participants as ParticipantSummary[],
+      lastMessage: r.lm_id === null ? null : toMessage(r, 'lm_'),
+      unreadCount: num(r.unread_count),
+    }));
+  }
+
+  async advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<number> {
+    const [row] = await this.select<Row>(
+      `UPDATE conversation_participants
+       SET last_read_message_id = greatest(coalesce(last_read_message_id, 0), $3), updated_at = $4
+       WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING last_read_message_id`,
+      [conversationId, userId, messageId, now],
+    );
+    return row ? num(row.last_read_message_id) : 0;
+  }
+
+  private async findDirect(key: string): Promise<Conversation | null> {
+    const [row] = await this.select<Row>(
+      `SELECT ${COLUMNS} FROM conversations c WHERE c.direct_key = $1 AND c.deleted_at IS NULL`,
+      [key],
+    );
+    return row ? toConversation(row) : null;
+  }
+
+  private async insert(
+    transaction: Transaction,
+    c: NewGroup & { kind: ConversationKind; directKey: string | null },
+    now: Date,
+  ): Promise<Conversation> {
+    const [row] = await this.sequelize.query<Row>(
+      `INSERT INTO conversations AS c (title, kind, is_open, created_by, direct_key, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING ${COLUMNS}`,
+      { bind: [c.title, c.kind, c.isOpen, c.createdBy, c.directKey, now], type: QueryTypes.SELECT, transaction },
+    );
+    const conversation = toConversation(row!);
+    await this.sequelize.query(
+      `INSERT INTO conversation_participants (conversation_id, user_id, created_at, updated_at)
+       SELECT $1, u, $3, $3 FROM unnest($2::int[]) AS u ON CONFLICT DO NOTHING`,
+      { bind: [conversation.id, [...new Set(c.participantIds)], now], transaction },
+    );
+    return conversation;
+  }
+
+  private select<T extends object = Row>(sql: string, bind: unknown[]): Promise<T[]> {
+    return this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT });
+  }
+}

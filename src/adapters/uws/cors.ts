@@ -1,0 +1,34 @@
+/** An allow-list of browser origins; empty means any origin. */
+export class CorsPolicy {
+  private readonly any: boolean;
+  private readonly origins: Set<string>;
+
+  constructor(origins: readonly string[]) {
+    this.origins = new Set(origins.filter((o) => o !== '*'));
+    this.any = origins.length === 0 || origins.includes('*');
+  }
+
+  /** Requests without an Origin header (non-browser clients) are always allowed. */
+  allows(origin: string): boolean {
+    return origin === '' || this.any || this.origins.has(origin);
+  }
+
+  /** The headers to add to a response for this Origin. */
+  headers(origin: string): Array<[string, string]> {
+    if (origin === '' || !this.allows(origin)) return [];
+    return [
+      ['Access-Control-Allow-Origin', this.any ? '*' : origin],
+      ['Vary', 'Origin'],
+      ['Access-Control-Expose-Headers', 'Retry-After'],
+    ];
+  }
+
+  preflightHeaders(origin: string): Array<[string, string]> {
+    return [
+      ...this.headers(origin),
+      ['Access-Control-Allow-Methods', 'GET, POST, PATCH, DELETE, OPTIONS'],
+      ['Access-Control-Allow-Headers', 'Authorization, Content-Type'],
+      ['Access-Control-Max-Age', '600'],
+    ];
+  }
+}

@@ -1,0 +1,16 @@
+import type { Result } from '../../domain/result.js';
+import type { NewUser, User } from '../../domain/user.js';
+import type { ParticipantSummary } from '../../domain/conversation.js';
+
+/** Users, soft-deleted ones invisible to every finder. */
+export interface UserRepository {
+  /** Fails with EMAIL_TAKEN or USERNAME_TAKEN. Emails are compared case-insensitively. */
+  create(user: NewUser, now: Date): Promise<Result<User>>;
+  findById(id: number): Promise<User | null>;
+  findByEmail(email: string): Promise<User | null>;
+  findByUsername(username: string): Promise<User | null>;
+  /** Id and username of each existing user among `ids` (unknown ids are left out). */
+  findSummaries(ids: readonly number[]): Promise<ParticipantSummary[]>;
+  recordLogin(id: number, at: Date): Promise<void>;
+  softDelete(id: number, at: Date): Promise<void>;
+}

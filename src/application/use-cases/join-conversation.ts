@@ -1,0 +1,58 @@
+import type { Conversation, ParticipantSummary } from '../../domain/conversation.js';
+import type { Message } from '../../domain/message.js';
+import { fail, ok, type Result } from '../../domain/result.js';
+import type { Actor } from '../../domain/user.js';
+import type { Broadcaster } from '../ports/broadcaster.js';
+import type { ConversationRepository } from '../ports/conversation-repository.js';
+import type { MessageRepository } from '../ports/message-repository.js';
+import type { Clock } from '../ports/services.js';
+import type { JoinConversationInput } from '../schemas.js';
+
+export const CATCH_UP_LIMIT = 100;
+
+export interface JoinedConversation {
+  readonly conversation: Conversation;
+  readonly participants: ParticipantSummary[];
+  readonly messages: Message[];
+  readonly hasMore: boolean;
+}
+
+/**
+ * Opens a conversation for a connection: joins an open group as a participant,
+ * and returns the messages after `since` (catch-up after a reconnect) or, without
+ * it, the newest page.
+ */
+export class JoinConversation {
+  constructor(
+    private readonly conversations: ConversationRepository,
+    private readonly messages: MessageRepository,
+    private readonly broadcaster: Broadcaster,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(actor: Actor, input: JoinConversationInput): Promise<Result<JoinedConversation>> {
+    const conversationId = input.conversation_id;
+    const conversation = await this.conversations.findById(conversationId);
+    if (!conversation) return fail('CONVERSATION_NOT_FOUND', `Conversation ${conversationId} does not exist`);
+    if (!(await this.conversations.isParticipant(conversationId, actor.id))) {
+      if (conversation.kind !== 'group' || !conversation.isOpen) {
+        return fail('NOT_A_PARTICIPANT', 'You are not a participant of this conversation');
+      }
+      if (await this.conversations.addParticipant(conversationId, actor.id, this.clock.now())) {
+        this.broadcaster.membershipChanged({ conversationId, userId: actor.id, added: true });
+        this.broadcaster.toConversation(conversationId, 'participantAdded', {
+          conversation_id: conversationId,
+          user: { id: actor.id, username: actor.username },
+          added_by: actor.id,
+        });
+      }
+    }
+    const since = input.since ?? undefined;
+    const page = await this.messages.page(
+      conversationId,
+      since === undefined ? { limit: CATCH_UP_LIMIT } : { after: since, limit: CATCH_UP_LIMIT },
+    );
+    const participants = await this.conversations.participants(conversationId);
+    return ok({ conversation, participants, messages: page.messages, hasMore: page.hasMore });
+  }
+}

@@ -1,0 +1,34 @@
+import { canRemoveParticipant } from '../../domain/conversation.js';
+import { fail, ok, type Result } from '../../domain/result.js';
+import type { Actor } from '../../domain/user.js';
+import type { Broadcaster } from '../ports/broadcaster.js';
+import type { ConversationRepository } from '../ports/conversation-repository.js';
+import type { Clock } from '../ports/services.js';
+
+export class RemoveParticipant {
+  constructor(
+    private readonly conversations: ConversationRepository,
+    private readonly broadcaster: Broadcaster,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(actor: Actor, conversationId: number, userId: number): Promise<Result<{ conversation_id: number; user_id: number }>> {
+    const conversation = await this.conversations.findById(conversationId);
+    if (!conversation) return fail('CONVERSATION_NOT_FOUND', `Conversation ${conversationId} does not exist`);
+    if (!actor.isStaff && !(await this.conversations.isParticipant(conversationId, actor.id))) {
+      return fail('NOT_A_PARTICIPANT', 'You are not a participant of this conversation');
+    }
+    const allowed = canRemoveParticipant(conversation, actor, userId);
+    if (!allowed.ok) return allowed;
+    const removed = await this.conversations.removeParticipant(conversationId, userId, this.clock.now());
+    if (!removed) return fail('NOT_A_PARTICIPANT', `User ${userId} is not a participant of this conversation`);
+    // Announce before unsubscribing, so the removed user's connections learn of it.
+    this.broadcaster.toConversation(conversationId, 'participantRemoved', {
+      conversation_id: conversationId,
+      user_id: userId,
+      removed_by: actor.id,
+    });
+    this.broadcaster.membershipChanged({ conversationId, userId, added: false });
+    return ok({ conversation_id: conversationId, user_id: userId });
+  }
+}

@@ -1,0 +1,56 @@
+import type { Conversation, ParticipantSummary } from '../domain/conversation.js';
+import type { Message } from '../domain/message.js';
+import type { User } from '../domain/user.js';
+import type { ConversationSummary } from './ports/conversation-repository.js';
+
+/** Wire shapes: snake_case and ISO 8601, the fields the original clients read plus new ones. */
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export const messageView = (m: Message) => ({
+  id: m.id,
+  conversation: m.conversationId,
+  conversation_id: m.conversationId,
+  sender: { id: m.senderId, username: m.senderUsername },
+  sender_id: m.senderId,
+  content: m.content,
+  type: m.type,
+  attachment: m.attachment,
+  client_id: m.clientId,
+  read_at: iso(m.readAt),
+  edited_at: iso(m.editedAt),
+  created_at: iso(m.createdAt),
+  updated_at: iso(m.updatedAt),
+});
+export type MessageView = ReturnType<typeof messageView>;
+
+export const conversationView = (c: Conversation, participants?: ParticipantSummary[]) => ({
+  id: c.id,
+  title: c.title,
+  kind: c.kind,
+  is_open: c.isOpen,
+  created_by: c.createdBy,
+  created_at: iso(c.createdAt),
+  updated_at: iso(c.updatedAt),
+  ...(participants ? { participants } : {}),
+});
+export type ConversationView = ReturnType<typeof conversationView>;
+
+export const conversationSummaryView = (s: ConversationSummary) => ({
+  ...conversationView(s.conversation, s.participants),
+  last_message: s.lastMessage ? messageView(s.lastMessage) : null,
+  unread_count: s.unreadCount,
+});
+
+/** Never includes the password hash. */
+export const userView = (u: User) => ({
+  id: u.id,
+  email: u.email,
+  username: u.username,
+  phone_number: u.phoneNumber,
+  profile_picture: u.profilePicture,
+  role: u.role,
+  is_active: u.isActive,
+  is_staff: u.isStaff,
+  date_joined: iso(u.dateJoined),
+  last_login: iso(u.lastLogin),
+});

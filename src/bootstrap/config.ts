@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(min).max(max);
+const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+/** Every variable the server reads; `.env.example` lists them with their defaults. */
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(8001),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' }).optional()),
+  DB_HOST: z.preprocess(blankToUndefined, z.string().optional()),
+  DB_PORT: z.preprocess(blankToUndefined, int(1, 65535).optional()),
+  DB_USER: z.preprocess(blankToUndefined, z.string().optional()),
+  DB_PASSWORD: z.preprocess(blankToUndefined, z.string().optional()),
+  DB_NAME: z.preprocess(blankToUndefined, z.string().optional()),
+  DB_SCHEMA: z.preprocess(blankToUndefined, z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier').optional()),
+  DB_POOL_MAX: int(1, 1000).default(10),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  EMBEDDED_DB_PORT: int(0, 65535).default(0),
+  MIGRATE_ON_START: bool.default(true),
+  JWT_SECRET: z.preprocess(blankToUndefined, z.string().optional()),
+  JWT_TTL_SECONDS: int(60, 31_536_000).default(86_400),
+  JWT_USER_ID_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a claim name').default('sub'),
+  PASSWORD_HASH_COST: int(1024, 1_048_576).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(16384),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  MAX_CONTENT_LENGTH: int(1, 1_000_000).default(10_000),
+  MAX_FRAME_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
+  MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
+  RATE_LIMIT_PER_SECOND: z.coerce.number({ message: 'must be a number' }).min(0).default(50),
+  RATE_LIMIT_BURST: int(1, 1_000_000).default(100),
+  WS_IDLE_TIMEOUT_SECONDS: int(0, 960).default(120),
+  WS_MAX_BACKPRESSURE_BYTES: int(1024, 1024 * 1024 * 1024).default(1024 * 1024),
+  WS_MAX_IN_FLIGHT: int(1, 100_000).default(256),
+  WRITE_BATCH_MAX: int(1, 10_000).default(256),
+  WRITE_BATCH_WAIT_MS: int(0, 1000).default(0),
+  WRITE_QUEUE_MAX: int(1, 10_000_000).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+});
+
+export type Config = z.infer<typeof schema> & {
+  /** The database to use, or null to start the embedded one. */
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+};
+
+export class ConfigError extends Error {}
+
+/** Reads `.env` (if present, without overriding the environment) and validates everything. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env'): Config {
+  if (env === process.env && existsSync(envFile)) process.loadEnvFile(envFile);
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      const value = env[name];
+      const shown = name.includes('SECRET') || name.includes('PASSWORD') ? '(hidden)' : JSON.stringify(value);
+      return `  ${name}: ${i.message}${value === undefined ? ' (missing)' : ` (got ${shown})`}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  if (c.NODE_ENV === 'production' && (!c.JWT_SECRET || c.JWT_SECRET.length < 32)) {
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: must be set to at least 32 characters in production');
+  }
+  return { ...c, databaseUrl: databaseUrl(c), dataDir: path.resolve(c.DATA_DIR) };
+}
+
+/** DATABASE_URL, or one built from the original DB_* variables, or null for the embedded database. */
+function databaseUrl(c: z.infer<typeof schema>): string | null {
+  if (c.DATABASE_URL) return c.DATABASE_URL;
+  if (!c.DB_HOST) return null;
+  const auth = c.DB_USER ? `${encodeURIComponent(c.DB_USER)}${c.DB_PASSWORD ? `:${encodeURIComponent(c.DB_PASSWORD)}` : ''}@` : '';
+  return `postgres://${auth}${c.DB_HOST}:${c.DB_PORT ?? 5432}/${encodeURIComponent(c.DB_NAME ?? 'postgres')}`;
+}

@@ -1,0 +1,90 @@
+import { QueryTypes } from 'sequelize';
+import type { Logger } from '../application/ports/services.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../adapters/embedded/embedded-postgres-server.js';
+import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
+import { migrate } from '../adapters/sequelize/migrator.js';
+import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
+import { UwsTransport } from '../adapters/uws/uws-transport.js';
+import { uwsBuild, abiVersion } from '../adapters/uws/uws.js';
+import type { Config } from './config.js';
+import { buildContainer, coreModule, realtimeModule, resolve, sequelizeModule, useCasesModule } from './container.js';
+import { jwtSecret } from './jwt-secret.js';
+import { TOKENS } from './tokens.js';
+
+export interface RunningServer {
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly transport: UwsTransport;
+  /** Graceful: stop accepting, finish in-flight work, close sockets with 1001, close the pool, stop the embedded database. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  logger.info({ build: uwsBuild, abi: abiVersion, node: process.version }, `uWebSockets.js build: ${uwsBuild}`);
+  if (uwsBuild !== 'native') {
+    logger.warn({ abi: abiVersion }, 'uWebSockets.js native binary not available for this Node.js; running on the slow JS fallback');
+  }
+
+  let embedded: EmbeddedPostgresHandle | null = null;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_DB_PORT, logger });
+    databaseUrl = embedded.url;
+  }
+  const sequelize = createSequelize({ url: databaseUrl, schema: config.DB_SCHEMA, poolMax: config.DB_POOL_MAX, logger });
+  try {
+    await sequelize.authenticate();
+    await ensureSchema(sequelize, config.DB_SCHEMA);
+    if (config.MIGRATE_ON_START) {
+      const applied = await migrate(sequelize, logger);
+      logger.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date');
+    }
+  } catch (error) {
+    await sequelize.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
+
+  const container = buildContainer(
+    coreModule(config, logger, await jwtSecret(config)),
+    sequelizeModule(sequelize, config),
+    realtimeModule(),
+    useCasesModule(),
+  );
+  const transport = new UwsTransport(resolve(container, TOKENS.UseCases), {
+    host: config.HOST,
+    port: config.PORT,
+    maxFrameBytes: config.MAX_FRAME_BYTES,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_SECONDS,
+    maxBackpressureBytes: config.WS_MAX_BACKPRESSURE_BYTES,
+    ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+    rateBurst: config.RATE_LIMIT_BURST,
+    maxInFlightPerConnection: config.WS_MAX_IN_FLIGHT,
+    corsOrigins: config.CORS_ORIGINS,
+    logger,
+    ready: () =>
+      sequelize
+        .query('SELECT 1', { type: QueryTypes.SELECT })
+        .then(() => true, () => false),
+  });
+  const detach = resolve(container, TOKENS.LocalHub).attach(transport);
+  const port = await transport.listen();
+  logger.info({ host: config.HOST, port, embeddedDatabase: embedded !== null }, `listening on http://${config.HOST}:${port}`);
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('shutting down');
+      transport.stopListening();
+      await transport.settle(config.SHUTDOWN_TIMEOUT_MS);
+      const messages = resolve(container, TOKENS.MessageRepository);
+      if (messages instanceof SequelizeMessageRepository) await messages.drain();
+      transport.closeConnections();
+      detach();
+      await sequelize.close();
+      await embedded?.stop();
+      logger.info('stopped');
+    })());
+  return { port, databaseUrl, transport, stop };
+}

@@ -1,0 +1,68 @@
+import { fail, ok, type Result } from './result.js';
+
+export const MESSAGE_TYPES = ['text', 'image', 'video', 'file'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export interface Attachment {
+  readonly url: string;
+  readonly name?: string;
+  readonly mime_type?: string;
+  readonly size?: number;
+}
+
+export interface Message {
+  readonly id: number;
+  readonly conversationId: number;
+  readonly senderId: number;
+  readonly senderUsername: string;
+  readonly content: string;
+  readonly type: MessageType;
+  readonly attachment: Attachment | null;
+  readonly clientId: string | null;
+  readonly readAt: Date | null;
+  readonly editedAt: Date | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** A message that has passed validation and waits to be stored. */
+export interface MessageDraft {
+  readonly conversationId: number;
+  readonly senderId: number;
+  readonly senderUsername: string;
+  readonly content: string;
+  readonly type: MessageType;
+  readonly attachment: Attachment | null;
+  readonly clientId: string | null;
+  readonly createdAt: Date;
+}
+
+/** Text needs words; media needs an attachment (its content is an optional caption). */
+export function checkMessageBody(
+  type: MessageType,
+  content: string,
+  attachment: Attachment | null,
+  maxContentLength: number,
+): Result<true> {
+  if (content.length > maxContentLength) {
+    return fail('CONTENT_TOO_LONG', `Content is longer than ${maxContentLength} characters`, {
+      max: maxContentLength,
+      length: content.length,
+    });
+  }
+  if (type === 'text') {
+    if (content.trim().length === 0) return fail('VALIDATION_FAILED', 'A text message needs non-empty content');
+    return ok(true);
+  }
+  if (!attachment) return fail('VALIDATION_FAILED', `A ${type} message needs an attachment`);
+  return ok(true);
+}
+
+export const isHttpUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+};

@@ -1,0 +1,34 @@
+/**
+ * Expected failures travel as values with a stable code; the transports map
+ * each code to an error frame or an HTTP status in one place.
+ */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'CONTENT_TOO_LONG'
+  | 'INVALID_CREDENTIALS'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_A_PARTICIPANT'
+  | 'NOT_MESSAGE_SENDER'
+  | 'CONVERSATION_CLOSED'
+  | 'NOT_A_GROUP'
+  | 'USER_NOT_FOUND'
+  | 'CONVERSATION_NOT_FOUND'
+  | 'MESSAGE_NOT_FOUND'
+  | 'EMAIL_TAKEN'
+  | 'USERNAME_TAKEN';
+
+export interface Failure {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Failure };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+
+export const fail = <T = never>(code: ErrorCode, message: string, details?: unknown): Result<T> => ({
+  ok: false,
+  error: details === undefined ? { code, message } : { code, message, details },
+});
