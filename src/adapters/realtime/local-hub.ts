@@ -4,6 +4,7 @@ import type { Broadcaster, MembershipChange, PushEvent } from '../../application
 export interface FanoutSink {
   /** `dataJson` is the event's payload, serialised once for every sink and recipient. */
   publish(conversationId: number, event: PushEvent, dataJson: string): void;
+  sendToUser(userId: number, event: PushEvent, dataJson: string): void;
   membership(change: MembershipChange): void;
 }
 
@@ -21,6 +22,14 @@ export class LocalHub implements Broadcaster {
 
   toConversation(conversationId: number, event: PushEvent, data: object): void {
     this.deliver(conversationId, event, JSON.stringify(data));
+  }
+
+  toUser(userId: number, event: PushEvent, data: object): void {
+    this.deliverToUser(userId, event, JSON.stringify(data));
+  }
+
+  deliverToUser(userId: number, event: PushEvent, dataJson: string): void {
+    for (const sink of this.sinks) sink.sendToUser(userId, event, dataJson);
   }
 
   membershipChanged(change: MembershipChange): void {

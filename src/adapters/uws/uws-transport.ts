@@ -96,6 +96,13 @@ export class UwsTransport implements FanoutSink {
     this.app.publish(topicOf(conversationId), `{"event":"${event}","data":${dataJson}}`, false);
   }
 
+  sendToUser(userId: number, event: PushEvent, dataJson: string): void {
+    const frame = `{"event":"${event}","data":${dataJson}}`;
+    for (const ws of this.byUser.get(userId) ?? []) {
+      if (!ws.getUserData().closed) ws.cork(() => ws.send(frame, false));
+    }
+  }
+
   membership(change: MembershipChange): void {
     const sockets = this.byUser.get(change.userId);
     if (!sockets) return;

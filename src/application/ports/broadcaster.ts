@@ -19,6 +19,8 @@ export interface MembershipChange {
  */
 export interface Broadcaster {
   toConversation(conversationId: number, event: PushEvent, data: object): void;
+  /** To every open connection of one user, whatever they follow. */
+  toUser(userId: number, event: PushEvent, data: object): void;
   /** Starts or stops the user's open connections receiving the conversation. */
   membershipChanged(change: MembershipChange): void;
 }

@@ -22,13 +22,11 @@ export class RemoveParticipant {
     if (!allowed.ok) return allowed;
     const removed = await this.conversations.removeParticipant(conversationId, userId, this.clock.now());
     if (!removed) return fail('NOT_A_PARTICIPANT', `User ${userId} is not a participant of this conversation`);
-    // Announce before unsubscribing, so the removed user's connections learn of it.
-    this.broadcaster.toConversation(conversationId, 'participantRemoved', {
-      conversation_id: conversationId,
-      user_id: userId,
-      removed_by: actor.id,
-    });
+    // The removed user is told directly: once unsubscribed, the topic no longer reaches them.
+    const notice = { conversation_id: conversationId, user_id: userId, removed_by: actor.id };
+    this.broadcaster.toUser(userId, 'participantRemoved', notice);
     this.broadcaster.membershipChanged({ conversationId, userId, added: false });
+    this.broadcaster.toConversation(conversationId, 'participantRemoved', notice);
     return ok({ conversation_id: conversationId, user_id: userId });
   }
 }

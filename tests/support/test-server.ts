@@ -1,0 +1,30 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/bootstrap/config.js';
+import { startServer, type RunningServer } from '../../src/bootstrap/server.js';
+import { freshDatabase } from './database.js';
+import { silentLogger } from './silent-logger.js';
+import { HttpClient } from './http-client.js';
+
+export interface TestServer extends RunningServer {
+  readonly http: HttpClient;
+  readonly wsUrl: string;
+}
+
+/** The real server (uWS + Sequelize + PostgreSQL) on a fresh database and a free port. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: await freshDatabase('e2e'),
+    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'chat-e2e-')),
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+    PASSWORD_HASH_COST: '1024',
+    RATE_LIMIT_PER_SECOND: '0',
+    ...env,
+  });
+  const server = await startServer(config, silentLogger);
+  return { ...server, http: new HttpClient(`http://127.0.0.1:${server.port}`), wsUrl: `ws://127.0.0.1:${server.port}/ws` };
+}
