@@ -11,7 +11,7 @@ export interface Frame {
 export class WsClient {
   readonly frames: Frame[] = [];
   private waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
-  private nextAck = 0;
+  private nextAck = 1_000_000;
   closed: Promise<{ code: number; reason: string }>;
 
   private constructor(readonly socket: WebSocket) {
