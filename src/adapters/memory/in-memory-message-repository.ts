@@ -18,7 +18,13 @@ export class InMemoryMessageRepository implements MessageRepository {
 
   async findById(id: number): Promise<Message | null> {
     const row = this.store.messages.get(id);
-    return row && !row.deletedAt ? row.value : null;
+    return row && !row.deletedAt ? this.withSender(row.value) : null;
+  }
+
+  /** Usernames are read from the users, as the SQL adapter joins them. */
+  private withSender(m: Message): Message {
+    const username = this.store.users.get(m.senderId)?.value.username;
+    return username === undefined || username === m.senderUsername ? m : { ...m, senderUsername: username };
   }
 
   async page(conversationId: number, query: PageQuery): Promise<MessagePage> {
@@ -28,7 +34,7 @@ export class InMemoryMessageRepository implements MessageRepository {
         m.conversationId === conversationId &&
         (query.before === undefined || m.id < query.before) &&
         (query.after === undefined || m.id > query.after))
-      .map(({ value }) => value)
+      .map(({ value }) => this.withSender(value))
       .sort((x, y) => x.id - y.id);
     const hasMore = matching.length > query.limit;
     const messages = query.after === undefined ? matching.slice(-query.limit) : matching.slice(0, query.limit);

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import type { ConversationRepository } from '../../src/application/ports/conversation-repository.js';
+import type { MessageRepository } from '../../src/application/ports/message-repository.js';
+import type { UserRepository } from '../../src/application/ports/user-repository.js';
+import type { MessageDraft } from '../../src/domain/message.js';
+
+export interface Repositories {
+  users: UserRepository;
+  conversations: ConversationRepository;
+  messages: MessageRepository;
+}
+
+const t0 = new Date('2026-01-01T00:00:00.000Z');
+const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
+let n = 0;
+
+/** One behaviour for every adapter of the repository ports; `fresh` gives empty repositories. */
+export function repositoryContract(name: string, fresh: () => Promise<Repositories>) {
+  const user = async (r: Repositories) => {
+    const k = ++n;
+    const created = await r.users.create(
+      { email: `U${k}@Example.com`, username: `u${k}`, passwordHash: 'hash', phoneNumber: null, profilePicture: null, role: 'tenant' },
+      t0,
+    );
+    if (!created.ok) throw new Error(created.error.code);
+    return created.value;
+  };
+  const draft = (conversationId: number, senderId: number, content: string, clientId: string | null = null, s = 0): MessageDraft => ({
+    conversationId, senderId, senderUsername: 'ignored-by-some', content, type: 'text', attachment: null, clientId, createdAt: at(s),
+  });
+
+  describe(`${name}: users`, () => {
+    it('creates, finds case-insensitively by email, and refuses duplicates with a code', async () => {
+      const r = await fresh();
+      const u = await user(r);
+      expect(u.email).toBe(u.email.toLowerCase());
+      expect((await r.users.findByEmail(u.email.toUpperCase()))?.id).toBe(u.id);
+      expect((await r.users.findByUsername(u.username))?.id).toBe(u.id);
+      const dupEmail = await r.users.create({ email: u.email, username: 'other', passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' }, t0);
+      expect(dupEmail.ok ? null : dupEmail.error.code).toBe('EMAIL_TAKEN');
+      const dupName = await r.users.create({ email: 'o@x.io', username: u.username, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' }, t0);
+      expect(dupName.ok ? null : dupName.error.code).toBe('USERNAME_TAKEN');
+    });
+
+    it('hides soft-deleted users from every finder but keeps their names taken', async () => {
+      const r = await fresh();
+      const u = await user(r);
+      await r.users.recordLogin(u.id, at(5));
+      expect((await r.users.findById(u.id))?.lastLogin?.toISOString()).toBe(at(5).toISOString());
+      await r.users.softDelete(u.id, at(10));
+      expect(await r.users.findById(u.id)).toBeNull();
+      expect(await r.users.findByEmail(u.email)).toBeNull();
+      expect(await r.users.findSummaries([u.id])).toEqual([]);
+      const again = await r.users.create({ email: u.email, username: 'fresh', passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' }, t0);
+      expect(again.ok).toBe(false);
+    });
+  });
+
+  describe(`${name}: conversations`, () => {
+    it('creates one direct conversation per pair, whichever side asks', async () => {
+      const r = await fresh();
+      const [a, b] = [await user(r), await user(r)];
+      const first = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
+      const second = await r.conversations.findOrCreateDirect(b.id, a.id, t0);
+      expect(first.created).toBe(true);
+      expect(second).toEqual({ conversation: first.conversation, created: false });
+      expect(first.conversation).toMatchObject({ kind: 'direct', isOpen: false, title: null });
+      expect((await r.conversations.participants(first.conversation.id)).map((p) => p.id)).toEqual([a.id, b.id].sort((x, y) => x - y));
+    });
+
+    it('adds, removes and re-adds participants, reporting whether anything changed', async () => {
+      const r = await fresh();
+      const [a, b, c] = [await user(r), await user(r), await user(r)];
+      const g = await r.conversations.createGroup({ title: 'g', isOpen: true, createdBy: a.id, participantIds: [a.id, b.id] }, t0);
+      expect(g).toMatchObject({ kind: 'group', isOpen: true, createdBy: a.id, title: 'g' });
+      expect(await r.conversations.isParticipant(g.id, c.id)).toBe(false);
+      expect(await r.conversations.addParticipant(g.id, c.id, at(1))).toBe(true);
+      expect(await r.conversations.addParticipant(g.id, c.id, at(2))).toBe(false);
+      expect(await r.conversations.conversationIdsOf(c.id)).toEqual([g.id]);
+      expect(await r.conversations.removeParticipant(g.id, c.id, at(3))).toBe(true);
+      expect(await r.conversations.removeParticipant(g.id, c.id, at(4))).toBe(false);
+      expect(await r.conversations.isParticipant(g.id, c.id)).toBe(false);
+      expect(await r.conversations.conversationIdsOf(c.id)).toEqual([]);
+      expect(await r.conversations.addParticipant(g.id, c.id, at(5))).toBe(true);
+      expect((await r.conversations.participants(g.id)).map((p) => p.id)).toEqual([a.id, b.id, c.id]);
+    });
+
+    it('lists a user’s conversations by latest activity with last message and unread count', async () => {
+      const r = await fresh();
+      const [a, b] = [await user(r), await user(r)];
+      const older = await r.conversations.createGroup({ title: 'older', isOpen: false, createdBy: a.id, participantIds: [a.id, b.id] }, at(1));
+      const newer = await r.conversations.createGroup({ title: 'newer', isOpen: false, createdBy: a.id, participantIds: [a.id, b.id] }, at(2));
+      const m1 = (await r.messages.append(draft(older.id, b.id, 'one', null, 10))).message;
+      await r.messages.append(draft(older.id, a.id, 'mine', null, 11));
+      const m3 = (await r.messages.append(draft(older.id, b.id, 'three', null, 12))).message;
+      const list = await r.conversations.listForUser(a.id);
+      expect(list.map((s) => s.conversation.id)).toEqual([older.id, newer.id]);
+      expect(list[0]).toMatchObject({ unreadCount: 2, lastMessage: { id: m3.id, content: 'three' } });
+      expect(list[1]).toMatchObject({ unreadCount: 0, lastMessage: null });
+      expect(list[0]!.participants.map((p) => p.id)).toEqual([a.id, b.id]);
+      expect(await r.conversations.advanceReadMarker(older.id, a.id, m1.id, at(20))).toBe(m1.id);
+      expect(await r.conversations.advanceReadMarker(older.id, a.id, m1.id - 1, at(21))).toBe(m1.id);
+      expect((await r.conversations.listForUser(a.id))[0]!.unreadCount).toBe(1);
+    });
+  });
+
+  describe(`${name}: messages`, () => {
+    it('appends with increasing ids, and answers a repeated client id with the original', async () => {
+      const r = await fresh();
+      const [a, b] = [await user(r), await user(r)];
+      const { conversation: c } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
+      const first = await r.messages.append(draft(c.id, a.id, 'hi', 'k1'));
+      const second = await r.messages.append(draft(c.id, a.id, 'hi again', 'k2'));
+      const repeat = await r.messages.append(draft(c.id, a.id, 'different content, same key', 'k1'));
+      expect(first.created).toBe(true);
+      expect(second.message.id).toBeGreaterThan(first.message.id);
+      expect(repeat).toMatchObject({ created: false, message: { id: first.message.id, content: 'hi' } });
+      const otherSender = await r.messages.append(draft(c.id, b.id, 'same key, other sender', 'k1'));
+      expect(otherSender.created).toBe(true);
+      expect(first.message).toMatchObject({ conversationId: c.id, senderId: a.id, type: 'text', readAt: null, editedAt: null, clientId: 'k1' });
+      expect((await r.messages.findById(first.message.id))?.senderUsername).toBe(a.username);
+    });
+
+    it('pages ascending: newest page by default, before/after cursors, has_more', async () => {
+      const r = await fresh();
+      const [a, b] = [await user(r), await user(r)];
+      const { conversation: c } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await r.messages.append(draft(c.id, a.id, `m${i}`))).message.id);
+      const ids2 = (p: { messages: { id: number }[] }) => p.messages.map((m) => m.id);
+      const newest = await r.messages.page(c.id, { limit: 2 });
+      expect([ids2(newest), newest.hasMore]).toEqual([ids.slice(3), true]);
+      const before = await r.messages.page(c.id, { before: ids[3], limit: 2 });
+      expect([ids2(before), before.hasMore]).toEqual([ids.slice(1, 3), true]);
+      const after = await r.messages.page(c.id, { after: ids[1], limit: 10 });
+      expect([ids2(after), after.hasMore]).toEqual([ids.slice(2), false]);
+      const fromZero = await r.messages.page(c.id, { after: 0, limit: 2 });
+      expect([ids2(fromZero), fromZero.hasMore]).toEqual([ids.slice(0, 2), true]);
+    });
+
+    it('edits, soft-deletes (hidden, not gone) and marks read only what others sent', async () => {
+      const r = await fresh();
+      const [a, b] = [await user(r), await user(r)];
+      const { conversation: c } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
+      const mine = (await r.messages.append(draft(c.id, a.id, 'mine'))).message;
+      const theirs = (await r.messages.append(draft(c.id, b.id, 'theirs'))).message;
+      const later = (await r.messages.append(draft(c.id, b.id, 'later'))).message;
+      const edited = await r.messages.edit(mine.id, 'mine, edited', at(30));
+      expect(edited).toMatchObject({ content: 'mine, edited', editedAt: at(30) });
+      expect(await r.messages.markReadUpTo(c.id, a.id, theirs.id, at(40))).toBe(1);
+      expect((await r.messages.findById(theirs.id))?.readAt).toEqual(at(40));
+      expect((await r.messages.findById(mine.id))?.readAt).toBeNull();
+      expect((await r.messages.findById(later.id))?.readAt).toBeNull();
+      expect(await r.messages.softDelete(theirs.id, at(50))).toBe(true);
+      expect(await r.messages.softDelete(theirs.id, at(51))).toBe(false);
+      expect(await r.messages.findById(theirs.id)).toBeNull();
+      expect(await r.messages.edit(theirs.id, 'x', at(52))).toBeNull();
+      expect((await r.messages.page(c.id, { limit: 10 })).messages.map((m) => m.id)).toEqual([mine.id, later.id]);
+    });
+  });
+}

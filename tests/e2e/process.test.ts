@@ -1,0 +1,90 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HttpClient } from '../support/http-client.js';
+import { WsClient } from '../support/ws-client.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const main = path.join(root, 'src/bootstrap/main.ts');
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+/** Starts the real entry point as its own process and waits for it to listen. */
+async function startProcess(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes('"listening on')) (clearInterval(timer), resolve());
+      if (child.exitCode !== null) (clearInterval(timer), reject(new Error(`exited ${child.exitCode}: ${output}`)));
+    }, 50);
+  });
+  return { child, exited, output: () => output };
+}
+
+describe('the server as a process, on its own embedded PostgreSQL', () => {
+  it('starts on a fresh temp DATA_DIR, serves, and shuts down gracefully on SIGTERM', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chat-proc-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const server = await startProcess({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
+    expect(server.output()).toMatch(/uWebSockets.js build: native/);
+    expect(server.output()).toMatch(/embedded PostgreSQL started/);
+
+    const http = new HttpClient(`http://127.0.0.1:${port}`);
+    expect((await http.get('/readyz')).status).toBe(200);
+    const [a, b] = [await http.register(), await http.register()];
+    const conv = (await http.post('/conversations', { participant_ids: [b.id] }, a.token)).body;
+    const ws = await WsClient.connect(`ws://127.0.0.1:${port}/ws`, b.token);
+    const sent = await http.post(`/conversations/${conv.id}/messages`, { content: 'before shutdown' }, a.token);
+    expect(sent.status).toBe(201);
+
+    server.child.kill('SIGTERM');
+    expect((await ws.closed).code).toBe(1001);
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toMatch(/embedded PostgreSQL stopped/);
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+
+    // Data survives a restart on the same DATA_DIR, and so do the tokens (the generated secret is kept).
+    const again = await startProcess({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
+    const page = await http.get(`/conversations/${conv.id}/messages`, b.token);
+    expect(page.body.messages.map((m: { content: string }) => m.content)).toEqual(['before shutdown']);
+    again.child.kill('SIGINT');
+    expect(await again.exited).toBe(0);
+  }, 90_000);
+
+  it('refuses to start on bad configuration, naming each bad variable', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', main], {
+      cwd: root,
+      env: { ...process.env, PORT: 'eighty', NODE_ENV: 'production', JWT_SECRET: '' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr).toMatch(/PORT: .*"eighty"/);
+  });
+});

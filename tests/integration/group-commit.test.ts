@@ -1,0 +1,86 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
+import { SequelizeMessageRepository } from '../../src/adapters/sequelize/sequelize-message-repository.js';
+import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
+import type { MessageDraft } from '../../src/domain/message.js';
+import { migratedDatabase } from '../support/database.js';
+import { silentLogger } from '../support/silent-logger.js';
+
+let sequelize: Sequelize;
+let messages: SequelizeMessageRepository;
+let conversationId: number;
+let senders: number[];
+
+beforeAll(async () => {
+  ({ sequelize } = await migratedDatabase('batch'));
+  const users = new SequelizeUserRepository(sequelize);
+  senders = [];
+  for (let i = 0; i < 4; i++) {
+    const u = await users.create({ email: `b${i}@x.io`, username: `b${i}`, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' }, new Date());
+    if (u.ok) senders.push(u.value.id);
+  }
+  const conversations = new SequelizeConversationRepository(sequelize);
+  conversationId = (await conversations.createGroup({ title: 'batch', isOpen: false, createdBy: senders[0]!, participantIds: senders }, new Date())).id;
+  messages = new SequelizeMessageRepository(sequelize, silentLogger, { maxBatchSize: 100 });
+});
+afterAll(() => sequelize?.close());
+
+const draft = (content: string, senderId = senders[0]!, clientId: string | null = null, conversation = conversationId): MessageDraft => ({
+  conversationId: conversation, senderId, senderUsername: 'x', content, type: 'text', attachment: null, clientId, createdAt: new Date(),
+});
+const commits = async () =>
+  Number((await sequelize.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()', { type: QueryTypes.SELECT }))[0]!.n);
+
+describe('group commit on PostgreSQL', () => {
+  it('writes concurrent sends in far fewer transactions than messages, each acknowledged once stored', async () => {
+    const before = await commits();
+    const stored = await Promise.all(Array.from({ length: 500 }, (_, i) => messages.append(draft(`bulk ${i}`, senders[i % 4]))));
+    // Statistics are flushed lazily; force them before reading.
+    await sequelize.query('SELECT pg_stat_force_next_flush()');
+    const used = (await commits()) - before;
+    expect(stored.every((s) => s.created)).toBe(true);
+    expect(used).toBeLessThan(60);
+    const [row] = await sequelize.query<{ n: string }>("SELECT count(*) AS n FROM messages WHERE content LIKE 'bulk %'", { type: QueryTypes.SELECT });
+    expect(Number(row!.n)).toBe(500);
+  });
+
+  it('keeps each sender’s order: ids increase in the order sends were made', async () => {
+    const stored = await Promise.all(Array.from({ length: 300 }, (_, i) => messages.append(draft(`order ${i}`, senders[i % 3]))));
+    for (let i = 1; i < stored.length; i++) expect(stored[i]!.message.id).toBeGreaterThan(stored[i - 1]!.message.id);
+  });
+
+  it('stores a client id once even when repeats share a batch, answering every repeat with the original', async () => {
+    const stored = await Promise.all([
+      messages.append(draft('first', senders[1], 'same-key')),
+      messages.append(draft('second', senders[1], 'same-key')),
+      messages.append(draft('other', senders[2], 'same-key')),
+      messages.append(draft('third', senders[1], 'same-key')),
+    ]);
+    expect(stored.map((s) => s.created)).toEqual([true, false, true, false]);
+    expect(new Set([stored[0], stored[1], stored[3]].map((s) => s!.message.id)).size).toBe(1);
+    expect(stored[1]!.message.content).toBe('first');
+    const later = await messages.append(draft('much later', senders[1], 'same-key'));
+    expect(later).toMatchObject({ created: false, message: { id: stored[0]!.message.id } });
+  });
+
+  it('fails only the bad row of a batch and stores its neighbours', async () => {
+    const results = await Promise.allSettled([
+      messages.append(draft('good 1')),
+      messages.append(draft('bad: no such conversation', senders[0], null, 2_000_000)),
+      messages.append(draft('good 2')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.message.id] : []));
+    const rows = await sequelize.query<{ id: string }>('SELECT id FROM messages WHERE id = ANY($1::bigint[])', { bind: [ids], type: QueryTypes.SELECT });
+    expect(rows).toHaveLength(2);
+  });
+
+  it('drains: everything queued is committed before drain resolves', async () => {
+    const pending = Array.from({ length: 50 }, (_, i) => messages.append(draft(`drain ${i}`)));
+    await messages.drain();
+    const [row] = await sequelize.query<{ n: string }>("SELECT count(*) AS n FROM messages WHERE content LIKE 'drain %'", { type: QueryTypes.SELECT });
+    expect(Number(row!.n)).toBe(50);
+    await Promise.all(pending);
+  });
+});
