@@ -26,16 +26,7 @@ export interface Message {
 }
 
 /** A message that has passed validation and waits to be stored. */
-export interface MessageDraft {
-  readonly conversationId: number;
-  readonly senderId: number;
-  readonly senderUsername: string;
-  readonly content: string;
-  readonly type: MessageType;
-  readonly attachment: Attachment | null;
-  readonly clientId: string | null;
-  readonly createdAt: Date;
-}
+export type MessageDraft = Omit<Message, 'id' | 'readAt' | 'editedAt' | 'updatedAt'>;
 
 /** Text needs words; media needs an attachment (its content is an optional caption). */
 export function checkMessageBody(
