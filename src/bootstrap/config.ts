@@ -44,6 +44,7 @@ const schema = z.object({
   WRITE_BATCH_MAX: int(1, 10_000).default(256),
   WRITE_BATCH_WAIT_MS: int(0, 1000).default(0),
   WRITE_QUEUE_MAX: int(1, 10_000_000).default(10_000),
+  SOCKETIO_ENABLED: bool.default(true),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
 });
 

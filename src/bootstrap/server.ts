@@ -4,6 +4,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../adapters/
 import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
 import { migrate } from '../adapters/sequelize/migrator.js';
 import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
+import { SocketIoTransport } from '../adapters/socketio/socket-io-transport.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
 import { uwsBuild, abiVersion } from '../adapters/uws/uws.js';
 import type { Config } from './config.js';
@@ -68,9 +69,26 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         .query('SELECT 1', { type: QueryTypes.SELECT })
         .then(() => true, () => false),
   });
-  const detach = resolve(container, TOKENS.LocalHub).attach(transport);
+  const hub = resolve(container, TOKENS.LocalHub);
+  const detach = [hub.attach(transport)];
+  let socketIo: SocketIoTransport | null = null;
+  if (config.SOCKETIO_ENABLED) {
+    socketIo = new SocketIoTransport(resolve(container, TOKENS.UseCases), {
+      maxPacketBytes: config.MAX_FRAME_BYTES,
+      corsOrigins: config.CORS_ORIGINS,
+      ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+      rateBurst: config.RATE_LIMIT_BURST,
+      logger,
+      track: (work) => transport.track(work),
+    });
+    socketIo.attachToApp(transport.app);
+    detach.push(hub.attach(socketIo));
+  }
   const port = await transport.listen();
-  logger.info({ host: config.HOST, port, embeddedDatabase: embedded !== null }, `listening on http://${config.HOST}:${port}`);
+  logger.info(
+    { host: config.HOST, port, embeddedDatabase: embedded !== null, socketIo: socketIo !== null },
+    `listening on http://${config.HOST}:${port}`,
+  );
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -81,7 +99,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const messages = resolve(container, TOKENS.MessageRepository);
       if (messages instanceof SequelizeMessageRepository) await messages.drain();
       transport.closeConnections();
-      detach();
+      socketIo?.close();
+      for (const d of detach) d();
       await sequelize.close();
       await embedded?.stop();
       logger.info('stopped');

@@ -45,11 +45,7 @@ export class UwsTransport implements FanoutSink {
   ) {
     this.app = App();
     const cors = new CorsPolicy(options.corsOrigins);
-    const track = <T>(work: Promise<T>): Promise<T> => {
-      this.inFlight.add(work);
-      void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
-      return work;
-    };
+    const track = <T>(work: Promise<T>): Promise<T> => this.track(work);
     mountWsEndpoint(this.app, useCases, {
       maxFrameBytes: options.maxFrameBytes,
       idleTimeoutSeconds: options.idleTimeoutSeconds,
@@ -69,6 +65,13 @@ export class UwsTransport implements FanoutSink {
       },
     });
     mountRestApi(this.app, useCases, { maxBodyBytes: options.maxBodyBytes, cors, logger: options.logger, ready: options.ready, track });
+  }
+
+  /** Counts work in flight, so shutdown can wait for it (other transports on this app use it too). */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
+    return work;
   }
 
   get build(): typeof uwsBuild {

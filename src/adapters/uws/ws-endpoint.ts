@@ -5,7 +5,7 @@ import { chatEvents, dispatch } from '../protocol/chat-events.js';
 import { fromThrown, type WireError } from '../protocol/wire-error.js';
 import type { CorsPolicy } from './cors.js';
 import { bearer } from './rest-api.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../protocol/token-bucket.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 
 /** Close codes this endpoint uses (see docs/PROTOCOL.md). */
