@@ -45,6 +45,9 @@ const schema = z.object({
   WRITE_BATCH_WAIT_MS: int(0, 1000).default(0),
   WRITE_QUEUE_MAX: int(1, 10_000_000).default(10_000),
   SOCKETIO_ENABLED: bool.default(true),
+  FANOUT: z.enum(['postgres', 'local']).default('postgres'),
+  NOTIFY_CHANNEL: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('chat_fanout'),
+  WORKERS: int(1, 64).default(1),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
 });
 

@@ -30,6 +30,7 @@ import { ScryptPasswordHasher } from '../adapters/security/scrypt-password-hashe
 import { SequelizeConversationRepository } from '../adapters/sequelize/sequelize-conversation-repository.js';
 import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../adapters/sequelize/sequelize-user-repository.js';
+import { PgNotifyBroadcaster, type PgNotifyBroadcasterOptions } from '../adapters/sequelize/pg-notify-broadcaster.js';
 import { SystemClock } from '../adapters/system-clock.js';
 import type { Config } from './config.js';
 import { id, TOKENS, type Token } from './tokens.js';
@@ -78,11 +79,27 @@ export const inMemoryModule = () =>
     bind(id(TOKENS.MessageRepository)).toConstantValue(new InMemoryMessageRepository(store));
   });
 
-/** In-process fan-out; a cross-process broadcaster can be bound over it. */
-export const realtimeModule = () =>
+/** In-process fan-out only: every connection is on this process. */
+export const localFanoutModule = () =>
   new ContainerModule(({ bind }) => {
     bind(id(TOKENS.LocalHub)).toConstantValue(new LocalHub());
     bind(id(TOKENS.Broadcaster)).toDynamicValue((ctx) => get(ctx, TOKENS.LocalHub)).inSingletonScope();
+  });
+
+/** Fan-out across processes over LISTEN/NOTIFY, delivering locally through the hub. */
+export const postgresFanoutModule = (options: Omit<PgNotifyBroadcasterOptions, 'logger'>) =>
+  new ContainerModule(({ bind }) => {
+    const hub = new LocalHub();
+    bind(id(TOKENS.LocalHub)).toConstantValue(hub);
+    bind(id(TOKENS.PgNotifyBroadcaster))
+      .toDynamicValue((ctx) => {
+        const broadcaster = new PgNotifyBroadcaster(get(ctx, TOKENS.Sequelize), hub, { ...options, logger: get(ctx, TOKENS.Logger) });
+        const messages = get(ctx, TOKENS.MessageRepository);
+        if (messages instanceof SequelizeMessageRepository) messages.onBatch((tx, created) => broadcaster.announceBatch(tx, created));
+        return broadcaster;
+      })
+      .inSingletonScope();
+    bind(id(TOKENS.Broadcaster)).toDynamicValue((ctx) => get(ctx, TOKENS.PgNotifyBroadcaster)).inSingletonScope();
   });
 
 /** The use cases, built from the ports above; they carry no decorators. */

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { QueryTypes } from 'sequelize';
 import type { Logger } from '../application/ports/services.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../adapters/embedded/embedded-postgres-server.js';
@@ -8,7 +10,15 @@ import { SocketIoTransport } from '../adapters/socketio/socket-io-transport.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
 import { uwsBuild, abiVersion } from '../adapters/uws/uws.js';
 import type { Config } from './config.js';
-import { buildContainer, coreModule, realtimeModule, resolve, sequelizeModule, useCasesModule } from './container.js';
+import {
+  buildContainer,
+  coreModule,
+  localFanoutModule,
+  postgresFanoutModule,
+  resolve,
+  sequelizeModule,
+  useCasesModule,
+} from './container.js';
 import { jwtSecret } from './jwt-secret.js';
 import { TOKENS } from './tokens.js';
 
@@ -49,9 +59,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const container = buildContainer(
     coreModule(config, logger, await jwtSecret(config)),
     sequelizeModule(sequelize, config),
-    realtimeModule(),
+    config.FANOUT === 'postgres'
+      ? postgresFanoutModule({ url: databaseUrl, schema: config.DB_SCHEMA, channel: config.NOTIFY_CHANNEL, nodeId: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}` })
+      : localFanoutModule(),
     useCasesModule(),
   );
+  const fanout = config.FANOUT === 'postgres' ? resolve(container, TOKENS.PgNotifyBroadcaster) : null;
+  await fanout?.start();
   const transport = new UwsTransport(resolve(container, TOKENS.UseCases), {
     host: config.HOST,
     port: config.PORT,
@@ -64,10 +78,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     maxInFlightPerConnection: config.WS_MAX_IN_FLIGHT,
     corsOrigins: config.CORS_ORIGINS,
     logger,
-    ready: () =>
-      sequelize
-        .query('SELECT 1', { type: QueryTypes.SELECT })
-        .then(() => true, () => false),
+    ready: async () => {
+      const database = await sequelize.query('SELECT 1', { type: QueryTypes.SELECT }).then(() => true, () => false);
+      const listening = fanout ? fanout.state.state === 'listening' : true;
+      return { ready: database && listening, details: { database: database ? 'up' : 'down', ...(fanout ? { fanout: fanout.state } : {}) } };
+    },
   });
   const hub = resolve(container, TOKENS.LocalHub);
   const detach = [hub.attach(transport)];
@@ -101,6 +116,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       transport.closeConnections();
       socketIo?.close();
       for (const d of detach) d();
+      await fanout?.close();
       await sequelize.close();
       await embedded?.stop();
       logger.info('stopped');

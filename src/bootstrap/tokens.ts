@@ -8,6 +8,7 @@ import type { Clock, Logger, PasswordHasher, TokenService } from '../application
 import type { UserRepository } from '../application/ports/user-repository.js';
 import type { UseCases } from '../application/use-cases.js';
 import type { LocalHub } from '../adapters/realtime/local-hub.js';
+import type { PgNotifyBroadcaster } from '../adapters/sequelize/pg-notify-broadcaster.js';
 import type { Config } from './config.js';
 
 /** A symbol that remembers what it resolves to. */
@@ -27,6 +28,7 @@ export const TOKENS = {
   MessageRepository: token<MessageRepository>('MessageRepository'),
   LocalHub: token<LocalHub>('LocalHub'),
   Broadcaster: token<Broadcaster>('Broadcaster'),
+  PgNotifyBroadcaster: token<PgNotifyBroadcaster>('PgNotifyBroadcaster'),
   UseCases: token<UseCases>('UseCases'),
 } as const;
 

@@ -84,7 +84,7 @@ describe('HTTP errors', () => {
 
   it('serves liveness and readiness without auth', async () => {
     expect((await server.http.get('/healthz')).body).toEqual({ status: 'ok' });
-    expect((await server.http.get('/readyz')).body).toEqual({ status: 'ready' });
+    expect((await server.http.get('/readyz')).body).toMatchObject({ status: 'ready', database: 'up', fanout: { state: 'listening' } });
   });
 });
 

@@ -6,6 +6,12 @@ export interface FanoutSink {
   publish(conversationId: number, event: PushEvent, dataJson: string): void;
   sendToUser(userId: number, event: PushEvent, dataJson: string): void;
   membership(change: MembershipChange): void;
+  /** Users with an open connection here. */
+  connectedUserIds(): number[];
+  /** Makes the user's connections follow exactly these conversations (after missed membership changes). */
+  reconcile(userId: number, conversationIds: readonly number[]): void;
+  /** Conversations at least one connection here follows. */
+  followedConversationIds(): number[];
 }
 
 /**
@@ -34,6 +40,18 @@ export class LocalHub implements Broadcaster {
 
   membershipChanged(change: MembershipChange): void {
     for (const sink of this.sinks) sink.membership(change);
+  }
+
+  connectedUserIds(): number[] {
+    return [...new Set([...this.sinks].flatMap((s) => s.connectedUserIds()))];
+  }
+
+  followedConversationIds(): number[] {
+    return [...new Set([...this.sinks].flatMap((s) => s.followedConversationIds()))];
+  }
+
+  reconcile(userId: number, conversationIds: readonly number[]): void {
+    for (const sink of this.sinks) sink.reconcile(userId, conversationIds);
   }
 
   /** Also the entry point for events that arrive from other processes. */

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { Sequelize } from 'sequelize';
 import type { Logger } from '../../application/ports/services.js';
 
@@ -11,10 +12,25 @@ export interface DatabaseOptions {
   readonly logger: Logger;
 }
 
+/**
+ * pg with an error listener on every client from birth. Sequelize adds its own
+ * only after the connection is up; when the server shuts down just as a
+ * connection completes, the FATAL arrives in between and an 'error' event with
+ * no listener would crash the process.
+ */
+class GuardedClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
+const guardedPg = Object.assign(Object.create(pg) as typeof pg, { Client: GuardedClient });
+
 export function createSequelize(options: DatabaseOptions): Sequelize {
   const log = options.logger.child({ component: 'sequelize' });
   return new Sequelize(options.url, {
     dialect: 'postgres',
+    dialectModule: guardedPg,
     logging: (sql) => log.debug({ sql }, 'query'),
     pool: { max: options.poolMax ?? 10, min: 0, idle: 10_000, acquire: 10_000 },
     dialectOptions: {

@@ -81,6 +81,25 @@ export class SocketIoTransport implements FanoutSink {
     else sockets.socketsLeave(conversationRoom(change.conversationId));
   }
 
+  connectedUserIds(): number[] {
+    return [...this.io.sockets.sockets.values()].map((s) => (s.data as SocketState).actor.id);
+  }
+
+  followedConversationIds(): number[] {
+    const ids = new Set<number>();
+    for (const room of this.io.sockets.adapter.rooms.keys()) if (room.startsWith('c:')) ids.add(Number(room.slice(2)));
+    return [...ids];
+  }
+
+  reconcile(userId: number, conversationIds: readonly number[]): void {
+    const wanted = new Set(conversationIds.map(conversationRoom));
+    for (const socket of this.io.sockets.sockets.values()) {
+      if ((socket.data as SocketState).actor.id !== userId) continue;
+      for (const room of socket.rooms) if (room.startsWith('c:') && !wanted.has(room)) void socket.leave(room);
+      void socket.join([...wanted]);
+    }
+  }
+
   close(): void {
     this.io.disconnectSockets(true);
     this.io.engine?.close();

@@ -48,12 +48,17 @@ class ReplyNow extends Error {
 const reply = <T>(result: Result<T>, status: number, view: (value: T) => unknown): HttpReply =>
   result.ok ? { status, body: view(result.value) } : errorReply(result.error);
 
+export interface Readiness {
+  readonly ready: boolean;
+  readonly details: object;
+}
+
 export interface RestApiOptions {
   readonly maxBodyBytes: number;
   readonly cors: CorsPolicy;
   readonly logger: Logger;
-  /** Whether the database answers, for /readyz. */
-  readonly ready: () => Promise<boolean>;
+  /** Whether the database answers (and the fan-out listens), for /readyz. */
+  readonly ready: () => Promise<Readiness>;
   /** Wraps every request so shutdown can wait for those in flight. */
   readonly track: <T>(work: Promise<T>) => Promise<T>;
 }
@@ -134,8 +139,12 @@ export function mountRestApi(app: TemplatedApp, u: UseCases, options: RestApiOpt
   });
   app.get('/readyz', (res, req) => {
     const { reply: send } = openExchange(res, req, 0, 0);
-    void options.ready().then((ok) =>
-      send(ok ? { status: 200, body: { status: 'ready' } } : errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'The database is unreachable' })),
+    void options.ready().then(({ ready, details }) =>
+      send(
+        ready
+          ? { status: 200, body: { status: 'ready', ...details } }
+          : { status: 503, body: { status: 'unavailable', ...details, error: { code: 'SERVICE_UNAVAILABLE', message: 'The database or the fan-out connection is down' } } },
+      ),
     );
   });
   app.options('/*', (res, req) => {

@@ -3,7 +3,7 @@ import type { Logger } from '../../application/ports/services.js';
 import type { UseCases } from '../../application/use-cases.js';
 import type { FanoutSink } from '../realtime/local-hub.js';
 import { CorsPolicy } from './cors.js';
-import { mountRestApi } from './rest-api.js';
+import { mountRestApi, type Readiness } from './rest-api.js';
 import { App, us_listen_socket_close, us_socket_local_port, uwsBuild, type TemplatedApp, type us_listen_socket, type WebSocket } from './uws.js';
 import { CLOSE, mountWsEndpoint, topicOf, type Connection } from './ws-endpoint.js';
 
@@ -26,7 +26,7 @@ export interface UwsTransportOptions {
   /** Allowed browser origins; empty allows any. */
   readonly corsOrigins: readonly string[];
   readonly logger: Logger;
-  readonly ready: () => Promise<boolean>;
+  readonly ready: () => Promise<Readiness>;
 }
 
 /**
@@ -114,6 +114,27 @@ export class UwsTransport implements FanoutSink {
       if (ws.getUserData().closed) continue;
       if (change.added) ws.subscribe(topic);
       else ws.unsubscribe(topic);
+    }
+  }
+
+  connectedUserIds(): number[] {
+    return [...this.byUser.keys()];
+  }
+
+  followedConversationIds(): number[] {
+    const ids = new Set<number>();
+    for (const set of this.byUser.values()) {
+      for (const ws of set) for (const topic of ws.getTopics()) if (topic.startsWith('c:')) ids.add(Number(topic.slice(2)));
+    }
+    return [...ids];
+  }
+
+  reconcile(userId: number, conversationIds: readonly number[]): void {
+    const wanted = new Set(conversationIds.map(topicOf));
+    for (const ws of this.byUser.get(userId) ?? []) {
+      if (ws.getUserData().closed) continue;
+      for (const topic of ws.getTopics()) if (topic.startsWith('c:') && !wanted.has(topic)) ws.unsubscribe(topic);
+      for (const topic of wanted) ws.subscribe(topic);
     }
   }
 

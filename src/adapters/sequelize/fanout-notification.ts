@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** Just under PostgreSQL's 8000-byte NOTIFY payload limit. */
+export const MAX_NOTIFY_BYTES = 7_800;
+
+const pushEvent = z.enum(['receiveMessage', 'messageUpdated', 'messageDeleted', 'readReceipt', 'participantAdded', 'participantRemoved']);
+const messageView = z.looseObject({ id: z.number().int().positive(), conversation_id: z.number().int().positive() });
+
+/**
+ * What one process tells the others over LISTEN/NOTIFY. `n` names the sending
+ * process (for logs); every process, the sender included, delivers from this stream.
+ */
+export const notificationSchema = z.discriminatedUnion('t', [
+  /** New messages, inline. */
+  z.object({ n: z.string(), t: z.literal('m'), m: z.array(messageView).min(1) }),
+  /** New messages by id, when inline would not fit; read back from the messages table. */
+  z.object({ n: z.string(), t: z.literal('mref'), ids: z.array(z.number().int().positive()).min(1) }),
+  /** An event for a conversation's followers. */
+  z.object({ n: z.string(), t: z.literal('c'), c: z.number().int().positive(), e: pushEvent, d: z.looseObject({}) }),
+  /** An event for one user's connections. */
+  z.object({ n: z.string(), t: z.literal('u'), u: z.number().int().positive(), e: pushEvent, d: z.looseObject({}) }),
+  /** A membership change. */
+  z.object({ n: z.string(), t: z.literal('p'), c: z.number().int().positive(), u: z.number().int().positive(), a: z.boolean() }),
+  /** Any of the above, too large to inline: parked in notification_payloads. */
+  z.object({ n: z.string(), t: z.literal('ref'), r: z.number().int().positive() }),
+]);
+
+export type FanoutNotification = z.infer<typeof notificationSchema>;
+export type MessageViewLike = z.infer<typeof messageView>;
+
+export const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
