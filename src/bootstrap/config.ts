@@ -73,6 +73,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if (c.WORKERS > 1 && c.PORT === 0) {
+    throw new ConfigError('Invalid configuration:\n  WORKERS: several workers share one port, so PORT must not be 0');
+  }
   if (c.NODE_ENV === 'production' && (!c.JWT_SECRET || c.JWT_SECRET.length < 32)) {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: must be set to at least 32 characters in production');
   }

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
+import { supervise } from './supervisor.js';
 
 async function main(): Promise<void> {
   let config;
@@ -14,6 +15,13 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL, config.NODE_ENV === 'development' && process.stdout.isTTY);
+  if (config.WORKERS > 1 && !process.env.CHAT_WORKER) {
+    await supervise(config, logger).catch((error: unknown) => {
+      logger.fatal({ err: error }, 'start-up failed');
+      process.exit(1);
+    });
+    return;
+  }
   const server = await startServer(config, logger).catch((error: unknown) => {
     logger.fatal({ err: error }, 'start-up failed');
     process.exit(1);

@@ -72,7 +72,9 @@ async function initialise(bins: PostgresBinaries, clusterDir: string, password: 
 
 function launch(bins: PostgresBinaries, clusterDir: string, port: number, log: Logger): Promise<ChildProcess> {
   const args = ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
-  const child = spawn(bins.postgres, args, { ...(bins.runAs ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal must not stop the database
+  // before the server has finished its in-flight writes; the server stops it last.
+  const child = spawn(bins.postgres, args, { ...(bins.runAs ?? {}), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   return new Promise((resolve, reject) => {
     let output = '';
     child.stderr!.on('data', (chunk: Buffer) => {

@@ -1,0 +1,84 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../application/ports/services.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../adapters/embedded/embedded-postgres-server.js';
+import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
+import { migrate } from '../adapters/sequelize/migrator.js';
+import type { Config } from './config.js';
+import { jwtSecret } from './jwt-secret.js';
+
+/** main.ts from the sources, main.js from the build. */
+const ENTRY = fileURLToPath(new URL(`./main${path.extname(import.meta.url)}`, import.meta.url));
+
+/**
+ * WORKERS=N: N server processes on one port (uWebSockets.js listens with
+ * SO_REUSEPORT, so the kernel spreads connections), each with its own pool and
+ * LISTEN connection. This process owns the embedded database (if any), applies
+ * the migrations once, and restarts a worker that dies.
+ */
+export async function supervise(config: Config, logger: Logger): Promise<void> {
+  const log = logger.child({ component: 'supervisor' });
+  let embedded: EmbeddedPostgresHandle | null = null;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_DB_PORT, logger });
+    databaseUrl = embedded.url;
+  }
+  if (config.MIGRATE_ON_START) {
+    const sequelize = createSequelize({ url: databaseUrl, schema: config.DB_SCHEMA, poolMax: 2, logger });
+    try {
+      await ensureSchema(sequelize, config.DB_SCHEMA);
+      await migrate(sequelize, logger);
+    } finally {
+      await sequelize.close();
+    }
+  }
+  const env = {
+    ...process.env,
+    CHAT_WORKER: '1',
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: await jwtSecret(config),
+    MIGRATE_ON_START: 'false',
+  };
+
+  const workers = new Map<number, ChildProcess>();
+  let stopping = false;
+  const start = (slot: number, attempt = 0) => {
+    const child = fork(ENTRY, [], { env: { ...env, WORKER_SLOT: String(slot) }, execArgv: process.execArgv });
+    workers.set(slot, child);
+    const startedAt = Date.now();
+    log.info({ slot, pid: child.pid }, 'worker started');
+    child.on('exit', (code, signal) => {
+      workers.delete(slot);
+      if (stopping) return;
+      // A worker that keeps dying at once is restarted with growing pauses.
+      const next = Date.now() - startedAt < 5_000 ? attempt + 1 : 0;
+      const delay = Math.min(30_000, next === 0 ? 0 : 500 * 2 ** next);
+      log.error({ slot, pid: child.pid, code, signal, restartInMs: delay }, 'worker exited; restarting');
+      setTimeout(() => !stopping && start(slot, next), delay);
+    });
+  };
+  for (let slot = 0; slot < config.WORKERS; slot++) start(slot);
+
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, workers: workers.size }, 'stopping workers');
+    await Promise.all(
+      [...workers.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            const kill = setTimeout(() => child.kill('SIGKILL'), config.SHUTDOWN_TIMEOUT_MS + 5_000);
+            child.once('exit', () => (clearTimeout(kill), resolve()));
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await embedded?.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
