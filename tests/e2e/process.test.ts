@@ -1,50 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HttpClient } from '../support/http-client.js';
 import { WsClient } from '../support/ws-client.js';
+import { freePort, killAll, mainEntry, startProcess } from '../support/server-process.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const main = path.join(root, 'src/bootstrap/main.ts');
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killAll();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
-/** Starts the real entry point as its own process and waits for it to listen. */
-async function startProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    cwd: root,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (output.includes('"listening on')) (clearInterval(timer), resolve());
-      if (child.exitCode !== null) (clearInterval(timer), reject(new Error(`exited ${child.exitCode}: ${output}`)));
-    }, 50);
-  });
-  return { child, exited, output: () => output };
-}
 
 describe('the server as a process, on its own embedded PostgreSQL', () => {
   it('starts on a fresh temp DATA_DIR, serves, and shuts down gracefully on SIGTERM', async () => {
@@ -78,8 +46,8 @@ describe('the server as a process, on its own embedded PostgreSQL', () => {
   }, 90_000);
 
   it('refuses to start on bad configuration, naming each bad variable', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', main], {
-      cwd: root,
+    const result = spawnSync(process.execPath, ['--import', 'tsx', mainEntry], {
+      cwd: path.dirname(path.dirname(path.dirname(mainEntry))),
       env: { ...process.env, PORT: 'eighty', NODE_ENV: 'production', JWT_SECRET: '' },
       encoding: 'utf8',
       timeout: 30_000,

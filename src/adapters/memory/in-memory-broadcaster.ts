@@ -9,15 +9,15 @@ export type Recorded =
 export class InMemoryBroadcaster implements Broadcaster {
   readonly recorded: Recorded[] = [];
 
-  toConversation(conversationId: number, event: PushEvent, data: object): void {
+  async toConversation(conversationId: number, event: PushEvent, data: object): Promise<void> {
     this.recorded.push({ kind: 'conversation', conversationId, event, data });
   }
 
-  toUser(userId: number, event: PushEvent, data: object): void {
+  async toUser(userId: number, event: PushEvent, data: object): Promise<void> {
     this.recorded.push({ kind: 'user', userId, event, data });
   }
 
-  membershipChanged(change: MembershipChange): void {
+  async membershipChanged(change: MembershipChange): Promise<void> {
     this.recorded.push({ kind: 'membership', change });
   }
 

@@ -26,11 +26,11 @@ export class LocalHub implements Broadcaster {
     return () => this.sinks.delete(sink);
   }
 
-  toConversation(conversationId: number, event: PushEvent, data: object): void {
+  async toConversation(conversationId: number, event: PushEvent, data: object): Promise<void> {
     this.deliver(conversationId, event, JSON.stringify(data));
   }
 
-  toUser(userId: number, event: PushEvent, data: object): void {
+  async toUser(userId: number, event: PushEvent, data: object): Promise<void> {
     this.deliverToUser(userId, event, JSON.stringify(data));
   }
 
@@ -38,7 +38,11 @@ export class LocalHub implements Broadcaster {
     for (const sink of this.sinks) sink.sendToUser(userId, event, dataJson);
   }
 
-  membershipChanged(change: MembershipChange): void {
+  async membershipChanged(change: MembershipChange): Promise<void> {
+    this.applyMembership(change);
+  }
+
+  applyMembership(change: MembershipChange): void {
     for (const sink of this.sinks) sink.membership(change);
   }
 

@@ -118,21 +118,22 @@ export class PgNotifyBroadcaster implements Broadcaster {
     }
   }
 
-  toConversation(conversationId: number, event: PushEvent, data: object): void {
+  async toConversation(conversationId: number, event: PushEvent, data: object): Promise<void> {
     // New messages were announced by the transaction that stored them.
     if (event === 'receiveMessage') return;
-    this.send({ n: this.options.nodeId, t: 'c', c: conversationId, e: event, d: data as Record<string, unknown> });
+    await this.send({ n: this.options.nodeId, t: 'c', c: conversationId, e: event, d: data as Record<string, unknown> });
   }
 
-  toUser(userId: number, event: PushEvent, data: object): void {
-    this.send({ n: this.options.nodeId, t: 'u', u: userId, e: event, d: data as Record<string, unknown> });
+  async toUser(userId: number, event: PushEvent, data: object): Promise<void> {
+    await this.send({ n: this.options.nodeId, t: 'u', u: userId, e: event, d: data as Record<string, unknown> });
   }
 
-  membershipChanged(change: MembershipChange): void {
-    this.send({ n: this.options.nodeId, t: 'p', c: change.conversationId, u: change.userId, a: change.added });
+  async membershipChanged(change: MembershipChange): Promise<void> {
+    await this.send({ n: this.options.nodeId, t: 'p', c: change.conversationId, u: change.userId, a: change.added });
   }
 
-  private send(notification: FanoutNotification): void {
+  /** Resolves once the NOTIFY is committed, so a later event or write cannot overtake it. */
+  private async send(notification: FanoutNotification): Promise<void> {
     const payload = this.encode(notification);
     const sent =
       byteLength(payload) <= MAX_NOTIFY_BYTES
@@ -142,7 +143,7 @@ export class PgNotifyBroadcaster implements Broadcaster {
              SELECT pg_notify($1, json_build_object('n', $3::text, 't', 'ref', 'r', p.id)::text) FROM p`,
             { bind: [this.channel, payload, this.options.nodeId], type: QueryTypes.SELECT },
           );
-    sent.catch((error: unknown) => this.log.error({ err: error, t: notification.t }, 'could not announce an event'));
+    await sent.catch((error: unknown) => this.log.error({ err: error, t: notification.t }, 'could not announce an event'));
   }
 
   private async notify(payload: string, transaction?: Transaction): Promise<void> {
@@ -188,7 +189,7 @@ export class PgNotifyBroadcaster implements Broadcaster {
       case 'u':
         return this.hub.deliverToUser(n.u, n.e, JSON.stringify(n.d));
       case 'p':
-        return this.hub.membershipChanged({ conversationId: n.c, userId: n.u, added: n.a });
+        return this.hub.applyMembership({ conversationId: n.c, userId: n.u, added: n.a });
       case 'ref': {
         const [row] = await this.sequelize.query<Row>('SELECT payload FROM notification_payloads WHERE id = $1', { bind: [n.r], type: QueryTypes.SELECT });
         if (!row) return this.log.warn({ ref: n.r }, 'a parked fan-out payload is gone; skipping');

@@ -15,12 +15,14 @@ export interface MembershipChange {
 
 /**
  * Fan-out of events to every connection following a conversation, on every
- * process. Fire-and-forget: delivery failures are the adapter's to log.
+ * process. Each call resolves once the event is on its way (so the next one
+ * cannot overtake it) and never rejects: delivery failures are the adapter's
+ * to log.
  */
 export interface Broadcaster {
-  toConversation(conversationId: number, event: PushEvent, data: object): void;
+  toConversation(conversationId: number, event: PushEvent, data: object): Promise<void>;
   /** To every open connection of one user, whatever they follow. */
-  toUser(userId: number, event: PushEvent, data: object): void;
+  toUser(userId: number, event: PushEvent, data: object): Promise<void>;
   /** Starts or stops the user's open connections receiving the conversation. */
-  membershipChanged(change: MembershipChange): void;
+  membershipChanged(change: MembershipChange): Promise<void>;
 }

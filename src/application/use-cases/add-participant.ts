@@ -24,8 +24,8 @@ export class AddParticipant {
     if (!user) return fail('USER_NOT_FOUND', `User ${userId} does not exist`);
     if (await this.conversations.addParticipant(conversationId, userId, this.clock.now())) {
       // Subscribe first, so the new participant's connections see their own arrival.
-      this.broadcaster.membershipChanged({ conversationId, userId, added: true });
-      this.broadcaster.toConversation(conversationId, 'participantAdded', {
+      await this.broadcaster.membershipChanged({ conversationId, userId, added: true });
+      await this.broadcaster.toConversation(conversationId, 'participantAdded', {
         conversation_id: conversationId,
         user,
         added_by: actor.id,

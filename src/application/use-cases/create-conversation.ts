@@ -35,18 +35,18 @@ export class CreateConversation {
     const [other] = others;
     if (other !== undefined && others.length === 1 && !input.title && !input.is_open) {
       const { conversation, created } = await this.conversations.findOrCreateDirect(actor.id, other, now);
-      if (created) this.announce(conversation.id, [actor.id, other]);
+      if (created) await this.announce(conversation.id, [actor.id, other]);
       return ok({ conversation, participants: await this.conversations.participants(conversation.id), created });
     }
     const conversation = await this.conversations.createGroup(
       { title: input.title ?? null, isOpen: input.is_open, createdBy: actor.id, participantIds: [actor.id, ...others] },
       now,
     );
-    this.announce(conversation.id, [actor.id, ...others]);
+    await this.announce(conversation.id, [actor.id, ...others]);
     return ok({ conversation, participants: await this.conversations.participants(conversation.id), created: true });
   }
 
-  private announce(conversationId: number, userIds: number[]): void {
-    for (const userId of userIds) this.broadcaster.membershipChanged({ conversationId, userId, added: true });
+  private async announce(conversationId: number, userIds: number[]): Promise<void> {
+    for (const userId of userIds) await this.broadcaster.membershipChanged({ conversationId, userId, added: true });
   }
 }

@@ -27,7 +27,7 @@ export class DeleteMessage {
     if (!(await this.messages.softDelete(messageId, at))) {
       return fail('MESSAGE_NOT_FOUND', `Message ${messageId} does not exist`);
     }
-    this.broadcaster.toConversation(message.conversationId, 'messageDeleted', {
+    await this.broadcaster.toConversation(message.conversationId, 'messageDeleted', {
       id: messageId,
       conversation_id: message.conversationId,
       deleted_at: at.toISOString(),

@@ -30,7 +30,7 @@ export class EditMessage {
     if (!body.ok) return body;
     const edited = await this.messages.edit(message.id, input.content, this.clock.now());
     if (!edited) return fail('MESSAGE_NOT_FOUND', `Message ${input.message_id} does not exist`);
-    this.broadcaster.toConversation(edited.conversationId, 'messageUpdated', messageView(edited));
+    await this.broadcaster.toConversation(edited.conversationId, 'messageUpdated', messageView(edited));
     return ok(edited);
   }
 }

@@ -39,8 +39,8 @@ export class JoinConversation {
         return fail('NOT_A_PARTICIPANT', 'You are not a participant of this conversation');
       }
       if (await this.conversations.addParticipant(conversationId, actor.id, this.clock.now())) {
-        this.broadcaster.membershipChanged({ conversationId, userId: actor.id, added: true });
-        this.broadcaster.toConversation(conversationId, 'participantAdded', {
+        await this.broadcaster.membershipChanged({ conversationId, userId: actor.id, added: true });
+        await this.broadcaster.toConversation(conversationId, 'participantAdded', {
           conversation_id: conversationId,
           user: { id: actor.id, username: actor.username },
           added_by: actor.id,

@@ -33,7 +33,7 @@ export class MarkRead {
     await this.conversations.advanceReadMarker(input.conversation_id, actor.id, message.id, at);
     await this.messages.markReadUpTo(input.conversation_id, actor.id, message.id, at);
     const receipt = { conversation_id: input.conversation_id, message_id: message.id, read_at: at.toISOString() };
-    this.broadcaster.toConversation(input.conversation_id, 'readReceipt', { ...receipt, user_id: actor.id });
+    await this.broadcaster.toConversation(input.conversation_id, 'readReceipt', { ...receipt, user_id: actor.id });
     return ok(receipt);
   }
 }

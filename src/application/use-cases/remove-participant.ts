@@ -24,9 +24,9 @@ export class RemoveParticipant {
     if (!removed) return fail('NOT_A_PARTICIPANT', `User ${userId} is not a participant of this conversation`);
     // The removed user is told directly: once unsubscribed, the topic no longer reaches them.
     const notice = { conversation_id: conversationId, user_id: userId, removed_by: actor.id };
-    this.broadcaster.toUser(userId, 'participantRemoved', notice);
-    this.broadcaster.membershipChanged({ conversationId, userId, added: false });
-    this.broadcaster.toConversation(conversationId, 'participantRemoved', notice);
+    await this.broadcaster.toUser(userId, 'participantRemoved', notice);
+    await this.broadcaster.membershipChanged({ conversationId, userId, added: false });
+    await this.broadcaster.toConversation(conversationId, 'participantRemoved', notice);
     return ok({ conversation_id: conversationId, user_id: userId });
   }
 }

@@ -39,7 +39,7 @@ export class SendMessage {
       createdAt: this.clock.now(),
     });
     if (stored.created) {
-      this.broadcaster.toConversation(input.conversation_id, 'receiveMessage', messageView(stored.message));
+      await this.broadcaster.toConversation(input.conversation_id, 'receiveMessage', messageView(stored.message));
     }
     return ok(stored);
   }

@@ -1,0 +1,156 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase } from '../support/database.js';
+import { HttpClient } from '../support/http-client.js';
+import { freePort, killAll, startProcess, type ServerProcess } from '../support/server-process.js';
+import { sleep, WsClient, type Frame } from '../support/ws-client.js';
+
+type U = { id: number; token: string; username: string };
+const SECRET = 'multi-process-secret-multi-process-secret';
+let databaseUrl: string;
+let p1: ServerProcess, p2: ServerProcess;
+let http1: HttpClient, http2: HttpClient;
+let ws1: string, ws2: string;
+const clients: WsClient[] = [];
+
+const env = (port: number) => ({ DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: SECRET, PASSWORD_HASH_COST: '1024', RATE_LIMIT_PER_SECOND: '0' });
+const connect = async (url: string, u: U) => {
+  const c = await WsClient.connect(url, u.token);
+  clients.push(c);
+  return c;
+};
+const ids = (frames: Frame[], conversationId: number) =>
+  frames.filter((f) => f.event === 'receiveMessage' && f.data.conversation_id === conversationId).map((f) => f.data.id as number);
+async function eventually(check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(25);
+  }
+}
+
+beforeAll(async () => {
+  databaseUrl = await freshDatabase('multi');
+  const [port1, port2] = [await freePort(), await freePort()];
+  p1 = await startProcess(env(port1));
+  p2 = await startProcess(env(port2), '"listening on');
+  http1 = new HttpClient(`http://127.0.0.1:${port1}`);
+  http2 = new HttpClient(`http://127.0.0.1:${port2}`);
+  ws1 = `ws://127.0.0.1:${port1}/ws`;
+  ws2 = `ws://127.0.0.1:${port2}/ws`;
+}, 60_000);
+
+afterAll(() => {
+  for (const c of clients) c.socket.terminate();
+  killAll();
+});
+
+describe('two server processes on one database', () => {
+  it('carry a conversation with every event between participants on different processes, and nobody else', async () => {
+    const [alice, bob, eve] = [await http1.register(), await http2.register(), await http2.register()];
+    const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
+    const [a, b, e] = [await connect(ws1, alice), await connect(ws2, bob), await connect(ws2, eve)];
+
+    const sent = await a.request('sendMessage', { conversation_id: conv.id, content: 'across processes' });
+    expect((await b.event('receiveMessage', (d) => d.id === sent.data.id)).data).toEqual(sent.data);
+    await a.event('receiveMessage', (d) => d.id === sent.data.id);
+    const reply = await b.request('sendMessage', { conversation_id: conv.id, content: 'and back' });
+    await a.event('receiveMessage', (d) => d.id === reply.data.id);
+
+    await a.request('editMessage', { message_id: sent.data.id, content: 'edited on p1' });
+    expect((await b.event('messageUpdated', (d) => d.id === sent.data.id)).data.content).toBe('edited on p1');
+    await b.request('markRead', { conversation_id: conv.id, message_id: sent.data.id });
+    await a.event('readReceipt', (d) => d.user_id === bob.id && d.message_id === sent.data.id);
+    await a.request('deleteMessage', { message_id: sent.data.id });
+    await b.event('messageDeleted', (d) => d.id === sent.data.id);
+
+    // Membership changes made on one process take effect on the other.
+    const carol = await http2.register();
+    const c = await connect(ws2, carol);
+    const group = (await http1.post('/conversations', { participant_ids: [bob.id], title: 'cross' }, alice.token)).body;
+    await http1.post(`/conversations/${group.id}/participants`, { user_id: carol.id }, alice.token);
+    await c.event('participantAdded', (d) => d.user.id === carol.id);
+    const hello = await a.request('sendMessage', { conversation_id: group.id, content: 'hello carol' });
+    await c.event('receiveMessage', (d) => d.id === hello.data.id);
+    await http1.del(`/conversations/${group.id}/participants/${carol.id}`, alice.token);
+    await c.event('participantRemoved', (d) => d.user_id === carol.id);
+    const after = await a.request('sendMessage', { conversation_id: group.id, content: 'carol is gone' });
+    await b.event('receiveMessage', (d) => d.id === after.data.id);
+    await sleep(200);
+    expect(ids(c.frames, group.id)).toEqual([hello.data.id]);
+    expect(e.frames).toEqual([]);
+  });
+
+  it('delivers concurrent streams from both processes in one order to everybody', async () => {
+    const [alice, bob] = [await http1.register(), await http2.register()];
+    const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
+    const [a1, a2, b1, b2] = [await connect(ws1, alice), await connect(ws2, alice), await connect(ws2, bob), await connect(ws1, bob)];
+    const acks = await Promise.all([
+      ...Array.from({ length: 150 }, (_, i) => a1.request('sendMessage', { conversation_id: conv.id, content: `a${i}` })),
+      ...Array.from({ length: 150 }, (_, i) => b1.request('sendMessage', { conversation_id: conv.id, content: `b${i}` })),
+    ]);
+    const sentIds = acks.map((f) => f.data.id as number).sort((x, y) => x - y);
+    for (const c of [a1, a2, b1, b2]) await eventually(() => ids(c.frames, conv.id).length >= 300);
+    await sleep(100);
+    for (const c of [a1, a2, b1, b2]) expect(ids(c.frames, conv.id)).toEqual(sentIds);
+  });
+
+  it('carries large messages, large batches and large edits by reference', async () => {
+    const [alice, bob] = [await http1.register(), await http2.register()];
+    const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
+    const [a, b] = [await connect(ws1, alice), await connect(ws2, bob)];
+    const long = 'é'.repeat(9_000); // 18,000 bytes: far over the NOTIFY limit on its own
+    const big = await a.request('sendMessage', { conversation_id: conv.id, content: long });
+    expect((await b.event('receiveMessage', (d) => d.id === big.data.id)).data.content).toBe(long);
+    const batch = await Promise.all(Array.from({ length: 40 }, (_, i) => a.request('sendMessage', { conversation_id: conv.id, content: `${i}:${'x'.repeat(1_500)}` })));
+    await eventually(() => batch.every((f) => ids(b.frames, conv.id).includes(f.data.id)));
+    await a.request('editMessage', { message_id: big.data.id, content: long.replace('é', 'e') });
+    expect((await b.event('messageUpdated', (d) => d.id === big.data.id)).data.content).toBe(long.replace('é', 'e'));
+  });
+
+  it('loses nothing and doubles nothing when the LISTEN connections are killed mid-stream', async () => {
+    const [alice, bob] = [await http1.register(), await http2.register()];
+    const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
+    const watchers = [await connect(ws1, alice), await connect(ws2, bob), await connect(ws1, bob), await connect(ws2, alice)];
+    const sender = await connect(ws1, alice);
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    const sent: number[] = [];
+    try {
+      for (let i = 0; i < 300; i++) {
+        const ack = await sender.request('sendMessage', { conversation_id: conv.id, content: `s${i}`, client_id: `kill-${i}` });
+        expect(ack.event).toBe('ack');
+        sent.push(ack.data.id);
+        if (i === 60 || i === 180) {
+          const killed = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen'");
+          expect(killed.rowCount).toBe(2);
+        }
+      }
+    } finally {
+      await admin.end();
+    }
+    for (const w of watchers) await eventually(() => ids(w.frames, conv.id).length >= sent.length, 30_000);
+    await sleep(300);
+    for (const w of watchers) expect(ids(w.frames, conv.id)).toEqual(sent);
+    const ready = await http2.get('/readyz');
+    expect(ready.body.fanout).toMatchObject({ state: 'listening', outages: 2 });
+    expect(p1.output()).toMatch(/LISTEN connection lost; reconnecting/);
+    expect(p1.output()).toMatch(/LISTEN connection restored; missed messages replayed/);
+    // The outages really cost notifications: the missed messages came from the replay.
+    expect(p1.output()).toMatch(/"replayed":[1-9]/);
+  });
+
+  it('skips a notification it cannot parse, logs it, and keeps listening', async () => {
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    await admin.query("NOTIFY chat_fanout, 'this is not json'");
+    await admin.query(`NOTIFY chat_fanout, '{"n":"x","t":"c","c":"not a number"}'`);
+    await admin.end();
+    await p1.waitFor('skipping a fan-out notification that cannot be parsed', 5_000);
+    const [alice, bob] = [await http1.register(), await http2.register()];
+    const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
+    const b = await connect(ws1, bob);
+    const m = await http2.post(`/conversations/${conv.id}/messages`, { content: 'still flowing' }, alice.token);
+    await b.event('receiveMessage', (d) => d.id === m.body.id);
+  });
+});

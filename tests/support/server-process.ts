@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '../..');
+export const mainEntry = path.join(root, 'src/bootstrap/main.ts');
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output(): string;
+  /** Resolves once the output contains `text` (counting from now if `fresh`). */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+}
+
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+const running: ChildProcess[] = [];
+
+/** Kills whatever is still running (for afterAll). */
+export function killAll(): void {
+  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+/** Starts the real entry point as its own process and waits until it listens (or `ready` appears). */
+export async function startProcess(env: Record<string, string>, ready: string | RegExp = '"listening on'): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', mainEntry], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitFor = (text: string | RegExp, timeoutMs = 30_000) =>
+    new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const timer = setInterval(() => {
+        const found = typeof text === 'string' ? output.includes(text) : text.test(output);
+        if (found) return clearInterval(timer), resolve();
+        if (child.exitCode !== null) return clearInterval(timer), reject(new Error(`exited ${child.exitCode}: ${output.slice(-2000)}`));
+        if (Date.now() - started > timeoutMs) return clearInterval(timer), reject(new Error(`timed out waiting for ${text}: ${output.slice(-2000)}`));
+      }, 25);
+    });
+  await waitFor(ready);
+  return { child, exited, output: () => output, waitFor };
+}
