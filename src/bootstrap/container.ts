@@ -30,6 +30,7 @@ import { ScryptPasswordHasher } from '../adapters/security/scrypt-password-hashe
 import { SequelizeConversationRepository } from '../adapters/sequelize/sequelize-conversation-repository.js';
 import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../adapters/sequelize/sequelize-user-repository.js';
+import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
 import { PgNotifyBroadcaster, type PgNotifyBroadcasterOptions } from '../adapters/sequelize/pg-notify-broadcaster.js';
 import { SystemClock } from '../adapters/system-clock.js';
 import type { Config } from './config.js';
@@ -60,7 +61,7 @@ export const sequelizeModule = (sequelize: Sequelize, config: Config) =>
   new ContainerModule(({ bind }) => {
     bind(id(TOKENS.Sequelize)).toConstantValue(sequelize);
     bind(id(TOKENS.UserRepository)).toConstantValue(new SequelizeUserRepository(sequelize));
-    bind(id(TOKENS.ConversationRepository)).toConstantValue(new SequelizeConversationRepository(sequelize));
+    bind(id(TOKENS.ConversationRepository)).toConstantValue(new CachingConversationRepository(new SequelizeConversationRepository(sequelize)));
     bind(id(TOKENS.MessageRepository))
       .toDynamicValue((ctx) => new SequelizeMessageRepository(sequelize, get(ctx, TOKENS.Logger), {
         maxBatchSize: config.WRITE_BATCH_MAX,

@@ -6,6 +6,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../adapters/
 import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
 import { migrate } from '../adapters/sequelize/migrator.js';
 import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
+import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
 import { SocketIoTransport } from '../adapters/socketio/socket-io-transport.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
 import { uwsBuild, abiVersion } from '../adapters/uws/uws.js';
@@ -85,6 +86,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     },
   });
   const hub = resolve(container, TOKENS.LocalHub);
+  const conversations = resolve(container, TOKENS.ConversationRepository);
+  if (conversations instanceof CachingConversationRepository) {
+    hub.onMembership((change) => conversations.invalidate(change.conversationId));
+    hub.onResync(() => conversations.clear());
+  }
   const detach = [hub.attach(transport)];
   let socketIo: SocketIoTransport | null = null;
   if (config.SOCKETIO_ENABLED) {

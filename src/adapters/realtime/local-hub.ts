@@ -20,6 +20,22 @@ export interface FanoutSink {
  */
 export class LocalHub implements Broadcaster {
   private readonly sinks = new Set<FanoutSink>();
+  private readonly membershipListeners: Array<(change: MembershipChange) => void> = [];
+  private readonly resyncListeners: Array<() => void> = [];
+
+  /** Told of every membership change, from this process or another (caches use it to invalidate). */
+  onMembership(listener: (change: MembershipChange) => void): void {
+    this.membershipListeners.push(listener);
+  }
+
+  /** Told when changes may have been missed (after a fan-out outage). */
+  onResync(listener: () => void): void {
+    this.resyncListeners.push(listener);
+  }
+
+  resynced(): void {
+    for (const listener of this.resyncListeners) listener();
+  }
 
   attach(sink: FanoutSink): () => void {
     this.sinks.add(sink);
@@ -43,6 +59,7 @@ export class LocalHub implements Broadcaster {
   }
 
   applyMembership(change: MembershipChange): void {
+    for (const listener of this.membershipListeners) listener(change);
     for (const sink of this.sinks) sink.membership(change);
   }
 

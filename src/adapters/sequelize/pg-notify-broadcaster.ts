@@ -241,6 +241,7 @@ export class PgNotifyBroadcaster implements Broadcaster {
   }
 
   private async catchUp(): Promise<number> {
+    this.hub.resynced();
     const users = this.hub.connectedUserIds();
     if (users.length > 0) {
       const rows = await this.sequelize.query<Row>(

@@ -1,0 +1,140 @@
+import type { Conversation, ParticipantSummary } from '../../domain/conversation.js';
+import type {
+  ConversationRepository,
+  ConversationSummary,
+  NewGroup,
+} from '../../application/ports/conversation-repository.js';
+
+export interface MembershipCacheOptions {
+  /** Conversations kept; the least recently used are dropped beyond it. @default 10000 */
+  readonly maxEntries?: number;
+  /** Entries older than this are read again, a bound on staleness if an invalidation is ever missed. @default 60000 */
+  readonly ttlMs?: number;
+}
+
+interface Entry {
+  readonly conversation: Conversation | null;
+  readonly members: Set<number>;
+  readonly loadedAt: number;
+}
+
+/**
+ * Hot path, cached on purpose: every send asks "does this conversation exist,
+ * and is the sender in it?". Answers are kept per conversation and dropped on
+ * any membership change, whether made here or (through `invalidate`, fed by
+ * the fan-out) on another process.
+ */
+export class CachingConversationRepository implements ConversationRepository {
+  private readonly entries = new Map<number, Entry>();
+  private readonly loading = new Map<number, Promise<Entry>>();
+  private readonly versions = new Map<number, number>();
+  private readonly maxEntries: number;
+  private readonly ttlMs: number;
+  private generation = 0;
+
+  constructor(
+    private readonly inner: ConversationRepository,
+    options: MembershipCacheOptions = {},
+  ) {
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.ttlMs = options.ttlMs ?? 60_000;
+  }
+
+  invalidate(conversationId: number): void {
+    this.entries.delete(conversationId);
+    this.loading.delete(conversationId);
+    this.versions.set(conversationId, (this.versions.get(conversationId) ?? 0) + 1);
+  }
+
+  clear(): void {
+    this.generation += 1;
+    this.entries.clear();
+    this.loading.clear();
+  }
+
+  async findById(id: number): Promise<Conversation | null> {
+    return (await this.entry(id)).conversation;
+  }
+
+  async isParticipant(conversationId: number, userId: number): Promise<boolean> {
+    return (await this.entry(conversationId)).members.has(userId);
+  }
+
+  async createGroup(group: NewGroup, now: Date): Promise<Conversation> {
+    const created = await this.inner.createGroup(group, now);
+    this.invalidate(created.id);
+    return created;
+  }
+
+  async findOrCreateDirect(a: number, b: number, now: Date) {
+    const result = await this.inner.findOrCreateDirect(a, b, now);
+    if (result.created) this.invalidate(result.conversation.id);
+    return result;
+  }
+
+  participants(conversationId: number): Promise<ParticipantSummary[]> {
+    return this.inner.participants(conversationId);
+  }
+
+  async addParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
+    try {
+      return await this.inner.addParticipant(conversationId, userId, now);
+    } finally {
+      this.invalidate(conversationId);
+    }
+  }
+
+  async removeParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
+    try {
+      return await this.inner.removeParticipant(conversationId, userId, now);
+    } finally {
+      this.invalidate(conversationId);
+    }
+  }
+
+  conversationIdsOf(userId: number): Promise<number[]> {
+    return this.inner.conversationIdsOf(userId);
+  }
+
+  listForUser(userId: number): Promise<ConversationSummary[]> {
+    return this.inner.listForUser(userId);
+  }
+
+  advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<number> {
+    return this.inner.advanceReadMarker(conversationId, userId, messageId, now);
+  }
+
+  private entry(conversationId: number): Promise<Entry> {
+    const cached = this.entries.get(conversationId);
+    if (cached && Date.now() - cached.loadedAt < this.ttlMs) {
+      // Re-insert to keep the map in least-recently-used order.
+      this.entries.delete(conversationId);
+      this.entries.set(conversationId, cached);
+      return Promise.resolve(cached);
+    }
+    let pending = this.loading.get(conversationId);
+    if (!pending) {
+      pending = this.load(conversationId);
+      this.loading.set(conversationId, pending);
+      const settled = pending;
+      void settled.finally(() => {
+        if (this.loading.get(conversationId) === settled) this.loading.delete(conversationId);
+      }).catch(() => undefined);
+    }
+    return pending;
+  }
+
+  /** One load per conversation at a time; an invalidation during the load keeps its result out of the cache. */
+  private async load(conversationId: number): Promise<Entry> {
+    const generation = this.generation;
+    const version = this.versions.get(conversationId) ?? 0;
+    const loadedAt = Date.now();
+    const [conversation, members] = await Promise.all([this.inner.findById(conversationId), this.inner.participants(conversationId)]);
+    const entry: Entry = { conversation, members: new Set(members.map((m) => m.id)), loadedAt };
+    if (generation === this.generation && version === (this.versions.get(conversationId) ?? 0)) {
+      this.entries.set(conversationId, entry);
+      if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    }
+    return entry;
+  }
+}
