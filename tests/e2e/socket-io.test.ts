@@ -1,9 +1,9 @@
 import { io as connectIo, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { killAll, startServerProcess } from '../support/server-process.js';
 import { sleep, WsClient } from '../support/ws-client.js';
 
-let server: TestServer;
+let server: Awaited<ReturnType<typeof startServerProcess>>;
 type U = { id: number; token: string; username: string };
 let alice: U, bob: U, eve: U;
 let conversationId: number;
@@ -44,13 +44,14 @@ const recorder = (socket: Socket) => {
 };
 
 beforeAll(async () => {
-  server = await startTestServer({ MAX_FRAME_BYTES: '65536' });
+  server = await startServerProcess({ MAX_FRAME_BYTES: '65536' });
   [alice, bob, eve] = await Promise.all([server.http.register(), server.http.register(), server.http.register()]);
   conversationId = (await server.http.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body.id;
 });
 afterAll(async () => {
   for (const s of sockets) s.disconnect();
   await server?.stop();
+  killAll();
 });
 
 describe('the original Socket.IO client flow', () => {
@@ -69,6 +70,8 @@ describe('the original Socket.IO client flow', () => {
     const a = await connect({ token: alice.token });
     expect((await emit(a, 'sendMessage', { conversation_id: conversationId, content: 'to a polling client' })).success).toBe(true);
     await pushed;
+    b.disconnect();
+    a.disconnect();
   });
 });
 
@@ -177,7 +180,7 @@ describe('bad input over Socket.IO', () => {
   });
 
   it('can be switched off', async () => {
-    const off = await startTestServer({ SOCKETIO_ENABLED: 'false' });
+    const off = await startServerProcess({ SOCKETIO_ENABLED: 'false' });
     try {
       const socket = connectIo(`http://127.0.0.1:${off.port}`, { auth: { token: alice.token }, transports: ['websocket'], reconnection: false, forceNew: true });
       const outcome = await new Promise((resolve) => {

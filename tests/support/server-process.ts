@@ -53,3 +53,29 @@ export async function startProcess(env: Record<string, string>, ready: string | 
   await waitFor(ready);
   return { child, exited, output: () => output, waitFor };
 }
+
+/** The real server as its own process on a fresh database: the shape tests use for in-process servers. */
+export async function startServerProcess(env: Record<string, string> = {}) {
+  const { freshDatabase } = await import('./database.js');
+  const { HttpClient } = await import('./http-client.js');
+  const port = await freePort();
+  const proc = await startProcess({
+    DATABASE_URL: await freshDatabase('proc'),
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+    PASSWORD_HASH_COST: '1024',
+    RATE_LIMIT_PER_SECOND: '0',
+    ...env,
+  });
+  return {
+    port,
+    process: proc,
+    http: new HttpClient(`http://127.0.0.1:${port}`),
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    stop: async () => {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+    },
+  };
+}

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { loadConfig } from '../../src/bootstrap/config.js';
 import { startServer, type RunningServer } from '../../src/bootstrap/server.js';
 import { freshDatabase } from './database.js';
@@ -25,6 +26,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     RATE_LIMIT_PER_SECOND: '0',
     ...env,
   });
-  const server = await startServer(config, silentLogger);
+  // TEST_LOG_FILE=path keeps the servers' debug logs, for looking into a failure.
+  const logger = process.env.TEST_LOG_FILE
+    ? pino({ level: 'debug' }, pino.destination({ dest: process.env.TEST_LOG_FILE, append: true, sync: true }))
+    : silentLogger;
+  const server = await startServer(config, logger);
   return { ...server, http: new HttpClient(`http://127.0.0.1:${server.port}`), wsUrl: `ws://127.0.0.1:${server.port}/ws` };
 }

@@ -5,7 +5,8 @@ import type { FanoutSink } from '../realtime/local-hub.js';
 import { CorsPolicy } from './cors.js';
 import { mountRestApi, type Readiness } from './rest-api.js';
 import { App, us_listen_socket_close, us_socket_local_port, uwsBuild, type TemplatedApp, type us_listen_socket, type WebSocket } from './uws.js';
-import { CLOSE, mountWsEndpoint, topicOf, type Connection } from './ws-endpoint.js';
+import { Followers } from './followers.js';
+import { CLOSE, mountWsEndpoint, type Connection } from './ws-endpoint.js';
 
 export interface UwsTransportOptions {
   readonly host: string;
@@ -37,6 +38,7 @@ export class UwsTransport implements FanoutSink {
   readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | null = null;
   private readonly byUser = new Map<number, Set<WebSocket<Connection>>>();
+  private readonly followers = new Followers<WebSocket<Connection>>();
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
@@ -56,8 +58,13 @@ export class UwsTransport implements FanoutSink {
       cors,
       logger: options.logger,
       track,
-      onOpen: (ws) => this.connections(ws.getUserData().actor.id, true).add(ws),
+      onOpen: (ws) => {
+        const conn = ws.getUserData();
+        this.connections(conn.actor.id, true).add(ws);
+        for (const id of conn.conversationIds) this.followers.follow(ws, id);
+      },
       onClose: (ws) => {
+        this.followers.drop(ws);
         const userId = ws.getUserData().actor.id;
         const set = this.byUser.get(userId);
         set?.delete(ws);
@@ -94,26 +101,42 @@ export class UwsTransport implements FanoutSink {
     });
   }
 
-  /** Pre-serialised on purpose: one string per event, copied by uWS to every subscriber. */
+  /**
+   * Hot path, written for speed: the frame is serialised and encoded once, then
+   * handed to each follower. (uWS topics are not used: their deferred drain
+   * misbehaved here when sockets came and went around a publish.)
+   */
   publish(conversationId: number, event: PushEvent, dataJson: string): void {
-    this.app.publish(topicOf(conversationId), `{"event":"${event}","data":${dataJson}}`, false);
+    const followers = this.followers.of(conversationId);
+    if (followers.size === 0) return;
+    const frame = Buffer.from(`{"event":"${event}","data":${dataJson}}`);
+    for (const ws of followers) this.push(ws, frame);
+  }
+
+  /** A consumer that falls too far behind is disconnected, never silently skipped. */
+  private push(ws: WebSocket<Connection>, frame: Buffer): void {
+    const conn = ws.getUserData();
+    if (conn.closed) return;
+    ws.cork(() => ws.send(frame, false));
+    if (ws.getBufferedAmount() > this.options.maxBackpressureBytes) {
+      conn.logger.warn({ buffered: ws.getBufferedAmount() }, 'slow consumer; closing');
+      conn.closed = true;
+      ws.end(CLOSE.SLOW_CONSUMER, 'Too slow to keep up');
+    }
   }
 
   sendToUser(userId: number, event: PushEvent, dataJson: string): void {
-    const frame = `{"event":"${event}","data":${dataJson}}`;
-    for (const ws of this.byUser.get(userId) ?? []) {
-      if (!ws.getUserData().closed) ws.cork(() => ws.send(frame, false));
-    }
+    const frame = Buffer.from(`{"event":"${event}","data":${dataJson}}`);
+    for (const ws of this.byUser.get(userId) ?? []) this.push(ws, frame);
   }
 
   membership(change: MembershipChange): void {
     const sockets = this.byUser.get(change.userId);
     if (!sockets) return;
-    const topic = topicOf(change.conversationId);
     for (const ws of sockets) {
       if (ws.getUserData().closed) continue;
-      if (change.added) ws.subscribe(topic);
-      else ws.unsubscribe(topic);
+      if (change.added) this.followers.follow(ws, change.conversationId);
+      else this.followers.unfollow(ws, change.conversationId);
     }
   }
 
@@ -122,20 +145,11 @@ export class UwsTransport implements FanoutSink {
   }
 
   followedConversationIds(): number[] {
-    const ids = new Set<number>();
-    for (const set of this.byUser.values()) {
-      for (const ws of set) for (const topic of ws.getTopics()) if (topic.startsWith('c:')) ids.add(Number(topic.slice(2)));
-    }
-    return [...ids];
+    return this.followers.conversationIds();
   }
 
   reconcile(userId: number, conversationIds: readonly number[]): void {
-    const wanted = new Set(conversationIds.map(topicOf));
-    for (const ws of this.byUser.get(userId) ?? []) {
-      if (ws.getUserData().closed) continue;
-      for (const topic of ws.getTopics()) if (topic.startsWith('c:') && !wanted.has(topic)) ws.unsubscribe(topic);
-      for (const topic of wanted) ws.subscribe(topic);
-    }
+    for (const ws of this.byUser.get(userId) ?? []) if (!ws.getUserData().closed) this.followers.set(ws, conversationIds);
   }
 
   /** Stops accepting connections and requests; open ones stay until `closeConnections`. */

@@ -12,8 +12,8 @@ import type { TemplatedApp, WebSocket } from './uws.js';
 export const CLOSE = {
   GOING_AWAY: 1001,
   MESSAGE_TOO_BIG: 1009,
-  /** The client sent events faster than allowed for too long. */
-  POLICY_VIOLATION: 1008,
+  /** The connection fell more than WS_MAX_BACKPRESSURE_BYTES behind on what it is sent. */
+  SLOW_CONSUMER: 4008,
 } as const;
 
 export interface Connection {
@@ -41,7 +41,6 @@ export interface WsEndpointOptions {
   readonly onClose: (ws: WebSocket<Connection>) => void;
 }
 
-export const topicOf = (conversationId: number): string => `c:${conversationId}`;
 
 /** The native protocol on /ws: JSON frames `{event, data, ack}` (docs/PROTOCOL.md). */
 export function mountWsEndpoint(app: TemplatedApp, u: UseCases, o: WsEndpointOptions): void {
@@ -62,8 +61,9 @@ export function mountWsEndpoint(app: TemplatedApp, u: UseCases, o: WsEndpointOpt
     maxPayloadLength: Math.max(o.maxFrameBytes * 16, 1024 * 1024),
     idleTimeout: o.idleTimeoutSeconds,
     sendPingsAutomatically: true,
-    maxBackpressure: o.maxBackpressureBytes,
-    closeOnBackpressureLimit: 1,
+    // The transport closes slow consumers itself (4008) before uWS would start dropping.
+    maxBackpressure: o.maxBackpressureBytes * 4,
+    closeOnBackpressureLimit: 0,
 
     upgrade: (res, req, context) => {
       let aborted = false;
@@ -110,7 +110,6 @@ export function mountWsEndpoint(app: TemplatedApp, u: UseCases, o: WsEndpointOpt
 
     open: (ws) => {
       const conn = ws.getUserData();
-      for (const id of conn.conversationIds) ws.subscribe(topicOf(id));
       o.onOpen(ws);
       conn.logger.debug({ conversations: conn.conversationIds.length }, 'connection opened');
     },
