@@ -96,7 +96,7 @@ export const postgresFanoutModule = (options: Omit<PgNotifyBroadcasterOptions, '
       .toDynamicValue((ctx) => {
         const broadcaster = new PgNotifyBroadcaster(get(ctx, TOKENS.Sequelize), hub, { ...options, logger: get(ctx, TOKENS.Logger) });
         const messages = get(ctx, TOKENS.MessageRepository);
-        if (messages instanceof SequelizeMessageRepository) messages.onBatch((tx, created) => broadcaster.announceBatch(tx, created));
+        if (messages instanceof SequelizeMessageRepository) messages.announceOn(broadcaster.channelName, options.nodeId);
         return broadcaster;
       })
       .inSingletonScope();

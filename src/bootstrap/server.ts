@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import os from 'node:os';
 import { QueryTypes } from 'sequelize';
 import type { Logger } from '../application/ports/services.js';
@@ -105,6 +106,23 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     socketIo.attachToApp(transport.app);
     detach.push(hub.attach(socketIo));
   }
+  // The original stack (Socket.IO on Node's own HTTP server), kept for side-by-side benchmarks.
+  let nodeHttp: http.Server | null = null;
+  if (config.SOCKETIO_NODE_PORT) {
+    const baseline = new SocketIoTransport(resolve(container, TOKENS.UseCases), {
+      maxPacketBytes: config.MAX_FRAME_BYTES,
+      corsOrigins: config.CORS_ORIGINS,
+      ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+      rateBurst: config.RATE_LIMIT_BURST,
+      logger,
+      track: (work) => transport.track(work),
+    });
+    nodeHttp = http.createServer();
+    baseline.attachToHttpServer(nodeHttp);
+    detach.push(hub.attach(baseline));
+    await new Promise<void>((ok) => nodeHttp!.listen(config.SOCKETIO_NODE_PORT, config.HOST, ok));
+    logger.info({ port: config.SOCKETIO_NODE_PORT }, 'Socket.IO on Node HTTP (baseline) listening');
+  }
   const port = await transport.listen();
   logger.info(
     { host: config.HOST, port, embeddedDatabase: embedded !== null, socketIo: socketIo !== null },
@@ -121,6 +139,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       if (messages instanceof SequelizeMessageRepository) await messages.drain();
       transport.closeConnections();
       socketIo?.close();
+      nodeHttp?.closeAllConnections();
+      nodeHttp?.close();
       for (const d of detach) d();
       await fanout?.close();
       await sequelize.close();

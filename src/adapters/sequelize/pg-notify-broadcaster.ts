@@ -1,12 +1,12 @@
 import pgListen, { type Subscriber } from 'pg-listen';
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Message } from '../../domain/message.js';
 import type { Broadcaster, MembershipChange, PushEvent } from '../../application/ports/broadcaster.js';
 import type { Logger } from '../../application/ports/services.js';
 import { messageView } from '../../application/views.js';
 import type { LocalHub } from '../realtime/local-hub.js';
 import { MESSAGE_COLUMNS, toMessage, type Row } from './message-row.js';
-import { byteLength, MAX_NOTIFY_BYTES, notificationSchema, type FanoutNotification } from './fanout-notification.js';
+import { byteLength, fromCompactRow, MAX_NOTIFY_BYTES, notificationSchema, type FanoutNotification } from './fanout-notification.js';
 import { DeliveredIds } from './delivered-ids.js';
 
 /** pg-listen is CommonJS with its factory on `default`. */
@@ -107,15 +107,8 @@ export class PgNotifyBroadcaster implements Broadcaster {
     await this.queue;
   }
 
-  /** Called by the message repository inside each batch's transaction. */
-  async announceBatch(transaction: Transaction, created: Message[]): Promise<void> {
-    if (created.length === 0) return;
-    const inline = this.encode({ n: this.options.nodeId, t: 'm', m: created.map(messageView) });
-    if (byteLength(inline) <= MAX_NOTIFY_BYTES) return this.notify(inline, transaction);
-    const ids = created.map((m) => m.id);
-    for (let i = 0; i < ids.length; i += 500) {
-      await this.notify(this.encode({ n: this.options.nodeId, t: 'mref', ids: ids.slice(i, i + 500) }), transaction);
-    }
+  get channelName(): string {
+    return this.channel;
   }
 
   async toConversation(conversationId: number, event: PushEvent, data: object): Promise<void> {
@@ -146,8 +139,8 @@ export class PgNotifyBroadcaster implements Broadcaster {
     await sent.catch((error: unknown) => this.log.error({ err: error, t: notification.t }, 'could not announce an event'));
   }
 
-  private async notify(payload: string, transaction?: Transaction): Promise<void> {
-    await this.sequelize.query('SELECT pg_notify($1, $2)', { bind: [this.channel, payload], type: QueryTypes.SELECT, transaction });
+  private async notify(payload: string): Promise<void> {
+    await this.sequelize.query('SELECT pg_notify($1, $2)', { bind: [this.channel, payload], type: QueryTypes.SELECT });
   }
 
   private encode(notification: FanoutNotification): string {
@@ -178,8 +171,8 @@ export class PgNotifyBroadcaster implements Broadcaster {
 
   private async apply(n: FanoutNotification): Promise<void> {
     switch (n.t) {
-      case 'm':
-        for (const view of n.m) this.deliverMessage(view.id, view.conversation_id, JSON.stringify(view));
+      case 'mc':
+        for (const row of n.m) this.deliverStored(fromCompactRow(row));
         return;
       case 'mref':
         for (const m of await this.readMessages('m.id = ANY($1::bigint[])', [n.ids])) this.deliverStored(m);

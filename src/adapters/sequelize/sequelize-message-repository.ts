@@ -1,10 +1,11 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Message, MessageDraft } from '../../domain/message.js';
 import type { MessagePage, MessageRepository, PageQuery } from '../../application/ports/message-repository.js';
 import type { Logger } from '../../application/ports/services.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MESSAGE_COLUMNS, toMessage, type Row } from './message-row.js';
 import { num } from './database.js';
+import { MAX_NOTIFY_BYTES } from './fanout-notification.js';
 
 type Stored = { message: Message; created: boolean };
 type Settlement = { ok: true; value: Stored } | { ok: false; error: unknown };
@@ -13,34 +14,42 @@ type Settlement = { ok: true; value: Stored } | { ok: false; error: unknown };
 const APPEND_LOCK = 727_002;
 
 /**
- * One multi-row INSERT per batch. Ids are drawn in arrival order; a repeated
- * (sender, client_id) is skipped by the unique index and answered with the original.
+ * Hot path, one statement per batch on purpose (one round trip, its own
+ * transaction): take the ordering lock, draw ids in arrival order, insert
+ * (a repeated (sender, client_id) is skipped by the unique index), and, when
+ * fan-out is on, announce the new rows with one NOTIFY that commits with them:
+ * inline as compact rows when they fit, else by ids.
  */
 const INSERT_BATCH = `
-  WITH input AS (
+  WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${APPEND_LOCK})),
+  input AS MATERIALIZED (
     SELECT nextval('messages_id_seq') AS id, u.*
-    FROM unnest($1::int[], $2::int[], $3::text[], $4::enum_messages_type[], $5::jsonb[], $6::varchar[], $7::timestamptz[])
-      WITH ORDINALITY AS u(conversation_id, sender_id, content, type, attachment, client_id, created_at, ord)
+    FROM lock, unnest($1::int[], $2::int[], $3::text[], $4::enum_messages_type[], $5::jsonb[], $6::varchar[], $7::timestamptz[], $8::text[])
+      WITH ORDINALITY AS u(conversation_id, sender_id, content, type, attachment, client_id, created_at, sender_username, ord)
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, sender_id, content, type, attachment, client_id, created_at, updated_at)
     SELECT id, conversation_id, sender_id, content, type, attachment, client_id, created_at, created_at FROM input ORDER BY ord
     ON CONFLICT (sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
     RETURNING id
+  ), payload AS (
+    SELECT json_build_object('n', $10::text, 't', 'mc', 'm', json_agg(json_build_array(i.id, i.conversation_id, i.sender_id,
+             i.sender_username, i.content, i.type, i.attachment, i.client_id, (extract(epoch FROM i.created_at) * 1000)::bigint) ORDER BY i.id))::text AS inline,
+           json_build_object('n', $10::text, 't', 'mref', 'ids', json_agg(i.id ORDER BY i.id))::text AS refs
+    FROM input i JOIN inserted USING (id)
+    HAVING count(*) > 0 AND $9::text IS NOT NULL
+  ), notified AS (
+    SELECT pg_notify($9::text, CASE WHEN octet_length(inline) <= ${MAX_NOTIFY_BYTES} THEN inline ELSE refs END) FROM payload
   )
-  SELECT i.id, (ins.id IS NOT NULL) AS created FROM input i LEFT JOIN inserted ins ON ins.id = i.id ORDER BY i.ord`;
+  SELECT i.id, (ins.id IS NOT NULL) AS created, (SELECT count(*) FROM notified) AS announced
+  FROM input i LEFT JOIN inserted ins ON ins.id = i.id ORDER BY i.ord`;
 
 const SELECT_ORIGINALS = `
   SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
   WHERE (m.sender_id, m.client_id) IN (SELECT * FROM unnest($1::int[], $2::varchar[]))`;
 
-export interface MessageBatchHook {
-  /** Runs inside each batch's transaction after the insert, with what was newly stored. */
-  (transaction: Transaction, created: Message[]): Promise<void>;
-}
-
 export class SequelizeMessageRepository implements MessageRepository {
   private readonly writer: GroupCommit<MessageDraft, Stored>;
-  private readonly hooks: MessageBatchHook[] = [];
+  private announce: { channel: string; nodeId: string } | null = null;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -50,9 +59,9 @@ export class SequelizeMessageRepository implements MessageRepository {
     this.writer = new GroupCommit((drafts) => this.writeBatch(drafts), options);
   }
 
-  /** Lets a broadcaster announce a batch in the transaction that stores it. */
-  onBatch(hook: MessageBatchHook): void {
-    this.hooks.push(hook);
+  /** Announces each batch on this LISTEN/NOTIFY channel, in the statement that stores it. */
+  announceOn(channel: string, nodeId: string): void {
+    this.announce = { channel, nodeId };
   }
 
   append(draft: MessageDraft): Promise<Stored> {
@@ -133,47 +142,41 @@ export class SequelizeMessageRepository implements MessageRepository {
     }
   }
 
-  private insert(drafts: MessageDraft[]): Promise<Stored[]> {
-    return this.sequelize.transaction(async (transaction) => {
-      await this.sequelize.query('SELECT pg_advisory_xact_lock($1)', { bind: [APPEND_LOCK], transaction });
-      const rows = await this.sequelize.query<Row>(INSERT_BATCH, {
-        bind: [
-          drafts.map((d) => d.conversationId),
-          drafts.map((d) => d.senderId),
-          drafts.map((d) => d.content),
-          drafts.map((d) => d.type),
-          drafts.map((d) => (d.attachment ? JSON.stringify(d.attachment) : null)),
-          drafts.map((d) => d.clientId),
-          drafts.map((d) => d.createdAt),
-        ],
-        type: QueryTypes.SELECT,
-        transaction,
-      });
-      const stored: Array<Stored | null> = drafts.map((d, i) => {
-        const row = rows[i]!;
-        if (!row.created) return null;
-        const message: Message = { ...d, id: num(row.id), readAt: null, editedAt: null, updatedAt: d.createdAt };
-        return { message, created: true };
-      });
-      const repeats = drafts.filter((_, i) => stored[i] === null);
-      if (repeats.length > 0) {
-        const originals = await this.sequelize.query<Row>(SELECT_ORIGINALS, {
-          bind: [repeats.map((d) => d.senderId), repeats.map((d) => d.clientId)],
-          type: QueryTypes.SELECT,
-          transaction,
-        });
-        const byKey = new Map(originals.map((r) => [`${num(r.sender_id)}:${String(r.client_id)}`, toMessage(r)]));
-        drafts.forEach((d, i) => {
-          if (stored[i] !== null) return;
-          const original = byKey.get(`${d.senderId}:${d.clientId}`);
-          if (!original) throw new Error(`The original of repeated message ${d.clientId} could not be read`);
-          stored[i] = { message: original, created: false };
-        });
-      }
-      const created = stored.filter((s): s is Stored => s!.created).map((s) => s.message);
-      for (const hook of this.hooks) await hook(transaction, created);
-      return stored as Stored[];
+  private async insert(drafts: MessageDraft[]): Promise<Stored[]> {
+    const rows = await this.sequelize.query<Row>(INSERT_BATCH, {
+      bind: [
+        drafts.map((d) => d.conversationId),
+        drafts.map((d) => d.senderId),
+        drafts.map((d) => d.content),
+        drafts.map((d) => d.type),
+        drafts.map((d) => (d.attachment ? JSON.stringify(d.attachment) : null)),
+        drafts.map((d) => d.clientId),
+        drafts.map((d) => d.createdAt),
+        drafts.map((d) => d.senderUsername),
+        this.announce?.channel ?? null,
+        this.announce?.nodeId ?? '',
+      ],
+      type: QueryTypes.SELECT,
     });
+    const stored: Array<Stored | null> = drafts.map((d, i) => {
+      const row = rows[i]!;
+      if (!row.created) return null;
+      const message: Message = { ...d, id: num(row.id), readAt: null, editedAt: null, updatedAt: d.createdAt };
+      return { message, created: true };
+    });
+    const repeats = drafts.filter((_, i) => stored[i] === null);
+    if (repeats.length > 0) {
+      // The originals are committed (earlier, or by this very statement): read them back.
+      const originals = await this.select(SELECT_ORIGINALS, [repeats.map((d) => d.senderId), repeats.map((d) => d.clientId)]);
+      const byKey = new Map(originals.map((r) => [`${num(r.sender_id)}:${String(r.client_id)}`, toMessage(r)]));
+      drafts.forEach((d, i) => {
+        if (stored[i] !== null) return;
+        const original = byKey.get(`${d.senderId}:${d.clientId}`);
+        if (!original) throw new Error(`The original of repeated message ${d.clientId} could not be read`);
+        stored[i] = { message: original, created: false };
+      });
+    }
+    return stored as Stored[];
   }
 
   private select(sql: string, bind: unknown[]): Promise<Row[]> {
