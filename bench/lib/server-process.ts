@@ -13,7 +13,9 @@ export interface BenchServer {
 
 /** The real server, started as its own process exactly as `npm start` would, tuned for load. */
 export async function startServer(env: Record<string, string>): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/bootstrap/main.ts')], {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process (see docs/BENCHMARKS.md).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(root, 'src/bootstrap/main.ts')], {
     cwd: root,
     env: {
       ...process.env,

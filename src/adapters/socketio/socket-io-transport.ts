@@ -68,11 +68,17 @@ export class SocketIoTransport implements FanoutSink {
   }
 
   publish(conversationId: number, event: PushEvent, dataJson: string): void {
-    this.io.to(conversationRoom(conversationId)).emit(event, JSON.parse(dataJson));
+    this.emitTo(conversationRoom(conversationId), event, dataJson);
   }
 
   sendToUser(userId: number, event: PushEvent, dataJson: string): void {
-    this.io.to(userRoom(userId)).emit(event, JSON.parse(dataJson));
+    this.emitTo(userRoom(userId), event, dataJson);
+  }
+
+  /** Most events have no Socket.IO listener at all: skip the parse then. */
+  private emitTo(room: string, event: PushEvent, dataJson: string): void {
+    if (!this.io.sockets.adapter.rooms.has(room)) return;
+    this.io.to(room).emit(event, JSON.parse(dataJson));
   }
 
   membership(change: MembershipChange): void {
