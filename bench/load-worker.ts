@@ -118,11 +118,19 @@ async function connectAll(): Promise<void> {
   await Promise.all(
     Array.from({ length: Math.min(256, queue.length) }, async () => {
       for (let item = queue.shift(); item; item = queue.shift()) {
-        try {
-          clients.push(await open(item[0], item[1]));
-          report.connected += 1;
-        } catch {
-          report.failedConnections += 1;
+        // A server shedding load answers 503; retry a few times, as a client would.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            clients.push(await open(item[0], item[1]));
+            report.connected += 1;
+            break;
+          } catch {
+            if (attempt === 3) {
+              report.failedConnections += 1;
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 500 * attempt));
+          }
         }
       }
     }),

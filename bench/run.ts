@@ -105,7 +105,7 @@ async function idle(base: string): Promise<void> {
   const data = await seed(url, { users: total });
   const port = await freePort();
   await withServer({ DATABASE_URL: url, PORT: String(port), WORKERS: String(workers), DB_POOL_MAX: '5' }, async (server) => {
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 3000));
     const sampler = new ProcessSampler(server.pids);
     const before = sampler.rssBytes();
     const started = performance.now();
@@ -129,6 +129,7 @@ async function idle(base: string): Promise<void> {
         failedConnections: held.failed,
         connectsPerSecond: held.connected / connectSeconds,
         serverRssMB: after / 1024 / 1024,
+        serverRssBeforeMB: before / 1024 / 1024,
         bytesPerConnection: (after - before) / Math.max(1, held.connected),
       },
     });
@@ -169,7 +170,7 @@ function markdown(): string {
   for (const { scenario, variant, result: r } of rows) {
     const lat = (p?: { p50: number; p99: number; p999: number }) => (p && p.p50 === p.p50 ? `${fmt(p.p50, 1)} / ${fmt(p.p99, 1)} / ${fmt(p.p999, 1)}` : '–');
     const other = Object.entries(r)
-      .filter(([k]) => ['serverCpuMsPer1000Deliveries', 'bytesPerConnection', 'connectsPerSecond', 'serverRssMB', 'crossProcessDeliveriesPerSecond', 'connected', 'failedConnections'].includes(k))
+      .filter(([k]) => ['serverCpuMsPer1000Deliveries', 'bytesPerConnection', 'connectsPerSecond', 'serverRssMB', 'serverRssBeforeMB', 'crossProcessDeliveriesPerSecond', 'connected', 'failedConnections'].includes(k))
       .map(([k, v]) => `${k}=${fmt(v, k === 'serverCpuMsPer1000Deliveries' ? 2 : 0)}`)
       .join(', ');
     lines.push(

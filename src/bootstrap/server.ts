@@ -93,9 +93,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     hub.onResync(() => conversations.clear());
   }
   const detach = [hub.attach(transport)];
-  let socketIo: SocketIoTransport | null = null;
-  if (config.SOCKETIO_ENABLED) {
-    socketIo = new SocketIoTransport(resolve(container, TOKENS.UseCases), {
+  const newSocketIo = () =>
+    new SocketIoTransport(resolve(container, TOKENS.UseCases), {
       maxPacketBytes: config.MAX_FRAME_BYTES,
       corsOrigins: config.CORS_ORIGINS,
       ratePerSecond: config.RATE_LIMIT_PER_SECOND,
@@ -103,20 +102,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       logger,
       track: (work) => transport.track(work),
     });
+  let socketIo: SocketIoTransport | null = null;
+  if (config.SOCKETIO_ENABLED) {
+    socketIo = newSocketIo();
     socketIo.attachToApp(transport.app);
     detach.push(hub.attach(socketIo));
   }
   // The original stack (Socket.IO on Node's own HTTP server), kept for side-by-side benchmarks.
   let nodeHttp: http.Server | null = null;
   if (config.SOCKETIO_NODE_PORT) {
-    const baseline = new SocketIoTransport(resolve(container, TOKENS.UseCases), {
-      maxPacketBytes: config.MAX_FRAME_BYTES,
-      corsOrigins: config.CORS_ORIGINS,
-      ratePerSecond: config.RATE_LIMIT_PER_SECOND,
-      rateBurst: config.RATE_LIMIT_BURST,
-      logger,
-      track: (work) => transport.track(work),
-    });
+    const baseline = newSocketIo();
     nodeHttp = http.createServer();
     baseline.attachToHttpServer(nodeHttp);
     detach.push(hub.attach(baseline));

@@ -6,7 +6,8 @@ import { startEmbeddedPostgres } from '../../src/adapters/embedded/embedded-post
 import { HttpClient } from '../support/http-client.js';
 import { freePort, killAll, startProcess } from '../support/server-process.js';
 import { silentLogger } from '../support/silent-logger.js';
-import { sleep, WsClient, type Frame } from '../support/ws-client.js';
+import { sleep, WsClient } from '../support/ws-client.js';
+import { eventually, receivedIds } from '../support/eventually.js';
 
 const dirs: string[] = [];
 const clients: WsClient[] = [];
@@ -21,15 +22,7 @@ const connect = async (url: string, token: string) => {
   clients.push(c);
   return c;
 };
-const received = (frames: Frame[], conversationId: number) =>
-  frames.filter((f) => f.event === 'receiveMessage' && f.data.conversation_id === conversationId).map((f) => f.data.id as number);
-async function eventually(check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
+const received = receivedIds;
 
 afterAll(() => {
   for (const c of clients) c.socket.terminate();
@@ -81,7 +74,7 @@ describe('faults across processes', () => {
     expect([...errors]).toContain('SERVICE_UNAVAILABLE');
     expect(acked.size).toBe(120);
     const expected = [...acked].sort((x, y) => x - y);
-    for (const w of watchers) await eventually(() => received(w.frames, conv.id).length >= expected.length);
+    for (const w of watchers) await eventually(() => received(w.frames, conv.id).length >= expected.length, 30_000);
     await sleep(300);
     for (const w of watchers) expect(received(w.frames, conv.id)).toEqual(expected);
     expect(p1.output()).toMatch(/LISTEN connection restored/);

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
 import { freePort, killAll, startProcess, type ServerProcess } from '../support/server-process.js';
-import { sleep, WsClient, type Frame } from '../support/ws-client.js';
+import { sleep, WsClient } from '../support/ws-client.js';
+import { eventually, receivedIds } from '../support/eventually.js';
 
 type U = { id: number; token: string; username: string };
 const SECRET = 'multi-process-secret-multi-process-secret';
@@ -19,15 +20,7 @@ const connect = async (url: string, u: U) => {
   clients.push(c);
   return c;
 };
-const ids = (frames: Frame[], conversationId: number) =>
-  frames.filter((f) => f.event === 'receiveMessage' && f.data.conversation_id === conversationId).map((f) => f.data.id as number);
-async function eventually(check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
+const ids = receivedIds;
 
 beforeAll(async () => {
   databaseUrl = await freshDatabase('multi');

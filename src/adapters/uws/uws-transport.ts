@@ -103,8 +103,9 @@ export class UwsTransport implements FanoutSink {
 
   /**
    * Hot path, written for speed: the frame is serialised and encoded once, then
-   * handed to each follower. (uWS topics are not used: their deferred drain
-   * misbehaved here when sockets came and went around a publish.)
+   * handed to each follower. Sending per follower (rather than through uWS
+   * topics) lets the transport see each connection's backlog and close a slow
+   * consumer with 4008 instead of uWS silently skipping it.
    */
   publish(conversationId: number, event: PushEvent, dataJson: string): void {
     const followers = this.followers.of(conversationId);

@@ -21,6 +21,7 @@ export interface Connection {
   readonly actor: Actor;
   readonly conversationIds: number[];
   readonly bucket: TokenBucket;
+  /** Built on first use: a logger per idle connection would cost more than the connection. */
   readonly logger: Logger;
   inFlight: number;
   closed: boolean;
@@ -89,16 +90,22 @@ export function mountWsEndpoint(app: TemplatedApp, u: UseCases, o: WsEndpointOpt
             if (aborted) return;
             if (!opened.ok) return refuse('401 Unauthorized', opened.error);
             const id = ++nextId;
+            const actor = opened.value.actor;
+            let logger: Logger | null = null;
             const conn: Connection = {
               id,
-              actor: opened.value.actor,
+              actor,
               conversationIds: opened.value.conversationIds,
               bucket: new TokenBucket(o.ratePerSecond, o.rateBurst),
-              logger: o.logger.child({ connId: id, userId: opened.value.actor.id }),
+              get logger() {
+                return (logger ??= o.logger.child({ connId: id, userId: actor.id }));
+              },
               inFlight: 0,
               closed: false,
             };
-            res.cork(() => res.upgrade(conn, key, protocol, extensions, context));
+            // Not inside res.cork(): with this uWS build, an upgrade made in a cork
+            // after an await sometimes closed the new socket at once (1006).
+            res.upgrade(conn, key, protocol, extensions, context);
           },
           (error: unknown) => {
             o.logger.error({ err: error }, 'upgrade failed');
@@ -111,7 +118,6 @@ export function mountWsEndpoint(app: TemplatedApp, u: UseCases, o: WsEndpointOpt
     open: (ws) => {
       const conn = ws.getUserData();
       o.onOpen(ws);
-      conn.logger.debug({ conversations: conn.conversationIds.length }, 'connection opened');
     },
 
     message: (ws, message, isBinary) => {
@@ -159,7 +165,6 @@ export function mountWsEndpoint(app: TemplatedApp, u: UseCases, o: WsEndpointOpt
       const conn = ws.getUserData();
       conn.closed = true;
       o.onClose(ws);
-      conn.logger.debug({ code }, 'connection closed');
     },
   });
 }
