@@ -8,14 +8,16 @@ import { startServer, type RunningServer } from '../../src/bootstrap/server.js';
 import { HttpClient } from '../support/http-client.js';
 import { silentLogger } from '../support/silent-logger.js';
 import { WsClient } from '../support/ws-client.js';
+import { freePort } from '../support/server-process.js';
 
 let dir: string;
 let db: EmbeddedPostgresHandle;
 let server: RunningServer;
 let http: HttpClient;
-const port = 40_000 + Math.floor(Math.random() * 10_000);
+let port: number;
 
 beforeAll(async () => {
+  port = await freePort();
   dir = mkdtempSync(path.join(os.tmpdir(), 'chat-outage-'));
   chmodSync(dir, 0o711);
   db = await startEmbeddedPostgres({ dataDir: dir, port, logger: silentLogger });
