@@ -1,6 +1,6 @@
 import { ConnectionError, TimeoutError } from 'sequelize';
 import type { z } from 'zod';
-import type { ErrorCode, Failure } from '../../domain/result.js';
+import type { ErrorCode } from '../../domain/result.js';
 import { OverloadedError } from '../../application/errors.js';
 
 /** Codes the transports add to the domain's own. */
@@ -57,8 +57,6 @@ export const STATUS_TEXT: Record<number, string> = {
   404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests',
   500: 'Internal Server Error', 503: 'Service Unavailable',
 };
-
-export const fromFailure = (f: Failure): WireError => f;
 
 export const fromZod = (error: z.ZodError): WireError => ({
   code: 'VALIDATION_FAILED',

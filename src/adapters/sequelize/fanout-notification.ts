@@ -11,7 +11,7 @@ const pushEvent = z.enum(['receiveMessage', 'messageUpdated', 'messageDeleted', 
  * process (for logs); every process, the sender included, delivers from this stream.
  */
 export const notificationSchema = z.discriminatedUnion('t', [
-  /** New messages, inline as compact rows (see `compactRow`), written by the statement that stores them. */
+  /** New messages, inline as compact rows (see `fromCompactRow`), written by the statement that stores them. */
   z.object({ n: z.string(), t: z.literal('mc'), m: z.array(z.tuple([
     z.number().int().positive(), z.number().int().positive(), z.number().int().positive(), z.string(), z.string(),
     z.enum(MESSAGE_TYPES), z.looseObject({ url: z.string() }).nullable(), z.string().nullable(), z.number(),

@@ -50,7 +50,7 @@ export class PgNotifyBroadcaster implements Broadcaster {
   private queue: Promise<void> = Promise.resolve();
   private held: string[] | null = null;
   private lastMessageId = 0;
-  private status: FanoutState;
+  private status: Omit<FanoutState, 'lastMessageId'>;
   private outageStarted = 0;
   private cleanupTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
@@ -62,7 +62,7 @@ export class PgNotifyBroadcaster implements Broadcaster {
   ) {
     this.channel = options.channel ?? 'chat_fanout';
     this.log = options.logger.child({ component: 'fanout' });
-    this.status = { state: 'starting', since: new Date().toISOString(), outages: 0, lastMessageId: 0 };
+    this.status = { state: 'starting', since: new Date().toISOString(), outages: 0 };
     const base = options.retryMs ?? 250;
     const cap = options.maxRetryMs ?? 10_000;
     this.subscriber = createSubscriber(
@@ -92,8 +92,7 @@ export class PgNotifyBroadcaster implements Broadcaster {
   async start(): Promise<void> {
     await this.subscriber.connect();
     await this.subscriber.listenTo(this.channel);
-    const [row] = await this.sequelize.query<Row>('SELECT coalesce(max(id), 0) AS id FROM messages', { type: QueryTypes.SELECT });
-    this.lastMessageId = Number(row?.id ?? 0);
+    this.lastMessageId = await this.newestMessageId();
     this.status = { ...this.status, state: 'listening', since: new Date().toISOString() };
     this.cleanupTimer = setInterval(() => void this.cleanup(), 60_000);
     this.cleanupTimer.unref();
@@ -191,15 +190,11 @@ export class PgNotifyBroadcaster implements Broadcaster {
     }
   }
 
-  private deliverStored(m: Message): void {
-    this.deliverMessage(m.id, m.conversationId, JSON.stringify(messageView(m)));
-  }
-
   /** Exactly once per process: a message replayed after an outage and also notified is delivered once. */
-  private deliverMessage(id: number, conversationId: number, json: string): void {
-    if (id > this.lastMessageId) this.lastMessageId = id;
-    if (!this.delivered.add(id)) return;
-    this.hub.deliver(conversationId, 'receiveMessage', json);
+  private deliverStored(m: Message): void {
+    if (m.id > this.lastMessageId) this.lastMessageId = m.id;
+    if (!this.delivered.add(m.id)) return;
+    this.hub.deliver(m.conversationId, 'receiveMessage', JSON.stringify(messageView(m)));
   }
 
   private onReconnecting(attempt: number): void {
@@ -254,9 +249,13 @@ export class PgNotifyBroadcaster implements Broadcaster {
       replayed += page.length;
       if (page.length < 1000) break;
     }
-    const [row] = await this.sequelize.query<Row>('SELECT coalesce(max(id), 0) AS id FROM messages', { type: QueryTypes.SELECT });
-    this.lastMessageId = Math.max(this.lastMessageId, Number(row?.id ?? 0));
+    this.lastMessageId = Math.max(this.lastMessageId, await this.newestMessageId());
     return replayed;
+  }
+
+  private async newestMessageId(): Promise<number> {
+    const [row] = await this.sequelize.query<Row>('SELECT coalesce(max(id), 0) AS id FROM messages', { type: QueryTypes.SELECT });
+    return Number(row?.id ?? 0);
   }
 
   private readMessages(where: string, bind: unknown[], limit = 10_000): Promise<Message[]> {

@@ -4,7 +4,7 @@ import type { UseCases } from '../../application/use-cases.js';
 import type { FanoutSink } from '../realtime/local-hub.js';
 import { CorsPolicy } from './cors.js';
 import { mountRestApi, type Readiness } from './rest-api.js';
-import { App, us_listen_socket_close, us_socket_local_port, uwsBuild, type TemplatedApp, type us_listen_socket, type WebSocket } from './uws.js';
+import { App, us_listen_socket_close, us_socket_local_port, type TemplatedApp, type us_listen_socket, type WebSocket } from './uws.js';
 import { Followers } from './followers.js';
 import { CLOSE, mountWsEndpoint, type Connection } from './ws-endpoint.js';
 
@@ -60,7 +60,7 @@ export class UwsTransport implements FanoutSink {
       track,
       onOpen: (ws) => {
         const conn = ws.getUserData();
-        this.connections(conn.actor.id, true).add(ws);
+        this.connectionsOf(conn.actor.id).add(ws);
         for (const id of conn.conversationIds) this.followers.follow(ws, id);
       },
       onClose: (ws) => {
@@ -79,10 +79,6 @@ export class UwsTransport implements FanoutSink {
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
     return work;
-  }
-
-  get build(): typeof uwsBuild {
-    return uwsBuild;
   }
 
   get connectionCount(): number {
@@ -173,9 +169,9 @@ export class UwsTransport implements FanoutSink {
     }
   }
 
-  private connections(userId: number, create: true): Set<WebSocket<Connection>> {
+  private connectionsOf(userId: number): Set<WebSocket<Connection>> {
     let set = this.byUser.get(userId);
-    if (!set && create) this.byUser.set(userId, (set = new Set()));
-    return set!;
+    if (!set) this.byUser.set(userId, (set = new Set()));
+    return set;
   }
 }
