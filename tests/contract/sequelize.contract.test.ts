@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { Sequelize } from 'sequelize';
+import { CachingConversationRepository } from '../../src/adapters/cache/caching-conversation-repository.js';
 import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
 import { SequelizeMessageRepository } from '../../src/adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
@@ -13,9 +14,13 @@ beforeAll(async () => {
 });
 afterAll(() => sequelize?.close());
 
-// Each test gets its own rows: the contract creates fresh users, so one database is enough.
-repositoryContract('sequelize on PostgreSQL', async () => ({
+const onPostgres = (conversations: (s: Sequelize) => SequelizeConversationRepository | CachingConversationRepository) => async () => ({
   users: new SequelizeUserRepository(sequelize),
-  conversations: new SequelizeConversationRepository(sequelize),
+  conversations: conversations(sequelize),
   messages: new SequelizeMessageRepository(sequelize, silentLogger),
-}));
+});
+
+// Each test creates its own users and rows, so one database serves both runs.
+repositoryContract('sequelize on PostgreSQL', onPostgres((s) => new SequelizeConversationRepository(s)));
+// The membership cache must answer exactly as the repository it wraps.
+repositoryContract('membership cache over PostgreSQL', onPostgres((s) => new CachingConversationRepository(new SequelizeConversationRepository(s))));
