@@ -1,3 +1,4 @@
+import http from 'node:http';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JwtTokenService } from '../../src/adapters/security/jwt-token-service.js';
@@ -174,4 +175,33 @@ describe('authentication at the upgrade', () => {
     });
     expect(status).toBe(404);
   });
+});
+
+describe('malformed percent-escapes in the path', () => {
+  const raw = (method: string, path: string, token?: string) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: server.port, method, path, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  const cases: Array<[string, string]> = [
+    ['DELETE', '/messages/%'],
+    ['GET', '/conversations/%E0%A4%A'],
+    ['DELETE', '/conversations/%/participants/%ZZ'],
+  ];
+  for (const [method, path] of cases) {
+    it(`answers ${method} ${path} with 401, or 400 VALIDATION_FAILED with a token, and keeps serving`, async () => {
+      const anonymous = await raw(method, path);
+      expect(anonymous.status).toBe(401);
+      const authenticated = await raw(method, path, alice.token);
+      expect(authenticated.status).toBe(400);
+      expect(authenticated.body.error.code).toBe('VALIDATION_FAILED');
+      expect((await server.http.get('/healthz')).status).toBe(200);
+    });
+  }
 });

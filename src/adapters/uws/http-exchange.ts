@@ -20,7 +20,7 @@ export interface HttpExchange {
   readonly method: string;
   readonly url: string;
   readonly query: URLSearchParams;
-  readonly params: string[];
+  readonly params: Array<string | null>;
   readonly authorization: string;
   readonly origin: string;
   readonly contentType: string;
@@ -43,7 +43,9 @@ export function openExchange(
     aborted = true;
   });
   const method = req.getMethod();
-  const params = Array.from({ length: paramCount }, (_, i) => decodeURIComponent(req.getParameter(i)));
+  // A malformed escape (`%`, `%E0%A4%A`) must not throw here, outside any handler: it becomes
+  // a parameter no schema accepts, so the route answers VALIDATION_FAILED.
+  const params = Array.from({ length: paramCount }, (_, i) => safeDecode(req.getParameter(i) ?? ''));
   const declaredLength = Number(req.getHeader('content-length') || 0);
   const exchange = {
     method,
@@ -92,4 +94,13 @@ function readBody(res: HttpResponse, chunked: boolean, declared: number, max: nu
       if (isLast) resolve(Buffer.concat(chunks));
     });
   });
+}
+
+/** decodeURIComponent, or null for a malformed escape sequence. */
+export function safeDecode(value: string): string | null {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return null;
+  }
 }

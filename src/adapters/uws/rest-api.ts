@@ -126,11 +126,17 @@ export function mountRestApi(app: TemplatedApp, u: UseCases, options: RestApiOpt
   for (const route of routes) {
     const paramCount = (route.pattern.match(/:/g) ?? []).length;
     app[route.method](route.pattern, (res, req) => {
-      const { exchange, reply: send } = openExchange(res, req, paramCount, options.maxBodyBytes);
-      const headers = cors.headers(exchange.origin);
-      void options.track(
-        serve(route, exchange, u, logger).then((r) => send({ ...r, headers: [...headers, ...(r.headers ?? [])] })),
-      );
+      // Nothing thrown in a uWS callback may escape: it would end the process.
+      try {
+        const { exchange, reply: send } = openExchange(res, req, paramCount, options.maxBodyBytes);
+        const headers = cors.headers(exchange.origin);
+        void options.track(
+          serve(route, exchange, u, logger).then((r) => send({ ...r, headers: [...headers, ...(r.headers ?? [])] })),
+        );
+      } catch (error) {
+        logger.error({ err: error }, 'request failed before its handler ran');
+        res.cork(() => res.writeStatus('500 Internal Server Error').writeHeader('Content-Type', 'application/json; charset=utf-8').end(JSON.stringify({ error: fromThrown(error) })));
+      }
     });
   }
 
