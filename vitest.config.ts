@@ -1,13 +1,27 @@
 import { defineConfig } from 'vitest/config';
+import { loadNativeUws } from './src/adapters/uws/uws.js';
+
+/**
+ * Every end-to-end suite runs once per transport this Node.js can serve: uWS
+ * where a native build loads, and always the Node transport. Unit, contract
+ * and integration tests run once.
+ */
+const transports = loadNativeUws().build ? ['uws', 'node'] : ['node'];
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/contract/**/*.test.ts', 'tests/integration/**/*.test.ts'] } },
+      ...transports.map((transport) => ({
+        extends: true as const,
+        test: { name: `e2e-${transport}`, include: ['tests/e2e/**/*.test.ts'], env: { TEST_TRANSPORT: transport } },
+      })),
+    ],
   },
 });

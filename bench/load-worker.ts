@@ -95,7 +95,7 @@ function openWs(c: ClientSpec, index: number): Promise<Client> {
 }
 
 function openIo(c: ClientSpec): Promise<Client> {
-  const socket: Socket = connectIo(c.url ?? spec.url, { auth: { token: c.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const socket: Socket = connectIo(c.url ?? spec.url, { query: { token: c.token }, transports: ['websocket'], reconnection: false, forceNew: true });
   socket.on('receiveMessage', (m: { sender_id: number; content: string }) => onDelivery(c, m));
   return new Promise((resolve, reject) => {
     socket.once('connect', () =>

@@ -46,9 +46,10 @@ const notes: string[] = [];
 
 async function withServer<T>(env: Record<string, string>, run: (server: BenchServer) => Promise<T>): Promise<T> {
   const server = await startServer(env);
-  if (!server.output().includes('uWebSockets.js build: native')) {
+  const wanted = env.TRANSPORT ?? 'uws';
+  if (!server.output().includes(`"transport":"${wanted}"`)) {
     await server.stop();
-    console.error('The uWebSockets.js build loaded is the JS fallback: figures would not describe this server. Refusing to report.');
+    console.error(`The server did not start on the ${wanted} transport: figures would not describe it. Refusing to report.`);
     process.exit(2);
   }
   try {
@@ -62,10 +63,11 @@ async function closedLoop(base: string): Promise<void> {
   const runOne = async (transport: 'ws' | 'socketio') => {
     const url = await freshDatabase(base, 'closed');
     const data = await seed(url, { users: pairs * 2, pairs });
-    const [port, nodePort] = [await freePort(), await freePort()];
-    return withServer({ DATABASE_URL: url, PORT: String(port), ...(transport === 'socketio' ? { SOCKETIO_NODE_PORT: String(nodePort), SOCKETIO_ENABLED: 'false' } : {}) }, async (server) => {
+    const port = await freePort();
+    // The Socket.IO baseline runs on Node's own HTTP server, as the original stack did.
+    return withServer({ DATABASE_URL: url, PORT: String(port), ...(transport === 'socketio' ? { TRANSPORT: 'node' } : { TRANSPORT: 'uws' }) }, async (server) => {
       const clients = data.pairs.flatMap((p) => [p.a, p.b].map((u) => ({ token: u.token, userId: u.id, conversationId: p.conversationId, sender: true })));
-      const target = transport === 'ws' ? `ws://127.0.0.1:${port}/ws` : `http://127.0.0.1:${nodePort}`;
+      const target = transport === 'ws' ? `ws://127.0.0.1:${port}/ws` : `http://127.0.0.1:${port}`;
       const max = await drive({ url: target, transport, mode: 'closed-loop', clients, processes: loadProcesses, seconds, serverPids: server.pids });
       rows.push({ scenario: '1 closed loop, 1:1', variant: transport === 'ws' ? 'uWS /ws' : 'Socket.IO on Node HTTP (baseline)', result: { ...max } });
       if (transport === 'ws') {

@@ -8,3 +8,11 @@ export class OverloadedError extends Error {
     this.name = 'OverloadedError';
   }
 }
+
+/** A dependency (the database) cannot be reached; the request may be retried. */
+export class UnavailableError extends Error {
+  constructor(what = 'The database is unavailable', options?: ErrorOptions) {
+    super(what, options);
+    this.name = 'UnavailableError';
+  }
+}

@@ -45,8 +45,8 @@ const schema = z.object({
   WRITE_BATCH_MAX: int(1, 800).default(500),
   WRITE_BATCH_WAIT_MS: int(0, 1000).default(0),
   WRITE_QUEUE_MAX: int(1, 10_000_000).default(10_000),
+  TRANSPORT: z.enum(['auto', 'uws', 'node']).default('auto'),
   SOCKETIO_ENABLED: bool.default(true),
-  SOCKETIO_NODE_PORT: int(0, 65535).default(0),
   FANOUT: z.enum(['postgres', 'local']).default('postgres'),
   NOTIFY_CHANNEL: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('chat_fanout'),
   WORKERS: int(1, 64).default(1),
@@ -75,10 +75,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
-  if (c.SOCKETIO_NODE_PORT && c.SOCKETIO_ENABLED) {
-    // Socket.IO's uWebSockets.js integration patches state shared by every Socket.IO server in the process.
-    throw new ConfigError('Invalid configuration:\n  SOCKETIO_NODE_PORT: needs SOCKETIO_ENABLED=false (one Socket.IO endpoint per process)');
-  }
   if (c.WORKERS > 1 && c.PORT === 0) {
     throw new ConfigError('Invalid configuration:\n  WORKERS: several workers share one port, so PORT must not be 0');
   }

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 import { supervise } from './supervisor.js';
+import { chooseTransport, TransportUnavailableError } from './transport-choice.js';
 
 async function main(): Promise<void> {
   let config;
@@ -14,6 +15,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  let choice;
+  try {
+    choice = chooseTransport(config.TRANSPORT);
+  } catch (error) {
+    if (error instanceof TransportUnavailableError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
   const logger = createLogger(config.LOG_LEVEL, config.NODE_ENV === 'development' && process.stdout.isTTY);
   if (config.WORKERS > 1 && !process.env.CHAT_WORKER) {
     await supervise(config, logger).catch((error: unknown) => {
@@ -22,7 +33,7 @@ async function main(): Promise<void> {
     });
     return;
   }
-  const server = await startServer(config, logger).catch((error: unknown) => {
+  const server = await startServer(config, logger, choice).catch((error: unknown) => {
     logger.fatal({ err: error }, 'start-up failed');
     process.exit(1);
   });

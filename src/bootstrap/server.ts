@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import os from 'node:os';
 import { QueryTypes } from 'sequelize';
 import type { Logger } from '../application/ports/services.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../adapters/embedded/embedded-postgres-server.js';
+import { Gateway } from '../adapters/gateway/gateway.js';
+import { CLOSE } from '../adapters/gateway/connection.js';
+import type { Transport } from '../adapters/gateway/transport.js';
+import { NodeTransport } from '../adapters/node-http/node-transport.js';
 import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
 import { migrate } from '../adapters/sequelize/migrator.js';
 import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
 import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
-import { SocketIoTransport } from '../adapters/socketio/socket-io-transport.js';
+import { SocketIoEndpoint } from '../adapters/socketio/socket-io-endpoint.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
-import { uwsBuild, abiVersion } from '../adapters/uws/uws.js';
 import type { Config } from './config.js';
 import {
   buildContainer,
@@ -23,21 +25,18 @@ import {
 } from './container.js';
 import { jwtSecret } from './jwt-secret.js';
 import { TOKENS } from './tokens.js';
+import { chooseTransport, type TransportChoice } from './transport-choice.js';
 
 export interface RunningServer {
   readonly port: number;
   readonly databaseUrl: string;
-  readonly transport: UwsTransport;
+  readonly transport: Transport;
+  readonly gateway: Gateway;
   /** Graceful: stop accepting, finish in-flight work, close sockets with 1001, close the pool, stop the embedded database. */
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  logger.info({ build: uwsBuild, abi: abiVersion, node: process.version }, `uWebSockets.js build: ${uwsBuild}`);
-  if (uwsBuild !== 'native') {
-    logger.warn({ abi: abiVersion }, 'uWebSockets.js native binary not available for this Node.js; running on the slow JS fallback');
-  }
-
+export async function startServer(config: Config, logger: Logger, choice: TransportChoice = chooseTransport(config.TRANSPORT)): Promise<RunningServer> {
   let embedded: EmbeddedPostgresHandle | null = null;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
@@ -68,9 +67,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   );
   const fanout = config.FANOUT === 'postgres' ? resolve(container, TOKENS.PgNotifyBroadcaster) : null;
   await fanout?.start();
-  const transport = new UwsTransport(resolve(container, TOKENS.UseCases), {
-    host: config.HOST,
-    port: config.PORT,
+  const useCases = resolve(container, TOKENS.UseCases);
+  const conversations = resolve(container, TOKENS.ConversationRepository);
+  let transport: Transport | null = null;
+  const gateway = new Gateway(useCases, {
     maxFrameBytes: config.MAX_FRAME_BYTES,
     maxBodyBytes: config.MAX_BODY_BYTES,
     idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_SECONDS,
@@ -80,47 +80,36 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     maxInFlightPerConnection: config.WS_MAX_IN_FLIGHT,
     corsOrigins: config.CORS_ORIGINS,
     logger,
+    reloadConversations: (userId) => conversations.conversationIdsOf(userId),
     ready: async () => {
       const database = await sequelize.query('SELECT 1', { type: QueryTypes.SELECT }).then(() => true, () => false);
       const listening = fanout ? fanout.state.state === 'listening' : true;
-      return { ready: database && listening, details: { database: database ? 'up' : 'down', ...(fanout ? { fanout: fanout.state } : {}) } };
+      return {
+        ready: database && listening,
+        details: { database: database ? 'up' : 'down', transport: { name: transport?.name, build: transport?.build }, ...(fanout ? { fanout: fanout.state } : {}) },
+      };
     },
   });
+  transport =
+    choice.kind === 'uws'
+      ? new UwsTransport(choice.build, gateway, { host: config.HOST, port: config.PORT })
+      : new NodeTransport(gateway, { host: config.HOST, port: config.PORT });
+  logger.info({ transport: transport.name, build: transport.build, reason: choice.reason, node: process.version }, `transport: ${transport.name} (${transport.build})`);
+
   const hub = resolve(container, TOKENS.LocalHub);
-  const conversations = resolve(container, TOKENS.ConversationRepository);
   if (conversations instanceof CachingConversationRepository) {
     hub.onMembership((change) => conversations.invalidate(change.conversationId));
     hub.onResync(() => conversations.clear());
   }
-  const detach = [hub.attach(transport)];
-  const newSocketIo = () =>
-    new SocketIoTransport(resolve(container, TOKENS.UseCases), {
-      maxPacketBytes: config.MAX_FRAME_BYTES,
-      corsOrigins: config.CORS_ORIGINS,
-      ratePerSecond: config.RATE_LIMIT_PER_SECOND,
-      rateBurst: config.RATE_LIMIT_BURST,
-      logger,
-      track: (work) => transport.track(work),
-    });
-  let socketIo: SocketIoTransport | null = null;
+  const detach = hub.attach(gateway.registry);
+  let socketIo: SocketIoEndpoint | null = null;
   if (config.SOCKETIO_ENABLED) {
-    socketIo = newSocketIo();
-    socketIo.attachToApp(transport.app);
-    detach.push(hub.attach(socketIo));
-  }
-  // The original stack (Socket.IO on Node's own HTTP server), kept for side-by-side benchmarks.
-  let nodeHttp: http.Server | null = null;
-  if (config.SOCKETIO_NODE_PORT) {
-    const baseline = newSocketIo();
-    nodeHttp = http.createServer();
-    baseline.attachToHttpServer(nodeHttp);
-    detach.push(hub.attach(baseline));
-    await new Promise<void>((ok) => nodeHttp!.listen(config.SOCKETIO_NODE_PORT, config.HOST, ok));
-    logger.info({ port: config.SOCKETIO_NODE_PORT }, 'Socket.IO on Node HTTP (baseline) listening');
+    socketIo = new SocketIoEndpoint(gateway);
+    socketIo.attach(transport.socketIoHost);
   }
   const port = await transport.listen();
   logger.info(
-    { host: config.HOST, port, embeddedDatabase: embedded !== null, socketIo: socketIo !== null },
+    { host: config.HOST, port, transport: transport.name, embeddedDatabase: embedded !== null, socketIo: socketIo !== null },
     `listening on http://${config.HOST}:${port}`,
   );
 
@@ -129,18 +118,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     (stopping ??= (async () => {
       logger.info('shutting down');
       transport.stopListening();
-      await transport.settle(config.SHUTDOWN_TIMEOUT_MS);
+      await gateway.settle(config.SHUTDOWN_TIMEOUT_MS);
       const messages = resolve(container, TOKENS.MessageRepository);
       if (messages instanceof SequelizeMessageRepository) await messages.drain();
-      transport.closeConnections();
+      gateway.registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');
       socketIo?.close();
-      nodeHttp?.closeAllConnections();
-      nodeHttp?.close();
-      for (const d of detach) d();
+      detach();
       await fanout?.close();
       await sequelize.close();
       await embedded?.stop();
       logger.info('stopped');
     })());
-  return { port, databaseUrl, transport, stop };
+  return { port, databaseUrl, transport, gateway, stop };
 }

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import cluster, { type Worker } from 'node:cluster';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../application/ports/services.js';
@@ -12,10 +12,12 @@ import { jwtSecret } from './jwt-secret.js';
 const ENTRY = fileURLToPath(new URL(`./main${path.extname(import.meta.url)}`, import.meta.url));
 
 /**
- * WORKERS=N: N server processes on one port (uWebSockets.js listens with
- * SO_REUSEPORT, so the kernel spreads connections), each with its own pool and
- * LISTEN connection. This process owns the embedded database (if any), applies
- * the migrations once, and restarts a worker that dies.
+ * WORKERS=N: N server processes on one port, each with its own pool and LISTEN
+ * connection. They are cluster workers: on the Node transport this process
+ * holds the listening socket and hands out connections; uWebSockets.js listens
+ * with SO_REUSEPORT itself and the kernel spreads them. This process owns the
+ * embedded database (if any), applies the migrations once, and restarts a
+ * worker that dies.
  */
 export async function supervise(config: Config, logger: Logger): Promise<void> {
   const log = logger.child({ component: 'supervisor' });
@@ -42,14 +44,16 @@ export async function supervise(config: Config, logger: Logger): Promise<void> {
     MIGRATE_ON_START: 'false',
   };
 
-  const workers = new Map<number, ChildProcess>();
+  const workers = new Map<number, Worker>();
   let stopping = false;
+  cluster.setupPrimary({ exec: ENTRY, args: [], execArgv: process.execArgv });
   const start = (slot: number, attempt = 0) => {
-    const child = fork(ENTRY, [], { env: { ...env, WORKER_SLOT: String(slot) }, execArgv: process.execArgv });
-    workers.set(slot, child);
+    const worker = cluster.fork({ ...env, WORKER_SLOT: String(slot) });
+    const child = worker.process;
+    workers.set(slot, worker);
     const startedAt = Date.now();
     log.info({ slot, pid: child.pid }, 'worker started');
-    child.on('exit', (code, signal) => {
+    worker.on('exit', (code, signal) => {
       workers.delete(slot);
       if (stopping) return;
       // A worker that keeps dying at once is restarted with growing pauses.
@@ -67,11 +71,11 @@ export async function supervise(config: Config, logger: Logger): Promise<void> {
     log.info({ signal, workers: workers.size }, 'stopping workers');
     await Promise.all(
       [...workers.values()].map(
-        (child) =>
+        (worker) =>
           new Promise<void>((resolve) => {
-            const kill = setTimeout(() => child.kill('SIGKILL'), config.SHUTDOWN_TIMEOUT_MS + 5_000);
-            child.once('exit', () => (clearTimeout(kill), resolve()));
-            child.kill('SIGTERM');
+            const kill = setTimeout(() => worker.process.kill('SIGKILL'), config.SHUTDOWN_TIMEOUT_MS + 5_000);
+            worker.once('exit', () => (clearTimeout(kill), resolve()));
+            worker.process.kill('SIGTERM');
           }),
       ),
     );

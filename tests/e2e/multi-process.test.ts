@@ -119,7 +119,7 @@ describe('two server processes on one database', () => {
         expect(ack.event).toBe('ack');
         sent.push(ack.data.id);
         if (i === 60 || i === 180) {
-          const killed = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen'");
+          const killed = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()");
           expect(killed.rowCount).toBe(2);
         }
       }

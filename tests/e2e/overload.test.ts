@@ -35,7 +35,7 @@ describe('overload', () => {
     // Enough to fill the kernel's socket buffers and then the server's allowance; bounded in count.
     for (let round = 0; round < 200 && slow.socket.readyState === slow.socket.OPEN; round++) {
       await Promise.all(Array.from({ length: 8 }, () => server.http.post(`/conversations/${conv.id}/messages`, { content: big }, alice.token)));
-      if (server.transport.connectionCount < 2) break;
+      if (server.gateway.registry.connectionCount < 2) break;
     }
     (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
     expect((await slow.closed).code).toBe(4008);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HttpClient } from '../support/http-client.js';
+import { testTransport } from '../support/transport.js';
 import { WsClient } from '../support/ws-client.js';
 import { freePort, killAll, mainEntry, startProcess } from '../support/server-process.js';
 
@@ -20,7 +21,7 @@ describe('the server as a process, on its own embedded PostgreSQL', () => {
     dirs.push(dataDir);
     const port = await freePort();
     const server = await startProcess({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
-    expect(server.output()).toMatch(/uWebSockets.js build: native/);
+    expect(server.output()).toContain(`"transport":"${testTransport()}"`);
     expect(server.output()).toMatch(/embedded PostgreSQL started/);
 
     const http = new HttpClient(`http://127.0.0.1:${port}`);

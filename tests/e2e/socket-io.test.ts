@@ -1,19 +1,20 @@
 import { io as connectIo, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, startServerProcess } from '../support/server-process.js';
-import { sleep, WsClient } from '../support/ws-client.js';
+import { eventually } from '../support/eventually.js';
+import { WsClient } from '../support/ws-client.js';
 
 let server: Awaited<ReturnType<typeof startServerProcess>>;
 type U = { id: number; token: string; username: string };
 let alice: U, bob: U, eve: U;
 let conversationId: number;
+let outsiderConversationId: number;
 const sockets: Socket[] = [];
 
-/** A socket.io-client connection, as the original web and mobile clients make it. */
+/** A socket.io-client connection, as the original web and mobile clients make it (with a token in the query). */
 function connect(options: { token?: string; query?: Record<string, string>; transports?: string[] }): Promise<Socket> {
   const socket = connectIo(`http://127.0.0.1:${server.port}`, {
-    auth: options.token ? { token: options.token } : {},
-    query: options.query ?? {},
+    query: { ...(options.token ? { token: options.token } : {}), ...options.query },
     transports: options.transports ?? ['websocket'],
     reconnection: false,
     forceNew: true,
@@ -47,6 +48,7 @@ beforeAll(async () => {
   server = await startServerProcess({ MAX_FRAME_BYTES: '65536' });
   [alice, bob, eve] = await Promise.all([server.http.register(), server.http.register(), server.http.register()]);
   conversationId = (await server.http.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body.id;
+  outsiderConversationId = (await server.http.post('/conversations', { participant_ids: [eve.id] }, alice.token)).body.id;
 });
 afterAll(async () => {
   for (const s of sockets) s.disconnect();
@@ -64,8 +66,8 @@ describe('the original Socket.IO client flow', () => {
     expect(await pushed).toEqual(answer.message);
   });
 
-  it('works over HTTP long-polling too, with the token in the query', async () => {
-    const b = await connect({ query: { token: bob.token }, transports: ['polling'] });
+  it('works over HTTP long-polling too', async () => {
+    const b = await connect({ token: bob.token, transports: ['polling'] });
     const pushed = next(b, 'receiveMessage', (m) => m.content === 'to a polling client');
     const a = await connect({ token: alice.token });
     expect((await emit(a, 'sendMessage', { conversation_id: conversationId, content: 'to a polling client' })).success).toBe(true);
@@ -113,9 +115,13 @@ describe('one conversation across both protocols', () => {
     expect(joined.success).toBe(true);
     expect(joined.data.messages.length).toBeGreaterThan(0);
 
-    await sleep(200);
-    expect(outsiderSeen).toEqual([]);
-    expect(outsiderWs.frames).toEqual([]);
+    // Proof that the outsiders' connections deliver: a message in their own conversation reaches both,
+    // and it is the only thing either of them ever received.
+    const own = (await server.http.post(`/conversations/${outsiderConversationId}/messages`, { content: 'for eve' }, alice.token)).body;
+    await eventually(() => outsiderSeen.some(([event, data]) => event === 'receiveMessage' && data.id === own.id));
+    await outsiderWs.event('receiveMessage', (d) => d.id === own.id);
+    expect(outsiderSeen.map(([event, data]) => [event, data.id])).toEqual([['receiveMessage', own.id]]);
+    expect(outsiderWs.frames.map((f) => [f.event, f.data.id])).toEqual([['receiveMessage', own.id]]);
     native.socket.terminate();
     outsiderWs.socket.terminate();
   });
@@ -135,20 +141,37 @@ describe('one conversation across both protocols', () => {
     await removed;
     const seen = recorder(c);
     await server.http.post(`/conversations/${group.id}/messages`, { content: 'carol left' }, alice.token);
-    await sleep(200);
-    expect(seen).toEqual([]);
+    // Carol still receives her own direct conversation, so its message proves the one above was not delivered.
+    const direct = (await server.http.post('/conversations', { participant_ids: [carol.id] }, alice.token)).body;
+    const own = (await server.http.post(`/conversations/${direct.id}/messages`, { content: 'still yours' }, alice.token)).body;
+    await eventually(() => seen.some(([event, data]) => event === 'receiveMessage' && data.id === own.id));
+    expect(seen.filter(([event]) => event === 'receiveMessage').map(([, data]) => data.id)).toEqual([own.id]);
   });
 });
 
 describe('bad input over Socket.IO', () => {
-  it('refuses a bare userId, a missing token and a forged token at the handshake', async () => {
-    const refused = (options: Parameters<typeof connect>[0]) => connect(options).then(() => 'connected', (e: Error & { data?: { code: string } }) => e);
-    const bare = await refused({ query: { userId: String(alice.id) } });
-    expect(bare).toBeInstanceOf(Error);
-    expect((bare as Error).message).toMatch(/userId/);
-    expect(((bare as Error & { data?: { code: string } }).data)?.code).toBe('UNAUTHORIZED');
-    expect(((await refused({})) as Error & { data?: { code: string } }).data?.code).toBe('UNAUTHORIZED');
-    expect(((await refused({ token: `${alice.token}x` })) as Error & { data?: { code: string } }).data?.code).toBe('UNAUTHORIZED');
+  it('answers the Engine.IO handshake with 401, opening no session, for a bare userId, a missing token and a forged token', async () => {
+    type Refusal = Error & { description?: unknown };
+    const refused = (options: Parameters<typeof connect>[0]) => connect({ ...options, transports: ['polling'] }).then(() => 'connected', (e: Refusal) => e.description);
+    expect(await refused({ query: { userId: String(alice.id) } })).toBe(401);
+    expect(await refused({})).toBe(401);
+    expect(await refused({ token: `${alice.token}x` })).toBe(401);
+    const handshake = (query: string) => fetch(`http://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=polling&${query}`);
+    const bare = await handshake(`userId=${alice.id}`);
+    expect(bare.status).toBe(401);
+    expect(((await bare.json()) as { error: unknown }).error).toMatchObject({ code: 'UNAUTHORIZED', message: expect.stringMatching(/userId/) });
+    const forged = await handshake(`token=${alice.token}x`);
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    // The same handshake with the real token opens a session (the 401s above are not a broken endpoint).
+    const opened = await handshake(`token=${alice.token}`);
+    expect(opened.status).toBe(200);
+    expect(await opened.text()).toMatch(/"sid":/);
+  });
+
+  it('refuses a WebSocket-only client without a token, and accepts it with one', async () => {
+    await expect(connect({})).rejects.toThrow(/websocket error/);
+    expect((await connect({ token: alice.token })).connected).toBe(true);
   });
 
   it('answers malformed payloads, wrong types, unknown ids, outsiders and oversize content with a code', async () => {
@@ -182,7 +205,7 @@ describe('bad input over Socket.IO', () => {
   it('can be switched off', async () => {
     const off = await startServerProcess({ SOCKETIO_ENABLED: 'false' });
     try {
-      const socket = connectIo(`http://127.0.0.1:${off.port}`, { auth: { token: alice.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+      const socket = connectIo(`http://127.0.0.1:${off.port}`, { query: { token: alice.token }, transports: ['websocket'], reconnection: false, forceNew: true });
       const outcome = await new Promise((resolve) => {
         socket.once('connect', () => resolve('connected'));
         socket.once('connect_error', () => resolve('refused'));

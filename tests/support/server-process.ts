@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { testTransport } from './transport.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 export const mainEntry = path.join(root, 'src/bootstrap/main.ts');
@@ -32,7 +33,7 @@ export function killAll(): void {
 export async function startProcess(env: Record<string, string>, ready: string | RegExp = '"listening on'): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', mainEntry], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: '', TRANSPORT: testTransport(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);

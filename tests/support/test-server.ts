@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from '../../src/bootstrap/server.js';
 import { freshDatabase } from './database.js';
 import { silentLogger } from './silent-logger.js';
 import { HttpClient } from './http-client.js';
+import { testTransport } from './transport.js';
 
 export interface TestServer extends RunningServer {
   readonly http: HttpClient;
@@ -24,6 +25,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
     PASSWORD_HASH_COST: '1024',
     RATE_LIMIT_PER_SECOND: '0',
+    TRANSPORT: testTransport(),
     ...env,
   });
   // TEST_LOG_FILE=path keeps the servers' debug logs, for looking into a failure.

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { Sequelize } from 'sequelize';
+import { ConnectionError, Sequelize, TimeoutError } from 'sequelize';
+import { UnavailableError } from '../../application/errors.js';
 import type { Logger } from '../../application/ports/services.js';
 
 export interface DatabaseOptions {
@@ -28,7 +29,7 @@ const guardedPg = Object.assign(Object.create(pg) as typeof pg, { Client: Guarde
 
 export function createSequelize(options: DatabaseOptions): Sequelize {
   const log = options.logger.child({ component: 'sequelize' });
-  return new Sequelize(options.url, {
+  const sequelize = new Sequelize(options.url, {
     dialect: 'postgres',
     dialectModule: guardedPg,
     logging: (sql) => log.debug({ sql }, 'query'),
@@ -41,6 +42,23 @@ export function createSequelize(options: DatabaseOptions): Sequelize {
     },
     retry: { max: 0 },
   });
+  // Every query goes through here: a lost or refused connection becomes the
+  // application's UnavailableError, so no other ring needs to know the ORM's errors.
+  for (const method of ['query', 'transaction'] as const) {
+    const original = (sequelize[method] as (...args: unknown[]) => Promise<unknown>).bind(sequelize);
+    (sequelize as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      original(...args).catch((error: unknown) => {
+        throw isUnavailable(error) ? new UnavailableError('The database is unavailable', { cause: error }) : error;
+      });
+  }
+  return sequelize;
+}
+
+/** Connection-level failures: SQLSTATE class 08, shutdowns (57P01/57P03), refused or reset sockets. */
+export function isUnavailable(error: unknown): boolean {
+  if (error instanceof UnavailableError || error instanceof ConnectionError || error instanceof TimeoutError) return true;
+  const code = (error as { parent?: { code?: string }; code?: string } | null)?.parent?.code ?? (error as { code?: string } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET');
 }
 
 /** Creates the configured schema, which search_path alone does not do. */

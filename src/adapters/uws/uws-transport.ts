@@ -1,90 +1,72 @@
-import type { MembershipChange, PushEvent } from '../../application/ports/broadcaster.js';
-import type { Logger } from '../../application/ports/services.js';
-import type { UseCases } from '../../application/use-cases.js';
-import type { FanoutSink } from '../realtime/local-hub.js';
-import { CorsPolicy } from './cors.js';
-import { mountRestApi, type Readiness } from './rest-api.js';
-import { App, us_listen_socket_close, us_socket_local_port, type TemplatedApp, type us_listen_socket, type WebSocket } from './uws.js';
-import { Followers } from './followers.js';
-import { CLOSE, mountWsEndpoint, type Connection } from './ws-endpoint.js';
+import { Connection, CLOSE, type ConnectionInit } from '../gateway/connection.js';
+import type { Admitted, Gateway } from '../gateway/gateway.js';
+import { BodyTooLargeError, replyPayload, statusLine, type HttpReply, type HttpRequest as GatewayRequest } from '../gateway/http.js';
+import type { SocketIoHost, Transport } from '../gateway/transport.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, UwsBuild, WebSocket } from './uws.js';
 
 export interface UwsTransportOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  /** Largest WebSocket frame accepted; larger ones close the connection with 1009. @default 65536 */
-  readonly maxFrameBytes: number;
-  /** Largest REST request body. @default 65536 */
-  readonly maxBodyBytes: number;
-  /** @default 120 */
-  readonly idleTimeoutSeconds: number;
-  /** Bytes queued for one slow connection before it is closed. @default 1 MiB */
-  readonly maxBackpressureBytes: number;
-  /** Events per second per connection, 0 for no limit. */
-  readonly ratePerSecond: number;
-  readonly rateBurst: number;
-  readonly maxInFlightPerConnection: number;
-  /** Allowed browser origins; empty allows any. */
-  readonly corsOrigins: readonly string[];
-  readonly logger: Logger;
-  readonly ready: () => Promise<Readiness>;
 }
 
 /**
- * uWebSockets.js: the REST API and the /ws protocol on one app and port, and
- * this process's fan-out to its connections through per-conversation topics.
+ * Frames above the protocol's limit are closed with 1009 by our own check; uWS
+ * drops anything above this (1006, no close frame) and buffers up to it.
  */
-export class UwsTransport implements FanoutSink {
-  readonly app: TemplatedApp;
-  private listenSocket: us_listen_socket | null = null;
-  private readonly byUser = new Map<number, Set<WebSocket<Connection>>>();
-  private readonly followers = new Followers<WebSocket<Connection>>();
-  private readonly inFlight = new Set<Promise<unknown>>();
+const UWS_MAX_PAYLOAD = 16 * 1024 * 1024;
+
+interface SocketData {
+  connection: UwsConnection;
+}
+
+class UwsConnection extends Connection {
+  readonly protocol = 'ws' as const;
+  ws: WebSocket<SocketData> | null = null;
 
   constructor(
-    useCases: UseCases,
+    init: ConnectionInit,
+    readonly admitted: Admitted,
+  ) {
+    super(init);
+  }
+
+  protected write(frame: string | Buffer): void {
+    const ws = this.ws!;
+    ws.cork(() => ws.send(frame, false));
+  }
+
+  bufferedAmount(): number {
+    return this.ws!.getBufferedAmount();
+  }
+
+  protected end(code: number, reason: string): void {
+    this.ws?.end(code, reason);
+  }
+}
+
+/**
+ * uWebSockets.js: translates its HTTP requests, upgrades and socket events
+ * into gateway calls, on one app and port (the Socket.IO endpoint attaches to
+ * the same app). Request data is copied out synchronously, as uWS requires.
+ */
+export class UwsTransport implements Transport {
+  readonly name = 'uws' as const;
+  readonly build: string;
+  readonly socketIoHost: SocketIoHost;
+  private readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | null = null;
+
+  constructor(
+    private readonly uws: UwsBuild,
+    private readonly gateway: Gateway,
     private readonly options: UwsTransportOptions,
   ) {
-    this.app = App();
-    const cors = new CorsPolicy(options.corsOrigins);
-    const track = <T>(work: Promise<T>): Promise<T> => this.track(work);
-    mountWsEndpoint(this.app, useCases, {
-      maxFrameBytes: options.maxFrameBytes,
-      idleTimeoutSeconds: options.idleTimeoutSeconds,
-      maxBackpressureBytes: options.maxBackpressureBytes,
-      ratePerSecond: options.ratePerSecond,
-      rateBurst: options.rateBurst,
-      maxInFlight: options.maxInFlightPerConnection,
-      cors,
-      logger: options.logger,
-      track,
-      onOpen: (ws) => {
-        const conn = ws.getUserData();
-        this.connectionsOf(conn.actor.id).add(ws);
-        for (const id of conn.conversationIds) this.followers.follow(ws, id);
-      },
-      onClose: (ws) => {
-        this.followers.drop(ws);
-        const userId = ws.getUserData().actor.id;
-        const set = this.byUser.get(userId);
-        set?.delete(ws);
-        if (set?.size === 0) this.byUser.delete(userId);
-      },
-    });
-    mountRestApi(this.app, useCases, { maxBodyBytes: options.maxBodyBytes, cors, logger: options.logger, ready: options.ready, track });
-  }
-
-  /** Counts work in flight, so shutdown can wait for it (other transports on this app use it too). */
-  track<T>(work: Promise<T>): Promise<T> {
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
-    return work;
-  }
-
-  get connectionCount(): number {
-    let n = 0;
-    for (const set of this.byUser.values()) n += set.size;
-    return n;
+    this.build = `${uws.package} ${uws.version} (native)`;
+    this.app = uws.module.App();
+    this.socketIoHost = { kind: 'uws', app: this.app };
+    this.mountWebSocket();
+    this.app.any('/*', (res, req) => this.serveHttp(res, req));
   }
 
   listen(): Promise<number> {
@@ -92,86 +74,152 @@ export class UwsTransport implements FanoutSink {
       this.app.listen(this.options.host, this.options.port, (socket) => {
         if (!socket) return reject(new Error(`Cannot listen on ${this.options.host}:${this.options.port}`));
         this.listenSocket = socket;
-        resolve(us_socket_local_port(socket));
+        resolve(this.uws.module.us_socket_local_port(socket));
       });
     });
   }
 
-  /**
-   * Hot path, written for speed: the frame is serialised and encoded once, then
-   * handed to each follower. Sending per follower (rather than through uWS
-   * topics) lets the transport see each connection's backlog and close a slow
-   * consumer with 4008 instead of uWS silently skipping it.
-   */
-  publish(conversationId: number, event: PushEvent, dataJson: string): void {
-    const followers = this.followers.of(conversationId);
-    if (followers.size === 0) return;
-    const frame = Buffer.from(`{"event":"${event}","data":${dataJson}}`);
-    for (const ws of followers) this.push(ws, frame);
-  }
-
-  /** A consumer that falls too far behind is disconnected, never silently skipped. */
-  private push(ws: WebSocket<Connection>, frame: Buffer): void {
-    const conn = ws.getUserData();
-    if (conn.closed) return;
-    ws.cork(() => ws.send(frame, false));
-    if (ws.getBufferedAmount() > this.options.maxBackpressureBytes) {
-      conn.logger.warn({ buffered: ws.getBufferedAmount() }, 'slow consumer; closing');
-      conn.closed = true;
-      ws.end(CLOSE.SLOW_CONSUMER, 'Too slow to keep up');
-    }
-  }
-
-  sendToUser(userId: number, event: PushEvent, dataJson: string): void {
-    const frame = Buffer.from(`{"event":"${event}","data":${dataJson}}`);
-    for (const ws of this.byUser.get(userId) ?? []) this.push(ws, frame);
-  }
-
-  membership(change: MembershipChange): void {
-    const sockets = this.byUser.get(change.userId);
-    if (!sockets) return;
-    for (const ws of sockets) {
-      if (ws.getUserData().closed) continue;
-      if (change.added) this.followers.follow(ws, change.conversationId);
-      else this.followers.unfollow(ws, change.conversationId);
-    }
-  }
-
-  connectedUserIds(): number[] {
-    return [...this.byUser.keys()];
-  }
-
-  followedConversationIds(): number[] {
-    return this.followers.conversationIds();
-  }
-
-  reconcile(userId: number, conversationIds: readonly number[]): void {
-    for (const ws of this.byUser.get(userId) ?? []) if (!ws.getUserData().closed) this.followers.set(ws, conversationIds);
-  }
-
-  /** Stops accepting connections and requests; open ones stay until `closeConnections`. */
   stopListening(): void {
-    if (this.listenSocket) us_listen_socket_close(this.listenSocket);
+    if (this.listenSocket) this.uws.module.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
   }
 
-  /** Waits (bounded) for requests and events already being handled. */
-  async settle(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.inFlight.size > 0 && Date.now() < deadline) {
-      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, deadline - Date.now()))]);
-    }
+  private mountWebSocket(): void {
+    const g = this.gateway;
+    const { maxFrameBytes, idleTimeoutSeconds, maxBackpressureBytes } = g.options;
+    this.app.ws<SocketData>('/ws', {
+      maxPayloadLength: Math.max(UWS_MAX_PAYLOAD, maxFrameBytes + 1),
+      idleTimeout: idleTimeoutSeconds,
+      sendPingsAutomatically: true,
+      // Slow consumers are closed (4008) by the gateway before uWS would start dropping.
+      maxBackpressure: maxBackpressureBytes * 4,
+      closeOnBackpressureLimit: 0,
+
+      upgrade: (res, req, context) => {
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        const key = req.getHeader('sec-websocket-key');
+        const protocol = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        const remoteAddress = remoteAddressOf(res);
+        const headers = copyHeaders(req);
+        void g.admit({ query: req.getQuery() ?? '', header: (name) => headers.get(name) ?? '', remoteAddress }).then((admitted) => {
+          if (aborted) return;
+          if (!admitted.ok) {
+            res.cork(() => {
+              res.writeStatus(statusLine(admitted.status));
+              for (const [k, v] of admitted.headers) res.writeHeader(k, v);
+              res.writeHeader('Content-Type', 'application/json; charset=utf-8').end(admitted.body);
+            });
+            return;
+          }
+          const connection = new UwsConnection(
+            { actor: admitted.actor, remoteAddress, ratePerSecond: g.options.ratePerSecond, rateBurst: g.options.rateBurst, logger: g.options.logger },
+            admitted,
+          );
+          // Not inside res.cork(): with the npm build, an upgrade corked after an
+          // await sometimes closed the new socket at once (1006).
+          res.upgrade<SocketData>({ connection }, key, protocol, extensions, context);
+        });
+      },
+
+      open: (ws) => {
+        const connection = ws.getUserData().connection;
+        connection.ws = ws;
+        g.opened(connection, connection.admitted);
+      },
+
+      message: (ws, message, isBinary) => {
+        const connection = ws.getUserData().connection;
+        if (message.byteLength > maxFrameBytes) {
+          connection.logger.info({ bytes: message.byteLength }, 'frame over the limit; closing');
+          connection.close(CLOSE.MESSAGE_TOO_BIG, 'Frame too large');
+          return;
+        }
+        // uWS has validated a text frame's UTF-8 already (it drops invalid ones itself).
+        g.realtime.onFrame(connection, isBinary ? null : Buffer.from(message).toString('utf8'));
+      },
+
+      close: (ws) => {
+        g.closed(ws.getUserData().connection);
+      },
+    });
   }
 
-  closeConnections(): void {
-    for (const set of [...this.byUser.values()]) {
-      for (const ws of [...set]) if (!ws.getUserData().closed) ws.end(CLOSE.GOING_AWAY, 'Server shutting down');
+  private serveHttp(res: HttpResponse, req: HttpRequest): void {
+    // Nothing thrown in a uWS callback may escape: it would end the process.
+    try {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      const request = copyRequest(res, req, this.gateway.options.maxBodyBytes);
+      void this.gateway.handleHttp(request).then((reply) => {
+        if (!aborted) writeReply(res, reply, request.method === 'HEAD');
+      });
+    } catch (error) {
+      this.gateway.options.logger.error({ err: error }, 'request failed before it reached a handler');
+      res.cork(() => res.writeStatus('500 Internal Server Error').end('{"error":{"code":"INTERNAL","message":"Internal server error"}}'));
     }
   }
+}
 
-  private connectionsOf(userId: number): Set<WebSocket<Connection>> {
-    let set = this.byUser.get(userId);
-    if (!set) this.byUser.set(userId, (set = new Set()));
-    return set;
-  }
+function copyHeaders(req: HttpRequest): Map<string, string> {
+  const headers = new Map<string, string>();
+  req.forEach((key, value) => headers.set(key, headers.has(key) ? `${headers.get(key)}, ${value}` : value));
+  return headers;
+}
+
+const remoteAddressOf = (res: HttpResponse): string => Buffer.from(res.getRemoteAddressAsText()).toString();
+
+/** Copies what the gateway may read and starts reading the body, all before the handler returns. */
+function copyRequest(res: HttpResponse, req: HttpRequest, maxBodyBytes: number): GatewayRequest {
+  const headers = copyHeaders(req);
+  const method = req.getMethod().toUpperCase();
+  const body = readBody(res, headers, maxBodyBytes);
+  body.catch(() => undefined); // a handler that never reads the body must not leave a rejection unhandled
+  return {
+    method,
+    path: req.getUrl(),
+    query: req.getQuery() ?? '',
+    header: (name) => headers.get(name) ?? '',
+    remoteAddress: remoteAddressOf(res),
+    body: () => body,
+  };
+}
+
+function readBody(res: HttpResponse, headers: Map<string, string>, max: number): Promise<Buffer> {
+  const declared = Number(headers.get('content-length') ?? 0);
+  const chunked = (headers.get('transfer-encoding') ?? '').includes('chunked');
+  if (!chunked && !(declared > 0)) return Promise.resolve(Buffer.alloc(0));
+  if (declared > max) return Promise.reject(new BodyTooLargeError());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    res.onData((chunk, isLast) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > max) {
+        failed = true;
+        reject(new BodyTooLargeError());
+        return;
+      }
+      chunks.push(Buffer.from(new Uint8Array(chunk).slice())); // uWS neuters the chunk on return
+      if (isLast) resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+function writeReply(res: HttpResponse, reply: HttpReply, head: boolean): void {
+  const { contentType, data } = replyPayload(reply);
+  res.cork(() => {
+    res.writeStatus(statusLine(reply.status));
+    for (const [k, v] of reply.headers ?? []) res.writeHeader(k, v);
+    if (contentType) res.writeHeader('Content-Type', contentType);
+    if (head) res.endWithoutBody(Buffer.byteLength(data));
+    else res.end(data);
+  });
 }

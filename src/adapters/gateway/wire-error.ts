@@ -1,7 +1,6 @@
-import { ConnectionError, TimeoutError } from 'sequelize';
 import type { z } from 'zod';
 import type { ErrorCode } from '../../domain/result.js';
-import { OverloadedError } from '../../application/errors.js';
+import { OverloadedError, UnavailableError } from '../../application/errors.js';
 
 /** Codes the transports add to the domain's own. */
 export type TransportCode =
@@ -52,12 +51,6 @@ export const HTTP_STATUS: Record<WireError['code'], number> = {
   SERVICE_UNAVAILABLE: 503,
 };
 
-export const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
-  404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 503: 'Service Unavailable',
-};
-
 export const fromZod = (error: z.ZodError): WireError => ({
   code: 'VALIDATION_FAILED',
   message: error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '),
@@ -67,12 +60,6 @@ export const fromZod = (error: z.ZodError): WireError => ({
 /** Unexpected failures: a stable code and a message that never carries internals. */
 export function fromThrown(error: unknown): WireError {
   if (error instanceof OverloadedError) return { code: 'OVERLOADED', message: 'The server is overloaded; retry shortly' };
-  if (isDatabaseUnavailable(error)) return { code: 'SERVICE_UNAVAILABLE', message: 'The database is unavailable; retry shortly' };
+  if (error instanceof UnavailableError) return { code: 'SERVICE_UNAVAILABLE', message: 'The database is unavailable; retry shortly' };
   return { code: 'INTERNAL', message: 'Internal server error' };
-}
-
-function isDatabaseUnavailable(error: unknown): boolean {
-  if (error instanceof ConnectionError || error instanceof TimeoutError) return true;
-  const code = (error as { parent?: { code?: string }; code?: string } | null)?.parent?.code ?? (error as { code?: string } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET');
 }

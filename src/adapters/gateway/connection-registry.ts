@@ -1,0 +1,184 @@
+import type { MembershipChange, PushEvent } from '../../application/ports/broadcaster.js';
+import type { Logger } from '../../application/ports/services.js';
+import type { Connection, WireProtocol } from './connection.js';
+
+/** How each protocol frames a pushed event around its payload (serialised once per event). */
+const ENCODE: Record<WireProtocol, (event: PushEvent, dataJson: string) => string | Buffer> = {
+  ws: (event, dataJson) => Buffer.from(`{"event":"${event}","data":${dataJson}}`),
+  // A Socket.IO EVENT packet for the main namespace, as socket.io-parser would write it.
+  socketio: (event, dataJson) => `2["${event}",${dataJson}]`,
+};
+
+/**
+ * A user with at least one connection (or one being opened) on this process.
+ * Membership is per user, so all of a user's connections share one entry.
+ */
+class LocalUser {
+  readonly connections = new Set<Connection>();
+  /** The conversations this user's connections receive. */
+  readonly conversations = new Set<number>();
+  constructor(readonly id: number) {}
+}
+
+export interface ConnectionRegistryOptions {
+  /** Bytes one connection may fall behind before it is closed with 4008. */
+  readonly maxBufferedBytes: number;
+  /** Reads the user's conversations afresh, for a connection that may have missed a change while opening. */
+  readonly reloadConversations: (userId: number) => Promise<number[]>;
+  readonly logger: Logger;
+}
+
+/** Membership changes remembered per user, to catch one that raced a connection's opening. */
+const RECENT_CHANGES_MAX = 50_000;
+
+/**
+ * The one registry of who is connected to this process, for every transport:
+ * user → connections and conversation → users. Fan-out delivers through it.
+ *
+ * Hot path, written for speed: an event is encoded once per protocol and
+ * written to each follower's connections; followers are indexed by user, so a
+ * user's many devices cost one entry per conversation, not one per device.
+ */
+export class ConnectionRegistry {
+  private readonly users = new Map<number, LocalUser>();
+  private readonly followers = new Map<number, Set<LocalUser>>();
+  private changeSeq = 0;
+  private readonly lastChangeOf = new Map<number, number>();
+  private forgottenUpTo = 0;
+
+  constructor(private readonly options: ConnectionRegistryOptions) {}
+
+  get connectionCount(): number {
+    let n = 0;
+    for (const user of this.users.values()) n += user.connections.size;
+    return n;
+  }
+
+  /** A mark to pass to `add` for a connection whose conversations are about to be read. */
+  mark(): number {
+    return this.changeSeq;
+  }
+
+  /**
+   * Registers an open connection that receives `conversationIds`, as read
+   * after `mark` was taken. When a membership change for this user was seen in
+   * between, the list is read again, so the change cannot be lost.
+   */
+  add(connection: Connection, conversationIds: readonly number[], mark: number): void {
+    const userId = connection.actor.id;
+    let user = this.users.get(userId);
+    if (!user) {
+      user = new LocalUser(userId);
+      this.users.set(userId, user);
+      for (const id of conversationIds) this.follow(user, id);
+      const changed = this.lastChangeOf.get(userId) ?? (mark < this.forgottenUpTo ? Number.POSITIVE_INFINITY : -1);
+      if (changed > mark) void this.reload(user);
+    }
+    user.connections.add(connection);
+  }
+
+  remove(connection: Connection): void {
+    const user = this.users.get(connection.actor.id);
+    if (!user?.connections.delete(connection) || user.connections.size > 0) return;
+    for (const id of user.conversations) this.unfollowIndex(user, id);
+    this.users.delete(user.id);
+  }
+
+  /** Conversations at least one connection here follows. */
+  followedConversationIds(): number[] {
+    return [...this.followers.keys()];
+  }
+
+  connectedUserIds(): number[] {
+    return [...this.users.keys()];
+  }
+
+  connectionsOf(userId: number): ReadonlySet<Connection> {
+    return this.users.get(userId)?.connections ?? EMPTY;
+  }
+
+  publish(conversationId: number, event: PushEvent, dataJson: string): void {
+    const users = this.followers.get(conversationId);
+    if (users) this.deliver(users, event, dataJson);
+  }
+
+  sendToUser(userId: number, event: PushEvent, dataJson: string): void {
+    const user = this.users.get(userId);
+    if (user) this.deliver([user], event, dataJson);
+  }
+
+  membership(change: MembershipChange): void {
+    this.lastChangeOf.delete(change.userId);
+    this.lastChangeOf.set(change.userId, ++this.changeSeq);
+    if (this.lastChangeOf.size > RECENT_CHANGES_MAX) this.forgetOldestChanges();
+    const user = this.users.get(change.userId);
+    if (!user) return;
+    if (change.added) this.follow(user, change.conversationId);
+    else this.unfollow(user, change.conversationId);
+  }
+
+  /** Makes the user's connections follow exactly these conversations (after changes may have been missed). */
+  reconcile(userId: number, conversationIds: readonly number[]): void {
+    const user = this.users.get(userId);
+    if (!user) return;
+    const wanted = new Set(conversationIds);
+    for (const id of [...user.conversations]) if (!wanted.has(id)) this.unfollow(user, id);
+    for (const id of wanted) this.follow(user, id);
+  }
+
+  /** Closes every connection (for shutdown). */
+  closeAll(code: number, reason: string): void {
+    for (const user of [...this.users.values()]) for (const c of [...user.connections]) c.close(code, reason);
+  }
+
+  private deliver(users: Iterable<LocalUser>, event: PushEvent, dataJson: string): void {
+    let ws: string | Buffer | null = null;
+    let socketio: string | Buffer | null = null;
+    const max = this.options.maxBufferedBytes;
+    for (const user of users) {
+      for (const c of user.connections) {
+        if (c.protocol === 'ws') c.send((ws ??= ENCODE.ws(event, dataJson)), max);
+        else c.send((socketio ??= ENCODE.socketio(event, dataJson)), max);
+      }
+    }
+  }
+
+  private follow(user: LocalUser, conversationId: number): void {
+    user.conversations.add(conversationId);
+    let users = this.followers.get(conversationId);
+    if (!users) this.followers.set(conversationId, (users = new Set()));
+    users.add(user);
+  }
+
+  private unfollow(user: LocalUser, conversationId: number): void {
+    user.conversations.delete(conversationId);
+    this.unfollowIndex(user, conversationId);
+  }
+
+  private unfollowIndex(user: LocalUser, conversationId: number): void {
+    const users = this.followers.get(conversationId);
+    users?.delete(user);
+    if (users?.size === 0) this.followers.delete(conversationId);
+  }
+
+  private async reload(user: LocalUser): Promise<void> {
+    try {
+      const ids = await this.options.reloadConversations(user.id);
+      if (this.users.get(user.id) === user) this.reconcile(user.id, ids);
+    } catch (error) {
+      this.options.logger.error({ err: error, userId: user.id }, 'could not reload a connection’s conversations');
+    }
+  }
+
+  /** Keeps the change log bounded; a connection opened before the forgotten changes is reloaded. */
+  private forgetOldestChanges(): void {
+    let drop = this.lastChangeOf.size - RECENT_CHANGES_MAX / 2;
+    for (const [userId, seq] of this.lastChangeOf) {
+      if (drop-- <= 0) break;
+      this.forgottenUpTo = Math.max(this.forgottenUpTo, seq);
+      this.lastChangeOf.delete(userId);
+    }
+  }
+}
+
+const EMPTY: ReadonlySet<never> = new Set();

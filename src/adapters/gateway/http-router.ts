@@ -1,0 +1,176 @@
+import type { z } from 'zod';
+import { actorOf, type Actor, type User } from '../../domain/user.js';
+import type { UseCases } from '../../application/use-cases.js';
+import { id as idSchema } from '../../application/schemas.js';
+import type { Logger } from '../../application/ports/services.js';
+import type { CorsPolicy } from './cors.js';
+import { BodyTooLargeError, bearer, errorReply, safeDecode, type HttpReply, type HttpRequest } from './http.js';
+import type { Route, RouteContext } from './rest-routes.js';
+import { fromThrown, fromZod, type WireError } from './wire-error.js';
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly details: object;
+}
+
+/** A route outside the JSON API (health, documents, static files): it gets the raw request. */
+export interface PlainRoute {
+  readonly method: 'GET';
+  readonly path: string;
+  handle(request: HttpRequest): HttpReply | Promise<HttpReply>;
+}
+
+export interface HttpRouterOptions {
+  readonly cors: CorsPolicy;
+  readonly logger: Logger;
+  /** Whether the database answers (and the fan-out listens), for /readyz. */
+  readonly ready: () => Promise<Readiness>;
+  /** Wraps every request so shutdown can wait for those in flight. */
+  readonly track: <T>(work: Promise<T>) => Promise<T>;
+  readonly plainRoutes?: readonly PlainRoute[];
+}
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly segments: readonly string[];
+}
+
+class ReplyNow extends Error {
+  constructor(readonly reply: HttpReply) {
+    super('reply');
+  }
+}
+
+const ANONYMOUS: Actor = { id: 0, username: '', isStaff: false };
+
+/**
+ * Every HTTP request that is not a WebSocket upgrade, for every transport:
+ * routing, CORS, authentication, JSON bodies and the error shape. Nothing a
+ * request carries can make it throw: a failure becomes an error reply, logged
+ * once.
+ */
+export class HttpRouter {
+  private readonly routes: CompiledRoute[];
+  private readonly plain: ReadonlyMap<string, PlainRoute>;
+
+  constructor(
+    private readonly useCases: UseCases,
+    routes: readonly Route[],
+    private readonly options: HttpRouterOptions,
+  ) {
+    this.routes = routes.map((route) => ({ route, segments: route.pattern.split('/').slice(1) }));
+    const plain: PlainRoute[] = [
+      { method: 'GET', path: '/healthz', handle: () => ({ status: 200, body: { status: 'ok' } }) },
+      { method: 'GET', path: '/readyz', handle: () => this.readiness() },
+      ...(options.plainRoutes ?? []),
+    ];
+    this.plain = new Map(plain.map((r) => [r.path, r]));
+  }
+
+  /** Never rejects. */
+  handle(request: HttpRequest): Promise<HttpReply> {
+    return this.options.track(this.serve(request)).catch((error: unknown) => {
+      this.options.logger.error({ err: error, method: request.method, path: request.path.slice(0, 200) }, 'request failed');
+      return errorReply(fromThrown(error));
+    });
+  }
+
+  private async serve(request: HttpRequest): Promise<HttpReply> {
+    const origin = request.header('origin');
+    const cors = this.options.cors;
+    if (request.method === 'OPTIONS') {
+      if (!cors.allows(origin)) return errorReply({ code: 'ORIGIN_NOT_ALLOWED', message: 'This origin is not allowed' });
+      return { status: 204, headers: cors.preflightHeaders(origin) };
+    }
+    const reply = await this.route(request);
+    const headers = cors.headers(origin);
+    return headers.length === 0 ? reply : { ...reply, headers: [...headers, ...(reply.headers ?? [])] };
+  }
+
+  private async route(request: HttpRequest): Promise<HttpReply> {
+    const plain = this.plain.get(request.path);
+    if (plain && (request.method === plain.method || (request.method === 'HEAD' && plain.method === 'GET'))) return plain.handle(request);
+    const segments = request.path.split('/').slice(1);
+    if (segments.at(-1) === '' && segments.length > 1) segments.pop(); // a trailing slash is the same route
+    let pathMatched = plain !== undefined;
+    for (const candidate of this.routes) {
+      const params = match(candidate.segments, segments);
+      if (!params) continue;
+      pathMatched = true;
+      if (candidate.route.method === request.method) return this.run(candidate.route, request, params);
+    }
+    const error: WireError = pathMatched
+      ? { code: 'METHOD_NOT_ALLOWED', message: `${request.method.slice(0, 16)} is not allowed here` }
+      : { code: 'NOT_FOUND', message: `No route for ${request.path.slice(0, 200)}` };
+    return errorReply(error);
+  }
+
+  private async run(route: Route, request: HttpRequest, params: Array<string | null>): Promise<HttpReply> {
+    try {
+      let actor = ANONYMOUS;
+      let user: User | null = null;
+      if (route.auth) {
+        const found = await this.useCases.authenticate.execute(bearer(request.header('authorization')));
+        if (!found.ok) return errorReply(found.error, [['WWW-Authenticate', 'Bearer']]);
+        user = found.value;
+        actor = actorOf(user);
+      }
+      return await route.handle(context(actor, user, request, params));
+    } catch (error) {
+      if (error instanceof ReplyNow) return error.reply;
+      if (error instanceof BodyTooLargeError) return errorReply({ code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' });
+      throw error;
+    }
+  }
+
+  private async readiness(): Promise<HttpReply> {
+    const { ready, details } = await this.options.ready();
+    return ready
+      ? { status: 200, body: { status: 'ready', ...details } }
+      : { status: 503, body: { status: 'unavailable', ...details, error: { code: 'SERVICE_UNAVAILABLE', message: 'The database or the fan-out connection is down' } } };
+  }
+}
+
+function match(pattern: readonly string[], segments: readonly string[]): Array<string | null> | null {
+  if (pattern.length !== segments.length) return null;
+  const params: Array<string | null> = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    if (p.startsWith(':')) params.push(safeDecode(segments[i]!));
+    else if (p !== segments[i]) return null;
+  }
+  return params;
+}
+
+function context(actor: Actor, user: User | null, request: HttpRequest, params: Array<string | null>): RouteContext {
+  return {
+    actor,
+    user,
+    request,
+    json: async <S extends z.ZodType>(schema: S): Promise<z.infer<S>> => {
+      const raw = await request.body();
+      let value: unknown;
+      try {
+        value = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new ReplyNow(errorReply({ code: 'INVALID_JSON', message: 'The request body is not valid JSON' }));
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: 'The request body must be a JSON object' }));
+      }
+      return parseOrThrow(schema, value);
+    },
+    query: <S extends z.ZodType>(schema: S): z.infer<S> => parseOrThrow(schema, Object.fromEntries(new URLSearchParams(request.query))),
+    param: (index) => {
+      const parsed = idSchema.safeParse(params[index]);
+      if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: 'The id in the path must be a positive integer' }));
+      return parsed.data;
+    },
+  };
+}
+
+function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ReplyNow(errorReply(fromZod(parsed.error)));
+  return parsed.data;
+}

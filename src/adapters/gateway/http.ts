@@ -1,0 +1,73 @@
+import { HTTP_STATUS, type WireError } from './wire-error.js';
+
+/**
+ * An HTTP request as every transport hands it to the gateway: copied out of the
+ * server's own request object, so it may be read after any await.
+ */
+export interface HttpRequest {
+  /** Upper-case. */
+  readonly method: string;
+  /** The path without the query string, as received (not yet percent-decoded). */
+  readonly path: string;
+  /** The raw query string without `?` (empty for none). */
+  readonly query: string;
+  /** A request header by lower-case name, or '' when absent. */
+  header(name: string): string;
+  /** The peer's address as the transport saw it (before any proxy header). */
+  readonly remoteAddress: string;
+  /** The body; rejects with `BodyTooLargeError` past the transport's limit. Read at most once. */
+  body(): Promise<Buffer>;
+}
+
+export type HttpHeaders = ReadonlyArray<readonly [string, string]>;
+
+export interface HttpReply {
+  readonly status: number;
+  readonly headers?: HttpHeaders;
+  /** Sent as JSON unless `raw` is given. */
+  readonly body?: unknown;
+  /** A body sent as is, with its content type. */
+  readonly raw?: { readonly contentType: string; readonly data: string | Buffer };
+}
+
+export class BodyTooLargeError extends Error {
+  constructor() {
+    super('The request body is too large');
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  101: 'Switching Protocols', 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request',
+  401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
+  413: 'Payload Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+export const statusLine = (status: number): string => `${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
+
+export const errorReply = (error: WireError, headers?: HttpHeaders): HttpReply => ({
+  status: HTTP_STATUS[error.code],
+  body: { error },
+  ...(headers ? { headers } : {}),
+});
+
+/** The bytes and content type a reply is written with. */
+export function replyPayload(reply: HttpReply): { contentType: string | null; data: string | Buffer } {
+  if (reply.raw) return { contentType: reply.raw.contentType, data: reply.raw.data };
+  if (reply.body === undefined || reply.status === 204) return { contentType: null, data: '' };
+  return { contentType: 'application/json; charset=utf-8', data: JSON.stringify(reply.body) };
+}
+
+/** decodeURIComponent, or null for a malformed escape sequence. */
+export function safeDecode(value: string): string | null {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return null;
+  }
+}
+
+export const bearer = (header: string): string | null => {
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match ? match[1]! : null;
+};

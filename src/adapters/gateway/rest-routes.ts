@@ -1,0 +1,110 @@
+import type { z } from 'zod';
+import type { Result } from '../../domain/result.js';
+import type { Actor, User } from '../../domain/user.js';
+import type { UseCases } from '../../application/use-cases.js';
+import {
+  addParticipantSchema,
+  createConversationSchema,
+  logInSchema,
+  markReadSchema,
+  pageQuerySchema,
+  registerSchema,
+  sendMessageSchema,
+} from '../../application/schemas.js';
+import { conversationSummaryView, conversationView, messageView, userView } from '../../application/views.js';
+import { errorReply, type HttpReply, type HttpRequest } from './http.js';
+
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RouteContext {
+  readonly actor: Actor;
+  /** The authenticated user, on routes with auth. */
+  readonly user: User | null;
+  readonly request: HttpRequest;
+  /** Parses the JSON body with a schema; a failure is thrown as a reply. */
+  json<S extends z.ZodType>(schema: S): Promise<z.infer<S>>;
+  /** Parses the query string with a schema; a failure is thrown as a reply. */
+  query<S extends z.ZodType>(schema: S): z.infer<S>;
+  /** The path parameter at `index` as an id; anything else is thrown as a 400 reply. */
+  param(index: number): number;
+}
+
+export interface Route {
+  readonly method: Method;
+  /** Segments; `:name` captures one. */
+  readonly pattern: string;
+  /** Routes without auth get an anonymous actor (id 0). */
+  readonly auth: boolean;
+  readonly handle: (ctx: RouteContext) => Promise<HttpReply>;
+}
+
+const reply = <T>(result: Result<T>, status: number, view: (value: T) => unknown): HttpReply =>
+  result.ok ? { status, body: view(result.value) } : errorReply(result.error);
+
+const session = (r: { user: User; token: { token: string; expiresAt: Date } }) => ({
+  user: userView(r.user),
+  token: r.token.token,
+  expires_at: r.token.expiresAt.toISOString(),
+});
+
+/** The REST API (docs/API.md): what each endpoint does, whatever serves it. */
+export function restRoutes(u: UseCases): Route[] {
+  return [
+    { method: 'POST', pattern: '/auth/register', auth: false, handle: async (c) => reply(await u.registerUser.execute(await c.json(registerSchema)), 201, session) },
+    { method: 'POST', pattern: '/auth/login', auth: false, handle: async (c) => reply(await u.logIn.execute(await c.json(logInSchema)), 200, session) },
+    { method: 'GET', pattern: '/users/me', auth: true, handle: async (c) => ({ status: 200, body: userView(c.user!) }) },
+    { method: 'DELETE', pattern: '/users/me', auth: true, handle: async (c) => (await u.deleteAccount.execute(c.actor), { status: 204 }) },
+    {
+      method: 'POST', pattern: '/conversations', auth: true,
+      handle: async (c) => {
+        const r = await u.createConversation.execute(c.actor, await c.json(createConversationSchema));
+        return reply(r, r.ok && !r.value.created ? 200 : 201, (v) => conversationView(v.conversation, v.participants));
+      },
+    },
+    { method: 'GET', pattern: '/conversations', auth: true, handle: async (c) => ({ status: 200, body: { conversations: (await u.listConversations.execute(c.actor)).map(conversationSummaryView) } }) },
+    { method: 'GET', pattern: '/conversations/:id', auth: true, handle: async (c) => reply(await u.getConversation.execute(c.actor, c.param(0)), 200, (v) => conversationView(v.conversation, v.participants)) },
+    {
+      method: 'POST', pattern: '/conversations/:id/participants', auth: true,
+      handle: async (c) => {
+        const { user_id } = await c.json(addParticipantSchema);
+        const added = await u.addParticipant.execute(c.actor, c.param(0), user_id);
+        if (!added.ok) return errorReply(added.error);
+        return reply(await u.getConversation.execute(c.actor, c.param(0)), 200, (v) => conversationView(v.conversation, v.participants));
+      },
+    },
+    { method: 'DELETE', pattern: '/conversations/:id/participants/:userId', auth: true, handle: async (c) => reply(await u.removeParticipant.execute(c.actor, c.param(0), c.param(1)), 200, (v) => v) },
+    {
+      method: 'GET', pattern: '/conversations/:id/messages', auth: true,
+      handle: async (c) => {
+        const id = c.param(0);
+        return reply(await u.getMessages.execute(c.actor, id, c.query(pageQuerySchema)), 200, (p) => ({ messages: p.messages.map(messageView), has_more: p.hasMore }));
+      },
+    },
+    {
+      method: 'POST', pattern: '/conversations/:id/messages', auth: true,
+      handle: async (c) => {
+        const id = c.param(0);
+        const input = await c.json(sendMessageSchema.omit({ conversation_id: true }));
+        const r = await u.sendMessage.execute(c.actor, { ...input, conversation_id: id });
+        return reply(r, r.ok && !r.value.created ? 200 : 201, (v) => messageView(v.message));
+      },
+    },
+    {
+      method: 'POST', pattern: '/conversations/:id/read', auth: true,
+      handle: async (c) => {
+        const id = c.param(0);
+        const input = await c.json(markReadSchema.omit({ conversation_id: true }));
+        return reply(await u.markRead.execute(c.actor, { ...input, conversation_id: id }), 200, (v) => v);
+      },
+    },
+    {
+      method: 'PATCH', pattern: '/messages/:id', auth: true,
+      handle: async (c) => {
+        const id = c.param(0);
+        const { content } = await c.json(sendMessageSchema.pick({ content: true }).required());
+        return reply(await u.editMessage.execute(c.actor, { message_id: id, content }), 200, messageView);
+      },
+    },
+    { method: 'DELETE', pattern: '/messages/:id', auth: true, handle: async (c) => reply(await u.deleteMessage.execute(c.actor, c.param(0)), 200, (v) => v) },
+  ];
+}

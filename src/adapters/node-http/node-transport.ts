@@ -1,0 +1,200 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { Connection, type ConnectionInit } from '../gateway/connection.js';
+import type { Admitted, Gateway } from '../gateway/gateway.js';
+import { BodyTooLargeError, replyPayload, STATUS_TEXT, type HttpRequest } from '../gateway/http.js';
+import type { SocketIoHost, Transport } from '../gateway/transport.js';
+
+export interface NodeTransportOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+}
+
+class NodeWsConnection extends Connection {
+  readonly protocol = 'ws' as const;
+  /** Set when the peer showed life since the last heartbeat. */
+  alive = true;
+
+  constructor(
+    init: ConnectionInit,
+    readonly ws: WebSocket,
+  ) {
+    super(init);
+  }
+
+  protected write(frame: string | Buffer): void {
+    this.ws.send(frame, { binary: false });
+  }
+
+  bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  protected end(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+}
+
+/**
+ * Node's own HTTP server with the `ws` package, for Node.js versions that have
+ * no native uWebSockets.js: the same REST API, `/ws` protocol and Socket.IO
+ * endpoint on one port, through the same gateway. `ws` closes frames over the
+ * limit with 1009 and invalid UTF-8 with 1007 itself.
+ */
+export class NodeTransport implements Transport {
+  readonly name = 'node' as const;
+  readonly build: string;
+  readonly socketIoHost: SocketIoHost;
+  private readonly server: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly heartbeat: NodeJS.Timeout | null;
+  private readonly sockets = new Set<NodeWsConnection>();
+
+  constructor(
+    private readonly gateway: Gateway,
+    private readonly options: NodeTransportOptions,
+  ) {
+    this.build = `node:http + ws (Node.js ${process.version})`;
+    this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 });
+    this.socketIoHost = { kind: 'node', server: this.server };
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: gateway.options.maxFrameBytes, clientTracking: false, perMessageDeflate: false });
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.serveHttp(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on('clientError', (_error, socket: Duplex) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    const idle = gateway.options.idleTimeoutSeconds;
+    // As uWS does: ping each socket every half idle period; one that stayed silent for a whole period is dropped.
+    this.heartbeat = idle > 0 ? setInterval(() => this.beat(), (idle * 1000) / 2) : null;
+    this.heartbeat?.unref();
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: this.options.host, port: this.options.port }, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : this.options.port);
+      });
+    });
+  }
+
+  stopListening(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.server.close();
+    this.server.closeIdleConnections();
+  }
+
+  private serveHttp(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const request: HttpRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: q < 0 ? url : url.slice(0, q),
+      query: q < 0 ? '' : url.slice(q + 1),
+      header: (name) => headerOf(req, name),
+      remoteAddress: req.socket.remoteAddress ?? '',
+      body: () => readBody(req, this.gateway.options.maxBodyBytes),
+    };
+    void this.gateway.handleHttp(request).then((reply) => {
+      if (res.writableEnded || res.destroyed) return;
+      const { contentType, data } = replyPayload(reply);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of reply.headers ?? []) headers[k] = v;
+      if (contentType) headers['Content-Type'] = contentType;
+      res.writeHead(reply.status, STATUS_TEXT[reply.status], headers);
+      res.end(request.method === 'HEAD' ? undefined : data);
+    });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path !== '/ws') {
+      // Socket.IO, when attached, takes its own path; anything else is not a WebSocket endpoint here.
+      if (!path.startsWith('/socket.io/')) refuseRaw(socket, 404, '{"error":{"code":"NOT_FOUND","message":"No WebSocket endpoint here"}}');
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    const g = this.gateway;
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    void g.admit({ query: q < 0 ? '' : url.slice(q + 1), header: (name) => headerOf(req, name), remoteAddress }).then((admitted) => {
+      if (socket.destroyed) return;
+      if (!admitted.ok) {
+        refuseRaw(socket, admitted.status, admitted.body, admitted.headers);
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, admitted, remoteAddress));
+    });
+  }
+
+  private open(ws: WebSocket, admitted: Admitted, remoteAddress: string): void {
+    const g = this.gateway;
+    const connection = new NodeWsConnection(
+      { actor: admitted.actor, remoteAddress, ratePerSecond: g.options.ratePerSecond, rateBurst: g.options.rateBurst, logger: g.options.logger },
+      ws,
+    );
+    this.sockets.add(connection);
+    g.opened(connection, admitted);
+    ws.on('message', (data, isBinary) => {
+      connection.alive = true;
+      g.realtime.onFrame(connection, isBinary ? null : (data as Buffer).toString('utf8'));
+    });
+    ws.on('pong', () => {
+      connection.alive = true;
+    });
+    ws.on('error', (error) => connection.logger.info({ err: error }, 'WebSocket error'));
+    ws.on('close', () => {
+      this.sockets.delete(connection);
+      g.closed(connection);
+    });
+  }
+
+  private beat(): void {
+    for (const connection of this.sockets) {
+      if (!connection.alive) {
+        connection.ws.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.ws.ping();
+    }
+  }
+}
+
+function headerOf(req: IncomingMessage, name: string): string {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > max) return Promise.reject(new BodyTooLargeError());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLargeError());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function refuseRaw(socket: Duplex, status: number, body: string, headers: ReadonlyArray<readonly [string, string]> = []): void {
+  const lines = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`, 'Connection: close', 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`];
+  for (const [k, v] of headers) lines.push(`${k}: ${v}`);
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}

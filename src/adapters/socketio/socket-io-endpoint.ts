@@ -1,0 +1,188 @@
+import type { IncomingMessage } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { Connection, type ConnectionInit } from '../gateway/connection.js';
+import type { Admitted, Gateway } from '../gateway/gateway.js';
+import type { Outcome } from '../gateway/chat-events.js';
+import { STATUS_TEXT } from '../gateway/http.js';
+import type { SocketIoHost } from '../gateway/transport.js';
+
+export interface SocketIoEndpointOptions {
+  /** @default '/socket.io/' */
+  readonly path?: string;
+}
+
+/** The handshake request, with what the gateway admitted stashed on it. */
+type HandshakeRequest = IncomingMessage & { _query?: Record<string, string>; chatAdmitted?: Admitted };
+
+/** Engine.IO's view of a socket, as far as backpressure is concerned. */
+interface EngineSocket {
+  write(data: string): void;
+  on(event: 'drain', listener: () => void): void;
+  readonly transport: { readonly socket?: { bufferedAmount?: number; getBufferedAmount?: () => number } };
+}
+
+class SocketIoConnection extends Connection {
+  readonly protocol = 'socketio' as const;
+  /** Bytes handed to Engine.IO since it last flushed its buffer to the transport. */
+  private pending = 0;
+
+  constructor(
+    init: ConnectionInit,
+    readonly socket: Socket,
+  ) {
+    super(init);
+    this.engine.on('drain', () => {
+      this.pending = 0;
+    });
+  }
+
+  private get engine(): EngineSocket {
+    return this.socket.conn as unknown as EngineSocket;
+  }
+
+  /** The frame is a Socket.IO packet already encoded once for every recipient. */
+  protected write(frame: string | Buffer): void {
+    const packet = typeof frame === 'string' ? frame : frame.toString('utf8');
+    this.pending += packet.length;
+    this.engine.write(packet);
+  }
+
+  /** What Engine.IO still holds plus what its transport's socket has not sent (polling: only the former). */
+  bufferedAmount(): number {
+    const socket = this.engine.transport.socket;
+    const transport = socket?.getBufferedAmount?.() ?? socket?.bufferedAmount ?? 0;
+    return this.pending + transport;
+  }
+
+  protected end(code: number, reason: string): void {
+    // Socket.IO has no close codes: the client is told why first, then disconnected.
+    this.socket.emit('disconnectReason', { code, reason });
+    this.socket.disconnect(true);
+  }
+}
+
+/**
+ * The Socket.IO protocol of the backend this one replaces, for its existing
+ * clients, on whichever transport serves the port: the same events and
+ * payloads as `/ws`, answered through the acknowledgement callback. No
+ * Engine.IO session opens without a valid token in the handshake (`?token=`
+ * or a bearer header): it is answered 401, like the `/ws` upgrade.
+ */
+export class SocketIoEndpoint {
+  readonly io: Server;
+
+  constructor(
+    private readonly gateway: Gateway,
+    options: SocketIoEndpointOptions = {},
+  ) {
+    const path = options.path ?? '/socket.io/';
+    this.io = new Server({
+      path,
+      serveClient: false,
+      maxHttpBufferSize: gateway.options.maxFrameBytes,
+      // Origins are checked on every handshake by the middleware below, upgrades included.
+      cors: { origin: (origin, done) => done(null, gateway.cors.allows(origin ?? '')) },
+      pingInterval: 25_000,
+      pingTimeout: 20_000,
+      connectTimeout: 10_000,
+      destroyUpgrade: false,
+    });
+    this.io.use((socket, next) => {
+      const admitted = (socket.request as HandshakeRequest).chatAdmitted;
+      if (admitted) return next();
+      next(Object.assign(new Error('A valid token is required'), { data: { code: 'UNAUTHORIZED' } }));
+    });
+    this.io.on('connection', (socket) => this.serve(socket));
+  }
+
+  /** Serves on the transport's own server and port. */
+  attach(host: SocketIoHost): void {
+    if (host.kind === 'uws') this.io.attachApp(host.app);
+    else this.io.attach(host.server);
+    // The engine exists once attached; its middleware sees every HTTP request and upgrade first.
+    this.io.engine.use((req: HandshakeRequest, res: unknown, next: (error?: unknown) => void) => {
+      this.gate(req, res).then(
+        (pass) => pass && next(),
+        (error: unknown) => next(error),
+      );
+    });
+  }
+
+  close(): void {
+    this.io.disconnectSockets(true);
+    this.io.engine?.close();
+  }
+
+  /** Engine.IO middleware: every request of a new session (no `sid` yet) must carry a valid token. */
+  private async gate(req: HandshakeRequest, res: unknown): Promise<boolean> {
+    if (req._query?.sid) return true;
+    if (req._query?.userId !== undefined && req._query.token === undefined && !req.headers.authorization) {
+      // The backend this one replaces trusted a bare userId; it is never honoured.
+      const error = { code: 'UNAUTHORIZED', message: 'A userId without a token is not accepted; connect with query: { token }' };
+      refuse(res, 401, JSON.stringify({ error }), [['WWW-Authenticate', 'Bearer']]);
+      return false;
+    }
+    const admitted = await this.gateway.admit({
+      query: new URLSearchParams(req._query ?? {}).toString(),
+      header: (name) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v.join(', ') : (v ?? '');
+      },
+      remoteAddress: req.socket?.remoteAddress ?? (req as { connection?: { remoteAddress?: string } }).connection?.remoteAddress ?? '',
+    });
+    if (admitted.ok) {
+      req.chatAdmitted = admitted;
+      return true;
+    }
+    refuse(res, admitted.status, admitted.body, admitted.headers);
+    return false;
+  }
+
+  private serve(socket: Socket): void {
+    const g = this.gateway;
+    const admitted = (socket.request as HandshakeRequest).chatAdmitted!;
+    const connection = new SocketIoConnection(
+      {
+        actor: admitted.actor,
+        remoteAddress: socket.handshake.address,
+        ratePerSecond: g.options.ratePerSecond,
+        rateBurst: g.options.rateBurst,
+        logger: g.options.logger,
+      },
+      socket,
+    );
+    g.opened(connection, admitted);
+    socket.on('disconnect', () => g.closed(connection));
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const callback = typeof args.at(-1) === 'function' ? (args.pop() as (answer: unknown) => void) : null;
+      void g.realtime.dispatchEvent(connection, event, args[0]).then((outcome) => callback?.(toAnswer(String(event), outcome)));
+    });
+  }
+}
+
+/** What the original clients read: `{success, message}` for sends, `{success, data}` otherwise. */
+function toAnswer(event: string, outcome: Outcome): object {
+  if (!outcome.ok) return { success: false, error: outcome.error };
+  return event === 'sendMessage' ? { success: true, message: outcome.data } : { success: true, data: outcome.data };
+}
+
+/** Answers a refused handshake: a Node response, a uWS response wrapper, or (Node upgrade) the raw socket. */
+function refuse(res: unknown, status: number, body: string, headers: ReadonlyArray<readonly [string, string]>): void {
+  const r = res as {
+    writeHead?: (status: number, headers: Record<string, string>) => void;
+    end: (body?: string) => void;
+    socket?: { writable?: boolean; write(data: string): void; destroy(): void };
+    statusCode?: number;
+  };
+  const all: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) };
+  for (const [k, v] of headers) all[k] = v;
+  if (r.socket && r.statusCode === undefined) {
+    // A Node upgrade: Engine.IO's stand-in response has the socket but writes nothing itself.
+    const lines = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`, 'Connection: close', ...Object.entries(all).map(([k, v]) => `${k}: ${v}`)];
+    if (r.socket.writable) r.socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+    r.socket.destroy();
+    return;
+  }
+  r.writeHead?.(status, all);
+  r.end(body);
+}
