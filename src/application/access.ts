@@ -1,7 +1,8 @@
-import type { Conversation } from '../domain/conversation.js';
+import type { Conversation, ParticipantSummary } from '../domain/conversation.js';
 import { fail, ok, type Result } from '../domain/result.js';
 import type { Actor } from '../domain/user.js';
 import type { ConversationRepository } from './ports/conversation-repository.js';
+import type { PresenceStore } from './ports/presence-store.js';
 
 /** The conversation, provided the actor takes part in it. */
 export async function conversationOfParticipant(
@@ -21,4 +22,15 @@ export async function conversationOfParticipant(
 export interface MessageLimits {
   /** Longest message content, in characters. */
   readonly maxContentLength: number;
+}
+
+/** Each participant with whether they are online now and when they were last seen. */
+export async function withPresence(participants: readonly ParticipantSummary[], presence: PresenceStore): Promise<ParticipantPresence[]> {
+  const status = await presence.statusOf(participants.map((p) => p.id));
+  return participants.map((p) => ({ ...p, online: status.get(p.id)?.online ?? false, lastSeenAt: status.get(p.id)?.lastSeenAt ?? null }));
+}
+
+export interface ParticipantPresence extends ParticipantSummary {
+  readonly online: boolean;
+  readonly lastSeenAt: Date | null;
 }

@@ -31,6 +31,7 @@ export const joinConversationSchema = z.object({
 });
 
 export const conversationRefSchema = z.object({ conversation_id: id });
+export const typingSchema = z.object({ conversation_id: id, is_typing: z.boolean().optional().default(true) });
 export const editMessageSchema = z.object({ message_id: id, content });
 export const messageRefSchema = z.object({ message_id: id });
 export const markReadSchema = z.object({ conversation_id: id, message_id: id });
@@ -74,6 +75,7 @@ export type SendMessageInput = z.infer<typeof sendMessageSchema>;
 export type JoinConversationInput = z.infer<typeof joinConversationSchema>;
 export type EditMessageInput = z.infer<typeof editMessageSchema>;
 export type MarkReadInput = z.infer<typeof markReadSchema>;
+export type TypingInput = z.infer<typeof typingSchema>;
 export type RegisterInput = z.infer<typeof registerSchema>;
 export type LogInInput = z.infer<typeof logInSchema>;
 export type CreateConversationInput = z.infer<typeof createConversationSchema>;

@@ -9,12 +9,14 @@ import type { GetMessages } from './use-cases/get-messages.js';
 import type { JoinConversation } from './use-cases/join-conversation.js';
 import type { LeaveConversation } from './use-cases/leave-conversation.js';
 import type { ListConversations } from './use-cases/list-conversations.js';
+import type { ListParticipants } from './use-cases/list-participants.js';
 import type { LogIn } from './use-cases/log-in.js';
 import type { MarkRead } from './use-cases/mark-read.js';
 import type { OpenConnection } from './use-cases/open-connection.js';
 import type { RegisterUser } from './use-cases/register-user.js';
 import type { RemoveParticipant } from './use-cases/remove-participant.js';
 import type { SendMessage } from './use-cases/send-message.js';
+import type { SendTyping } from './use-cases/send-typing.js';
 
 /** Everything a transport drives. */
 export interface UseCases {
@@ -26,6 +28,7 @@ export interface UseCases {
   readonly createConversation: CreateConversation;
   readonly getConversation: GetConversation;
   readonly listConversations: ListConversations;
+  readonly listParticipants: ListParticipants;
   readonly addParticipant: AddParticipant;
   readonly removeParticipant: RemoveParticipant;
   readonly joinConversation: JoinConversation;
@@ -35,4 +38,5 @@ export interface UseCases {
   readonly deleteMessage: DeleteMessage;
   readonly getMessages: GetMessages;
   readonly markRead: MarkRead;
+  readonly sendTyping: SendTyping;
 }

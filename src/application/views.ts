@@ -1,6 +1,7 @@
 import type { Conversation, ParticipantSummary } from '../domain/conversation.js';
 import type { Message } from '../domain/message.js';
 import type { User } from '../domain/user.js';
+import type { ParticipantPresence } from './access.js';
 import type { ConversationSummary } from './ports/conversation-repository.js';
 
 /** Wire shapes: snake_case and ISO 8601, the fields the original clients read plus new ones. */
@@ -23,7 +24,11 @@ export const messageView = (m: Message) => ({
 });
 export type MessageView = ReturnType<typeof messageView>;
 
-export const conversationView = (c: Conversation, participants?: ParticipantSummary[]) => ({
+/** A participant, with presence where it was read. */
+export const participantView = (p: ParticipantSummary | ParticipantPresence) =>
+  'online' in p ? { id: p.id, username: p.username, online: p.online, last_seen_at: iso(p.lastSeenAt) } : { id: p.id, username: p.username };
+
+export const conversationView = (c: Conversation, participants?: ReadonlyArray<ParticipantSummary | ParticipantPresence>) => ({
   id: c.id,
   title: c.title,
   kind: c.kind,
@@ -31,7 +36,7 @@ export const conversationView = (c: Conversation, participants?: ParticipantSumm
   created_by: c.createdBy,
   created_at: iso(c.createdAt),
   updated_at: iso(c.updatedAt),
-  ...(participants ? { participants } : {}),
+  ...(participants ? { participants: participants.map(participantView) } : {}),
 });
 export type ConversationView = ReturnType<typeof conversationView>;
 

@@ -18,20 +18,30 @@ import { OpenConnection } from '../application/use-cases/open-connection.js';
 import { RegisterUser } from '../application/use-cases/register-user.js';
 import { RemoveParticipant } from '../application/use-cases/remove-participant.js';
 import { SendMessage } from '../application/use-cases/send-message.js';
+import { ListParticipants } from '../application/use-cases/list-participants.js';
+import { SendTyping } from '../application/use-cases/send-typing.js';
 import type { UseCases } from '../application/use-cases.js';
+import type { LocalDelivery } from '../application/ports/fanout.js';
 import type { Logger } from '../application/ports/services.js';
+import { PresenceTracker } from '../application/presence-tracker.js';
+import { TypingIndicators } from '../application/typing-indicators.js';
+import type pg from 'pg';
+import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
+import { LocalBroadcaster } from '../adapters/local-fanout/local-broadcaster.js';
+import { LocalMessageAppender } from '../adapters/local-fanout/local-message-appender.js';
 import { InMemoryConversationRepository } from '../adapters/memory/in-memory-conversation-repository.js';
 import { InMemoryMessageRepository } from '../adapters/memory/in-memory-message-repository.js';
+import { InMemoryPresenceStore } from '../adapters/memory/in-memory-presence-store.js';
 import { InMemoryStore } from '../adapters/memory/in-memory-store.js';
 import { InMemoryUserRepository } from '../adapters/memory/in-memory-user-repository.js';
-import { LocalHub } from '../adapters/realtime/local-hub.js';
+import { MessageWriter } from '../adapters/pg-fanout/message-writer.js';
+import { PgBroadcaster } from '../adapters/pg-fanout/pg-broadcaster.js';
+import { PgPresenceStore } from '../adapters/pg-fanout/pg-presence-store.js';
 import { JwtTokenService } from '../adapters/security/jwt-token-service.js';
 import { ScryptPasswordHasher } from '../adapters/security/scrypt-password-hasher.js';
 import { SequelizeConversationRepository } from '../adapters/sequelize/sequelize-conversation-repository.js';
 import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../adapters/sequelize/sequelize-user-repository.js';
-import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
-import { PgNotifyBroadcaster, type PgNotifyBroadcasterOptions } from '../adapters/sequelize/pg-notify-broadcaster.js';
 import { SystemClock } from '../adapters/system-clock.js';
 import type { Config } from './config.js';
 import { id, TOKENS, type Token } from './tokens.js';
@@ -56,51 +66,78 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string) =>
       .inSingletonScope();
   });
 
-/** Repositories on PostgreSQL through Sequelize. */
-export const sequelizeModule = (sequelize: Sequelize, config: Config) =>
+export interface PostgresModuleOptions {
+  readonly sequelize: Sequelize;
+  /** The pool of the hot paths that bypass the ORM (writes, presence, fan-out). */
+  readonly pool: pg.Pool;
+  readonly lanes: number;
+  /** This process's name, in presence leases and notifications. */
+  readonly nodeId: string;
+  /** The LISTEN/NOTIFY channel new messages are announced on; null when fan-out is local. */
+  readonly channel: string | null;
+}
+
+/** Repositories on PostgreSQL: Sequelize for most, pg directly for the write path and presence. */
+export const postgresModule = (config: Config, o: PostgresModuleOptions) =>
   new ContainerModule(({ bind }) => {
-    bind(id(TOKENS.Sequelize)).toConstantValue(sequelize);
-    bind(id(TOKENS.UserRepository)).toConstantValue(new SequelizeUserRepository(sequelize));
-    bind(id(TOKENS.ConversationRepository)).toConstantValue(new CachingConversationRepository(new SequelizeConversationRepository(sequelize)));
-    bind(id(TOKENS.MessageRepository))
-      .toDynamicValue((ctx) => new SequelizeMessageRepository(sequelize, get(ctx, TOKENS.Logger), {
+    bind(id(TOKENS.Sequelize)).toConstantValue(o.sequelize);
+    bind(id(TOKENS.PgPool)).toConstantValue(o.pool);
+    bind(id(TOKENS.UserRepository)).toConstantValue(new SequelizeUserRepository(o.sequelize));
+    const conversations = new CachingConversationRepository(new SequelizeConversationRepository(o.sequelize));
+    bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
+    bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations]);
+    bind(id(TOKENS.MessageRepository)).toConstantValue(new SequelizeMessageRepository(o.sequelize));
+    const writer = (ctx: ResolutionContext) =>
+      new MessageWriter(o.pool, {
+        lanes: o.lanes,
+        announce: o.channel ? { channel: o.channel, nodeId: o.nodeId } : null,
         maxBatchSize: config.WRITE_BATCH_MAX,
         maxWaitMs: config.WRITE_BATCH_WAIT_MS,
         maxQueued: config.WRITE_QUEUE_MAX,
-      }))
-      .inSingletonScope();
+        logger: get(ctx, TOKENS.Logger),
+      });
+    // Announcing on the channel, the writer stores and announces in one statement; without one it only stores.
+    if (o.channel) bind(id(TOKENS.MessageAppender)).toDynamicValue(writer).inSingletonScope();
+    else bind(id(TOKENS.MessageStore)).toDynamicValue(writer).inSingletonScope();
+    bind(id(TOKENS.PresenceStore)).toConstantValue(new PgPresenceStore(o.pool, { nodeId: o.nodeId, leaseMs: config.PRESENCE_LEASE_SECONDS * 1000 }));
   });
 
 /** Repositories in memory, for use-case tests. */
 export const inMemoryModule = () =>
   new ContainerModule(({ bind }) => {
     const store = new InMemoryStore();
+    const messages = new InMemoryMessageRepository(store);
     bind(id(TOKENS.UserRepository)).toConstantValue(new InMemoryUserRepository(store));
     bind(id(TOKENS.ConversationRepository)).toConstantValue(new InMemoryConversationRepository(store));
-    bind(id(TOKENS.MessageRepository)).toConstantValue(new InMemoryMessageRepository(store));
+    bind(id(TOKENS.MessageRepository)).toConstantValue(messages);
+    bind(id(TOKENS.MessageStore)).toConstantValue(messages);
+    bind(id(TOKENS.FanoutObservers)).toConstantValue([]);
+    bind(id(TOKENS.PresenceStore)).toConstantValue(new InMemoryPresenceStore());
+  });
+
+/** What fan-out delivers to on this process. */
+export const deliveryModule = (delivery: LocalDelivery) =>
+  new ContainerModule(({ bind }) => {
+    bind(id(TOKENS.LocalDelivery)).toConstantValue(delivery);
   });
 
 /** In-process fan-out only: every connection is on this process. */
 export const localFanoutModule = () =>
   new ContainerModule(({ bind }) => {
-    bind(id(TOKENS.LocalHub)).toConstantValue(new LocalHub());
-    bind(id(TOKENS.Broadcaster)).toDynamicValue((ctx) => get(ctx, TOKENS.LocalHub)).inSingletonScope();
+    bind(id(TOKENS.Broadcaster))
+      .toDynamicValue((ctx) => new LocalBroadcaster(get(ctx, TOKENS.LocalDelivery), get(ctx, TOKENS.FanoutObservers)))
+      .inSingletonScope();
+    bind(id(TOKENS.MessageAppender))
+      .toDynamicValue((ctx) => new LocalMessageAppender(get(ctx, TOKENS.MessageStore), get(ctx, TOKENS.Broadcaster)))
+      .inSingletonScope();
   });
 
-/** Fan-out across processes over LISTEN/NOTIFY, delivering locally through the hub. */
-export const postgresFanoutModule = (options: Omit<PgNotifyBroadcasterOptions, 'logger'>) =>
+/** Fan-out across processes over LISTEN/NOTIFY (new messages are announced by the write path itself). */
+export const postgresFanoutModule = (o: { channel: string; nodeId: string }) =>
   new ContainerModule(({ bind }) => {
-    const hub = new LocalHub();
-    bind(id(TOKENS.LocalHub)).toConstantValue(hub);
-    bind(id(TOKENS.PgNotifyBroadcaster))
-      .toDynamicValue((ctx) => {
-        const broadcaster = new PgNotifyBroadcaster(get(ctx, TOKENS.Sequelize), hub, { ...options, logger: get(ctx, TOKENS.Logger) });
-        const messages = get(ctx, TOKENS.MessageRepository);
-        if (messages instanceof SequelizeMessageRepository) messages.announceOn(broadcaster.channelName, options.nodeId);
-        return broadcaster;
-      })
+    bind(id(TOKENS.Broadcaster))
+      .toDynamicValue((ctx) => new PgBroadcaster(get(ctx, TOKENS.PgPool), { channel: o.channel, nodeId: o.nodeId, logger: get(ctx, TOKENS.Logger) }))
       .inSingletonScope();
-    bind(id(TOKENS.Broadcaster)).toDynamicValue((ctx) => get(ctx, TOKENS.PgNotifyBroadcaster)).inSingletonScope();
   });
 
 /** The use cases, built from the ports above; they carry no decorators. */
@@ -112,6 +149,9 @@ export const useCasesModule = () =>
         const conversations = get(ctx, TOKENS.ConversationRepository);
         const messages = get(ctx, TOKENS.MessageRepository);
         const broadcaster = get(ctx, TOKENS.Broadcaster);
+        const appender = get(ctx, TOKENS.MessageAppender);
+        const presence = get(ctx, TOKENS.PresenceStore);
+        const typing = get(ctx, TOKENS.TypingIndicators);
         const clock = get(ctx, TOKENS.Clock);
         const hasher = get(ctx, TOKENS.PasswordHasher);
         const tokens = get(ctx, TOKENS.TokenService);
@@ -127,17 +167,40 @@ export const useCasesModule = () =>
           createConversation: new CreateConversation(conversations, users, broadcaster, clock),
           getConversation: new GetConversation(conversations),
           listConversations: new ListConversations(conversations),
+          listParticipants: new ListParticipants(conversations, presence),
           addParticipant: new AddParticipant(conversations, users, broadcaster, clock),
           removeParticipant,
-          joinConversation: new JoinConversation(conversations, messages, broadcaster, clock),
+          joinConversation: new JoinConversation(conversations, messages, broadcaster, presence, clock),
           leaveConversation: new LeaveConversation(removeParticipant),
-          sendMessage: new SendMessage(conversations, messages, broadcaster, clock, limits),
+          sendMessage: new SendMessage(conversations, appender, clock, limits, typing),
           editMessage: new EditMessage(conversations, messages, broadcaster, clock, limits),
           deleteMessage: new DeleteMessage(conversations, messages, broadcaster, clock),
           getMessages: new GetMessages(conversations, messages),
           markRead: new MarkRead(conversations, messages, broadcaster, clock),
+          sendTyping: new SendTyping(conversations, typing),
         };
       })
+      .inSingletonScope();
+  });
+
+/** Per-process presence and typing state, over the ports above. */
+export const realtimeModule = (config: Config) =>
+  new ContainerModule(({ bind }) => {
+    bind(id(TOKENS.TypingIndicators))
+      .toDynamicValue((ctx) => new TypingIndicators(get(ctx, TOKENS.Broadcaster), get(ctx, TOKENS.Clock)))
+      .inSingletonScope();
+    bind(id(TOKENS.PresenceTracker))
+      .toDynamicValue(
+        (ctx) =>
+          new PresenceTracker(
+            get(ctx, TOKENS.PresenceStore),
+            get(ctx, TOKENS.Broadcaster),
+            get(ctx, TOKENS.ConversationRepository),
+            get(ctx, TOKENS.Clock),
+            get(ctx, TOKENS.Logger).child({ component: 'presence' }),
+            { graceMs: config.PRESENCE_GRACE_MS, heartbeatMs: Math.max(1000, (config.PRESENCE_LEASE_SECONDS * 1000) / 4) },
+          ),
+      )
       .inSingletonScope();
   });
 

@@ -1,26 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { QueryTypes } from 'sequelize';
+import type pg from 'pg';
+import type { Sequelize } from 'sequelize';
 import type { Logger } from '../application/ports/services.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../adapters/embedded/embedded-postgres-server.js';
-import { Gateway } from '../adapters/gateway/gateway.js';
 import { CLOSE } from '../adapters/gateway/connection.js';
+import { ConnectionRegistry } from '../adapters/gateway/connection-registry.js';
+import { Gateway } from '../adapters/gateway/gateway.js';
 import type { Transport } from '../adapters/gateway/transport.js';
 import { NodeTransport } from '../adapters/node-http/node-transport.js';
+import { PgListener } from '../adapters/pg-fanout/pg-listener.js';
+import { ensureLanes } from '../adapters/pg-fanout/write-lanes.js';
 import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
 import { migrate } from '../adapters/sequelize/migrator.js';
-import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
-import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
+import { createPgPool } from '../adapters/shared/postgres.js';
 import { SocketIoEndpoint } from '../adapters/socketio/socket-io-endpoint.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
 import type { Config } from './config.js';
 import {
   buildContainer,
   coreModule,
+  deliveryModule,
   localFanoutModule,
   postgresFanoutModule,
+  postgresModule,
+  realtimeModule,
   resolve,
-  sequelizeModule,
   useCasesModule,
 } from './container.js';
 import { jwtSecret } from './jwt-secret.js';
@@ -32,18 +37,26 @@ export interface RunningServer {
   readonly databaseUrl: string;
   readonly transport: Transport;
   readonly gateway: Gateway;
-  /** Graceful: stop accepting, finish in-flight work, close sockets with 1001, close the pool, stop the embedded database. */
+  /** Graceful: stop accepting, finish in-flight work, close sockets with 1001, close the pools, stop the embedded database. */
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, logger: Logger, choice: TransportChoice = chooseTransport(config.TRANSPORT)): Promise<RunningServer> {
+/** Starts the database side: the embedded server if no URL is configured, the ORM, the migrations, the hot-path pool. */
+async function openDatabase(config: Config, logger: Logger) {
   let embedded: EmbeddedPostgresHandle | null = null;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
+  let url = config.databaseUrl;
+  if (!url) {
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_DB_PORT, logger });
-    databaseUrl = embedded.url;
+    url = embedded.url;
   }
-  const sequelize = createSequelize({ url: databaseUrl, schema: config.DB_SCHEMA, poolMax: config.DB_POOL_MAX, logger });
+  const sequelize = createSequelize({ url, schema: config.DB_SCHEMA, poolMax: config.DB_POOL_MAX, logger });
+  // Each lane holds at most one connection for its batch in flight; presence and fan-out use a few more.
+  const pool = createPgPool({ url, schema: config.DB_SCHEMA, max: config.WRITE_LANES + 4, applicationName: 'chat-backend-write' });
+  const close = async () => {
+    await pool.end().catch(() => undefined);
+    await sequelize.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+  };
   try {
     await sequelize.authenticate();
     await ensureSchema(sequelize, config.DB_SCHEMA);
@@ -52,25 +65,69 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       logger.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date');
     }
   } catch (error) {
-    await sequelize.close().catch(() => undefined);
-    await embedded?.stop().catch(() => undefined);
+    await close();
+    throw error;
+  }
+  return { url, sequelize, pool, embedded, close };
+}
+
+async function ready(sequelize: Sequelize, pool: pg.Pool) {
+  const ping = (q: () => Promise<unknown>) => q().then(() => true, () => false);
+  const [orm, direct] = await Promise.all([ping(() => sequelize.query('SELECT 1')), ping(() => pool.query('SELECT 1'))]);
+  return orm && direct;
+}
+
+export async function startServer(config: Config, logger: Logger, choice: TransportChoice = chooseTransport(config.TRANSPORT)): Promise<RunningServer> {
+  const db = await openDatabase(config, logger);
+  const nodeId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const channel = config.FANOUT === 'postgres' ? config.NOTIFY_CHANNEL : null;
+  let lanes: number;
+  try {
+    lanes = await ensureLanes(db.pool, config.WRITE_LANES, async () => {
+      const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM server_nodes WHERE lease_expires_at > now()');
+      return Number(rows[0]!.n);
+    });
+  } catch (error) {
+    await db.close();
     throw error;
   }
 
+  const registry = new ConnectionRegistry({
+    maxBufferedBytes: config.WS_MAX_BACKPRESSURE_BYTES,
+    reloadConversations: (userId) => conversations.conversationIdsOf(userId),
+    logger,
+  });
   const container = buildContainer(
     coreModule(config, logger, await jwtSecret(config)),
-    sequelizeModule(sequelize, config),
-    config.FANOUT === 'postgres'
-      ? postgresFanoutModule({ url: databaseUrl, schema: config.DB_SCHEMA, channel: config.NOTIFY_CHANNEL, nodeId: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}` })
-      : localFanoutModule(),
+    postgresModule(config, { sequelize: db.sequelize, pool: db.pool, lanes, nodeId, channel }),
+    deliveryModule(registry),
+    channel ? postgresFanoutModule({ channel, nodeId }) : localFanoutModule(),
+    realtimeModule(config),
     useCasesModule(),
   );
-  const fanout = config.FANOUT === 'postgres' ? resolve(container, TOKENS.PgNotifyBroadcaster) : null;
-  await fanout?.start();
-  const useCases = resolve(container, TOKENS.UseCases);
   const conversations = resolve(container, TOKENS.ConversationRepository);
+  const listener = channel
+    ? new PgListener(db.pool, {
+        url: db.url,
+        ...(config.DB_SCHEMA ? { schema: config.DB_SCHEMA } : {}),
+        channel,
+        nodeId,
+        lanes,
+        delivery: registry,
+        observers: resolve(container, TOKENS.FanoutObservers),
+        messages: resolve(container, TOKENS.MessageRepository),
+        conversations,
+        logger,
+      })
+    : null;
+  await listener?.start();
+  const presence = resolve(container, TOKENS.PresenceTracker);
+  await presence.start();
+  registry.observe(presence);
+
+  const useCases = resolve(container, TOKENS.UseCases);
   let transport: Transport | null = null;
-  const gateway = new Gateway(useCases, {
+  const gateway = new Gateway(useCases, registry, {
     maxFrameBytes: config.MAX_FRAME_BYTES,
     maxBodyBytes: config.MAX_BODY_BYTES,
     idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_SECONDS,
@@ -80,13 +137,18 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     maxInFlightPerConnection: config.WS_MAX_IN_FLIGHT,
     corsOrigins: config.CORS_ORIGINS,
     logger,
-    reloadConversations: (userId) => conversations.conversationIdsOf(userId),
     ready: async () => {
-      const database = await sequelize.query('SELECT 1', { type: QueryTypes.SELECT }).then(() => true, () => false);
-      const listening = fanout ? fanout.state.state === 'listening' : true;
+      const database = await ready(db.sequelize, db.pool);
+      const fanout = listener?.state;
       return {
-        ready: database && listening,
-        details: { database: database ? 'up' : 'down', transport: { name: transport?.name, build: transport?.build }, ...(fanout ? { fanout: fanout.state } : {}) },
+        ready: database && (!fanout || fanout.state === 'listening'),
+        details: {
+          database: database ? 'up' : 'down',
+          transport: { name: transport?.name, build: transport?.build },
+          node: nodeId,
+          write_lanes: lanes,
+          ...(fanout ? { fanout } : { fanout: 'local' }),
+        },
       };
     },
   });
@@ -96,12 +158,6 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       : new NodeTransport(gateway, { host: config.HOST, port: config.PORT });
   logger.info({ transport: transport.name, build: transport.build, reason: choice.reason, node: process.version }, `transport: ${transport.name} (${transport.build})`);
 
-  const hub = resolve(container, TOKENS.LocalHub);
-  if (conversations instanceof CachingConversationRepository) {
-    hub.onMembership((change) => conversations.invalidate(change.conversationId));
-    hub.onResync(() => conversations.clear());
-  }
-  const detach = hub.attach(gateway.registry);
   let socketIo: SocketIoEndpoint | null = null;
   if (config.SOCKETIO_ENABLED) {
     socketIo = new SocketIoEndpoint(gateway);
@@ -109,25 +165,24 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   }
   const port = await transport.listen();
   logger.info(
-    { host: config.HOST, port, transport: transport.name, embeddedDatabase: embedded !== null, socketIo: socketIo !== null },
+    { host: config.HOST, port, transport: transport.name, lanes, embeddedDatabase: db.embedded !== null, socketIo: socketIo !== null },
     `listening on http://${config.HOST}:${port}`,
   );
 
+  const appender = resolve(container, TOKENS.MessageAppender);
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down');
       transport.stopListening();
       await gateway.settle(config.SHUTDOWN_TIMEOUT_MS);
-      const messages = resolve(container, TOKENS.MessageRepository);
-      if (messages instanceof SequelizeMessageRepository) await messages.drain();
-      gateway.registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');
+      await appender.drain();
+      await presence.stop();
+      registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');
       socketIo?.close();
-      detach();
-      await fanout?.close();
-      await sequelize.close();
-      await embedded?.stop();
+      await listener?.close();
+      await db.close();
       logger.info('stopped');
     })());
-  return { port, databaseUrl, transport, gateway, stop };
+  return { port, databaseUrl: db.url, transport, gateway, stop };
 }

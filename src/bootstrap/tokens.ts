@@ -1,14 +1,16 @@
 import type { ServiceIdentifier } from 'inversify';
+import type pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import type { MessageLimits } from '../application/access.js';
-import type { Broadcaster } from '../application/ports/broadcaster.js';
 import type { ConversationRepository } from '../application/ports/conversation-repository.js';
+import type { Broadcaster, FanoutObserver, LocalDelivery, MessageAppender, MessageStore } from '../application/ports/fanout.js';
 import type { MessageRepository } from '../application/ports/message-repository.js';
+import type { PresenceStore } from '../application/ports/presence-store.js';
 import type { Clock, Logger, PasswordHasher, TokenService } from '../application/ports/services.js';
 import type { UserRepository } from '../application/ports/user-repository.js';
+import type { PresenceTracker } from '../application/presence-tracker.js';
+import type { TypingIndicators } from '../application/typing-indicators.js';
 import type { UseCases } from '../application/use-cases.js';
-import type { LocalHub } from '../adapters/realtime/local-hub.js';
-import type { PgNotifyBroadcaster } from '../adapters/sequelize/pg-notify-broadcaster.js';
 import type { Config } from './config.js';
 
 /** A symbol that remembers what it resolves to. */
@@ -19,6 +21,7 @@ export const TOKENS = {
   Config: token<Config>('Config'),
   Logger: token<Logger>('Logger'),
   Sequelize: token<Sequelize>('Sequelize'),
+  PgPool: token<pg.Pool>('PgPool'),
   Clock: token<Clock>('Clock'),
   PasswordHasher: token<PasswordHasher>('PasswordHasher'),
   TokenService: token<TokenService>('TokenService'),
@@ -26,9 +29,16 @@ export const TOKENS = {
   UserRepository: token<UserRepository>('UserRepository'),
   ConversationRepository: token<ConversationRepository>('ConversationRepository'),
   MessageRepository: token<MessageRepository>('MessageRepository'),
-  LocalHub: token<LocalHub>('LocalHub'),
+  /** Durable appends without announcement (composed with a local broadcaster). */
+  MessageStore: token<MessageStore>('MessageStore'),
+  MessageAppender: token<MessageAppender>('MessageAppender'),
+  PresenceStore: token<PresenceStore>('PresenceStore'),
+  /** This process's connections. */
+  LocalDelivery: token<LocalDelivery>('LocalDelivery'),
+  FanoutObservers: token<FanoutObserver[]>('FanoutObservers'),
   Broadcaster: token<Broadcaster>('Broadcaster'),
-  PgNotifyBroadcaster: token<PgNotifyBroadcaster>('PgNotifyBroadcaster'),
+  TypingIndicators: token<TypingIndicators>('TypingIndicators'),
+  PresenceTracker: token<PresenceTracker>('PresenceTracker'),
   UseCases: token<UseCases>('UseCases'),
 } as const;
 

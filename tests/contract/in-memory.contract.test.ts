@@ -6,9 +6,11 @@ import { repositoryContract } from './repository-contract.js';
 
 repositoryContract('in-memory', async () => {
   const store = new InMemoryStore();
+  const messages = new InMemoryMessageRepository(store);
   return {
     users: new InMemoryUserRepository(store),
     conversations: new InMemoryConversationRepository(store),
-    messages: new InMemoryMessageRepository(store),
+    messages,
+    store: messages,
   };
 });

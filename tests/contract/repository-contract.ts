@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationRepository } from '../../src/application/ports/conversation-repository.js';
+import type { MessageStore } from '../../src/application/ports/fanout.js';
 import type { MessageRepository } from '../../src/application/ports/message-repository.js';
 import type { UserRepository } from '../../src/application/ports/user-repository.js';
 import type { MessageDraft } from '../../src/domain/message.js';
@@ -8,6 +9,8 @@ export interface Repositories {
   users: UserRepository;
   conversations: ConversationRepository;
   messages: MessageRepository;
+  /** Where new messages are appended. */
+  store: MessageStore;
 }
 
 const t0 = new Date('2026-01-01T00:00:00.000Z');
@@ -90,9 +93,9 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const [a, b] = [await user(r), await user(r)];
       const older = await r.conversations.createGroup({ title: 'older', isOpen: false, createdBy: a.id, participantIds: [a.id, b.id] }, at(1));
       const newer = await r.conversations.createGroup({ title: 'newer', isOpen: false, createdBy: a.id, participantIds: [a.id, b.id] }, at(2));
-      const m1 = (await r.messages.append(draft(older.id, b.id, 'one', null, 10))).message;
-      await r.messages.append(draft(older.id, a.id, 'mine', null, 11));
-      const m3 = (await r.messages.append(draft(older.id, b.id, 'three', null, 12))).message;
+      const m1 = (await r.store.append(draft(older.id, b.id, 'one', null, 10))).message!;
+      await r.store.append(draft(older.id, a.id, 'mine', null, 11));
+      const m3 = (await r.store.append(draft(older.id, b.id, 'three', null, 12))).message!;
       const list = await r.conversations.listForUser(a.id);
       expect(list.map((s) => s.conversation.id)).toEqual([older.id, newer.id]);
       expect(list[0]).toMatchObject({ unreadCount: 2, lastMessage: { id: m3.id, content: 'three' } });
@@ -105,20 +108,48 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
   });
 
   describe(`${name}: messages`, () => {
-    it('appends with increasing ids, and answers a repeated client id with the original', async () => {
+    it('appends with increasing ids, and answers a repeated (sender, conversation, client id) with the original', async () => {
       const r = await fresh();
       const [a, b] = [await user(r), await user(r)];
       const { conversation: c } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
-      const first = await r.messages.append(draft(c.id, a.id, 'hi', 'k1'));
-      const second = await r.messages.append(draft(c.id, a.id, 'hi again', 'k2'));
-      const repeat = await r.messages.append(draft(c.id, a.id, 'different content, same key', 'k1'));
+      const first = await r.store.append(draft(c.id, a.id, 'hi', 'k1'));
+      const second = await r.store.append(draft(c.id, a.id, 'hi again', 'k2'));
+      const repeat = await r.store.append(draft(c.id, a.id, 'different content, same key', 'k1'));
       expect(first.created).toBe(true);
-      expect(second.message.id).toBeGreaterThan(first.message.id);
-      expect(repeat).toMatchObject({ created: false, message: { id: first.message.id, content: 'hi' } });
-      const otherSender = await r.messages.append(draft(c.id, b.id, 'same key, other sender', 'k1'));
+      expect(second.message!.id).toBeGreaterThan(first.message!.id);
+      expect(repeat).toMatchObject({ created: false, message: { id: first.message!.id, content: 'hi' } });
+      const otherSender = await r.store.append(draft(c.id, b.id, 'same key, other sender', 'k1'));
       expect(otherSender.created).toBe(true);
       expect(first.message).toMatchObject({ conversationId: c.id, senderId: a.id, type: 'text', readAt: null, editedAt: null, clientId: 'k1' });
-      expect((await r.messages.findById(first.message.id))?.senderUsername).toBe(a.username);
+      expect((await r.messages.findById(first.message!.id))?.senderUsername).toBe(a.username);
+    });
+
+    it('treats the same client id in another conversation as a new message, and a resend after a delete as gone', async () => {
+      const r = await fresh();
+      const [a, b, c] = [await user(r), await user(r), await user(r)];
+      const { conversation: ab } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
+      const { conversation: ac } = await r.conversations.findOrCreateDirect(a.id, c.id, t0);
+      const inAb = await r.store.append(draft(ab.id, a.id, 'to b', 'c-1'));
+      const inAc = await r.store.append(draft(ac.id, a.id, 'to c', 'c-1'));
+      expect(inAc).toMatchObject({ created: true, message: { conversationId: ac.id, content: 'to c' } });
+      expect(inAc.message!.id).not.toBe(inAb.message!.id);
+      expect(await r.messages.softDelete(inAb.message!.id, at(5))).toBe(true);
+      expect(await r.store.append(draft(ab.id, a.id, 'to b', 'c-1'))).toEqual({ created: false, message: null });
+      expect((await r.messages.page(ab.id, { limit: 10 })).messages).toEqual([]);
+    });
+
+    it('finds by ids and reads what is newer than per-group cursors, ascending', async () => {
+      const r = await fresh();
+      const [a, b, c] = [await user(r), await user(r), await user(r)];
+      const { conversation: ab } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
+      const { conversation: ac } = await r.conversations.findOrCreateDirect(a.id, c.id, t0);
+      const ids: number[] = [];
+      for (let i = 0; i < 6; i++) ids.push((await r.store.append(draft(i % 2 ? ac.id : ab.id, a.id, `m${i}`))).message!.id);
+      expect((await r.messages.findByIds([ids[3]!, ids[0]!, 99_999_999])).map((m) => m.id)).toEqual([ids[0], ids[3]]);
+      const newer = await r.messages.newerThan([{ conversationIds: [ab.id], afterId: ids[0]! }, { conversationIds: [ac.id], afterId: ids[3]! }], 10);
+      expect(newer.map((m) => m.id)).toEqual([ids[2], ids[4], ids[5]]);
+      expect((await r.messages.newerThan([{ conversationIds: [ab.id, ac.id], afterId: 0 }], 2)).map((m) => m.id)).toEqual(ids.slice(0, 2));
+      expect(await r.conversations.conversationIdsOfUsers([a.id, b.id, 987_654])).toEqual(new Map([[a.id, [ab.id, ac.id].sort((x, y) => x - y)], [b.id, [ab.id]]]));
     });
 
     it('pages ascending: newest page by default, before/after cursors, has_more', async () => {
@@ -126,7 +157,7 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const [a, b] = [await user(r), await user(r)];
       const { conversation: c } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
       const ids: number[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await r.messages.append(draft(c.id, a.id, `m${i}`))).message.id);
+      for (let i = 0; i < 5; i++) ids.push((await r.store.append(draft(c.id, a.id, `m${i}`))).message!.id);
       const ids2 = (p: { messages: { id: number }[] }) => p.messages.map((m) => m.id);
       const newest = await r.messages.page(c.id, { limit: 2 });
       expect([ids2(newest), newest.hasMore]).toEqual([ids.slice(3), true]);
@@ -142,9 +173,9 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const r = await fresh();
       const [a, b] = [await user(r), await user(r)];
       const { conversation: c } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
-      const mine = (await r.messages.append(draft(c.id, a.id, 'mine'))).message;
-      const theirs = (await r.messages.append(draft(c.id, b.id, 'theirs'))).message;
-      const later = (await r.messages.append(draft(c.id, b.id, 'later'))).message;
+      const mine = (await r.store.append(draft(c.id, a.id, 'mine'))).message!;
+      const theirs = (await r.store.append(draft(c.id, b.id, 'theirs'))).message!;
+      const later = (await r.store.append(draft(c.id, b.id, 'later'))).message!;
       const edited = await r.messages.edit(mine.id, 'mine, edited', at(30));
       expect(edited).toMatchObject({ content: 'mine, edited', editedAt: at(30) });
       expect(await r.messages.markReadUpTo(c.id, a.id, theirs.id, at(40))).toBe(1);

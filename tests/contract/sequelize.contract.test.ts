@@ -1,23 +1,37 @@
 import { afterAll, beforeAll } from 'vitest';
+import type pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { CachingConversationRepository } from '../../src/adapters/cache/caching-conversation-repository.js';
+import { MessageWriter } from '../../src/adapters/pg-fanout/message-writer.js';
+import { ensureLanes } from '../../src/adapters/pg-fanout/write-lanes.js';
 import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
 import { SequelizeMessageRepository } from '../../src/adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
+import { createPgPool } from '../../src/adapters/shared/postgres.js';
 import { migratedDatabase } from '../support/database.js';
 import { silentLogger } from '../support/silent-logger.js';
 import { repositoryContract } from './repository-contract.js';
 
 let sequelize: Sequelize;
+let pool: pg.Pool;
+let store: MessageWriter;
 beforeAll(async () => {
-  ({ sequelize } = await migratedDatabase('contract'));
+  const db = await migratedDatabase('contract');
+  sequelize = db.sequelize;
+  pool = createPgPool({ url: db.url, applicationName: 'contract' });
+  const lanes = await ensureLanes(pool, 3, async () => 0);
+  store = new MessageWriter(pool, { lanes, announce: null, logger: silentLogger });
 });
-afterAll(() => sequelize?.close());
+afterAll(async () => {
+  await pool?.end();
+  await sequelize?.close();
+});
 
 const onPostgres = (conversations: (s: Sequelize) => SequelizeConversationRepository | CachingConversationRepository) => async () => ({
   users: new SequelizeUserRepository(sequelize),
   conversations: conversations(sequelize),
-  messages: new SequelizeMessageRepository(sequelize, silentLogger),
+  messages: new SequelizeMessageRepository(sequelize),
+  store,
 });
 
 // Each test creates its own users and rows, so one database serves both runs.

@@ -143,7 +143,7 @@ describe('two server processes on one database', () => {
     await admin.query("NOTIFY chat_fanout, 'this is not json'");
     await admin.query(`NOTIFY chat_fanout, '{"n":"x","t":"c","c":"not a number"}'`);
     await admin.end();
-    await p1.waitFor('skipping a fan-out notification that cannot be parsed', 5_000);
+    await p1.waitFor('skipping a fan-out notification that cannot be decoded', 5_000);
     const [alice, bob] = [await http1.register(), await http2.register()];
     const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
     const b = await connect(ws1, bob);

@@ -1,19 +1,27 @@
+import type pg from 'pg';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageWriter } from '../../src/adapters/pg-fanout/message-writer.js';
+import { ensureLanes } from '../../src/adapters/pg-fanout/write-lanes.js';
 import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
-import { SequelizeMessageRepository } from '../../src/adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
+import { createPgPool } from '../../src/adapters/shared/postgres.js';
 import type { MessageDraft } from '../../src/domain/message.js';
 import { migratedDatabase } from '../support/database.js';
 import { silentLogger } from '../support/silent-logger.js';
 
+const LANES = 3;
 let sequelize: Sequelize;
-let messages: SequelizeMessageRepository;
+let pool: pg.Pool;
+let messages: MessageWriter;
 let conversationId: number;
 let senders: number[];
 
 beforeAll(async () => {
-  ({ sequelize } = await migratedDatabase('batch'));
+  const db = await migratedDatabase('batch');
+  sequelize = db.sequelize;
+  pool = createPgPool({ url: db.url, applicationName: 'batch' });
+  await ensureLanes(pool, LANES, async () => 0);
   const users = new SequelizeUserRepository(sequelize);
   senders = [];
   for (let i = 0; i < 4; i++) {
@@ -22,9 +30,12 @@ beforeAll(async () => {
   }
   const conversations = new SequelizeConversationRepository(sequelize);
   conversationId = (await conversations.createGroup({ title: 'batch', isOpen: false, createdBy: senders[0]!, participantIds: senders }, new Date())).id;
-  messages = new SequelizeMessageRepository(sequelize, silentLogger, { maxBatchSize: 100 });
+  messages = new MessageWriter(pool, { lanes: LANES, announce: null, maxBatchSize: 100, logger: silentLogger });
 });
-afterAll(() => sequelize?.close());
+afterAll(async () => {
+  await pool?.end();
+  await sequelize?.close();
+});
 
 const draft = (content: string, senderId = senders[0]!, clientId: string | null = null, conversation = conversationId): MessageDraft => ({
   conversationId: conversation, senderId, senderUsername: 'x', content, type: 'text', attachment: null, clientId, createdAt: new Date(),
@@ -45,9 +56,9 @@ describe('group commit on PostgreSQL', () => {
     expect(Number(row!.n)).toBe(500);
   });
 
-  it('keeps each sender’s order: ids increase in the order sends were made', async () => {
+  it('keeps a conversation’s order: ids increase in the order sends were made', async () => {
     const stored = await Promise.all(Array.from({ length: 300 }, (_, i) => messages.append(draft(`order ${i}`, senders[i % 3]))));
-    for (let i = 1; i < stored.length; i++) expect(stored[i]!.message.id).toBeGreaterThan(stored[i - 1]!.message.id);
+    for (let i = 1; i < stored.length; i++) expect(stored[i]!.message!.id).toBeGreaterThan(stored[i - 1]!.message!.id);
   });
 
   it('stores a client id once even when repeats share a batch, answering every repeat with the original', async () => {
@@ -58,20 +69,22 @@ describe('group commit on PostgreSQL', () => {
       messages.append(draft('third', senders[1], 'same-key')),
     ]);
     expect(stored.map((s) => s.created)).toEqual([true, false, true, false]);
-    expect(new Set([stored[0], stored[1], stored[3]].map((s) => s!.message.id)).size).toBe(1);
-    expect(stored[1]!.message.content).toBe('first');
+    expect(new Set([stored[0], stored[1], stored[3]].map((s) => s!.message!.id)).size).toBe(1);
+    expect(stored[1]!.message!.content).toBe('first');
     const later = await messages.append(draft('much later', senders[1], 'same-key'));
-    expect(later).toMatchObject({ created: false, message: { id: stored[0]!.message.id } });
+    expect(later).toMatchObject({ created: false, message: { id: stored[0]!.message!.id } });
   });
 
   it('fails only the bad row of a batch and stores its neighbours', async () => {
+    // A conversation that does not exist, in the same lane as the good rows so that all three share a batch.
+    const missing = conversationId + LANES * 1_000_000;
     const results = await Promise.allSettled([
       messages.append(draft('good 1')),
-      messages.append(draft('bad: no such conversation', senders[0], null, 2_000_000)),
+      messages.append(draft('bad: no such conversation', senders[0], null, missing)),
       messages.append(draft('good 2')),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.message.id] : []));
+    const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.message!.id] : []));
     const rows = await sequelize.query<{ id: string }>('SELECT id FROM messages WHERE id = ANY($1::bigint[])', { bind: [ids], type: QueryTypes.SELECT });
     expect(rows).toHaveLength(2);
   });

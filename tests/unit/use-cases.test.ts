@@ -1,29 +1,37 @@
-import { ContainerModule } from 'inversify';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryBroadcaster } from '../../src/adapters/memory/in-memory-broadcaster.js';
 import { loadConfig } from '../../src/bootstrap/config.js';
-import { buildContainer, coreModule, inMemoryModule, resolve, useCasesModule } from '../../src/bootstrap/container.js';
-import { id, TOKENS } from '../../src/bootstrap/tokens.js';
+import { buildContainer, coreModule, deliveryModule, inMemoryModule, localFanoutModule, realtimeModule, resolve, useCasesModule } from '../../src/bootstrap/container.js';
+import { TOKENS } from '../../src/bootstrap/tokens.js';
 import type { UseCases } from '../../src/application/use-cases.js';
+import type { Result } from '../../src/domain/result.js';
 import { actorOf, type Actor } from '../../src/domain/user.js';
+import { RecordingDelivery } from '../support/recording-delivery.js';
 import { silentLogger } from '../support/silent-logger.js';
 
 let u: UseCases;
-let broadcaster: InMemoryBroadcaster;
+let delivery: RecordingDelivery;
 
 beforeEach(() => {
-  broadcaster = new InMemoryBroadcaster();
+  delivery = new RecordingDelivery();
   const config = loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_COST: '1024', MAX_CONTENT_LENGTH: '20' });
   const container = buildContainer(
     coreModule(config, silentLogger, 'unit-secret'),
     inMemoryModule(),
-    new ContainerModule(({ bind }) => {
-      bind(id(TOKENS.Broadcaster)).toConstantValue(broadcaster);
-    }),
+    deliveryModule(delivery),
+    localFanoutModule(),
+    realtimeModule(config),
     useCasesModule(),
   );
   u = resolve(container, TOKENS.UseCases);
 });
+
+/** The value of a result that must have succeeded (the test fails with the code otherwise). */
+function value<T>(result: Result<T>): T {
+  expect(result.ok ? 'ok' : result.error.code).toBe('ok');
+  if (!result.ok) throw new Error('unreachable');
+  return result.value;
+}
+const codeOf = <T>(result: Result<T>): string => (result.ok ? 'ok' : result.error.code);
 
 let k = 0;
 async function register(): Promise<Actor> {
@@ -35,78 +43,62 @@ async function register(): Promise<Actor> {
 describe('use cases over in-memory adapters', () => {
   it('registers and logs in; a wrong password and an unknown user fail alike', async () => {
     await register();
-    const ok = await u.logIn.execute({ email: `P${k}@X.io`, password: 'password' });
-    expect(ok.ok).toBe(true);
+    const session = value(await u.logIn.execute({ email: `P${k}@X.io`, password: 'password' }));
     const wrong = await u.logIn.execute({ username: `p${k}`, password: 'nope' });
     const unknown = await u.logIn.execute({ username: 'ghost', password: 'nope' });
     expect(wrong).toEqual(unknown);
-    expect(wrong.ok ? null : wrong.error.code).toBe('INVALID_CREDENTIALS');
-    if (ok.ok) expect((await u.authenticate.execute(ok.value.token.token)).ok).toBe(true);
+    expect(codeOf(wrong)).toBe('INVALID_CREDENTIALS');
+    expect(value(await u.authenticate.execute(session.token.token)).id).toBe(session.user.id);
   });
 
   it('broadcasts a sent message once, and not a repeat of its client id', async () => {
     const [a, b] = [await register(), await register()];
-    const c = await u.createConversation.execute(a, { participant_ids: [b.id], is_open: false });
-    if (!c.ok) throw new Error();
-    const conversation_id = c.value.conversation.id;
-    const first = await u.sendMessage.execute(a, { conversation_id, content: 'hi', type: 'text', client_id: 'x' });
-    const again = await u.sendMessage.execute(a, { conversation_id, content: 'hi', type: 'text', client_id: 'x' });
-    expect(first.ok && again.ok && again.value.message.id === first.value.message.id && !again.value.created).toBe(true);
-    expect(broadcaster.events('receiveMessage')).toHaveLength(1);
+    const conversation_id = value(await u.createConversation.execute(a, { participant_ids: [b.id], is_open: false })).conversation.id;
+    const first = value(await u.sendMessage.execute(a, { conversation_id, content: 'hi', type: 'text', client_id: 'x' }));
+    const again = value(await u.sendMessage.execute(a, { conversation_id, content: 'hi', type: 'text', client_id: 'x' }));
+    expect([again.message.id, again.created]).toEqual([first.message.id, false]);
+    expect(delivery.events('receiveMessage').map((m) => m.id)).toEqual([first.message.id]);
   });
 
   it('checks the content limit and the attachment rule before storing anything', async () => {
     const [a, b] = [await register(), await register()];
-    const c = await u.createConversation.execute(a, { participant_ids: [b.id], is_open: false });
-    if (!c.ok) throw new Error();
-    const long = await u.sendMessage.execute(a, { conversation_id: c.value.conversation.id, content: 'x'.repeat(21), type: 'text' });
-    expect(long.ok ? null : long.error.code).toBe('CONTENT_TOO_LONG');
-    const video = await u.sendMessage.execute(a, { conversation_id: c.value.conversation.id, content: '', type: 'video' });
-    expect(video.ok ? null : video.error.code).toBe('VALIDATION_FAILED');
-    const page = await u.getMessages.execute(a, c.value.conversation.id, { limit: 10 });
-    expect(page.ok && page.value.messages).toEqual([]);
+    const cid = value(await u.createConversation.execute(a, { participant_ids: [b.id], is_open: false })).conversation.id;
+    expect(codeOf(await u.sendMessage.execute(a, { conversation_id: cid, content: 'x'.repeat(21), type: 'text' }))).toBe('CONTENT_TOO_LONG');
+    expect(codeOf(await u.sendMessage.execute(a, { conversation_id: cid, content: '', type: 'video' }))).toBe('VALIDATION_FAILED');
+    expect(value(await u.getMessages.execute(a, cid, { limit: 10 })).messages).toEqual([]);
   });
 
   it('orders membership changes so the member hears of them: subscribe then announce; tell then unsubscribe', async () => {
     const [a, b, c] = [await register(), await register(), await register()];
-    const g = await u.createConversation.execute(a, { participant_ids: [b.id], title: 'g', is_open: false });
-    if (!g.ok) throw new Error();
-    const gid = g.value.conversation.id;
-    broadcaster.recorded.length = 0;
-    expect((await u.addParticipant.execute(b, gid, c.id)).ok).toBe(true);
-    expect(broadcaster.recorded.map((r) => r.kind)).toEqual(['membership', 'conversation']);
-    broadcaster.recorded.length = 0;
-    expect((await u.removeParticipant.execute(b, gid, c.id)).ok ? 'ok' : 'refused').toBe('refused');
-    expect((await u.removeParticipant.execute(a, gid, c.id)).ok).toBe(true);
-    expect(broadcaster.recorded.map((r) => r.kind)).toEqual(['user', 'membership', 'conversation']);
+    const gid = value(await u.createConversation.execute(a, { participant_ids: [b.id], title: 'g', is_open: false })).conversation.id;
+    delivery.clear();
+    value(await u.addParticipant.execute(b, gid, c.id));
+    expect(delivery.delivered.map((d) => d.kind)).toEqual(['membership', 'publish']);
+    delivery.clear();
+    expect(codeOf(await u.removeParticipant.execute(b, gid, c.id))).toBe('FORBIDDEN');
+    value(await u.removeParticipant.execute(a, gid, c.id));
+    expect(delivery.delivered.map((d) => d.kind)).toEqual(['user', 'membership', 'publish']);
   });
 
-  it('lets staff delete anyone’s message but not edit it', async () => {
-    const [a, b] = [await register(), await register()];
+  it('lets staff delete anyone’s message, but not edit it even as a participant (only the sender edits)', async () => {
+    const a = await register();
     const staff: Actor = { ...(await register()), isStaff: true };
-    const c = await u.createConversation.execute(a, { participant_ids: [b.id], is_open: false });
-    if (!c.ok) throw new Error();
-    const m = await u.sendMessage.execute(a, { conversation_id: c.value.conversation.id, content: 'hi', type: 'text' });
-    if (!m.ok) throw new Error();
-    const edit = await u.editMessage.execute(staff, { message_id: m.value.message.id, content: 'no' });
-    expect(edit.ok ? null : edit.error.code).toBe('NOT_A_PARTICIPANT');
-    expect((await u.deleteMessage.execute(staff, m.value.message.id)).ok).toBe(true);
+    const gid = value(await u.createConversation.execute(a, { participant_ids: [staff.id], title: 'with staff', is_open: false })).conversation.id;
+    const m = value(await u.sendMessage.execute(a, { conversation_id: gid, content: 'hi', type: 'text' }));
+    expect(codeOf(await u.editMessage.execute(staff, { message_id: m.message.id, content: 'no' }))).toBe('NOT_MESSAGE_SENDER');
+    expect(value(await u.deleteMessage.execute(staff, m.message.id))).toEqual({ id: m.message.id });
   });
 
   it('marks read: the marker only moves forward and others get a receipt', async () => {
     const [a, b] = [await register(), await register()];
-    const c = await u.createConversation.execute(a, { participant_ids: [b.id], is_open: false });
-    if (!c.ok) throw new Error();
-    const cid = c.value.conversation.id;
-    const m1 = await u.sendMessage.execute(a, { conversation_id: cid, content: 'one', type: 'text' });
-    const m2 = await u.sendMessage.execute(a, { conversation_id: cid, content: 'two', type: 'text' });
-    if (!m1.ok || !m2.ok) throw new Error();
-    await u.markRead.execute(b, { conversation_id: cid, message_id: m2.value.message.id });
-    await u.markRead.execute(b, { conversation_id: cid, message_id: m1.value.message.id });
+    const cid = value(await u.createConversation.execute(a, { participant_ids: [b.id], is_open: false })).conversation.id;
+    const m1 = value(await u.sendMessage.execute(a, { conversation_id: cid, content: 'one', type: 'text' })).message;
+    const m2 = value(await u.sendMessage.execute(a, { conversation_id: cid, content: 'two', type: 'text' })).message;
+    expect(value(await u.markRead.execute(b, { conversation_id: cid, message_id: m2.id })).message_id).toBe(m2.id);
+    expect(value(await u.markRead.execute(b, { conversation_id: cid, message_id: m1.id })).message_id).toBe(m1.id);
     const [summary] = await u.listConversations.execute(b);
     expect(summary?.unreadCount).toBe(0);
-    expect(broadcaster.events('readReceipt')).toHaveLength(2);
-    const other = await u.markRead.execute(b, { conversation_id: cid + 1000, message_id: m1.value.message.id });
-    expect(other.ok ? null : other.error.code).toBe('CONVERSATION_NOT_FOUND');
+    expect(delivery.events('readReceipt').map((r) => [r.user_id, r.message_id])).toEqual([[b.id, m2.id], [b.id, m1.id]]);
+    expect(codeOf(await u.markRead.execute(b, { conversation_id: cid + 1000, message_id: m1.id }))).toBe('CONVERSATION_NOT_FOUND');
   });
 });

@@ -4,6 +4,7 @@ import type {
   ConversationSummary,
   NewGroup,
 } from '../../application/ports/conversation-repository.js';
+import type { FanoutObserver, MembershipChange } from '../../application/ports/fanout.js';
 
 export interface MembershipCacheOptions {
   /** Conversations kept; the least recently used are dropped beyond it. @default 10000 */
@@ -24,7 +25,7 @@ interface Entry {
  * any membership change, whether made here or (through `invalidate`, fed by
  * the fan-out) on another process.
  */
-export class CachingConversationRepository implements ConversationRepository {
+export class CachingConversationRepository implements ConversationRepository, FanoutObserver {
   private readonly entries = new Map<number, Entry>();
   private readonly loading = new Map<number, Promise<Entry>>();
   private readonly versions = new Map<number, number>();
@@ -44,6 +45,14 @@ export class CachingConversationRepository implements ConversationRepository {
     this.entries.delete(conversationId);
     this.loading.delete(conversationId);
     this.versions.set(conversationId, (this.versions.get(conversationId) ?? 0) + 1);
+  }
+
+  membershipChanged(change: MembershipChange): void {
+    this.invalidate(change.conversationId);
+  }
+
+  resynced(): void {
+    this.clear();
   }
 
   clear(): void {
@@ -94,6 +103,10 @@ export class CachingConversationRepository implements ConversationRepository {
 
   conversationIdsOf(userId: number): Promise<number[]> {
     return this.inner.conversationIdsOf(userId);
+  }
+
+  conversationIdsOfUsers(userIds: readonly number[]): Promise<Map<number, number[]>> {
+    return this.inner.conversationIdsOfUsers(userIds);
   }
 
   listForUser(userId: number): Promise<ConversationSummary[]> {

@@ -9,6 +9,7 @@ import {
   markReadSchema,
   messageRefSchema,
   sendMessageSchema,
+  typingSchema,
 } from '../../application/schemas.js';
 import { conversationView, messageView } from '../../application/views.js';
 import { fromThrown, fromZod, type WireError } from './wire-error.js';
@@ -46,6 +47,7 @@ export function chatEvents(u: UseCases): ReadonlyMap<string, EventHandler<z.ZodT
     ['editMessage', handler(editMessageSchema, (a, i) => mapped(u.editMessage.execute(a, i), messageView))],
     ['deleteMessage', handler(messageRefSchema, (a, i) => u.deleteMessage.execute(a, i.message_id))],
     ['markRead', handler(markReadSchema, (a, i) => u.markRead.execute(a, i))],
+    ['typing', handler(typingSchema, (a, i) => u.sendTyping.execute(a, i))],
   ]);
 }
 

@@ -1,4 +1,4 @@
-import type { MembershipChange, PushEvent } from '../../application/ports/broadcaster.js';
+import type { LocalDelivery, MembershipChange, PushEvent } from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
 import type { Connection, WireProtocol } from './connection.js';
 
@@ -20,6 +20,12 @@ class LocalUser {
   constructor(readonly id: number) {}
 }
 
+/** Told when a user's first connection here opens and when their last one closes (presence listens). */
+export interface UserPresenceListener {
+  connected(userId: number): void;
+  disconnected(userId: number): void;
+}
+
 export interface ConnectionRegistryOptions {
   /** Bytes one connection may fall behind before it is closed with 4008. */
   readonly maxBufferedBytes: number;
@@ -39,14 +45,19 @@ const RECENT_CHANGES_MAX = 50_000;
  * written to each follower's connections; followers are indexed by user, so a
  * user's many devices cost one entry per conversation, not one per device.
  */
-export class ConnectionRegistry {
+export class ConnectionRegistry implements LocalDelivery {
   private readonly users = new Map<number, LocalUser>();
   private readonly followers = new Map<number, Set<LocalUser>>();
   private changeSeq = 0;
   private readonly lastChangeOf = new Map<number, number>();
   private forgottenUpTo = 0;
+  private readonly listeners: UserPresenceListener[] = [];
 
   constructor(private readonly options: ConnectionRegistryOptions) {}
+
+  observe(listener: UserPresenceListener): void {
+    this.listeners.push(listener);
+  }
 
   get connectionCount(): number {
     let n = 0;
@@ -73,6 +84,9 @@ export class ConnectionRegistry {
       for (const id of conversationIds) this.follow(user, id);
       const changed = this.lastChangeOf.get(userId) ?? (mark < this.forgottenUpTo ? Number.POSITIVE_INFINITY : -1);
       if (changed > mark) void this.reload(user);
+      user.connections.add(connection);
+      for (const listener of this.listeners) listener.connected(userId);
+      return;
     }
     user.connections.add(connection);
   }
@@ -82,6 +96,7 @@ export class ConnectionRegistry {
     if (!user?.connections.delete(connection) || user.connections.size > 0) return;
     for (const id of user.conversations) this.unfollowIndex(user, id);
     this.users.delete(user.id);
+    for (const listener of this.listeners) listener.disconnected(user.id);
   }
 
   /** Conversations at least one connection here follows. */
@@ -97,9 +112,16 @@ export class ConnectionRegistry {
     return this.users.get(userId)?.connections ?? EMPTY;
   }
 
-  publish(conversationId: number, event: PushEvent, dataJson: string): void {
-    const users = this.followers.get(conversationId);
-    if (users) this.deliver(users, event, dataJson);
+  publish(conversationIds: readonly number[], event: PushEvent, dataJson: string, exceptUserId?: number): void {
+    if (conversationIds.length === 1) {
+      const users = this.followers.get(conversationIds[0]!);
+      if (users) this.deliver(users, event, dataJson, exceptUserId);
+      return;
+    }
+    // Several conversations (a user's contacts): each follower once.
+    const users = new Set<LocalUser>();
+    for (const id of conversationIds) for (const user of this.followers.get(id) ?? []) users.add(user);
+    if (users.size > 0) this.deliver(users, event, dataJson, exceptUserId);
   }
 
   sendToUser(userId: number, event: PushEvent, dataJson: string): void {
@@ -131,11 +153,12 @@ export class ConnectionRegistry {
     for (const user of [...this.users.values()]) for (const c of [...user.connections]) c.close(code, reason);
   }
 
-  private deliver(users: Iterable<LocalUser>, event: PushEvent, dataJson: string): void {
+  private deliver(users: Iterable<LocalUser>, event: PushEvent, dataJson: string, exceptUserId?: number): void {
     let ws: string | Buffer | null = null;
     let socketio: string | Buffer | null = null;
     const max = this.options.maxBufferedBytes;
     for (const user of users) {
+      if (user.id === exceptUserId) continue;
       for (const c of user.connections) {
         if (c.protocol === 'ws') c.send((ws ??= ENCODE.ws(event, dataJson)), max);
         else c.send((socketio ??= ENCODE.socketio(event, dataJson)), max);

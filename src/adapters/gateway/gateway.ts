@@ -26,8 +26,6 @@ export interface GatewayOptions {
   readonly corsOrigins: readonly string[];
   readonly logger: Logger;
   readonly ready: () => Promise<Readiness>;
-  /** The user's conversations read afresh (for a connection that raced a membership change). */
-  readonly reloadConversations: (userId: number) => Promise<number[]>;
   readonly plainRoutes?: readonly PlainRoute[];
 }
 
@@ -67,15 +65,13 @@ export class Gateway {
 
   constructor(
     private readonly useCases: UseCases,
+    /** Built before the gateway: fan-out delivers through it. */
+    registry: ConnectionRegistry,
     readonly options: GatewayOptions,
   ) {
     this.cors = new CorsPolicy(options.corsOrigins);
     const track = <T>(work: Promise<T>): Promise<T> => this.track(work);
-    this.registry = new ConnectionRegistry({
-      maxBufferedBytes: options.maxBackpressureBytes,
-      reloadConversations: options.reloadConversations,
-      logger: options.logger,
-    });
+    this.registry = registry;
     this.realtime = new RealtimeEndpoint(useCases, {
       maxInFlight: options.maxInFlightPerConnection,
       maxBufferedBytes: options.maxBackpressureBytes,

@@ -11,7 +11,7 @@ import {
   registerSchema,
   sendMessageSchema,
 } from '../../application/schemas.js';
-import { conversationSummaryView, conversationView, messageView, userView } from '../../application/views.js';
+import { conversationSummaryView, conversationView, messageView, participantView, userView } from '../../application/views.js';
 import { errorReply, type HttpReply, type HttpRequest } from './http.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -63,6 +63,7 @@ export function restRoutes(u: UseCases): Route[] {
     },
     { method: 'GET', pattern: '/conversations', auth: true, handle: async (c) => ({ status: 200, body: { conversations: (await u.listConversations.execute(c.actor)).map(conversationSummaryView) } }) },
     { method: 'GET', pattern: '/conversations/:id', auth: true, handle: async (c) => reply(await u.getConversation.execute(c.actor, c.param(0)), 200, (v) => conversationView(v.conversation, v.participants)) },
+    { method: 'GET', pattern: '/conversations/:id/participants', auth: true, handle: async (c) => reply(await u.listParticipants.execute(c.actor, c.param(0)), 200, (ps) => ({ participants: ps.map(participantView) })) },
     {
       method: 'POST', pattern: '/conversations/:id/participants', auth: true,
       handle: async (c) => {

@@ -61,6 +61,15 @@ export class InMemoryConversationRepository implements ConversationRepository {
       .sort((x, y) => x - y);
   }
 
+  async conversationIdsOfUsers(userIds: readonly number[]): Promise<Map<number, number[]>> {
+    const result = new Map<number, number[]>();
+    for (const userId of userIds) {
+      const ids = await this.conversationIdsOf(userId);
+      if (ids.length > 0) result.set(userId, ids);
+    }
+    return result;
+  }
+
   async listForUser(userId: number): Promise<ConversationSummary[]> {
     const summaries: ConversationSummary[] = [];
     for (const conversationId of await this.conversationIdsOf(userId)) {

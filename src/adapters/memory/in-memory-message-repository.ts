@@ -1,14 +1,16 @@
 import type { Message, MessageDraft } from '../../domain/message.js';
-import type { MessagePage, MessageRepository, PageQuery } from '../../application/ports/message-repository.js';
+import type { MessageStore, Stored } from '../../application/ports/fanout.js';
+import type { CatchUpGroup, MessagePage, MessageRepository, PageQuery } from '../../application/ports/message-repository.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
-export class InMemoryMessageRepository implements MessageRepository {
+export class InMemoryMessageRepository implements MessageRepository, MessageStore {
   constructor(private readonly store: InMemoryStore) {}
 
-  async append(draft: MessageDraft): Promise<{ message: Message; created: boolean }> {
+  async append(draft: MessageDraft): Promise<Stored> {
     if (draft.clientId !== null) {
-      for (const { value } of this.store.messages.values()) {
-        if (value.senderId === draft.senderId && value.clientId === draft.clientId) return { message: value, created: false };
+      for (const { value, deletedAt } of this.store.messages.values()) {
+        if (value.senderId !== draft.senderId || value.conversationId !== draft.conversationId || value.clientId !== draft.clientId) continue;
+        return deletedAt ? { message: null, created: false } : { message: this.withSender(value), created: false };
       }
     }
     const message: Message = { ...draft, id: this.store.nextId('message'), readAt: null, editedAt: null, updatedAt: draft.createdAt };
@@ -19,6 +21,27 @@ export class InMemoryMessageRepository implements MessageRepository {
   async findById(id: number): Promise<Message | null> {
     const row = this.store.messages.get(id);
     return row && !row.deletedAt ? this.withSender(row.value) : null;
+  }
+
+  /** Appends complete at once. */
+  async drain(): Promise<void> {}
+
+  async findByIds(ids: readonly number[]): Promise<Message[]> {
+    const found: Message[] = [];
+    for (const id of [...ids].sort((x, y) => x - y)) {
+      const m = await this.findById(id);
+      if (m) found.push(m);
+    }
+    return found;
+  }
+
+  async newerThan(groups: readonly CatchUpGroup[], limit: number): Promise<Message[]> {
+    const after = new Map(groups.flatMap((g) => g.conversationIds.map((id) => [id, g.afterId] as const)));
+    return [...this.store.messages.values()]
+      .filter(({ value: m, deletedAt }) => !deletedAt && after.has(m.conversationId) && m.id > after.get(m.conversationId)!)
+      .map(({ value }) => this.withSender(value))
+      .sort((x, y) => x.id - y.id)
+      .slice(0, limit);
   }
 
   /** Usernames are read from the users, as the SQL adapter joins them. */

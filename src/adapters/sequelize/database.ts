@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { ConnectionError, Sequelize, TimeoutError } from 'sequelize';
 import { UnavailableError } from '../../application/errors.js';
+import { GuardedClient, isUnavailable as isConnectionFailure } from '../shared/postgres.js';
 import type { Logger } from '../../application/ports/services.js';
 
 export interface DatabaseOptions {
@@ -13,18 +14,7 @@ export interface DatabaseOptions {
   readonly logger: Logger;
 }
 
-/**
- * pg with an error listener on every client from birth. Sequelize adds its own
- * only after the connection is up; when the server shuts down just as a
- * connection completes, the FATAL arrives in between and an 'error' event with
- * no listener would crash the process.
- */
-class GuardedClient extends pg.Client {
-  constructor(config?: string | pg.ClientConfig) {
-    super(config);
-    this.on('error', () => undefined);
-  }
-}
+/** Sequelize adds its error listener only once a connection is up: give it guarded clients. */
 const guardedPg = Object.assign(Object.create(pg) as typeof pg, { Client: GuardedClient });
 
 export function createSequelize(options: DatabaseOptions): Sequelize {
@@ -54,12 +44,8 @@ export function createSequelize(options: DatabaseOptions): Sequelize {
   return sequelize;
 }
 
-/** Connection-level failures: SQLSTATE class 08, shutdowns (57P01/57P03), refused or reset sockets. */
-export function isUnavailable(error: unknown): boolean {
-  if (error instanceof UnavailableError || error instanceof ConnectionError || error instanceof TimeoutError) return true;
-  const code = (error as { parent?: { code?: string }; code?: string } | null)?.parent?.code ?? (error as { code?: string } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET');
-}
+const isUnavailable = (error: unknown): boolean =>
+  error instanceof ConnectionError || error instanceof TimeoutError || isConnectionFailure(error);
 
 /** Creates the configured schema, which search_path alone does not do. */
 export async function ensureSchema(sequelize: Sequelize, schema: string | undefined): Promise<void> {

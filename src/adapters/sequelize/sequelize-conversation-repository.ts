@@ -100,6 +100,17 @@ export class SequelizeConversationRepository implements ConversationRepository {
     return rows.map((r) => num(r.conversation_id));
   }
 
+  async conversationIdsOfUsers(userIds: readonly number[]): Promise<Map<number, number[]>> {
+    if (userIds.length === 0) return new Map();
+    const rows = await this.select<Row>(
+      `SELECT p.user_id, array_agg(p.conversation_id ORDER BY p.conversation_id) AS ids FROM conversation_participants p
+       JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
+       WHERE p.user_id = ANY($1::int[]) AND p.deleted_at IS NULL GROUP BY p.user_id`,
+      [userIds],
+    );
+    return new Map(rows.map((r) => [num(r.user_id), (r.ids as Array<number | string>).map(num)]));
+  }
+
   async listForUser(userId: number): Promise<ConversationSummary[]> {
     const rows = await this.select<Row>(
       `SELECT ${COLUMNS},

@@ -29,6 +29,8 @@ export interface ConversationRepository {
   /** True when the user was a participant before. */
   removeParticipant(conversationId: number, userId: number, now: Date): Promise<boolean>;
   conversationIdsOf(userId: number): Promise<number[]>;
+  /** The conversations of each of these users (users in none are left out). */
+  conversationIdsOfUsers(userIds: readonly number[]): Promise<Map<number, number[]>>;
   /** The user's conversations, most recent activity first. */
   listForUser(userId: number): Promise<ConversationSummary[]>;
   /** Moves the read marker forward only; returns the marker now in force. */

@@ -1,4 +1,4 @@
-import type { Message, MessageDraft } from '../../domain/message.js';
+import type { Message } from '../../domain/message.js';
 
 export interface MessagePage {
   readonly messages: Message[];
@@ -13,14 +13,18 @@ export interface PageQuery {
   readonly limit: number;
 }
 
-/** Messages, soft-deleted ones invisible to every finder. */
+export interface CatchUpGroup {
+  readonly conversationIds: readonly number[];
+  /** Only messages with a greater id. */
+  readonly afterId: number;
+}
+
+/** Messages, soft-deleted ones invisible to every finder. (New ones are stored through a MessageAppender.) */
 export interface MessageRepository {
-  /**
-   * Stores a message durably before resolving. A draft whose (sender, client id)
-   * was stored before resolves to the stored message with `created: false`.
-   */
-  append(draft: MessageDraft): Promise<{ message: Message; created: boolean }>;
   findById(id: number): Promise<Message | null>;
+  findByIds(ids: readonly number[]): Promise<Message[]>;
+  /** The oldest `limit` messages, ascending by id, in any group's conversations after that group's id. */
+  newerThan(groups: readonly CatchUpGroup[], limit: number): Promise<Message[]>;
   /** Ascending by id. Without `after`, the newest page (`hasMore`: older exist); with it, the oldest after it. */
   page(conversationId: number, query: PageQuery): Promise<MessagePage>;
   edit(id: number, content: string, at: Date): Promise<Message | null>;

@@ -1,7 +1,7 @@
 import { canAddParticipant, type Conversation } from '../../domain/conversation.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
-import type { Broadcaster } from '../ports/broadcaster.js';
+import type { Broadcaster } from '../ports/fanout.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
 import type { Clock } from '../ports/services.js';
 import type { UserRepository } from '../ports/user-repository.js';
@@ -24,7 +24,7 @@ export class AddParticipant {
     if (!user) return fail('USER_NOT_FOUND', `User ${userId} does not exist`);
     if (await this.conversations.addParticipant(conversationId, userId, this.clock.now())) {
       // Subscribe first, so the new participant's connections see their own arrival.
-      await this.broadcaster.membershipChanged({ conversationId, userId, added: true });
+      await this.broadcaster.membershipChanged([{ conversationId, userId, added: true }]);
       await this.broadcaster.toConversation(conversationId, 'participantAdded', {
         conversation_id: conversationId,
         user,

@@ -1,7 +1,7 @@
 import type { Conversation, ParticipantSummary } from '../../domain/conversation.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
-import type { Broadcaster } from '../ports/broadcaster.js';
+import type { Broadcaster } from '../ports/fanout.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
 import type { Clock } from '../ports/services.js';
 import type { UserRepository } from '../ports/user-repository.js';
@@ -46,7 +46,8 @@ export class CreateConversation {
     return ok({ conversation, participants: await this.conversations.participants(conversation.id), created: true });
   }
 
+  /** One announcement for every member, however many. */
   private async announce(conversationId: number, userIds: number[]): Promise<void> {
-    for (const userId of userIds) await this.broadcaster.membershipChanged({ conversationId, userId, added: true });
+    await this.broadcaster.membershipChanged(userIds.map((userId) => ({ conversationId, userId, added: true })));
   }
 }

@@ -2,7 +2,7 @@ import { checkMessageBody, type Message } from '../../domain/message.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
 import type { MessageLimits } from '../access.js';
-import type { Broadcaster } from '../ports/broadcaster.js';
+import type { Broadcaster } from '../ports/fanout.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
 import type { MessageRepository } from '../ports/message-repository.js';
 import type { Clock } from '../ports/services.js';

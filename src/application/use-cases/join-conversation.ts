@@ -1,8 +1,10 @@
-import type { Conversation, ParticipantSummary } from '../../domain/conversation.js';
+import type { Conversation } from '../../domain/conversation.js';
 import type { Message } from '../../domain/message.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
-import type { Broadcaster } from '../ports/broadcaster.js';
+import { withPresence, type ParticipantPresence } from '../access.js';
+import type { Broadcaster } from '../ports/fanout.js';
+import type { PresenceStore } from '../ports/presence-store.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
 import type { MessageRepository } from '../ports/message-repository.js';
 import type { Clock } from '../ports/services.js';
@@ -12,7 +14,7 @@ export const CATCH_UP_LIMIT = 100;
 
 export interface JoinedConversation {
   readonly conversation: Conversation;
-  readonly participants: ParticipantSummary[];
+  readonly participants: ParticipantPresence[];
   readonly messages: Message[];
   readonly hasMore: boolean;
 }
@@ -27,6 +29,7 @@ export class JoinConversation {
     private readonly conversations: ConversationRepository,
     private readonly messages: MessageRepository,
     private readonly broadcaster: Broadcaster,
+    private readonly presence: PresenceStore,
     private readonly clock: Clock,
   ) {}
 
@@ -39,7 +42,7 @@ export class JoinConversation {
         return fail('NOT_A_PARTICIPANT', 'You are not a participant of this conversation');
       }
       if (await this.conversations.addParticipant(conversationId, actor.id, this.clock.now())) {
-        await this.broadcaster.membershipChanged({ conversationId, userId: actor.id, added: true });
+        await this.broadcaster.membershipChanged([{ conversationId, userId: actor.id, added: true }]);
         await this.broadcaster.toConversation(conversationId, 'participantAdded', {
           conversation_id: conversationId,
           user: { id: actor.id, username: actor.username },
@@ -52,7 +55,7 @@ export class JoinConversation {
       conversationId,
       since === undefined ? { limit: CATCH_UP_LIMIT } : { after: since, limit: CATCH_UP_LIMIT },
     );
-    const participants = await this.conversations.participants(conversationId);
+    const participants = await withPresence(await this.conversations.participants(conversationId), this.presence);
     return ok({ conversation, participants, messages: page.messages, hasMore: page.hasMore });
   }
 }

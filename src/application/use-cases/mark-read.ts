@@ -1,7 +1,7 @@
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
 import { conversationOfParticipant } from '../access.js';
-import type { Broadcaster } from '../ports/broadcaster.js';
+import type { Broadcaster } from '../ports/fanout.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
 import type { MessageRepository } from '../ports/message-repository.js';
 import type { Clock } from '../ports/services.js';

@@ -1,7 +1,7 @@
 import { canRemoveParticipant } from '../../domain/conversation.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
-import type { Broadcaster } from '../ports/broadcaster.js';
+import type { Broadcaster } from '../ports/fanout.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
 import type { Clock } from '../ports/services.js';
 
@@ -25,7 +25,7 @@ export class RemoveParticipant {
     // The removed user is told directly: once unsubscribed, the topic no longer reaches them.
     const notice = { conversation_id: conversationId, user_id: userId, removed_by: actor.id };
     await this.broadcaster.toUser(userId, 'participantRemoved', notice);
-    await this.broadcaster.membershipChanged({ conversationId, userId, added: false });
+    await this.broadcaster.membershipChanged([{ conversationId, userId, added: false }]);
     await this.broadcaster.toConversation(conversationId, 'participantRemoved', notice);
     return ok({ conversation_id: conversationId, user_id: userId });
   }

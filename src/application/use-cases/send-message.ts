@@ -1,25 +1,25 @@
 import { checkMessageBody, type Message } from '../../domain/message.js';
-import { ok, type Result } from '../../domain/result.js';
+import { fail, ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
 import { conversationOfParticipant, type MessageLimits } from '../access.js';
-import type { Broadcaster } from '../ports/broadcaster.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
-import type { MessageRepository } from '../ports/message-repository.js';
+import type { MessageAppender } from '../ports/fanout.js';
 import type { Clock } from '../ports/services.js';
 import type { SendMessageInput } from '../schemas.js';
-import { messageView } from '../views.js';
+import type { TypingIndicators } from '../typing-indicators.js';
 
 /**
- * Resolves once the message is durably stored; only then is it broadcast. A
- * repeat of an earlier `client_id` returns the original and broadcasts nothing.
+ * Resolves once the message is durably stored; the appender announces it to
+ * the conversation in the same step. A repeat of an earlier `client_id` (same
+ * sender and conversation) returns the original and announces nothing.
  */
 export class SendMessage {
   constructor(
     private readonly conversations: ConversationRepository,
-    private readonly messages: MessageRepository,
-    private readonly broadcaster: Broadcaster,
+    private readonly messages: MessageAppender,
     private readonly clock: Clock,
     private readonly limits: MessageLimits,
+    private readonly typing: TypingIndicators,
   ) {}
 
   async execute(actor: Actor, input: SendMessageInput): Promise<Result<{ message: Message; created: boolean }>> {
@@ -38,9 +38,8 @@ export class SendMessage {
       clientId: input.client_id ?? null,
       createdAt: this.clock.now(),
     });
-    if (stored.created) {
-      await this.broadcaster.toConversation(input.conversation_id, 'receiveMessage', messageView(stored.message));
-    }
-    return ok(stored);
+    if (stored.message === null) return fail('MESSAGE_NOT_FOUND', 'The message sent with this client_id has been deleted');
+    if (stored.created) await this.typing.messageSent(actor, input.conversation_id);
+    return ok({ message: stored.message, created: stored.created });
   }
 }

@@ -1,0 +1,25 @@
+import type { MessageDraft } from '../../domain/message.js';
+import type { Broadcaster, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
+import { messageView } from '../../application/views.js';
+
+/**
+ * Appends, then announces, within one process: the store resolves in commit
+ * order per conversation, and the local broadcaster delivers synchronously,
+ * so every connection here sees a conversation's messages in id order.
+ */
+export class LocalMessageAppender implements MessageAppender {
+  constructor(
+    private readonly store: MessageStore,
+    private readonly broadcaster: Broadcaster,
+  ) {}
+
+  async append(draft: MessageDraft): Promise<Stored> {
+    const stored = await this.store.append(draft);
+    if (stored.created) await this.broadcaster.toConversation(draft.conversationId, 'receiveMessage', messageView(stored.message));
+    return stored;
+  }
+
+  drain(): Promise<void> {
+    return this.store.drain();
+  }
+}

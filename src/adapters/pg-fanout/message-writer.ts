@@ -1,0 +1,181 @@
+import type pg from 'pg';
+import type { Message, MessageDraft } from '../../domain/message.js';
+import type { MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
+import type { Logger } from '../../application/ports/services.js';
+import { GroupCommit, type GroupCommitOptions } from '../shared/group-commit.js';
+import { asUnavailable } from '../shared/postgres.js';
+import { encodeMessageChunks } from './notification-codec.js';
+import { laneOf, LANE_LOCK } from './write-lanes.js';
+
+export interface MessageWriterOptions extends GroupCommitOptions {
+  /** Write lanes, as recorded in the database (see write-lanes.ts). */
+  readonly lanes: number;
+  /** Announce each batch on this LISTEN/NOTIFY channel, in the statement that stores it; null stores only. */
+  readonly announce: { readonly channel: string; readonly nodeId: string } | null;
+  readonly logger: Logger;
+}
+
+type Settlement = { ok: true; value: Stored } | { ok: false; error: unknown };
+interface Row {
+  id: string;
+  created: boolean;
+}
+
+/**
+ * The write path, one statement per batch on purpose (one round trip, its own
+ * transaction): take the lane's lock, draw ids in arrival order, insert (a
+ * repeated (sender, conversation, client id) is skipped by the unique index),
+ * move the lane's cursor, and, when announcing, NOTIFY the rows in chunks that
+ * commit with them.
+ */
+const insertBatch = (lock: number) => `
+  WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lock}, $9::int)),
+  input AS MATERIALIZED (
+    SELECT nextval('messages_id_seq') AS id, u.*
+    FROM lock, unnest($1::int[], $2::int[], $3::text[], $4::enum_messages_type[], $5::jsonb[], $6::varchar[], $7::timestamptz[])
+      WITH ORDINALITY AS u(conversation_id, sender_id, content, type, attachment, client_id, created_at, ord)
+  ), inserted AS (
+    INSERT INTO messages (id, conversation_id, sender_id, content, type, attachment, client_id, created_at, updated_at)
+    SELECT id, conversation_id, sender_id, content, type, attachment, client_id, created_at, created_at FROM input ORDER BY ord
+    ON CONFLICT (sender_id, conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+    RETURNING id
+  ), cursor AS (
+    UPDATE write_lanes SET last_id = greatest(last_id, (SELECT max(id) FROM inserted))
+    WHERE lane = $9::int AND EXISTS (SELECT 1 FROM inserted)
+  ), notified AS (
+    SELECT pg_notify($8::text, $10::text || (
+             SELECT coalesce(json_agg(ins.id ORDER BY i.ord), '[]'::json)::text
+             FROM input i LEFT JOIN inserted ins ON ins.id = i.id WHERE i.ord BETWEEN c.first AND c.last
+           ) || ',"r":' || c.rows || '}')
+    FROM unnest($11::int[], $12::int[], $13::text[]) AS c(first, last, rows)
+    WHERE $8::text IS NOT NULL
+      AND EXISTS (SELECT 1 FROM input i JOIN inserted ins ON ins.id = i.id WHERE i.ord BETWEEN c.first AND c.last)
+  )
+  SELECT i.id, (ins.id IS NOT NULL) AS created, (SELECT count(*) FROM notified) AS announced
+  FROM input i LEFT JOIN inserted ins ON ins.id = i.id ORDER BY i.ord`;
+
+const SELECT_ORIGINALS = `
+  SELECT m.id, m.conversation_id, m.sender_id, u.username AS sender_username, m.content, m.type, m.attachment,
+         m.client_id, m.read_at, m.edited_at, m.created_at, m.updated_at, m.deleted_at
+  FROM messages m JOIN users u ON u.id = m.sender_id
+  WHERE (m.sender_id, m.conversation_id, m.client_id) IN (SELECT * FROM unnest($1::int[], $2::int[], $3::varchar[]))`;
+
+/**
+ * Ordered write lanes: conversations map to lanes, each lane has its own
+ * group-commit queue here and its own advisory lock in the database, so that
+ * across processes a lane commits one batch at a time (commit order = id order
+ * = delivery order within a conversation) while different lanes commit
+ * concurrently. Uses pg directly: this is the hottest statement there is.
+ */
+export class MessageWriter implements MessageAppender, MessageStore {
+  private readonly queues: GroupCommit<MessageDraft, Stored>[];
+  private readonly sql = insertBatch(LANE_LOCK);
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: MessageWriterOptions,
+  ) {
+    this.queues = Array.from({ length: options.lanes }, (_, lane) => new GroupCommit((drafts) => this.writeBatch(lane, drafts), options));
+  }
+
+  get queued(): number {
+    return this.queues.reduce((n, q) => n + q.queued, 0);
+  }
+
+  append(draft: MessageDraft): Promise<Stored> {
+    return this.queues[laneOf(draft.conversationId, this.options.lanes)]!.push(draft);
+  }
+
+  /** Waits for every queued write to commit (for shutdown). */
+  async drain(): Promise<void> {
+    await Promise.all(this.queues.map((q) => q.drain()));
+  }
+
+  private async writeBatch(lane: number, drafts: MessageDraft[]): Promise<Settlement[]> {
+    try {
+      return (await this.insert(lane, drafts)).map((value) => ({ ok: true, value }));
+    } catch (error) {
+      if (drafts.length === 1) return [{ ok: false, error: asUnavailable(error) }];
+      // Validation keeps bad rows out; should one still fail, its neighbours must not: each is retried alone.
+      this.options.logger.error({ err: redacted(error), lane, size: drafts.length }, 'message batch failed; retrying its rows one by one');
+      const settled: Settlement[] = [];
+      for (const draft of drafts) {
+        try {
+          settled.push({ ok: true, value: (await this.insert(lane, [draft]))[0]! });
+        } catch (rowError) {
+          settled.push({ ok: false, error: asUnavailable(rowError) });
+        }
+      }
+      return settled;
+    }
+  }
+
+  private async insert(lane: number, drafts: MessageDraft[]): Promise<Stored[]> {
+    const announce = this.options.announce;
+    const chunks = announce ? encodeMessageChunks(announce.nodeId, lane, drafts) : null;
+    const { rows } = await this.pool.query<Row>(this.sql, [
+      drafts.map((d) => d.conversationId),
+      drafts.map((d) => d.senderId),
+      drafts.map((d) => d.content),
+      drafts.map((d) => d.type),
+      drafts.map((d) => (d.attachment ? JSON.stringify(d.attachment) : null)),
+      drafts.map((d) => d.clientId),
+      drafts.map((d) => d.createdAt),
+      announce?.channel ?? null,
+      lane,
+      chunks?.prefix ?? '',
+      chunks?.from ?? [],
+      chunks?.to ?? [],
+      chunks?.rows ?? [],
+    ]);
+    const stored: Array<Stored | null> = drafts.map((d, i) => {
+      const row = rows[i]!;
+      if (!row.created) return null;
+      const message: Message = { ...d, id: Number(row.id), readAt: null, editedAt: null, updatedAt: d.createdAt };
+      return { message, created: true };
+    });
+    if (stored.some((s) => s === null)) await this.resolveRepeats(drafts, stored);
+    return stored as Stored[];
+  }
+
+  /** The originals of repeated client ids are committed (earlier, or by this very statement): read them back. */
+  private async resolveRepeats(drafts: MessageDraft[], stored: Array<Stored | null>): Promise<void> {
+    const repeats = drafts.filter((_, i) => stored[i] === null);
+    const { rows } = await this.pool.query<Record<string, unknown>>(SELECT_ORIGINALS, [
+      repeats.map((d) => d.senderId),
+      repeats.map((d) => d.conversationId),
+      repeats.map((d) => d.clientId),
+    ]);
+    const byKey = new Map(rows.map((r) => [`${String(r.sender_id)}:${String(r.conversation_id)}:${String(r.client_id)}`, r]));
+    drafts.forEach((d, i) => {
+      if (stored[i] !== null) return;
+      const r = byKey.get(`${d.senderId}:${d.conversationId}:${d.clientId}`);
+      if (!r) throw new Error('The original of a repeated client id could not be read');
+      stored[i] = r.deleted_at === null ? { message: originalOf(r), created: false } : { message: null, created: false };
+    });
+  }
+}
+
+function originalOf(r: Record<string, unknown>): Message {
+  const date = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
+  return {
+    id: Number(r.id),
+    conversationId: Number(r.conversation_id),
+    senderId: Number(r.sender_id),
+    senderUsername: String(r.sender_username),
+    content: String(r.content),
+    type: r.type as Message['type'],
+    attachment: (r.attachment as Message['attachment']) ?? null,
+    clientId: (r.client_id as string | null) ?? null,
+    readAt: r.read_at === null ? null : date(r.read_at),
+    editedAt: r.edited_at === null ? null : date(r.edited_at),
+    createdAt: date(r.created_at),
+    updatedAt: date(r.updated_at),
+  };
+}
+
+/** A database error without anything a row carried (pg errors may quote values in `detail`). */
+function redacted(error: unknown): object {
+  const e = error as { code?: string; message?: string; constraint?: string; name?: string } | null;
+  return { name: e?.name, code: e?.code, constraint: e?.constraint };
+}

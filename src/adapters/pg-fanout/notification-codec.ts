@@ -1,0 +1,182 @@
+import { MESSAGE_TYPES, type Attachment, type Message, type MessageDraft, type MessageType } from '../../domain/message.js';
+import { isPushEvent, type MembershipChange, type PushEvent } from '../../application/ports/fanout.js';
+
+/**
+ * What processes tell each other over LISTEN/NOTIFY: the encoder and the
+ * decoder of every notification, side by side. Payloads are JSON objects whose
+ * `t` names the kind; `n` names the sending process (for logs). Every process,
+ * the sender included, delivers from this one stream, so all deliver in commit
+ * order.
+ */
+
+/** Just under PostgreSQL's 8000-byte NOTIFY payload limit. */
+export const MAX_NOTIFY_BYTES = 7_800;
+
+export type Notification =
+  /** New messages of one write lane, written by the statement that stores them; `rows` null: read them back by id. */
+  | { readonly t: 'm'; readonly lane: number; readonly ids: ReadonlyArray<number | null>; readonly rows: readonly Message[] | null }
+  /** An event for the followers of these conversations; `dataJson` is delivered as is. */
+  | { readonly t: 'c'; readonly conversations: readonly number[]; readonly event: PushEvent; readonly except: number | null; readonly dataJson: string }
+  /** An event for one user's connections. */
+  | { readonly t: 'u'; readonly user: number; readonly event: PushEvent; readonly dataJson: string }
+  /** Users joining or leaving one conversation. */
+  | { readonly t: 'p'; readonly conversation: number; readonly users: readonly number[]; readonly added: boolean }
+  /** Any of the above, too large to inline: parked in notification_payloads. */
+  | { readonly t: 'ref'; readonly id: number };
+
+const header = (t: string, node: string) => `{"t":"${t}","n":${JSON.stringify(node)}`;
+
+// ---------------------------------------------------------------- encoders
+
+export function encodeConversationEvent(node: string, conversations: readonly number[], event: PushEvent, dataJson: string, except: number | null): string {
+  // `d` goes last, so a receiver can take it as the raw text it was sent as.
+  return `${header('c', node)},"c":${JSON.stringify(conversations)},"e":"${event}","x":${except ?? 'null'},"d":${dataJson}}`;
+}
+
+export function encodeUserEvent(node: string, user: number, event: PushEvent, dataJson: string): string {
+  return `${header('u', node)},"u":${user},"e":"${event}","d":${dataJson}}`;
+}
+
+export function encodeMembership(node: string, conversation: number, users: readonly number[], added: boolean): string {
+  return `${header('p', node)},"c":${conversation},"a":${added},"u":${JSON.stringify(users)}}`;
+}
+
+/** A parked payload's notification is `parkedPrefix(node) || id || '}'`, completed by the statement that parks it. */
+export const parkedPrefix = (node: string): string => `${header('ref', node)},"r":`;
+
+/**
+ * Splits a list (conversation or user ids) so that each part's notification
+ * fits; `encode` builds one notification from one part.
+ */
+export function fitting<T>(items: readonly T[], encode: (part: readonly T[]) => string): string[] {
+  const whole = encode(items);
+  if (byteLength(whole) <= MAX_NOTIFY_BYTES || items.length <= 1) return [whole];
+  const half = Math.ceil(items.length / 2);
+  return [...fitting(items.slice(0, half), encode), ...fitting(items.slice(half), encode)];
+}
+
+/**
+ * A message batch's notifications are written by the statement that stores
+ * it, which alone knows the ids. The statement gets, per chunk of the batch,
+ * the row range and the rows' JSON; it splices in the ids it drew:
+ * `prefix || <ids of the chunk as a JSON array, null where not inserted> || ',"r":' || rows || '}'`.
+ */
+export interface MessageChunks {
+  readonly prefix: string;
+  /** 1-based, inclusive row ranges of the batch. */
+  readonly from: number[];
+  readonly to: number[];
+  /** Each chunk's rows as a JSON array, or 'null' for a row too large to inline. */
+  readonly rows: string[];
+}
+
+/** Room for the ids the statement splices in (up to 19 digits and a comma each) and the framing. */
+const ID_BYTES = 20;
+const FRAMING_BYTES = 16;
+
+export function encodeMessageChunks(node: string, lane: number, drafts: readonly MessageDraft[]): MessageChunks {
+  const prefix = `${header('m', node)},"l":${lane},"i":`;
+  const budget = MAX_NOTIFY_BYTES - byteLength(prefix) - FRAMING_BYTES;
+  const chunks: MessageChunks = { prefix, from: [], to: [], rows: [] };
+  let rows: string[] = [];
+  let bytes = 2;
+  let start = 1;
+  const close = (end: number) => {
+    if (rows.length === 0) return;
+    chunks.from.push(start);
+    chunks.to.push(end);
+    chunks.rows.push(`[${rows.join(',')}]`);
+    rows = [];
+    bytes = 2;
+  };
+  drafts.forEach((d, i) => {
+    const row = JSON.stringify([d.conversationId, d.senderId, d.senderUsername, d.content, d.type, d.attachment, d.clientId, d.createdAt.getTime()]);
+    const size = byteLength(row) + 1 + ID_BYTES;
+    if (rows.length > 0 && bytes + size > budget) close(i);
+    if (rows.length === 0) start = i + 1;
+    if (size + 2 > budget) {
+      // Too large for any notification: announced by id alone, read back by every process.
+      chunks.from.push(i + 1);
+      chunks.to.push(i + 1);
+      chunks.rows.push('null');
+      start = i + 2;
+      return;
+    }
+    rows.push(row);
+    bytes += size;
+  });
+  close(drafts.length);
+  return chunks;
+}
+
+// ---------------------------------------------------------------- decoder
+
+/** Returns null for anything malformed: checked cheaply, without a schema library on the hot path. */
+export function decode(raw: string): Notification | null {
+  let v: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+    v = parsed as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  switch (v.t) {
+    case 'm': {
+      const { l: lane, i: ids, r: rows } = v;
+      if (!isIndex(lane) || !Array.isArray(ids) || !ids.every((id) => id === null || isId(id))) return null;
+      if (rows === null) return { t: 'm', lane, ids: ids as Array<number | null>, rows: null };
+      if (!Array.isArray(rows) || rows.length !== ids.length) return null;
+      const messages: Message[] = [];
+      for (let k = 0; k < rows.length; k++) {
+        const id = ids[k] as number | null;
+        const m = toMessage(id ?? 0, rows[k]);
+        if (!m) return null;
+        messages.push(m);
+      }
+      return { t: 'm', lane, ids: ids as Array<number | null>, rows: messages };
+    }
+    case 'c': {
+      const { c, e, x } = v;
+      if (!Array.isArray(c) || !c.every(isId) || !isPushEvent(e) || !(x === null || isId(x)) || !isObject(v.d)) return null;
+      return { t: 'c', conversations: c as number[], event: e, except: x as number | null, dataJson: dataOf(raw) };
+    }
+    case 'u':
+      if (!isId(v.u) || !isPushEvent(v.e) || !isObject(v.d)) return null;
+      return { t: 'u', user: v.u, event: v.e, dataJson: dataOf(raw) };
+    case 'p':
+      if (!isId(v.c) || typeof v.a !== 'boolean' || !Array.isArray(v.u) || !v.u.every(isId)) return null;
+      return { t: 'p', conversation: v.c, users: v.u as number[], added: v.a };
+    case 'ref':
+      return isId(v.r) ? { t: 'ref', id: v.r } : null;
+    default:
+      return null;
+  }
+}
+
+export const membershipChanges = (n: Extract<Notification, { t: 'p' }>): MembershipChange[] =>
+  n.users.map((userId) => ({ conversationId: n.conversation, userId, added: n.added }));
+
+/** The raw text of `d`, which every encoder writes last. */
+const dataOf = (raw: string): string => raw.slice(raw.indexOf(',"d":') + 5, -1);
+
+/** [conversation_id, sender_id, sender_username, content, type, attachment, client_id, created_at ms] */
+function toMessage(id: number, row: unknown): Message | null {
+  if (!Array.isArray(row) || row.length !== 8) return null;
+  const [conversationId, senderId, senderUsername, content, type, attachment, clientId, createdAt] = row as unknown[];
+  if (!isId(conversationId) || !isId(senderId) || typeof senderUsername !== 'string' || typeof content !== 'string') return null;
+  if (!MESSAGE_TYPES.includes(type as MessageType) || !(attachment === null || isObject(attachment))) return null;
+  if (!(clientId === null || typeof clientId === 'string') || typeof createdAt !== 'number') return null;
+  const at = new Date(createdAt);
+  return {
+    id, conversationId, senderId, senderUsername, content, type: type as MessageType,
+    attachment: attachment as Attachment | null, clientId: clientId as string | null,
+    readAt: null, editedAt: null, createdAt: at, updatedAt: at,
+  };
+}
+
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isObject = (v: unknown): v is object => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');

@@ -1,0 +1,88 @@
+import type pg from 'pg';
+import type { Audience, Broadcaster, MembershipChange, PushEvent, PushEvents } from '../../application/ports/fanout.js';
+import type { Logger } from '../../application/ports/services.js';
+import {
+  byteLength,
+  encodeConversationEvent,
+  encodeMembership,
+  encodeUserEvent,
+  fitting,
+  MAX_NOTIFY_BYTES,
+  parkedPrefix,
+} from './notification-codec.js';
+
+export interface PgBroadcasterOptions {
+  readonly channel: string;
+  /** This process's name in notifications. */
+  readonly nodeId: string;
+  readonly logger: Logger;
+}
+
+/**
+ * The sending side of fan-out across processes: each event becomes a NOTIFY
+ * (or, too large for one, a parked payload announced by id). Delivery to this
+ * process's own connections comes back through the same stream, like
+ * everyone else's, so every process delivers in one order. New messages are
+ * not sent from here: the statement that stores them announces them.
+ */
+export class PgBroadcaster implements Broadcaster {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PgBroadcasterOptions,
+  ) {
+    this.log = options.logger.child({ component: 'fanout' });
+  }
+
+  async toConversation<E extends PushEvent>(conversationId: number, event: E, data: PushEvents[E], audience: Audience = {}): Promise<void> {
+    await this.toConversations([conversationId], event, data, audience);
+  }
+
+  async toConversations<E extends PushEvent>(conversationIds: readonly number[], event: E, data: PushEvents[E], audience: Audience = {}): Promise<void> {
+    if (conversationIds.length === 0) return;
+    const dataJson = JSON.stringify(data);
+    const except = audience.exceptUserId ?? null;
+    await this.sendAll(fitting(conversationIds, (part) => encodeConversationEvent(this.options.nodeId, part, event, dataJson, except)));
+  }
+
+  async toUser<E extends PushEvent>(userId: number, event: E, data: PushEvents[E]): Promise<void> {
+    await this.send(encodeUserEvent(this.options.nodeId, userId, event, JSON.stringify(data)));
+  }
+
+  /** One notification per conversation and direction, whatever the number of users (a new group of 1,000 costs one). */
+  async membershipChanged(changes: readonly MembershipChange[]): Promise<void> {
+    const groups = new Map<string, { conversation: number; added: boolean; users: number[] }>();
+    for (const c of changes) {
+      const key = `${c.conversationId}:${c.added}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { conversation: c.conversationId, added: c.added, users: [] }));
+      group.users.push(c.userId);
+    }
+    const payloads = [...groups.values()].flatMap((g) => fitting(g.users, (part) => encodeMembership(this.options.nodeId, g.conversation, part, g.added)));
+    await this.sendAll(payloads);
+  }
+
+  /** Several notifications committed together, in order. */
+  private async sendAll(payloads: string[]): Promise<void> {
+    if (payloads.length === 1) return this.send(payloads[0]!);
+    for (const payload of payloads) await this.send(payload);
+  }
+
+  /** Resolves once the NOTIFY is committed, so a later event or write cannot overtake it. Never rejects. */
+  private async send(payload: string): Promise<void> {
+    try {
+      if (byteLength(payload) <= MAX_NOTIFY_BYTES) {
+        await this.pool.query('SELECT pg_notify($1, $2)', [this.options.channel, payload]);
+        return;
+      }
+      await this.pool.query(
+        `WITH p AS (INSERT INTO notification_payloads (payload) VALUES ($2) RETURNING id)
+         SELECT pg_notify($1, $3::text || p.id || '}') FROM p`,
+        [this.options.channel, payload, parkedPrefix(this.options.nodeId)],
+      );
+    } catch (error) {
+      this.log.error({ err: error }, 'could not announce an event');
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import type { ParticipantSummary } from '../../domain/conversation.js';
+import type { Message, MessageDraft } from '../../domain/message.js';
+import type { MessageView } from '../views.js';
+
+/**
+ * Every event pushed to connections, with its payload in wire (snake_case)
+ * form. This is the one list: codecs and transports derive theirs from it, so
+ * a new event is added here and in the use case that sends it.
+ */
+export interface PushEvents {
+  receiveMessage: MessageView;
+  messageUpdated: MessageView;
+  messageDeleted: { id: number; conversation_id: number; deleted_at: string };
+  readReceipt: { conversation_id: number; user_id: number; message_id: number; read_at: string };
+  participantAdded: { conversation_id: number; user: ParticipantSummary; added_by: number };
+  participantRemoved: { conversation_id: number; user_id: number; removed_by: number };
+  presence: { user_id: number; online: boolean; last_seen_at: string | null };
+  typing: { conversation_id: number; user_id: number; is_typing: boolean };
+}
+
+export type PushEvent = keyof PushEvents;
+
+/** The runtime list, checked against the type: a missing or unknown name does not compile. */
+const EVENT_TABLE: Record<PushEvent, true> = {
+  receiveMessage: true,
+  messageUpdated: true,
+  messageDeleted: true,
+  readReceipt: true,
+  participantAdded: true,
+  participantRemoved: true,
+  presence: true,
+  typing: true,
+};
+export const PUSH_EVENTS: ReadonlySet<string> = new Set(Object.keys(EVENT_TABLE));
+export const isPushEvent = (name: unknown): name is PushEvent => typeof name === 'string' && PUSH_EVENTS.has(name);
+
+export interface MembershipChange {
+  readonly conversationId: number;
+  readonly userId: number;
+  readonly added: boolean;
+}
+
+export interface Audience {
+  /** Leave out this user's connections (the typist, the user whose presence changed). */
+  readonly exceptUserId?: number;
+}
+
+/**
+ * Fan-out of events to the connections that follow a conversation, on every
+ * process. Each call resolves once the event is on its way in order (so the
+ * next one cannot overtake it) and never rejects: delivery failures are the
+ * adapter's to log.
+ */
+export interface Broadcaster {
+  toConversation<E extends PushEvent>(conversationId: number, event: E, data: PushEvents[E], audience?: Audience): Promise<void>;
+  /** To everyone following any of these conversations, once per connection (presence goes to a user's contacts this way). */
+  toConversations<E extends PushEvent>(conversationIds: readonly number[], event: E, data: PushEvents[E], audience?: Audience): Promise<void>;
+  /** To every open connection of one user, whatever they follow. */
+  toUser<E extends PushEvent>(userId: number, event: E, data: PushEvents[E]): Promise<void>;
+  /** Starts or stops users' open connections receiving a conversation (several at once for a new group). */
+  membershipChanged(changes: readonly MembershipChange[]): Promise<void>;
+}
+
+/**
+ * A stored message; or, for a repeat of an earlier (sender, conversation,
+ * client id), the original (`created: false`), or `message: null` when the
+ * original has been deleted since.
+ */
+export type Stored = { readonly message: Message; readonly created: boolean } | { readonly message: null; readonly created: false };
+
+/**
+ * Appends a message and announces it as `receiveMessage` to its conversation
+ * on every process, as one step: once resolved, the message is committed and
+ * its announcement is on its way, in commit order; nothing else announces it.
+ * A repeat of an earlier (sender, conversation, client id) resolves to the
+ * original (or to null when it was deleted since) and announces nothing.
+ */
+export interface MessageAppender {
+  append(draft: MessageDraft): Promise<Stored>;
+  /** Resolves once everything appended so far is committed (for shutdown). */
+  drain(): Promise<void>;
+}
+
+/** Appends durably without announcing (composed with a broadcaster where the two cannot be one step). */
+export interface MessageStore {
+  append(draft: MessageDraft): Promise<Stored>;
+  drain(): Promise<void>;
+}
+
+/**
+ * This process's side of fan-out: the connections held here. Every
+ * broadcaster, local or across processes, ends in these calls. `dataJson` is
+ * the payload serialised once for every recipient.
+ */
+export interface LocalDelivery {
+  publish(conversationIds: readonly number[], event: PushEvent, dataJson: string, exceptUserId?: number): void;
+  sendToUser(userId: number, event: PushEvent, dataJson: string): void;
+  membership(change: MembershipChange): void;
+  /** Users with an open connection here. */
+  connectedUserIds(): number[];
+  /** Conversations at least one connection here follows. */
+  followedConversationIds(): number[];
+  /** Makes the user's connections follow exactly these conversations (after changes may have been missed). */
+  reconcile(userId: number, conversationIds: readonly number[]): void;
+}
+
+/** Told of what invalidates cached state, from this process or another (caches implement it). */
+export interface FanoutObserver {
+  membershipChanged?(change: MembershipChange): void;
+  /** Changes may have been missed (after an outage of the fan-out): forget everything. */
+  resynced?(): void;
+}
