@@ -4,7 +4,17 @@ import type { Actor } from '../domain/user.js';
 import type { ConversationRepository } from './ports/conversation-repository.js';
 import type { PresenceStore } from './ports/presence-store.js';
 
-/** The conversation, provided the actor takes part in it. */
+/**
+ * The one answer for a conversation the caller may not see: the same whether
+ * it exists or not, so nobody learns of conversations they are not in.
+ */
+export const conversationNotFound = <T = never>(conversationId: number): Result<T> =>
+  fail('CONVERSATION_NOT_FOUND', `Conversation ${conversationId} does not exist`);
+
+/** The same for a message in such a conversation. */
+export const messageNotFound = <T = never>(messageId: number): Result<T> => fail('MESSAGE_NOT_FOUND', `Message ${messageId} does not exist`);
+
+/** The conversation, provided the actor takes part in it (otherwise, as if it did not exist). */
 export async function conversationOfParticipant(
   conversations: ConversationRepository,
   conversationId: number,
@@ -14,8 +24,7 @@ export async function conversationOfParticipant(
     conversations.findById(conversationId),
     conversations.isParticipant(conversationId, actor.id),
   ]);
-  if (!conversation) return fail('CONVERSATION_NOT_FOUND', `Conversation ${conversationId} does not exist`);
-  if (!member) return fail('NOT_A_PARTICIPANT', 'You are not a participant of this conversation');
+  if (!conversation || !member) return conversationNotFound(conversationId);
   return ok(conversation);
 }
 

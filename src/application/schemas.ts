@@ -2,39 +2,53 @@ import { z } from 'zod';
 import { MESSAGE_TYPES, isHttpUrl } from '../domain/message.js';
 import { ROLES } from '../domain/user.js';
 
-/** Ids arrive as numbers or (from older clients) numeric strings. */
-export const id = z
-  .union([z.number(), z.string().regex(/^\d{1,15}$/, 'must be a positive integer').transform(Number)])
-  .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
+/** The largest value of the database's integer columns (users, conversations). */
+export const MAX_INT_ID = 2_147_483_647;
+
+/** Ids arrive as numbers or (from older clients) numeric strings; `max` is the column's range. */
+const idUpTo = (max: number, min = 1) =>
+  z
+    .union([z.number(), z.string().regex(/^\d{1,16}$/, 'must be a positive integer').transform(Number)])
+    .pipe(z.number().int('must be an integer').min(min, min === 0 ? 'must be 0 or more' : 'must be a positive integer').max(max, `must be at most ${max}`));
+
+/** A user or conversation id (an integer column). */
+export const id = idUpTo(MAX_INT_ID);
+/** A message id (a bigint column, within what JavaScript counts exactly). */
+export const messageId = idUpTo(Number.MAX_SAFE_INTEGER);
+/** A message cursor: a message id, or 0 for "from the beginning". */
+export const cursor = idUpTo(Number.MAX_SAFE_INTEGER, 0);
+
+/** Text that PostgreSQL can store: no NUL characters (they would fail the whole write). */
+export const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must not contain NUL characters');
 
 /** A hard ceiling against abuse; the configured content limit is a domain rule checked later. */
-const content = z.string().max(1_000_000);
+const content = text(1_000_000);
 
 export const attachmentSchema = z.strictObject({
-  url: z.string().max(2048).refine(isHttpUrl, 'must be an http(s) URL'),
-  name: z.string().max(255).optional(),
-  mime_type: z.string().max(255).optional(),
-  size: z.number().int().nonnegative().optional(),
+  url: text(2048).refine(isHttpUrl, 'must be an http(s) URL'),
+  name: text(255).optional(),
+  mime_type: text(255).optional(),
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export const sendMessageSchema = z.object({
   conversation_id: id,
   content: content.optional().default(''),
   type: z.enum(MESSAGE_TYPES).optional().default('text'),
-  client_id: z.string().min(1).max(64).optional().nullable(),
+  client_id: text(64).min(1).optional().nullable(),
   attachment: attachmentSchema.optional().nullable(),
 });
 
 export const joinConversationSchema = z.object({
   conversation_id: id,
-  since: z.union([z.literal(0), id]).optional().nullable(),
+  since: cursor.optional().nullable(),
 });
 
 export const conversationRefSchema = z.object({ conversation_id: id });
 export const typingSchema = z.object({ conversation_id: id, is_typing: z.boolean().optional().default(true) });
-export const editMessageSchema = z.object({ message_id: id, content });
-export const messageRefSchema = z.object({ message_id: id });
-export const markReadSchema = z.object({ conversation_id: id, message_id: id });
+export const editMessageSchema = z.object({ message_id: messageId, content });
+export const messageRefSchema = z.object({ message_id: messageId });
+export const markReadSchema = z.object({ conversation_id: id, message_id: messageId });
 
 export const registerSchema = z.object({
   email: z.email().max(254),
@@ -43,34 +57,42 @@ export const registerSchema = z.object({
     .min(3)
     .max(150)
     .regex(/^[\w.@+-]+$/, 'letters, digits and @/./+/-/_ only'),
-  password: z.string().min(8).max(256),
+  password: text(256).min(8),
   role: z.enum(ROLES),
-  phone_number: z.string().max(32).optional().nullable(),
-  profile_picture: z.string().max(2048).refine(isHttpUrl, 'must be an http(s) URL').optional().nullable(),
+  phone_number: text(32).optional().nullable(),
+  profile_picture: text(2048).refine(isHttpUrl, 'must be an http(s) URL').optional().nullable(),
 });
 
 export const logInSchema = z
   .object({
-    email: z.string().max(254).optional(),
-    username: z.string().max(150).optional(),
-    password: z.string().min(1).max(256),
+    email: text(254).optional(),
+    username: text(150).optional(),
+    password: text(256).min(1),
   })
   .refine((v) => v.email !== undefined || v.username !== undefined, 'email or username is required');
 
 export const createConversationSchema = z.object({
   participant_ids: z.array(id).min(1).max(1000),
-  title: z.string().trim().min(1).max(255).optional().nullable(),
+  title: text(255).trim().min(1).optional().nullable(),
   is_open: z.boolean().optional().default(false),
 });
 
 export const addParticipantSchema = z.object({ user_id: id });
 
+/** Query strings arrive as text: numbers are parsed, `0` is a cursor from the beginning. */
 export const pageQuerySchema = z.object({
-  before: id.optional(),
-  after: z.union([z.literal(0), id]).optional(),
-  limit: z.coerce.number().int().min(1).max(100).optional().default(50),
+  before: messageId.optional(),
+  after: cursor.optional(),
+  limit: z.string().regex(/^\d{1,3}$/, 'must be a number from 1 to 100').transform(Number).pipe(z.number().int().min(1).max(100)).optional().default(50),
 });
 
+/** `GET /conversations`: a page of at most `limit`, after `cursor`. */
+export const listQuerySchema = z.object({
+  limit: z.string().regex(/^\d{1,3}$/, 'must be a number from 1 to 100').transform(Number).pipe(z.number().int().min(1).max(100)).optional().default(50),
+  cursor: z.string().max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor this server gave out').optional(),
+});
+
+export type ListQueryInput = z.infer<typeof listQuerySchema>;
 export type SendMessageInput = z.infer<typeof sendMessageSchema>;
 export type JoinConversationInput = z.infer<typeof joinConversationSchema>;
 export type EditMessageInput = z.infer<typeof editMessageSchema>;

@@ -42,6 +42,7 @@ export type ConversationView = ReturnType<typeof conversationView>;
 
 export const conversationSummaryView = (s: ConversationSummary) => ({
   ...conversationView(s.conversation, s.participants),
+  participant_count: s.participantCount,
   last_message: s.lastMessage ? messageView(s.lastMessage) : null,
   unread_count: s.unreadCount,
 });

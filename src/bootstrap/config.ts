@@ -38,6 +38,19 @@ const schema = z.object({
   MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
   RATE_LIMIT_PER_SECOND: z.coerce.number({ message: 'must be a number' }).min(0).default(50),
   RATE_LIMIT_BURST: int(1, 1_000_000).default(100),
+  RATE_LIMITS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
+  LOGIN_PER_IP_PER_MINUTE: int(0, 1_000_000).default(30),
+  REGISTER_PER_IP_PER_MINUTE: int(0, 1_000_000).default(10),
+  REST_SENDS_PER_USER_PER_MINUTE: int(0, 1_000_000).default(120),
+  CONVERSATIONS_PER_USER_PER_MINUTE: int(0, 1_000_000).default(20),
+  GROUPS_PER_USER_PER_HOUR: int(0, 1_000_000).default(50),
+  MAX_CONNECTIONS_PER_USER: int(0, 1_000_000).default(50),
+  MAX_CONNECTIONS_PER_ADDRESS: int(0, 1_000_000).default(1000),
+  UPGRADE_MAX_IN_FLIGHT: int(1, 100_000).default(256),
+  LOGIN_LOCKOUT_FAILURES: int(1, 1000).default(10),
+  LOGIN_LOCKOUT_WINDOW_MINUTES: int(1, 10_080).default(15),
+  LOGIN_LOCKOUT_MINUTES: int(1, 10_080).default(15),
+  TRUST_PROXY_HOPS: int(0, 10).default(0),
   WS_IDLE_TIMEOUT_SECONDS: int(0, 960).default(120),
   WS_MAX_BACKPRESSURE_BYTES: int(1024, 1024 * 1024 * 1024).default(1024 * 1024),
   WS_MAX_IN_FLIGHT: int(1, 100_000).default(256),
@@ -81,10 +94,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   if (c.WORKERS > 1 && c.PORT === 0) {
     throw new ConfigError('Invalid configuration:\n  WORKERS: several workers share one port, so PORT must not be 0');
   }
-  if (c.NODE_ENV === 'production' && (!c.JWT_SECRET || c.JWT_SECRET.length < 32)) {
-    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: must be set to at least 32 characters in production');
+  if (c.NODE_ENV === 'production') {
+    const weakness = c.JWT_SECRET ? secretWeakness(c.JWT_SECRET) : 'must be set in production';
+    if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
   }
   return { ...c, databaseUrl: databaseUrl(c), dataDir: path.resolve(c.DATA_DIR) };
+}
+
+/**
+ * Why a signing secret is too weak, or null: shorter than 32 bytes, too few
+ * distinct characters, a short pattern repeated, or under 128 bits by a
+ * character-frequency estimate (a random base64 secret of 32 bytes has ~190).
+ */
+export function secretWeakness(secret: string): string | null {
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes < 32) return `must be at least 32 bytes (got ${bytes})`;
+  const counts = new Map<string, number>();
+  for (const ch of secret) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  if (counts.size < 10) return 'has too few distinct characters to be random';
+  if (/^(.{1,16})\1+$/s.test(secret)) return 'is a short pattern repeated';
+  let bitsPerChar = 0;
+  for (const n of counts.values()) bitsPerChar -= (n / secret.length) * Math.log2(n / secret.length);
+  if (bitsPerChar * secret.length < 128) return 'has too little entropy to be random';
+  return null;
 }
 
 /** DATABASE_URL, or one built from the original DB_* variables, or null for the embedded database. */

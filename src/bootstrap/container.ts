@@ -30,6 +30,7 @@ import { CachingConversationRepository } from '../adapters/cache/caching-convers
 import { LocalBroadcaster } from '../adapters/local-fanout/local-broadcaster.js';
 import { LocalMessageAppender } from '../adapters/local-fanout/local-message-appender.js';
 import { InMemoryConversationRepository } from '../adapters/memory/in-memory-conversation-repository.js';
+import { InMemoryLoginAttempts } from '../adapters/memory/in-memory-login-attempts.js';
 import { InMemoryMessageRepository } from '../adapters/memory/in-memory-message-repository.js';
 import { InMemoryPresenceStore } from '../adapters/memory/in-memory-presence-store.js';
 import { InMemoryStore } from '../adapters/memory/in-memory-store.js';
@@ -40,6 +41,7 @@ import { PgPresenceStore } from '../adapters/pg-fanout/pg-presence-store.js';
 import { JwtTokenService } from '../adapters/security/jwt-token-service.js';
 import { ScryptPasswordHasher } from '../adapters/security/scrypt-password-hasher.js';
 import { SequelizeConversationRepository } from '../adapters/sequelize/sequelize-conversation-repository.js';
+import { SequelizeLoginAttempts } from '../adapters/sequelize/sequelize-login-attempts.js';
 import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../adapters/sequelize/sequelize-user-repository.js';
 import { SystemClock } from '../adapters/system-clock.js';
@@ -55,6 +57,15 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string) =>
     bind(id(TOKENS.Logger)).toConstantValue(logger);
     bind(id(TOKENS.Clock)).toConstantValue(new SystemClock());
     bind(id(TOKENS.MessageLimits)).toConstantValue({ maxContentLength: config.MAX_CONTENT_LENGTH });
+    bind(id(TOKENS.Policies)).toConstantValue({
+      // The lockout stays on whatever RATE_LIMITS says.
+      lockout: {
+        maxFailures: config.LOGIN_LOCKOUT_FAILURES,
+        windowMs: config.LOGIN_LOCKOUT_WINDOW_MINUTES * 60_000,
+        lockMs: config.LOGIN_LOCKOUT_MINUTES * 60_000,
+      },
+      groupsPerUserPerHour: config.RATE_LIMITS === 'on' ? config.GROUPS_PER_USER_PER_HOUR : 0,
+    });
     bind(id(TOKENS.PasswordHasher)).toConstantValue(new ScryptPasswordHasher({ cost: config.PASSWORD_HASH_COST }));
     bind(id(TOKENS.TokenService))
       .toDynamicValue((ctx) => new JwtTokenService({
@@ -83,6 +94,7 @@ export const postgresModule = (config: Config, o: PostgresModuleOptions) =>
     bind(id(TOKENS.Sequelize)).toConstantValue(o.sequelize);
     bind(id(TOKENS.PgPool)).toConstantValue(o.pool);
     bind(id(TOKENS.UserRepository)).toConstantValue(new SequelizeUserRepository(o.sequelize));
+    bind(id(TOKENS.LoginAttempts)).toConstantValue(new SequelizeLoginAttempts(o.sequelize));
     const conversations = new CachingConversationRepository(new SequelizeConversationRepository(o.sequelize));
     bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
     bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations]);
@@ -108,6 +120,7 @@ export const inMemoryModule = () =>
     const store = new InMemoryStore();
     const messages = new InMemoryMessageRepository(store);
     bind(id(TOKENS.UserRepository)).toConstantValue(new InMemoryUserRepository(store));
+    bind(id(TOKENS.LoginAttempts)).toConstantValue(new InMemoryLoginAttempts());
     bind(id(TOKENS.ConversationRepository)).toConstantValue(new InMemoryConversationRepository(store));
     bind(id(TOKENS.MessageRepository)).toConstantValue(messages);
     bind(id(TOKENS.MessageStore)).toConstantValue(messages);
@@ -152,6 +165,7 @@ export const useCasesModule = () =>
         const appender = get(ctx, TOKENS.MessageAppender);
         const presence = get(ctx, TOKENS.PresenceStore);
         const typing = get(ctx, TOKENS.TypingIndicators);
+        const policies = get(ctx, TOKENS.Policies);
         const clock = get(ctx, TOKENS.Clock);
         const hasher = get(ctx, TOKENS.PasswordHasher);
         const tokens = get(ctx, TOKENS.TokenService);
@@ -160,11 +174,11 @@ export const useCasesModule = () =>
         const removeParticipant = new RemoveParticipant(conversations, broadcaster, clock);
         return {
           registerUser: new RegisterUser(users, hasher, tokens, clock),
-          logIn: new LogIn(users, hasher, tokens, clock),
+          logIn: new LogIn(users, hasher, tokens, get(ctx, TOKENS.LoginAttempts), policies.lockout, clock),
           authenticate,
           deleteAccount: new DeleteAccount(users, clock),
           openConnection: new OpenConnection(authenticate, conversations),
-          createConversation: new CreateConversation(conversations, users, broadcaster, clock),
+          createConversation: new CreateConversation(conversations, users, broadcaster, clock, policies.groupsPerUserPerHour),
           getConversation: new GetConversation(conversations),
           listConversations: new ListConversations(conversations),
           listParticipants: new ListParticipants(conversations, presence),

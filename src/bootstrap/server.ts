@@ -127,16 +127,30 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
 
   const useCases = resolve(container, TOKENS.UseCases);
   let transport: Transport | null = null;
+  const limitsOn = config.RATE_LIMITS === 'on';
+  if (!limitsOn) logger.warn('RATE_LIMITS=off: no per-IP or per-user request limits and no connection caps (the per-account login lockout stays on); for benchmarks on a trusted network only');
   const gateway = new Gateway(useCases, registry, {
     maxFrameBytes: config.MAX_FRAME_BYTES,
     maxBodyBytes: config.MAX_BODY_BYTES,
     idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_SECONDS,
     maxBackpressureBytes: config.WS_MAX_BACKPRESSURE_BYTES,
-    ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+    ratePerSecond: limitsOn ? config.RATE_LIMIT_PER_SECOND : 0,
     rateBurst: config.RATE_LIMIT_BURST,
     maxInFlightPerConnection: config.WS_MAX_IN_FLIGHT,
     corsOrigins: config.CORS_ORIGINS,
     logger,
+    requestLimits: limitsOn
+      ? {
+          loginPerIp: config.LOGIN_PER_IP_PER_MINUTE,
+          registerPerIp: config.REGISTER_PER_IP_PER_MINUTE,
+          restSendsPerUser: config.REST_SENDS_PER_USER_PER_MINUTE,
+          conversationsPerUser: config.CONVERSATIONS_PER_USER_PER_MINUTE,
+        }
+      : null,
+    maxConnectionsPerUser: limitsOn ? config.MAX_CONNECTIONS_PER_USER : 0,
+    maxConnectionsPerAddress: limitsOn ? config.MAX_CONNECTIONS_PER_ADDRESS : 0,
+    maxUpgradesInFlight: config.UPGRADE_MAX_IN_FLIGHT,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     ready: async () => {
       const database = await ready(db.sequelize, db.pool);
       const fanout = listener?.state;

@@ -5,6 +5,7 @@ import type { MessageLimits } from '../application/access.js';
 import type { ConversationRepository } from '../application/ports/conversation-repository.js';
 import type { Broadcaster, FanoutObserver, LocalDelivery, MessageAppender, MessageStore } from '../application/ports/fanout.js';
 import type { MessageRepository } from '../application/ports/message-repository.js';
+import type { LoginAttempts, LockoutPolicy } from '../application/ports/login-attempts.js';
 import type { PresenceStore } from '../application/ports/presence-store.js';
 import type { Clock, Logger, PasswordHasher, TokenService } from '../application/ports/services.js';
 import type { UserRepository } from '../application/ports/user-repository.js';
@@ -26,6 +27,9 @@ export const TOKENS = {
   PasswordHasher: token<PasswordHasher>('PasswordHasher'),
   TokenService: token<TokenService>('TokenService'),
   MessageLimits: token<MessageLimits>('MessageLimits'),
+  /** Account and abuse policies the use cases enforce. */
+  Policies: token<{ readonly lockout: LockoutPolicy; readonly groupsPerUserPerHour: number }>('Policies'),
+  LoginAttempts: token<LoginAttempts>('LoginAttempts'),
   UserRepository: token<UserRepository>('UserRepository'),
   ConversationRepository: token<ConversationRepository>('ConversationRepository'),
   MessageRepository: token<MessageRepository>('MessageRepository'),

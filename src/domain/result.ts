@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'CONVERSATION_NOT_FOUND'
   | 'MESSAGE_NOT_FOUND'
   | 'EMAIL_TAKEN'
-  | 'USERNAME_TAKEN';
+  | 'USERNAME_TAKEN'
+  /** A limit was reached; `details.retry_after_seconds` says when to try again. */
+  | 'RATE_LIMITED';
 
 export interface Failure {
   readonly code: ErrorCode;

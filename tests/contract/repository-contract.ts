@@ -96,14 +96,31 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const m1 = (await r.store.append(draft(older.id, b.id, 'one', null, 10))).message!;
       await r.store.append(draft(older.id, a.id, 'mine', null, 11));
       const m3 = (await r.store.append(draft(older.id, b.id, 'three', null, 12))).message!;
-      const list = await r.conversations.listForUser(a.id);
+      const list = (await r.conversations.listForUser(a.id, { limit: 10 })).conversations;
       expect(list.map((s) => s.conversation.id)).toEqual([older.id, newer.id]);
-      expect(list[0]).toMatchObject({ unreadCount: 2, lastMessage: { id: m3.id, content: 'three' } });
+      expect(list[0]).toMatchObject({ unreadCount: 2, participantCount: 2, lastMessage: { id: m3.id, content: 'three' } });
       expect(list[1]).toMatchObject({ unreadCount: 0, lastMessage: null });
       expect(list[0]!.participants.map((p) => p.id)).toEqual([a.id, b.id]);
-      expect(await r.conversations.advanceReadMarker(older.id, a.id, m1.id, at(20))).toBe(m1.id);
-      expect(await r.conversations.advanceReadMarker(older.id, a.id, m1.id - 1, at(21))).toBe(m1.id);
-      expect((await r.conversations.listForUser(a.id))[0]!.unreadCount).toBe(1);
+      expect(await r.conversations.advanceReadMarker(older.id, a.id, m1.id, at(20))).toEqual({ previous: 0, current: m1.id });
+      expect(await r.conversations.advanceReadMarker(older.id, a.id, m1.id - 1, at(21))).toEqual({ previous: m1.id, current: m1.id });
+      expect((await r.conversations.listForUser(a.id, { limit: 10 })).conversations[0]!.unreadCount).toBe(1);
+    });
+
+    it('pages the list with a cursor, and caps the unread count', async () => {
+      const r = await fresh();
+      const [a, b] = [await user(r), await user(r)];
+      const groups = [];
+      for (let i = 0; i < 5; i++) groups.push(await r.conversations.createGroup({ title: `g${i}`, isOpen: false, createdBy: b.id, participantIds: [a.id, b.id] }, at(100 + i)));
+      for (let i = 0; i < 105; i++) await r.store.append(draft(groups[1]!.id, b.id, `spam ${i}`, null, 200));
+      const first = await r.conversations.listForUser(a.id, { limit: 2 });
+      expect(first.conversations.map((s) => s.conversation.id)).toEqual([groups[1]!.id, groups[4]!.id]);
+      expect(first.conversations[0]!.unreadCount).toBe(100);
+      const second = await r.conversations.listForUser(a.id, { limit: 2, after: first.next! });
+      expect(second.conversations.map((s) => s.conversation.id)).toEqual([groups[3]!.id, groups[2]!.id]);
+      const third = await r.conversations.listForUser(a.id, { limit: 2, after: second.next! });
+      expect([third.conversations.map((s) => s.conversation.id), third.next]).toEqual([[groups[0]!.id], null]);
+      expect(await r.conversations.countGroupsCreatedSince(b.id, at(102))).toBe(3);
+      expect(await r.conversations.countGroupsCreatedSince(a.id, at(0))).toBe(0);
     });
   });
 
@@ -178,10 +195,12 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const later = (await r.store.append(draft(c.id, b.id, 'later'))).message!;
       const edited = await r.messages.edit(mine.id, 'mine, edited', at(30));
       expect(edited).toMatchObject({ content: 'mine, edited', editedAt: at(30) });
-      expect(await r.messages.markReadUpTo(c.id, a.id, theirs.id, at(40))).toBe(1);
+      expect(await r.messages.markReadBetween(c.id, a.id, 0, theirs.id, at(40))).toBe(1);
+      expect(await r.messages.markReadBetween(c.id, a.id, theirs.id, later.id, at(41))).toBe(1);
+      expect(await r.messages.markReadBetween(c.id, a.id, 0, later.id, at(42))).toBe(0);
       expect((await r.messages.findById(theirs.id))?.readAt).toEqual(at(40));
       expect((await r.messages.findById(mine.id))?.readAt).toBeNull();
-      expect((await r.messages.findById(later.id))?.readAt).toBeNull();
+      expect((await r.messages.findById(later.id))?.readAt).toEqual(at(41));
       expect(await r.messages.softDelete(theirs.id, at(50))).toBe(true);
       expect(await r.messages.softDelete(theirs.id, at(51))).toBe(false);
       expect(await r.messages.findById(theirs.id)).toBeNull();

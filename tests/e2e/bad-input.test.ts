@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JwtTokenService } from '../../src/adapters/security/jwt-token-service.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
+import { testTransport } from '../support/transport.js';
 import { WsClient } from '../support/ws-client.js';
 
 let server: TestServer;
@@ -122,6 +123,25 @@ describe('frames over the limit', () => {
     expect((await c.closed).code).toBe(1009);
     const again = await WsClient.connect(server.wsUrl, alice.token);
     expect((await again.request('sendMessage', { conversation_id: conversationId, content: 'after' })).event).toBe('ack');
+    again.socket.terminate();
+  });
+
+  it('closes a frame of several MiB with 1009 too', async () => {
+    const c = await WsClient.connect(server.wsUrl, alice.token);
+    c.sendRaw(JSON.stringify({ event: 'sendMessage', data: { conversation_id: conversationId, content: 'x'.repeat(3 * 1024 * 1024) } }));
+    expect((await c.closed).code).toBe(1009);
+  });
+
+  it(`closes a text frame that is not UTF-8 with ${testTransport() === 'node' ? '1007' : '1006 (uWebSockets.js drops it without a close frame)'}`, async () => {
+    const c = await WsClient.connect(server.wsUrl, alice.token);
+    // ws refuses to send invalid UTF-8 as text: write a masked text frame on the TCP socket by hand.
+    const payload = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const frame = Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((b, i) => b ^ mask[i % 4]!)]);
+    (c.socket as unknown as { _socket: { write(b: Buffer): void } })._socket.write(frame);
+    expect((await c.closed).code).toBe(testTransport() === 'node' ? 1007 : 1006);
+    const again = await WsClient.connect(server.wsUrl, alice.token);
+    expect((await again.request('sendMessage', { conversation_id: conversationId, content: 'after bad bytes' })).event).toBe('ack');
     again.socket.terminate();
   });
 });

@@ -94,7 +94,7 @@ describe('a direct conversation over the real server', () => {
     const notMine = await b.request('editMessage', { message_id: msg.id, content: 'hijack' });
     expect(notMine.error?.code).toBe('NOT_MESSAGE_SENDER');
     const outsider = await (await connect(eve)).request('editMessage', { message_id: msg.id, content: 'hijack' });
-    expect(outsider.error?.code).toBe('NOT_A_PARTICIPANT');
+    expect(outsider.error).toEqual({ code: 'MESSAGE_NOT_FOUND', message: `Message ${msg.id} does not exist` });
     const edited = await a.request('editMessage', { message_id: msg.id, content: 'fixed' });
     expect(edited.data).toMatchObject({ id: msg.id, content: 'fixed' });
     expect(edited.data.edited_at).not.toBeNull();
@@ -126,15 +126,29 @@ describe('a direct conversation over the real server', () => {
     expect(after.body.conversations[0]).toMatchObject({ id: conversationId, unread_count: 0, last_message: { id: m1.id } });
   });
 
-  it('keeps a third user out of reading and writing', async () => {
+  it('keeps a third user out of reading and writing, answering exactly as for a conversation that does not exist', async () => {
     const e = await connect(eve);
-    expect((await e.request('sendMessage', { conversation_id: conversationId, content: 'let me in' })).error?.code).toBe('NOT_A_PARTICIPANT');
-    expect((await e.request('joinConversation', { conversation_id: conversationId })).error?.code).toBe('NOT_A_PARTICIPANT');
-    expect((await e.request('markRead', { conversation_id: conversationId, message_id: 1 })).error?.code).toBe('NOT_A_PARTICIPANT');
-    expect((await server.http.get(`/conversations/${conversationId}`, eve.token)).status).toBe(403);
-    expect((await server.http.get(`/conversations/${conversationId}/messages`, eve.token)).status).toBe(403);
-    expect((await server.http.post(`/conversations/${conversationId}/messages`, { content: 'x' }, eve.token)).status).toBe(403);
-    expect((await server.http.post(`/conversations/${conversationId}/participants`, { user_id: eve.id }, eve.token)).body.error.code).toBe('NOT_A_GROUP');
+    const missing = 2_000_000_000;
+    // The same code and message (bar the id) for an existing conversation and a missing one, on /ws and REST.
+    const answers = async (id: number) => [
+      (await e.request('sendMessage', { conversation_id: id, content: 'let me in' })).error,
+      (await e.request('joinConversation', { conversation_id: id })).error,
+      (await e.request('markRead', { conversation_id: id, message_id: 1 })).error,
+      (await e.request('typing', { conversation_id: id })).error,
+      (await e.request('leaveConversation', { conversation_id: id })).error,
+      (await server.http.get(`/conversations/${id}`, eve.token)).body,
+      (await server.http.get(`/conversations/${id}/messages`, eve.token)).body,
+      (await server.http.get(`/conversations/${id}/participants`, eve.token)).body,
+      (await server.http.post(`/conversations/${id}/messages`, { content: 'x' }, eve.token)).body,
+      (await server.http.post(`/conversations/${id}/read`, { message_id: 1 }, eve.token)).body,
+      (await server.http.post(`/conversations/${id}/participants`, { user_id: eve.id }, eve.token)).body,
+      (await server.http.del(`/conversations/${id}/participants/${eve.id}`, eve.token)).body,
+    ];
+    const existing = JSON.stringify(await answers(conversationId)).replaceAll(String(conversationId), 'ID');
+    const absent = JSON.stringify(await answers(missing)).replaceAll(String(missing), 'ID');
+    expect(existing).toBe(absent);
+    expect(JSON.parse(existing)[0]).toEqual({ code: 'CONVERSATION_NOT_FOUND', message: 'Conversation ID does not exist' });
+    expect((await server.http.get(`/conversations/${conversationId}`, eve.token)).status).toBe(404);
     const list = await server.http.get('/conversations', eve.token);
     expect(list.body.conversations.map((c: { id: number }) => c.id)).not.toContain(conversationId);
   });
@@ -163,7 +177,7 @@ describe('groups and membership changes', () => {
     const after = await a.request('sendMessage', { conversation_id: group.body.id, content: 'dave is gone' });
     await sleep(150);
     expect(d.received('receiveMessage').map((f) => f.data.id)).not.toContain(after.data.id);
-    expect((await d.request('sendMessage', { conversation_id: group.body.id, content: 'hey' })).error?.code).toBe('NOT_A_PARTICIPANT');
+    expect((await d.request('sendMessage', { conversation_id: group.body.id, content: 'hey' })).error?.code).toBe('CONVERSATION_NOT_FOUND');
   });
 
   it('lets anyone join an open group, nobody a closed one, and members leave by themselves', async () => {
@@ -171,8 +185,8 @@ describe('groups and membership changes', () => {
     const open = await server.http.post('/conversations', { participant_ids: [carol.id], title: 'Open house', is_open: true }, alice.token);
     const closed = await server.http.post('/conversations', { participant_ids: [carol.id], title: 'Private' }, alice.token);
     const d = await connect(dave);
-    expect((await d.request('joinConversation', { conversation_id: closed.body.id })).error?.code).toBe('NOT_A_PARTICIPANT');
-    expect((await server.http.post(`/conversations/${closed.body.id}/participants`, { user_id: dave.id }, dave.token)).body.error.code).toBe('CONVERSATION_CLOSED');
+    expect((await d.request('joinConversation', { conversation_id: closed.body.id })).error?.code).toBe('CONVERSATION_NOT_FOUND');
+    expect((await server.http.post(`/conversations/${closed.body.id}/participants`, { user_id: dave.id }, dave.token)).body.error.code).toBe('CONVERSATION_NOT_FOUND');
     const joined = await d.request('joinConversation', { conversation_id: open.body.id });
     expect(joined.event).toBe('ack');
     expect(joined.data.conversation.participants.map((p: U) => p.id)).toContain(dave.id);
@@ -181,7 +195,7 @@ describe('groups and membership changes', () => {
     await d.event('receiveMessage', (x) => x.id === m.data.id);
     const left = await d.request('leaveConversation', { conversation_id: open.body.id });
     expect(left.data).toEqual({ conversation_id: open.body.id, user_id: dave.id });
-    expect((await d.request('leaveConversation', { conversation_id: conversationId })).error?.code).toBe('NOT_A_PARTICIPANT');
+    expect((await d.request('leaveConversation', { conversation_id: conversationId })).error?.code).toBe('CONVERSATION_NOT_FOUND');
     const b = await connect(bob);
     expect((await b.request('leaveConversation', { conversation_id: conversationId })).error?.code).toBe('NOT_A_GROUP');
   });

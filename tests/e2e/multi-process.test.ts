@@ -69,7 +69,7 @@ describe('two server processes on one database', () => {
     expect((await c.request('sendMessage', { conversation_id: group.id, content: 'carol here' })).event).toBe('ack');
     await http1.del(`/conversations/${group.id}/participants/${carol.id}`, alice.token);
     await c.event('participantRemoved', (d) => d.user_id === carol.id);
-    expect((await c.request('sendMessage', { conversation_id: group.id, content: 'still here?' })).error?.code).toBe('NOT_A_PARTICIPANT');
+    expect((await c.request('sendMessage', { conversation_id: group.id, content: 'still here?' })).error?.code).toBe('CONVERSATION_NOT_FOUND');
     const after = await a.request('sendMessage', { conversation_id: group.id, content: 'carol is gone' });
     await b.event('receiveMessage', (d) => d.id === after.data.id);
     await sleep(200);

@@ -4,7 +4,7 @@ import { sleep, WsClient } from '../support/ws-client.js';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMIT_PER_SECOND: '5', RATE_LIMIT_BURST: '5', WS_MAX_BACKPRESSURE_BYTES: '65536' });
+  server = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_PER_SECOND: '5', RATE_LIMIT_BURST: '5', WS_MAX_BACKPRESSURE_BYTES: '65536' });
 });
 afterAll(() => server?.stop());
 

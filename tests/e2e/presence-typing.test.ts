@@ -120,7 +120,7 @@ describe('typing across two processes', () => {
     expect(aOther.frames.filter((f) => f.event === 'typing')).toEqual([]);
 
     const refused = await e.request('typing', { conversation_id: conversation });
-    expect(refused.error?.code).toBe('NOT_A_PARTICIPANT');
+    expect(refused.error?.code).toBe('CONVERSATION_NOT_FOUND');
     expect((await e.request('typing', { conversation_id: conversation, is_typing: 'yes' })).error?.code).toBe('VALIDATION_FAILED');
   }, 30_000);
 });

@@ -188,8 +188,8 @@ describe('bad input over Socket.IO', () => {
     expect(await code(a, 'sendMessage', { conversation_id: conversationId, content: 'x'.repeat(10_001) })).toBe('CONTENT_TOO_LONG');
     expect(await code(a, 'sendMessage', { conversation_id: conversationId, type: 'image', attachment: { url: 'ftp://x/y' } })).toBe('VALIDATION_FAILED');
     expect(await code(a, 'teleport', {})).toBe('UNKNOWN_EVENT');
-    expect(await code(e, 'sendMessage', { conversation_id: conversationId, content: 'let me in' })).toBe('NOT_A_PARTICIPANT');
-    expect(await code(e, 'joinConversation', { conversation_id: conversationId })).toBe('NOT_A_PARTICIPANT');
+    expect(await code(e, 'sendMessage', { conversation_id: conversationId, content: 'let me in' })).toBe('CONVERSATION_NOT_FOUND');
+    expect(await code(e, 'joinConversation', { conversation_id: conversationId })).toBe('CONVERSATION_NOT_FOUND');
     // An emit without a callback is not an error, and the connection keeps working.
     a.emit('sendMessage', { conversation_id: 'junk' });
     expect((await emit(a, 'sendMessage', { conversation_id: conversationId, content: 'still fine' })).success).toBe(true);

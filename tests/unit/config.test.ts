@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/bootstrap/config.js';
 
@@ -19,10 +20,21 @@ describe('configuration', () => {
     }
   });
 
-  it('requires a long JWT_SECRET in production, without echoing it', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
-    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/at least 32/);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'k'.repeat(32) }).JWT_SECRET).toBe('k'.repeat(32));
+  it('refuses a missing, short or low-entropy JWT_SECRET in production, without echoing it, and accepts a random one', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: must be set/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'secret' })).toThrow(/at least 32 bytes/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'k'.repeat(32) })).toThrow(/too few distinct/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'abcdefghij'.repeat(4) })).toThrow(/short pattern repeated/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'aaaaaaaaaaaaaaaaaaaaaaabcdefghijklm' })).toThrow(/too little entropy/);
+    try {
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'secret' });
+    } catch (error) {
+      expect(String(error)).not.toContain('secret"');
+    }
+    const random = randomBytes(32).toString('base64');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: random }).JWT_SECRET).toBe(random);
+    // Outside production a weak secret is the developer's business.
+    expect(loadConfig({ NODE_ENV: 'development', JWT_SECRET: 'secret' }).JWT_SECRET).toBe('secret');
   });
 
   it('builds the database URL from the original DB_* variables', () => {

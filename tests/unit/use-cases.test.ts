@@ -96,7 +96,7 @@ describe('use cases over in-memory adapters', () => {
     const m2 = value(await u.sendMessage.execute(a, { conversation_id: cid, content: 'two', type: 'text' })).message;
     expect(value(await u.markRead.execute(b, { conversation_id: cid, message_id: m2.id })).message_id).toBe(m2.id);
     expect(value(await u.markRead.execute(b, { conversation_id: cid, message_id: m1.id })).message_id).toBe(m1.id);
-    const [summary] = await u.listConversations.execute(b);
+    const [summary] = value(await u.listConversations.execute(b, { limit: 50 })).conversations;
     expect(summary?.unreadCount).toBe(0);
     expect(delivery.events('readReceipt').map((r) => [r.user_id, r.message_id])).toEqual([[b.id, m2.id], [b.id, m1.id]]);
     expect(codeOf(await u.markRead.execute(b, { conversation_id: cid + 1000, message_id: m1.id }))).toBe('CONVERSATION_NOT_FOUND');

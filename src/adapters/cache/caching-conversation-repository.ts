@@ -1,7 +1,8 @@
 import type { Conversation, ParticipantSummary } from '../../domain/conversation.js';
 import type {
+  ConversationListPage,
   ConversationRepository,
-  ConversationSummary,
+  ListCursor,
   NewGroup,
 } from '../../application/ports/conversation-repository.js';
 import type { FanoutObserver, MembershipChange } from '../../application/ports/fanout.js';
@@ -27,11 +28,10 @@ interface Entry {
  */
 export class CachingConversationRepository implements ConversationRepository, FanoutObserver {
   private readonly entries = new Map<number, Entry>();
-  private readonly loading = new Map<number, Promise<Entry>>();
-  private readonly versions = new Map<number, number>();
+  /** Loads in flight; an invalidation marks its load stale, so the result is used once but not kept. */
+  private readonly loading = new Map<number, { promise: Promise<Entry>; stale: boolean }>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
-  private generation = 0;
 
   constructor(
     private readonly inner: ConversationRepository,
@@ -43,8 +43,9 @@ export class CachingConversationRepository implements ConversationRepository, Fa
 
   invalidate(conversationId: number): void {
     this.entries.delete(conversationId);
+    const load = this.loading.get(conversationId);
+    if (load) load.stale = true;
     this.loading.delete(conversationId);
-    this.versions.set(conversationId, (this.versions.get(conversationId) ?? 0) + 1);
   }
 
   membershipChanged(change: MembershipChange): void {
@@ -56,9 +57,14 @@ export class CachingConversationRepository implements ConversationRepository, Fa
   }
 
   clear(): void {
-    this.generation += 1;
     this.entries.clear();
+    for (const load of this.loading.values()) load.stale = true;
     this.loading.clear();
+  }
+
+  /** Conversations cached and loads in flight: both bounded (for tests and metrics). */
+  get size(): { entries: number; loading: number } {
+    return { entries: this.entries.size, loading: this.loading.size };
   }
 
   async findById(id: number): Promise<Conversation | null> {
@@ -109,12 +115,16 @@ export class CachingConversationRepository implements ConversationRepository, Fa
     return this.inner.conversationIdsOfUsers(userIds);
   }
 
-  listForUser(userId: number): Promise<ConversationSummary[]> {
-    return this.inner.listForUser(userId);
+  listForUser(userId: number, query: { limit: number; after?: ListCursor }): Promise<ConversationListPage> {
+    return this.inner.listForUser(userId, query);
   }
 
-  advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<number> {
+  advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<{ previous: number; current: number }> {
     return this.inner.advanceReadMarker(conversationId, userId, messageId, now);
+  }
+
+  countGroupsCreatedSince(userId: number, since: Date): Promise<number> {
+    return this.inner.countGroupsCreatedSince(userId, since);
   }
 
   private entry(conversationId: number): Promise<Entry> {
@@ -125,26 +135,25 @@ export class CachingConversationRepository implements ConversationRepository, Fa
       this.entries.set(conversationId, cached);
       return Promise.resolve(cached);
     }
-    let pending = this.loading.get(conversationId);
-    if (!pending) {
-      pending = this.load(conversationId);
-      this.loading.set(conversationId, pending);
-      const settled = pending;
-      void settled.finally(() => {
-        if (this.loading.get(conversationId) === settled) this.loading.delete(conversationId);
-      }).catch(() => undefined);
-    }
-    return pending;
+    const inFlight = this.loading.get(conversationId);
+    if (inFlight) return inFlight.promise;
+    const load = { promise: null as unknown as Promise<Entry>, stale: false };
+    load.promise = this.load(conversationId, load);
+    this.loading.set(conversationId, load);
+    void load.promise
+      .finally(() => {
+        if (this.loading.get(conversationId) === load) this.loading.delete(conversationId);
+      })
+      .catch(() => undefined);
+    return load.promise;
   }
 
   /** One load per conversation at a time; an invalidation during the load keeps its result out of the cache. */
-  private async load(conversationId: number): Promise<Entry> {
-    const generation = this.generation;
-    const version = this.versions.get(conversationId) ?? 0;
+  private async load(conversationId: number, load: { stale: boolean }): Promise<Entry> {
     const loadedAt = Date.now();
     const [conversation, members] = await Promise.all([this.inner.findById(conversationId), this.inner.participants(conversationId)]);
     const entry: Entry = { conversation, members: new Set(members.map((m) => m.id)), loadedAt };
-    if (generation === this.generation && version === (this.versions.get(conversationId) ?? 0)) {
+    if (!load.stale) {
       this.entries.set(conversationId, entry);
       if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }

@@ -52,6 +52,7 @@ export class ConnectionRegistry implements LocalDelivery {
   private readonly lastChangeOf = new Map<number, number>();
   private forgottenUpTo = 0;
   private readonly listeners: UserPresenceListener[] = [];
+  private readonly byAddress = new Map<string, number>();
 
   constructor(private readonly options: ConnectionRegistryOptions) {}
 
@@ -76,6 +77,7 @@ export class ConnectionRegistry implements LocalDelivery {
    * between, the list is read again, so the change cannot be lost.
    */
   add(connection: Connection, conversationIds: readonly number[], mark: number): void {
+    this.byAddress.set(connection.remoteAddress, (this.byAddress.get(connection.remoteAddress) ?? 0) + 1);
     const userId = connection.actor.id;
     let user = this.users.get(userId);
     if (!user) {
@@ -93,7 +95,11 @@ export class ConnectionRegistry implements LocalDelivery {
 
   remove(connection: Connection): void {
     const user = this.users.get(connection.actor.id);
-    if (!user?.connections.delete(connection) || user.connections.size > 0) return;
+    if (!user?.connections.delete(connection)) return;
+    const left = (this.byAddress.get(connection.remoteAddress) ?? 1) - 1;
+    if (left > 0) this.byAddress.set(connection.remoteAddress, left);
+    else this.byAddress.delete(connection.remoteAddress);
+    if (user.connections.size > 0) return;
     for (const id of user.conversations) this.unfollowIndex(user, id);
     this.users.delete(user.id);
     for (const listener of this.listeners) listener.disconnected(user.id);
@@ -106,6 +112,11 @@ export class ConnectionRegistry implements LocalDelivery {
 
   connectedUserIds(): number[] {
     return [...this.users.keys()];
+  }
+
+  /** Open connections from one client address. */
+  connectionsFrom(address: string): number {
+    return this.byAddress.get(address) ?? 0;
   }
 
   connectionsOf(userId: number): ReadonlySet<Connection> {

@@ -4,8 +4,9 @@ import type { UseCases } from '../../application/use-cases.js';
 import type { Connection } from './connection.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { CorsPolicy } from './cors.js';
-import { bearer, type HttpHeaders, type HttpReply, type HttpRequest } from './http.js';
+import { bearer, retryAfterOf, type HttpHeaders, type HttpReply, type HttpRequest } from './http.js';
 import { HttpRouter, type PlainRoute, type Readiness } from './http-router.js';
+import { clientAddress, RequestLimits, type RequestLimitsOptions } from './rate-limits.js';
 import { RealtimeEndpoint } from './realtime-endpoint.js';
 import { restRoutes } from './rest-routes.js';
 import { fromThrown, HTTP_STATUS, type WireError } from './wire-error.js';
@@ -27,6 +28,16 @@ export interface GatewayOptions {
   readonly logger: Logger;
   readonly ready: () => Promise<Readiness>;
   readonly plainRoutes?: readonly PlainRoute[];
+  /** Per-IP and per-user REST limits; null turns them off (RATE_LIMITS=off). */
+  readonly requestLimits: RequestLimitsOptions | null;
+  /** Open connections one user may hold on this process (0: no cap). */
+  readonly maxConnectionsPerUser: number;
+  /** Open connections one client address may hold on this process (0: no cap). */
+  readonly maxConnectionsPerAddress: number;
+  /** Upgrades being checked at once; beyond it they are answered 503 with Retry-After at once. */
+  readonly maxUpgradesInFlight: number;
+  /** Proxies in front whose X-Forwarded-For is trusted (0: the peer address is the client's). */
+  readonly trustProxyHops: number;
 }
 
 /** What a transport knows of an upgrade request, copied out before any await. */
@@ -40,6 +51,8 @@ export interface UpgradeRequest {
 export interface Admitted {
   readonly ok: true;
   readonly actor: Actor;
+  /** The client's address (behind trusted proxies, the one they saw). */
+  readonly clientAddress: string;
   readonly conversationIds: readonly number[];
   readonly mark: number;
 }
@@ -62,6 +75,10 @@ export class Gateway {
   readonly http: HttpRouter;
   readonly cors: CorsPolicy;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private upgradesInFlight = 0;
+  private readonly pendingByAddress = new Map<string, number>();
+  private refusedUpgrades = 0;
+  private refusalLog: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly useCases: UseCases,
@@ -82,6 +99,8 @@ export class Gateway {
       logger: options.logger,
       ready: options.ready,
       track,
+      limits: options.requestLimits ? new RequestLimits(options.requestLimits) : null,
+      trustProxyHops: options.trustProxyHops,
       ...(options.plainRoutes ? { plainRoutes: options.plainRoutes } : {}),
     });
   }
@@ -97,26 +116,68 @@ export class Gateway {
     return this.http.handle(request);
   }
 
+  /** Upgrades refused for load since start-up (for metrics). */
+  get upgradesRefused(): number {
+    return this.refusedUpgrades;
+  }
+
   /**
-   * The checks of a `/ws` upgrade: origin, then a token (`?token=` or a bearer
-   * header) of an active user. Never rejects.
+   * The checks of an upgrade (`/ws`, or a Socket.IO handshake), cheapest
+   * first: origin, load, the client address's connections, then the token
+   * (`?token=` or a bearer header) of an active user, then that user's
+   * connections. Never rejects.
    */
   admit(request: UpgradeRequest): Promise<Admitted | Refused> {
+    const o = this.options;
+    const address = clientAddress(request.remoteAddress, request.header('x-forwarded-for'), o.trustProxyHops);
     if (!this.cors.allows(request.header('origin'))) {
       return Promise.resolve(refusal({ code: 'ORIGIN_NOT_ALLOWED', message: 'This origin is not allowed' }));
     }
+    if (this.upgradesInFlight >= o.maxUpgradesInFlight) return Promise.resolve(this.overloaded());
+    const pending = this.pendingByAddress.get(address) ?? 0;
+    if (o.maxConnectionsPerAddress > 0 && this.registry.connectionsFrom(address) + pending >= o.maxConnectionsPerAddress) {
+      return Promise.resolve(tooMany(`At most ${o.maxConnectionsPerAddress} connections per address`));
+    }
     const token = new URLSearchParams(request.query).get('token') ?? bearer(request.header('authorization'));
     const mark = this.registry.mark();
+    this.upgradesInFlight += 1;
+    this.pendingByAddress.set(address, pending + 1);
+    const done = () => {
+      this.upgradesInFlight -= 1;
+      const left = (this.pendingByAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.pendingByAddress.set(address, left);
+      else this.pendingByAddress.delete(address);
+    };
     return this.track(
       this.useCases.openConnection.execute(token).then(
-        (opened): Admitted | Refused =>
-          opened.ok ? { ok: true, actor: opened.value.actor, conversationIds: opened.value.conversationIds, mark } : refusal(opened.error),
+        (opened): Admitted | Refused => {
+          done();
+          if (!opened.ok) return refusal(opened.error);
+          const { actor, conversationIds } = opened.value;
+          if (o.maxConnectionsPerUser > 0 && this.registry.connectionsOf(actor.id).size >= o.maxConnectionsPerUser) {
+            return tooMany(`At most ${o.maxConnectionsPerUser} connections per user`);
+          }
+          return { ok: true, actor, conversationIds, mark, clientAddress: address };
+        },
         (error: unknown) => {
-          this.options.logger.error({ err: error }, 'upgrade failed');
+          done();
+          o.logger.error({ err: error }, 'upgrade failed');
           return refusal(fromThrown(error));
         },
       ),
     );
+  }
+
+  /** Over the in-flight bound: answered at once, with a jittered time to come back, never left to time out. */
+  private overloaded(): Refused {
+    this.refusedUpgrades += 1;
+    this.refusalLog ??= setTimeout(() => {
+      this.refusalLog = null;
+      this.options.logger.warn({ refusedUpgrades: this.refusedUpgrades, maxUpgradesInFlight: this.options.maxUpgradesInFlight }, 'upgrades refused under load (503)');
+    }, 1_000);
+    this.refusalLog.unref();
+    const retry = 1 + Math.floor(Math.random() * 4);
+    return refusal({ code: 'OVERLOADED', message: 'Too many connections are being opened; retry shortly', details: { retry_after_seconds: retry } });
   }
 
   /** A connection is open: it receives its user's conversations from now on. */
@@ -138,9 +199,14 @@ export class Gateway {
   }
 }
 
-const refusal = (error: WireError): Refused => ({
-  ok: false,
-  status: HTTP_STATUS[error.code],
-  headers: error.code === 'UNAUTHORIZED' ? [['WWW-Authenticate', 'Bearer']] : [],
-  body: JSON.stringify({ error }),
-});
+const refusal = (error: WireError): Refused => {
+  const retry = retryAfterOf(error);
+  return {
+    ok: false,
+    status: HTTP_STATUS[error.code],
+    headers: [...(error.code === 'UNAUTHORIZED' ? [['WWW-Authenticate', 'Bearer'] as const] : []), ...(retry === null ? [] : [['Retry-After', String(retry)] as const])],
+    body: JSON.stringify({ error }),
+  };
+};
+
+const tooMany = (message: string): Refused => refusal({ code: 'TOO_MANY_CONNECTIONS', message, details: { retry_after_seconds: 30 } });

@@ -5,6 +5,7 @@ import { id as idSchema } from '../../application/schemas.js';
 import type { Logger } from '../../application/ports/services.js';
 import type { CorsPolicy } from './cors.js';
 import { BodyTooLargeError, bearer, errorReply, safeDecode, type HttpReply, type HttpRequest } from './http.js';
+import { clientAddress, type RequestLimits } from './rate-limits.js';
 import type { Route, RouteContext } from './rest-routes.js';
 import { fromThrown, fromZod, type WireError } from './wire-error.js';
 
@@ -28,6 +29,10 @@ export interface HttpRouterOptions {
   /** Wraps every request so shutdown can wait for those in flight. */
   readonly track: <T>(work: Promise<T>) => Promise<T>;
   readonly plainRoutes?: readonly PlainRoute[];
+  /** Per-IP and per-user request limits; null when RATE_LIMITS=off. */
+  readonly limits: RequestLimits | null;
+  /** Proxies in front of the server whose X-Forwarded-For is trusted (0: use the peer address). */
+  readonly trustProxyHops: number;
 }
 
 interface CompiledRoute {
@@ -107,6 +112,13 @@ export class HttpRouter {
 
   private async run(route: Route, request: HttpRequest, params: Array<string | null>): Promise<HttpReply> {
     try {
+      const address = clientAddress(request.remoteAddress, request.header('x-forwarded-for'), this.options.trustProxyHops);
+      const limits = this.options.limits;
+      // Per-IP limits come before any work (a login's password hash is the costly part).
+      if (limits && route.limit && limits.keyedBy(route.limit) === 'ip') {
+        const refused = limited(limits.take(route.limit, address));
+        if (refused) return refused;
+      }
       let actor = ANONYMOUS;
       let user: User | null = null;
       if (route.auth) {
@@ -115,7 +127,11 @@ export class HttpRouter {
         user = found.value;
         actor = actorOf(user);
       }
-      return await route.handle(context(actor, user, request, params));
+      if (limits && route.limit && limits.keyedBy(route.limit) === 'user') {
+        const refused = limited(limits.take(route.limit, String(actor.id)));
+        if (refused) return refused;
+      }
+      return await route.handle(context(actor, user, request, params, address));
     } catch (error) {
       if (error instanceof ReplyNow) return error.reply;
       if (error instanceof BodyTooLargeError) return errorReply({ code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' });
@@ -142,11 +158,15 @@ function match(pattern: readonly string[], segments: readonly string[]): Array<s
   return params;
 }
 
-function context(actor: Actor, user: User | null, request: HttpRequest, params: Array<string | null>): RouteContext {
+const limited = (retryAfter: number | null): HttpReply | null =>
+  retryAfter === null ? null : errorReply({ code: 'RATE_LIMITED', message: 'Too many requests; slow down', details: { retry_after_seconds: retryAfter } });
+
+function context(actor: Actor, user: User | null, request: HttpRequest, params: Array<string | null>, address: string): RouteContext {
   return {
     actor,
     user,
     request,
+    clientAddress: address,
     json: async <S extends z.ZodType>(schema: S): Promise<z.infer<S>> => {
       const raw = await request.body();
       let value: unknown;

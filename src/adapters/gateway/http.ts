@@ -45,11 +45,17 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
 
 export const statusLine = (status: number): string => `${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
 
-export const errorReply = (error: WireError, headers?: HttpHeaders): HttpReply => ({
-  status: HTTP_STATUS[error.code],
-  body: { error },
-  ...(headers ? { headers } : {}),
-});
+/** The error shape with its status; a refusal that says when to come back also says it in Retry-After. */
+export const errorReply = (error: WireError, headers: HttpHeaders = []): HttpReply => {
+  const retry = retryAfterOf(error);
+  const all = retry === null ? headers : [...headers, ['Retry-After', String(retry)] as const];
+  return { status: HTTP_STATUS[error.code], body: { error }, ...(all.length > 0 ? { headers: all } : {}) };
+};
+
+export const retryAfterOf = (error: WireError): number | null => {
+  const seconds = (error.details as { retry_after_seconds?: unknown } | undefined)?.retry_after_seconds;
+  return typeof seconds === 'number' && seconds >= 0 ? Math.ceil(seconds) : null;
+};
 
 /** The bytes and content type a reply is written with. */
 export function replyPayload(reply: HttpReply): { contentType: string | null; data: string | Buffer } {

@@ -5,6 +5,7 @@ import type { UseCases } from '../../application/use-cases.js';
 import {
   addParticipantSchema,
   createConversationSchema,
+  listQuerySchema,
   logInSchema,
   markReadSchema,
   pageQuerySchema,
@@ -13,6 +14,7 @@ import {
 } from '../../application/schemas.js';
 import { conversationSummaryView, conversationView, messageView, participantView, userView } from '../../application/views.js';
 import { errorReply, type HttpReply, type HttpRequest } from './http.js';
+import type { RequestLimit } from './rate-limits.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -27,6 +29,8 @@ export interface RouteContext {
   query<S extends z.ZodType>(schema: S): z.infer<S>;
   /** The path parameter at `index` as an id; anything else is thrown as a 400 reply. */
   param(index: number): number;
+  /** The client's address (behind trusted proxies, the one they saw). */
+  readonly clientAddress: string;
 }
 
 export interface Route {
@@ -35,6 +39,8 @@ export interface Route {
   readonly pattern: string;
   /** Routes without auth get an anonymous actor (id 0). */
   readonly auth: boolean;
+  /** A request limit charged before the handler runs (per IP, or per user after auth). */
+  readonly limit?: RequestLimit;
   readonly handle: (ctx: RouteContext) => Promise<HttpReply>;
 }
 
@@ -50,18 +56,22 @@ const session = (r: { user: User; token: { token: string; expiresAt: Date } }) =
 /** The REST API (docs/API.md): what each endpoint does, whatever serves it. */
 export function restRoutes(u: UseCases): Route[] {
   return [
-    { method: 'POST', pattern: '/auth/register', auth: false, handle: async (c) => reply(await u.registerUser.execute(await c.json(registerSchema)), 201, session) },
-    { method: 'POST', pattern: '/auth/login', auth: false, handle: async (c) => reply(await u.logIn.execute(await c.json(logInSchema)), 200, session) },
+    { method: 'POST', pattern: '/auth/register', auth: false, limit: 'register', handle: async (c) => reply(await u.registerUser.execute(await c.json(registerSchema)), 201, session) },
+    { method: 'POST', pattern: '/auth/login', auth: false, limit: 'login', handle: async (c) => reply(await u.logIn.execute(await c.json(logInSchema)), 200, session) },
     { method: 'GET', pattern: '/users/me', auth: true, handle: async (c) => ({ status: 200, body: userView(c.user!) }) },
     { method: 'DELETE', pattern: '/users/me', auth: true, handle: async (c) => (await u.deleteAccount.execute(c.actor), { status: 204 }) },
     {
-      method: 'POST', pattern: '/conversations', auth: true,
+      method: 'POST', pattern: '/conversations', auth: true, limit: 'createConversation',
       handle: async (c) => {
         const r = await u.createConversation.execute(c.actor, await c.json(createConversationSchema));
         return reply(r, r.ok && !r.value.created ? 200 : 201, (v) => conversationView(v.conversation, v.participants));
       },
     },
-    { method: 'GET', pattern: '/conversations', auth: true, handle: async (c) => ({ status: 200, body: { conversations: (await u.listConversations.execute(c.actor)).map(conversationSummaryView) } }) },
+    {
+      method: 'GET', pattern: '/conversations', auth: true,
+      handle: async (c) =>
+        reply(await u.listConversations.execute(c.actor, c.query(listQuerySchema)), 200, (l) => ({ conversations: l.conversations.map(conversationSummaryView), next_cursor: l.nextCursor })),
+    },
     { method: 'GET', pattern: '/conversations/:id', auth: true, handle: async (c) => reply(await u.getConversation.execute(c.actor, c.param(0)), 200, (v) => conversationView(v.conversation, v.participants)) },
     { method: 'GET', pattern: '/conversations/:id/participants', auth: true, handle: async (c) => reply(await u.listParticipants.execute(c.actor, c.param(0)), 200, (ps) => ({ participants: ps.map(participantView) })) },
     {
@@ -82,7 +92,7 @@ export function restRoutes(u: UseCases): Route[] {
       },
     },
     {
-      method: 'POST', pattern: '/conversations/:id/messages', auth: true,
+      method: 'POST', pattern: '/conversations/:id/messages', auth: true, limit: 'restSend',
       handle: async (c) => {
         const id = c.param(0);
         const input = await c.json(sendMessageSchema.omit({ conversation_id: true }));

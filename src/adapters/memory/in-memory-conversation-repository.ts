@@ -1,9 +1,13 @@
 import { directKey, type Conversation, type ParticipantSummary } from '../../domain/conversation.js';
 import type { Message } from '../../domain/message.js';
-import type {
-  ConversationRepository,
-  ConversationSummary,
-  NewGroup,
+import {
+  LIST_PARTICIPANTS_MAX,
+  UNREAD_COUNT_MAX,
+  type ConversationListPage,
+  type ConversationRepository,
+  type ConversationSummary,
+  type ListCursor,
+  type NewGroup,
 } from '../../application/ports/conversation-repository.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
@@ -70,7 +74,7 @@ export class InMemoryConversationRepository implements ConversationRepository {
     return result;
   }
 
-  async listForUser(userId: number): Promise<ConversationSummary[]> {
+  async listForUser(userId: number, query: { limit: number; after?: ListCursor }): Promise<ConversationListPage> {
     const summaries: ConversationSummary[] = [];
     for (const conversationId of await this.conversationIdsOf(userId)) {
       const conversation = (await this.findById(conversationId))!;
@@ -82,17 +86,39 @@ export class InMemoryConversationRepository implements ConversationRepository {
         if (!lastMessage || m.id > lastMessage.id) lastMessage = m;
         if (m.id > lastRead && m.senderId !== userId) unreadCount += 1;
       }
-      summaries.push({ conversation, participants: await this.participants(conversationId), lastMessage, unreadCount });
+      const participants = await this.participants(conversationId);
+      summaries.push({
+        conversation,
+        participants: participants.slice(0, LIST_PARTICIPANTS_MAX),
+        participantCount: participants.length,
+        lastMessage,
+        unreadCount: Math.min(unreadCount, UNREAD_COUNT_MAX),
+        activityUs: (lastMessage ?? conversation).createdAt.getTime() * 1000,
+      });
     }
-    const activity = (s: ConversationSummary) => (s.lastMessage ?? s.conversation).createdAt.getTime();
-    return summaries.sort((x, y) => activity(y) - activity(x) || y.conversation.id - x.conversation.id);
+    const key = (s: ConversationSummary) => [s.activityUs, s.conversation.id] as const;
+    const before = (a: readonly [number, number], b: readonly [number, number]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+    const after = query.after;
+    const ordered = summaries
+      .sort((x, y) => key(y)[0] - key(x)[0] || key(y)[1] - key(x)[1])
+      .filter((s) => !after || before(key(s), [after.activityUs, after.conversationId]));
+    const page = ordered.slice(0, query.limit);
+    const last = page.at(-1);
+    return { conversations: page, next: ordered.length > query.limit && last ? { activityUs: last.activityUs, conversationId: last.conversation.id } : null };
   }
 
-  async advanceReadMarker(conversationId: number, userId: number, messageId: number): Promise<number> {
+  async advanceReadMarker(conversationId: number, userId: number, messageId: number): Promise<{ previous: number; current: number }> {
     const row = this.store.activeParticipant(conversationId, userId);
-    if (!row) return 0;
-    row.lastReadMessageId = Math.max(row.lastReadMessageId ?? 0, messageId);
-    return row.lastReadMessageId;
+    if (!row) return { previous: 0, current: 0 };
+    const previous = row.lastReadMessageId ?? 0;
+    row.lastReadMessageId = Math.max(previous, messageId);
+    return { previous, current: row.lastReadMessageId };
+  }
+
+  async countGroupsCreatedSince(userId: number, since: Date): Promise<number> {
+    let n = 0;
+    for (const { value: c } of this.store.conversations.values()) if (c.kind === 'group' && c.createdBy === userId && c.createdAt >= since) n += 1;
+    return n;
   }
 
   private insert(

@@ -78,11 +78,11 @@ export class InMemoryMessageRepository implements MessageRepository, MessageStor
     return true;
   }
 
-  async markReadUpTo(conversationId: number, readerId: number, messageId: number, at: Date): Promise<number> {
+  async markReadBetween(conversationId: number, readerId: number, afterId: number, uptoId: number, at: Date): Promise<number> {
     let count = 0;
     for (const row of this.store.messages.values()) {
       const m = row.value;
-      if (!row.deletedAt && m.conversationId === conversationId && m.id <= messageId && m.senderId !== readerId && !m.readAt) {
+      if (!row.deletedAt && m.conversationId === conversationId && m.id > afterId && m.id <= uptoId && m.senderId !== readerId && !m.readAt) {
         row.value = { ...m, readAt: at, updatedAt: at };
         count += 1;
       }

@@ -11,7 +11,7 @@ export class InMemoryUserRepository implements UserRepository {
     for (const { value } of this.store.users.values()) {
       // Uniqueness spans soft-deleted rows too, as the database's unique indexes do.
       if (value.email.toLowerCase() === input.email.toLowerCase()) return fail('EMAIL_TAKEN', 'This email is already registered');
-      if (value.username === input.username) return fail('USERNAME_TAKEN', 'This username is taken');
+      if (value.username.toLowerCase() === input.username.toLowerCase()) return fail('USERNAME_TAKEN', 'This username is taken');
     }
     const user: User = {
       ...input,
@@ -38,7 +38,7 @@ export class InMemoryUserRepository implements UserRepository {
   }
 
   async findByUsername(username: string): Promise<User | null> {
-    return this.find((u) => u.username === username);
+    return this.find((u) => u.username.toLowerCase() === username.toLowerCase());
   }
 
   async findSummaries(ids: readonly number[]): Promise<ParticipantSummary[]> {

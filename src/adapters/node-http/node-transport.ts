@@ -129,14 +129,14 @@ export class NodeTransport implements Transport {
         refuseRaw(socket, admitted.status, admitted.body, admitted.headers);
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, admitted, remoteAddress));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, admitted));
     });
   }
 
-  private open(ws: WebSocket, admitted: Admitted, remoteAddress: string): void {
+  private open(ws: WebSocket, admitted: Admitted): void {
     const g = this.gateway;
     const connection = new NodeWsConnection(
-      { actor: admitted.actor, remoteAddress, ratePerSecond: g.options.ratePerSecond, rateBurst: g.options.rateBurst, logger: g.options.logger },
+      { actor: admitted.actor, remoteAddress: admitted.clientAddress, ratePerSecond: g.options.ratePerSecond, rateBurst: g.options.rateBurst, logger: g.options.logger },
       ws,
     );
     this.sockets.add(connection);

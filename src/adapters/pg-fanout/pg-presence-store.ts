@@ -60,7 +60,7 @@ export class PgPresenceStore implements PresenceStore {
 
   async heartbeat(): Promise<PresenceTransition[]> {
     await this.pool.query(
-      `INSERT INTO server_nodes (node_id, lease_expires_at) VALUES ($1, now() + $2 * interval '1 millisecond')
+      `INSERT INTO server_nodes (node_id, lease_expires_at) VALUES ($1, now() + $2::int * interval '1 millisecond')
        ON CONFLICT (node_id) DO UPDATE SET renewed_at = now(), lease_expires_at = excluded.lease_expires_at`,
       [this.options.nodeId, this.leaseMs],
     );
@@ -93,7 +93,7 @@ export class PgPresenceStore implements PresenceStore {
   }
 
   async close(graceMs: number): Promise<void> {
-    await this.pool.query(`UPDATE server_nodes SET lease_expires_at = now() + $2 * interval '1 millisecond' WHERE node_id = $1`, [
+    await this.pool.query(`UPDATE server_nodes SET lease_expires_at = now() + $2::int * interval '1 millisecond' WHERE node_id = $1`, [
       this.options.nodeId,
       graceMs,
     ]);

@@ -1,9 +1,12 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { directKey, type Conversation, type ConversationKind, type ParticipantSummary } from '../../domain/conversation.js';
-import type {
-  ConversationRepository,
-  ConversationSummary,
-  NewGroup,
+import {
+  LIST_PARTICIPANTS_MAX,
+  UNREAD_COUNT_MAX,
+  type ConversationListPage,
+  type ConversationRepository,
+  type ListCursor,
+  type NewGroup,
 } from '../../application/ports/conversation-repository.js';
 import { date, num } from './database.js';
 import { toMessage, type Row } from './message-row.js';
@@ -111,44 +114,77 @@ export class SequelizeConversationRepository implements ConversationRepository {
     return new Map(rows.map((r) => [num(r.user_id), (r.ids as Array<number | string>).map(num)]));
   }
 
-  async listForUser(userId: number): Promise<ConversationSummary[]> {
+  /**
+   * The page's conversations are chosen first (by last activity, through the
+   * live-messages index), then only those get their unread count (bounded),
+   * last message and participants: the cost follows the page, not the history.
+   */
+  async listForUser(userId: number, query: { limit: number; after?: ListCursor }): Promise<ConversationListPage> {
     const rows = await this.select<Row>(
-      `SELECT ${COLUMNS},
+      `WITH mine AS (
+         SELECT c.id, p.last_read_message_id, lm.id AS lm_id, (extract(epoch FROM coalesce(lm.created_at, c.created_at)) * 1000000)::bigint AS activity_us
+         FROM conversation_participants p
+         JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
+         LEFT JOIN LATERAL (
+           SELECT m.id, m.created_at FROM messages m WHERE m.conversation_id = c.id AND m.deleted_at IS NULL ORDER BY m.id DESC LIMIT 1
+         ) lm ON true
+         WHERE p.user_id = $1 AND p.deleted_at IS NULL
+       ), page AS (
+         SELECT * FROM mine
+         WHERE $2::bigint IS NULL OR (activity_us, id) < ($2::bigint, $3::int)
+         ORDER BY activity_us DESC, id DESC LIMIT $4
+       )
+       SELECT ${COLUMNS}, page.activity_us,
          lm.id AS lm_id, lm.conversation_id AS lm_conversation_id, lm.sender_id AS lm_sender_id,
          lu.username AS lm_sender_username, lm.content AS lm_content, lm.type AS lm_type, lm.attachment AS lm_attachment,
          lm.client_id AS lm_client_id, lm.read_at AS lm_read_at, lm.edited_at AS lm_edited_at,
          lm.created_at AS lm_created_at, lm.updated_at AS lm_updated_at,
-         (SELECT count(*) FROM messages um WHERE um.conversation_id = c.id AND um.deleted_at IS NULL
-            AND um.id > coalesce(p.last_read_message_id, 0) AND um.sender_id <> $1) AS unread_count,
-         (SELECT coalesce(json_agg(json_build_object('id', pu.id, 'username', pu.username) ORDER BY pu.id), '[]'::json)
-            FROM conversation_participants pp JOIN users pu ON pu.id = pp.user_id AND pu.deleted_at IS NULL
-            WHERE pp.conversation_id = c.id AND pp.deleted_at IS NULL) AS participants
-       FROM conversation_participants p
-       JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
-       LEFT JOIN LATERAL (
-         SELECT * FROM messages m WHERE m.conversation_id = c.id AND m.deleted_at IS NULL ORDER BY m.id DESC LIMIT 1
-       ) lm ON true
+         (SELECT count(*) FROM (
+            SELECT 1 FROM messages um WHERE um.conversation_id = page.id AND um.deleted_at IS NULL
+              AND um.id > coalesce(page.last_read_message_id, 0) AND um.sender_id <> $1 LIMIT ${UNREAD_COUNT_MAX}) u) AS unread_count,
+         (SELECT count(*) FROM conversation_participants pp JOIN users pu ON pu.id = pp.user_id AND pu.deleted_at IS NULL
+            WHERE pp.conversation_id = page.id AND pp.deleted_at IS NULL) AS participant_count,
+         (SELECT coalesce(json_agg(json_build_object('id', f.id, 'username', f.username) ORDER BY f.id), '[]'::json) FROM (
+            SELECT pu.id, pu.username FROM conversation_participants pp JOIN users pu ON pu.id = pp.user_id AND pu.deleted_at IS NULL
+            WHERE pp.conversation_id = page.id AND pp.deleted_at IS NULL ORDER BY pu.id LIMIT ${LIST_PARTICIPANTS_MAX}) f) AS participants
+       FROM page
+       JOIN conversations c ON c.id = page.id
+       LEFT JOIN messages lm ON lm.id = page.lm_id
        LEFT JOIN users lu ON lu.id = lm.sender_id
-       WHERE p.user_id = $1 AND p.deleted_at IS NULL
-       ORDER BY coalesce(lm.created_at, c.created_at) DESC, c.id DESC`,
-      [userId],
+       ORDER BY page.activity_us DESC, page.id DESC`,
+      [userId, query.after?.activityUs ?? null, query.after?.conversationId ?? 0, query.limit + 1],
     );
-    return rows.map((r) => ({
+    const conversations = rows.slice(0, query.limit).map((r) => ({
       conversation: toConversation(r),
       participants: r.participants as ParticipantSummary[],
+      participantCount: num(r.participant_count),
       lastMessage: r.lm_id === null ? null : toMessage(r, 'lm_'),
       unreadCount: num(r.unread_count),
+      activityUs: num(r.activity_us),
     }));
+    const last = conversations.at(-1);
+    return { conversations, next: rows.length > query.limit && last ? { activityUs: last.activityUs, conversationId: last.conversation.id } : null };
   }
 
-  async advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<number> {
+  async advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<{ previous: number; current: number }> {
     const [row] = await this.select<Row>(
-      `UPDATE conversation_participants
-       SET last_read_message_id = greatest(coalesce(last_read_message_id, 0), $3), updated_at = $4
-       WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING last_read_message_id`,
+      `UPDATE conversation_participants p
+       SET last_read_message_id = greatest(coalesce(p.last_read_message_id, 0), $3), updated_at = $4
+       FROM (SELECT coalesce(last_read_message_id, 0) AS previous FROM conversation_participants
+             WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL FOR UPDATE) old
+       WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.deleted_at IS NULL
+       RETURNING old.previous, p.last_read_message_id`,
       [conversationId, userId, messageId, now],
     );
-    return row ? num(row.last_read_message_id) : 0;
+    return row ? { previous: num(row.previous), current: num(row.last_read_message_id) } : { previous: 0, current: 0 };
+  }
+
+  async countGroupsCreatedSince(userId: number, since: Date): Promise<number> {
+    const [row] = await this.select<Row>(
+      "SELECT count(*) AS n FROM conversations WHERE created_by = $1 AND kind = 'group' AND created_at >= $2",
+      [userId, since],
+    );
+    return num(row?.n);
   }
 
   private async findDirect(key: string): Promise<Conversation | null> {

@@ -72,11 +72,12 @@ export class SequelizeMessageRepository implements MessageRepository {
     return rows.length > 0;
   }
 
-  async markReadUpTo(conversationId: number, readerId: number, messageId: number, at: Date): Promise<number> {
+  async markReadBetween(conversationId: number, readerId: number, afterId: number, uptoId: number, at: Date): Promise<number> {
+    // Bounded by the two markers: a read never scans the conversation's whole history.
     const rows = await this.select(
-      `UPDATE messages SET read_at = $4, updated_at = $4
-       WHERE conversation_id = $1 AND id <= $3 AND sender_id <> $2 AND read_at IS NULL AND deleted_at IS NULL RETURNING id`,
-      [conversationId, readerId, messageId, at],
+      `UPDATE messages SET read_at = $5, updated_at = $5
+       WHERE conversation_id = $1 AND id > $3 AND id <= $4 AND sender_id <> $2 AND read_at IS NULL AND deleted_at IS NULL RETURNING id`,
+      [conversationId, readerId, afterId, uptoId, at],
     );
     return rows.length;
   }

@@ -61,7 +61,7 @@ export class SequelizeUserRepository implements UserRepository {
   }
 
   findByUsername(username: string): Promise<User | null> {
-    return this.findOne('username = $1', username);
+    return this.findOne('lower(username) = lower($1)', username);
   }
 
   async findSummaries(ids: readonly number[]): Promise<ParticipantSummary[]> {

@@ -97,7 +97,9 @@ export class SocketIoEndpoint {
 
   /** Serves on the transport's own server and port. */
   attach(host: SocketIoHost): void {
-    if (host.kind === 'uws') this.io.attachApp(host.app);
+    // uWS drops what a socket cannot take beyond maxBackpressure (64 KiB by default), silently: set it
+    // above the bound at which this endpoint disconnects a slow consumer itself, as /ws does.
+    if (host.kind === 'uws') this.io.attachApp(host.app, { maxBackpressure: this.gateway.options.maxBackpressureBytes * 4 } as Parameters<Server['attachApp']>[1]);
     else this.io.attach(host.server);
     // The engine exists once attached; its middleware sees every HTTP request and upgrade first.
     this.io.engine.use((req: HandshakeRequest, res: unknown, next: (error?: unknown) => void) => {
@@ -144,7 +146,7 @@ export class SocketIoEndpoint {
     const connection = new SocketIoConnection(
       {
         actor: admitted.actor,
-        remoteAddress: socket.handshake.address,
+        remoteAddress: admitted.clientAddress,
         ratePerSecond: g.options.ratePerSecond,
         rateBurst: g.options.rateBurst,
         logger: g.options.logger,

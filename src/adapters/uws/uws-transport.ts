@@ -116,7 +116,7 @@ export class UwsTransport implements Transport {
             return;
           }
           const connection = new UwsConnection(
-            { actor: admitted.actor, remoteAddress, ratePerSecond: g.options.ratePerSecond, rateBurst: g.options.rateBurst, logger: g.options.logger },
+            { actor: admitted.actor, remoteAddress: admitted.clientAddress, ratePerSecond: g.options.ratePerSecond, rateBurst: g.options.rateBurst, logger: g.options.logger },
             admitted,
           );
           // Not inside res.cork(): with the npm build, an upgrade corked after an

@@ -11,9 +11,32 @@ export interface NewGroup {
 
 export interface ConversationSummary {
   readonly conversation: Conversation;
+  /** The first `LIST_PARTICIPANTS_MAX` participants by id. */
   readonly participants: ParticipantSummary[];
+  readonly participantCount: number;
   readonly lastMessage: Message | null;
+  /** Messages from others after the reader's marker, counted up to `UNREAD_COUNT_MAX`. */
   readonly unreadCount: number;
+  /** When the last message was sent (or the conversation created), in microseconds: the list's order. */
+  readonly activityUs: number;
+}
+
+/** Unread messages are counted up to this many (a client shows "99+"), so the count never scans history. */
+export const UNREAD_COUNT_MAX = 100;
+/** Participants listed with each conversation of a list; all of them are one request away. */
+export const LIST_PARTICIPANTS_MAX = 50;
+
+/** A place in the list, most recent activity first: after (older than) this conversation. */
+export interface ListCursor {
+  /** Microseconds since the epoch, as the database keeps it (a Date would round to milliseconds). */
+  readonly activityUs: number;
+  readonly conversationId: number;
+}
+
+export interface ConversationListPage {
+  readonly conversations: ConversationSummary[];
+  /** Where the next page starts, or null at the end. */
+  readonly next: ListCursor | null;
 }
 
 /** Conversations and their (soft-deletable) participants. */
@@ -31,8 +54,10 @@ export interface ConversationRepository {
   conversationIdsOf(userId: number): Promise<number[]>;
   /** The conversations of each of these users (users in none are left out). */
   conversationIdsOfUsers(userIds: readonly number[]): Promise<Map<number, number[]>>;
-  /** The user's conversations, most recent activity first. */
-  listForUser(userId: number): Promise<ConversationSummary[]>;
-  /** Moves the read marker forward only; returns the marker now in force. */
-  advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<number>;
+  /** A page of the user's conversations, most recent activity first. */
+  listForUser(userId: number, query: { readonly limit: number; readonly after?: ListCursor }): Promise<ConversationListPage>;
+  /** Moves the read marker forward only; returns the marker before and the marker now in force. */
+  advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<{ previous: number; current: number }>;
+  /** Groups the user created since `since` (for the hourly cap). */
+  countGroupsCreatedSince(userId: number, since: Date): Promise<number>;
 }

@@ -29,6 +29,6 @@ export interface MessageRepository {
   page(conversationId: number, query: PageQuery): Promise<MessagePage>;
   edit(id: number, content: string, at: Date): Promise<Message | null>;
   softDelete(id: number, at: Date): Promise<boolean>;
-  /** Sets read_at on unread messages up to `messageId` that others sent; returns how many. */
-  markReadUpTo(conversationId: number, readerId: number, messageId: number, at: Date): Promise<number>;
+  /** Sets read_at on unread messages after `afterId` and up to `uptoId` that others sent; returns how many. */
+  markReadBetween(conversationId: number, readerId: number, afterId: number, uptoId: number, at: Date): Promise<number>;
 }

@@ -4,7 +4,7 @@ import type { ParticipantSummary } from '../../domain/conversation.js';
 
 /** Users, soft-deleted ones invisible to every finder. */
 export interface UserRepository {
-  /** Fails with EMAIL_TAKEN or USERNAME_TAKEN. Emails are compared case-insensitively. */
+  /** Fails with EMAIL_TAKEN or USERNAME_TAKEN. Emails and usernames are compared without regard to case. */
   create(user: NewUser, now: Date): Promise<Result<User>>;
   findById(id: number): Promise<User | null>;
   findByEmail(email: string): Promise<User | null>;

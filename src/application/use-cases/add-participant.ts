@@ -1,5 +1,6 @@
 import { canAddParticipant, type Conversation } from '../../domain/conversation.js';
 import { fail, ok, type Result } from '../../domain/result.js';
+import { conversationNotFound } from '../access.js';
 import type { Actor } from '../../domain/user.js';
 import type { Broadcaster } from '../ports/fanout.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
@@ -16,8 +17,11 @@ export class AddParticipant {
 
   async execute(actor: Actor, conversationId: number, userId: number): Promise<Result<Conversation>> {
     const conversation = await this.conversations.findById(conversationId);
-    if (!conversation) return fail('CONVERSATION_NOT_FOUND', `Conversation ${conversationId} does not exist`);
+    if (!conversation) return conversationNotFound(conversationId);
     const actorIsParticipant = await this.conversations.isParticipant(conversationId, actor.id);
+    // A non-participant sees only open groups, and may only join them.
+    const visible = actorIsParticipant || actor.isStaff || (conversation.kind === 'group' && conversation.isOpen);
+    if (!visible) return conversationNotFound(conversationId);
     const allowed = canAddParticipant(conversation, actor, actorIsParticipant, userId);
     if (!allowed.ok) return allowed;
     const [user] = await this.users.findSummaries([userId]);

@@ -21,6 +21,8 @@ export class CreateConversation {
     private readonly users: UserRepository,
     private readonly broadcaster: Broadcaster,
     private readonly clock: Clock,
+    /** Groups one user may create per hour; 0 for no cap. */
+    private readonly groupsPerHour: number,
   ) {}
 
   async execute(actor: Actor, input: CreateConversationInput): Promise<Result<CreatedConversation>> {
@@ -37,6 +39,12 @@ export class CreateConversation {
       const { conversation, created } = await this.conversations.findOrCreateDirect(actor.id, other, now);
       if (created) await this.announce(conversation.id, [actor.id, other]);
       return ok({ conversation, participants: await this.conversations.participants(conversation.id), created });
+    }
+    if (this.groupsPerHour > 0) {
+      const since = new Date(now.getTime() - 3_600_000);
+      if ((await this.conversations.countGroupsCreatedSince(actor.id, since)) >= this.groupsPerHour) {
+        return fail('RATE_LIMITED', `At most ${this.groupsPerHour} groups per hour`, { retry_after_seconds: 600 });
+      }
     }
     const conversation = await this.conversations.createGroup(
       { title: input.title ?? null, isOpen: input.is_open, createdBy: actor.id, participantIds: [actor.id, ...others] },

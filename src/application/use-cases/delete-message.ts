@@ -1,4 +1,5 @@
 import { fail, ok, type Result } from '../../domain/result.js';
+import { messageNotFound } from '../access.js';
 import type { Actor } from '../../domain/user.js';
 import type { Broadcaster } from '../ports/fanout.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
@@ -16,17 +17,13 @@ export class DeleteMessage {
 
   async execute(actor: Actor, messageId: number): Promise<Result<{ id: number }>> {
     const message = await this.messages.findById(messageId);
-    if (!message) return fail('MESSAGE_NOT_FOUND', `Message ${messageId} does not exist`);
+    if (!message) return messageNotFound(messageId);
     if (!actor.isStaff) {
-      if (!(await this.conversations.isParticipant(message.conversationId, actor.id))) {
-        return fail('NOT_A_PARTICIPANT', 'You are not a participant of this conversation');
-      }
+      if (!(await this.conversations.isParticipant(message.conversationId, actor.id))) return messageNotFound(messageId);
       if (message.senderId !== actor.id) return fail('NOT_MESSAGE_SENDER', 'Only the sender deletes a message');
     }
     const at = this.clock.now();
-    if (!(await this.messages.softDelete(messageId, at))) {
-      return fail('MESSAGE_NOT_FOUND', `Message ${messageId} does not exist`);
-    }
+    if (!(await this.messages.softDelete(messageId, at))) return messageNotFound(messageId);
     await this.broadcaster.toConversation(message.conversationId, 'messageDeleted', {
       id: messageId,
       conversation_id: message.conversationId,

@@ -1,8 +1,8 @@
 import type { Conversation } from '../../domain/conversation.js';
 import type { Message } from '../../domain/message.js';
-import { fail, ok, type Result } from '../../domain/result.js';
+import { ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
-import { withPresence, type ParticipantPresence } from '../access.js';
+import { conversationNotFound, withPresence, type ParticipantPresence } from '../access.js';
 import type { Broadcaster } from '../ports/fanout.js';
 import type { PresenceStore } from '../ports/presence-store.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
@@ -36,11 +36,10 @@ export class JoinConversation {
   async execute(actor: Actor, input: JoinConversationInput): Promise<Result<JoinedConversation>> {
     const conversationId = input.conversation_id;
     const conversation = await this.conversations.findById(conversationId);
-    if (!conversation) return fail('CONVERSATION_NOT_FOUND', `Conversation ${conversationId} does not exist`);
+    if (!conversation) return conversationNotFound(conversationId);
     if (!(await this.conversations.isParticipant(conversationId, actor.id))) {
-      if (conversation.kind !== 'group' || !conversation.isOpen) {
-        return fail('NOT_A_PARTICIPANT', 'You are not a participant of this conversation');
-      }
+      // Open groups are public by id; anything else is not there for a non-participant.
+      if (conversation.kind !== 'group' || !conversation.isOpen) return conversationNotFound(conversationId);
       if (await this.conversations.addParticipant(conversationId, actor.id, this.clock.now())) {
         await this.broadcaster.membershipChanged([{ conversationId, userId: actor.id, added: true }]);
         await this.broadcaster.toConversation(conversationId, 'participantAdded', {

@@ -30,8 +30,8 @@ export class MarkRead {
       return fail('MESSAGE_NOT_FOUND', `Message ${input.message_id} is not in this conversation`);
     }
     const at = this.clock.now();
-    await this.conversations.advanceReadMarker(input.conversation_id, actor.id, message.id, at);
-    await this.messages.markReadUpTo(input.conversation_id, actor.id, message.id, at);
+    const marker = await this.conversations.advanceReadMarker(input.conversation_id, actor.id, message.id, at);
+    if (marker.current > marker.previous) await this.messages.markReadBetween(input.conversation_id, actor.id, marker.previous, marker.current, at);
     const receipt = { conversation_id: input.conversation_id, message_id: message.id, read_at: at.toISOString() };
     await this.broadcaster.toConversation(input.conversation_id, 'readReceipt', { ...receipt, user_id: actor.id });
     return ok(receipt);

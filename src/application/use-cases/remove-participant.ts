@@ -1,5 +1,6 @@
 import { canRemoveParticipant } from '../../domain/conversation.js';
 import { fail, ok, type Result } from '../../domain/result.js';
+import { conversationNotFound } from '../access.js';
 import type { Actor } from '../../domain/user.js';
 import type { Broadcaster } from '../ports/fanout.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
@@ -14,10 +15,8 @@ export class RemoveParticipant {
 
   async execute(actor: Actor, conversationId: number, userId: number): Promise<Result<{ conversation_id: number; user_id: number }>> {
     const conversation = await this.conversations.findById(conversationId);
-    if (!conversation) return fail('CONVERSATION_NOT_FOUND', `Conversation ${conversationId} does not exist`);
-    if (!actor.isStaff && !(await this.conversations.isParticipant(conversationId, actor.id))) {
-      return fail('NOT_A_PARTICIPANT', 'You are not a participant of this conversation');
-    }
+    if (!conversation) return conversationNotFound(conversationId);
+    if (!actor.isStaff && !(await this.conversations.isParticipant(conversationId, actor.id))) return conversationNotFound(conversationId);
     const allowed = canRemoveParticipant(conversation, actor, userId);
     if (!allowed.ok) return allowed;
     const removed = await this.conversations.removeParticipant(conversationId, userId, this.clock.now());
