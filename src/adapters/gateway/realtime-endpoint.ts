@@ -50,8 +50,13 @@ export class RealtimeEndpoint {
     }
     if (typeof event !== 'string') return this.sendError(conn, ack, { code: 'INVALID_FRAME', message: 'event must be a string' });
     void this.run(conn, event, data).then((outcome) => {
-      if (!outcome.ok) return this.sendError(conn, ack, outcome.error);
-      if (ack !== undefined) this.send(conn, `{"event":"ack","ack":${JSON.stringify(ack)},"data":${JSON.stringify(outcome.data)}}`);
+      try {
+        if (!outcome.ok) return this.sendError(conn, ack, outcome.error);
+        if (ack !== undefined) this.send(conn, `{"event":"ack","ack":${JSON.stringify(ack)},"data":${JSON.stringify(outcome.data)}}`);
+      } catch (error) {
+        conn.logger.error({ err: error, event: event.slice(0, 64) }, 'could not answer an event');
+        this.sendError(conn, ack, { code: 'INTERNAL', message: 'Internal server error' });
+      }
     });
   }
 

@@ -102,12 +102,17 @@ export class NodeTransport implements Transport {
     };
     void this.gateway.handleHttp(request).then((reply) => {
       if (res.writableEnded || res.destroyed) return;
-      const { contentType, data } = replyPayload(reply);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of reply.headers ?? []) headers[k] = v;
-      if (contentType) headers['Content-Type'] = contentType;
-      res.writeHead(reply.status, STATUS_TEXT[reply.status], headers);
-      res.end(request.method === 'HEAD' ? undefined : data);
+      try {
+        const { contentType, data } = replyPayload(reply);
+        const headers: Record<string, string> = {};
+        for (const [k, v] of reply.headers ?? []) headers[k] = v;
+        if (contentType) headers['Content-Type'] = contentType;
+        res.writeHead(reply.status, STATUS_TEXT[reply.status], headers);
+        res.end(request.method === 'HEAD' ? undefined : data);
+      } catch (error) {
+        this.gateway.options.logger.error({ err: error }, 'could not write a reply');
+        res.destroy();
+      }
     });
   }
 
@@ -143,7 +148,11 @@ export class NodeTransport implements Transport {
     g.opened(connection, admitted);
     ws.on('message', (data, isBinary) => {
       connection.alive = true;
-      g.realtime.onFrame(connection, isBinary ? null : (data as Buffer).toString('utf8'));
+      try {
+        g.realtime.onFrame(connection, isBinary ? null : (data as Buffer).toString('utf8'));
+      } catch (error) {
+        connection.logger.error({ err: error }, 'frame handler failed');
+      }
     });
     ws.on('pong', () => {
       connection.alive = true;

@@ -157,7 +157,13 @@ export class SocketIoEndpoint {
     socket.on('disconnect', () => g.closed(connection));
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const callback = typeof args.at(-1) === 'function' ? (args.pop() as (answer: unknown) => void) : null;
-      void g.realtime.dispatchEvent(connection, event, args[0]).then((outcome) => callback?.(toAnswer(String(event), outcome)));
+      void g.realtime
+        .dispatchEvent(connection, event, args[0])
+        .then((outcome) => callback?.(toAnswer(String(event), outcome)))
+        .catch((error: unknown) => {
+          connection.logger.error({ err: error }, 'could not answer a Socket.IO event');
+          callback?.({ success: false, error: { code: 'INTERNAL', message: 'Internal server error' } });
+        });
     });
   }
 }

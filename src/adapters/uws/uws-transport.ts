@@ -95,7 +95,8 @@ export class UwsTransport implements Transport {
       maxBackpressure: maxBackpressureBytes * 4,
       closeOnBackpressureLimit: 0,
 
-      upgrade: (res, req, context) => {
+      upgrade: (res, req, context) =>
+        this.guard('upgrade', () => {
         let aborted = false;
         res.onAborted(() => {
           aborted = true;
@@ -123,29 +124,38 @@ export class UwsTransport implements Transport {
           // await sometimes closed the new socket at once (1006).
           res.upgrade<SocketData>({ connection }, key, protocol, extensions, context);
         });
-      },
+        }),
 
-      open: (ws) => {
-        const connection = ws.getUserData().connection;
-        connection.ws = ws;
-        g.opened(connection, connection.admitted);
-      },
+      // Nothing thrown in a uWS callback may escape: it would end the process.
+      open: (ws) =>
+        this.guard('open', () => {
+          const connection = ws.getUserData().connection;
+          connection.ws = ws;
+          g.opened(connection, connection.admitted);
+        }),
 
-      message: (ws, message, isBinary) => {
-        const connection = ws.getUserData().connection;
-        if (message.byteLength > maxFrameBytes) {
-          connection.logger.info({ bytes: message.byteLength }, 'frame over the limit; closing');
-          connection.close(CLOSE.MESSAGE_TOO_BIG, 'Frame too large');
-          return;
-        }
-        // uWS has validated a text frame's UTF-8 already (it drops invalid ones itself).
-        g.realtime.onFrame(connection, isBinary ? null : Buffer.from(message).toString('utf8'));
-      },
+      message: (ws, message, isBinary) =>
+        this.guard('message', () => {
+          const connection = ws.getUserData().connection;
+          if (message.byteLength > maxFrameBytes) {
+            connection.logger.info({ bytes: message.byteLength }, 'frame over the limit; closing');
+            connection.close(CLOSE.MESSAGE_TOO_BIG, 'Frame too large');
+            return;
+          }
+          // uWS has validated a text frame's UTF-8 already (it drops invalid ones itself).
+          g.realtime.onFrame(connection, isBinary ? null : Buffer.from(message).toString('utf8'));
+        }),
 
-      close: (ws) => {
-        g.closed(ws.getUserData().connection);
-      },
+      close: (ws) => this.guard('close', () => g.closed(ws.getUserData().connection)),
     });
+  }
+
+  private guard(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.gateway.options.logger.error({ err: error, in: what }, 'WebSocket handler failed');
+    }
   }
 
   private serveHttp(res: HttpResponse, req: HttpRequest): void {
