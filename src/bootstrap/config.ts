@@ -47,6 +47,7 @@ const schema = z.object({
   WRITE_QUEUE_MAX: int(1, 10_000_000).default(10_000),
   TRANSPORT: z.enum(['auto', 'uws', 'node']).default('auto'),
   SOCKETIO_ENABLED: bool.default(true),
+  WEB_CLIENT_ENABLED: bool.default(true),
   FANOUT: z.enum(['postgres', 'local']).default('postgres'),
   NOTIFY_CHANNEL: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('chat_fanout'),
   WORKERS: int(1, 64).default(1),

@@ -13,6 +13,7 @@ import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-mess
 import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
 import { SocketIoEndpoint } from '../adapters/socketio/socket-io-endpoint.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
+import { webClientRoutes } from '../adapters/web-client/web-client-routes.js';
 import type { Config } from './config.js';
 import {
   buildContainer,
@@ -81,6 +82,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     corsOrigins: config.CORS_ORIGINS,
     logger,
     reloadConversations: (userId) => conversations.conversationIdsOf(userId),
+    plainRoutes: config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : [],
     ready: async () => {
       const database = await sequelize.query('SELECT 1', { type: QueryTypes.SELECT }).then(() => true, () => false);
       const listening = fanout ? fanout.state.state === 'listening' : true;
