@@ -24,6 +24,24 @@ let ann: Page;
 let ben: Page;
 let benId: number;
 let conversationId: number;
+/**
+ * Lets a test cut a page's connection and keep it from reconnecting: while
+ * `offline`, constructing a WebSocket throws (as a browser does for a bad
+ * URL), so the app's client backs off and retries without any network error.
+ */
+const CONNECTION_SWITCH = `(() => {
+  const Native = window.WebSocket;
+  const control = { sockets: [], offline: false };
+  window.__connection = control;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      if (control.offline) throw new DOMException('offline (test)', 'SyntaxError');
+      super(url, protocols);
+      control.sockets.push(this);
+    }
+  };
+})();`;
+
 /** Console errors and uncaught exceptions of both pages (a CSP violation shows up here too). */
 const problems: string[] = [];
 
@@ -67,6 +85,7 @@ beforeAll(async () => {
   // background tab wait on animation frames that hardly come.
   browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
   browser.setDefaultTimeout(10_000);
+  await browser.addInitScript({ content: CONNECTION_SWITCH });
   ann = await openPage(browser.pages()[0]);
   ben = await openPage();
 });
@@ -125,6 +144,19 @@ describe('two users in two pages of a headless Chromium', () => {
     await reply.waitFor();
     expect(await reply.locator('.sender').textContent()).toBe('ben');
     expect(await reply.getAttribute('class')).toBe('message');
+  });
+
+  it('after ben’s connection drops, a message ann sends meanwhile reaches him once when he is back online', async () => {
+    await ben.evaluate(`window.__connection.offline = true; window.__connection.sockets.at(-1).close(4000, 'test drop')`);
+    await ben.locator('.connection[data-state="reconnecting"]').waitFor();
+    await send(ann, 'sent while you were away');
+    await stored(ann, 'sent while you were away').waitFor();
+    await ben.evaluate(`window.__connection.offline = false`);
+    await stored(ben, 'sent while you were away').waitFor();
+    await ben.locator('.connection[data-state="open"]').waitFor();
+    await send(ann, 'and one more after');
+    await stored(ben, 'and one more after').waitFor();
+    expect(await stored(ben, 'sent while you were away').count()).toBe(1);
   });
 
   it('logs no console error or uncaught exception in either page', () => {
