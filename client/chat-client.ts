@@ -1,14 +1,14 @@
 import { ChatError } from './chat-error.js';
-import { newClientId } from './client-id.js';
+import { Emitter, type Listener } from './emitter.js';
+import { MessageFeed } from './message-feed.js';
+import { PendingSends, type PendingSend } from './pending-sends.js';
 import { backoffDelay, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
 import { RestApi } from './rest-api.js';
-import { Timeline } from './timeline.js';
 import type {
   ClientEvents,
   Conversation,
   ConversationSummary,
   CreateConversationInput,
-  ErrorCode,
   LogInInput,
   Message,
   MessagePage,
@@ -28,6 +28,7 @@ import type {
 
 export type * from './types.js';
 export { ChatError } from './chat-error.js';
+export type { PendingSend } from './pending-sends.js';
 export { backoffDelay, FINAL_CLOSE_CODES, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
 
 export interface ChatClientOptions {
@@ -49,36 +50,14 @@ export interface ChatClientOptions {
   readonly random?: () => number;
 }
 
-/** What `sendMessage` hands back at once: the optimistic message, and its acknowledgement to come. */
-export interface PendingSend {
-  readonly pending: PendingMessage;
-  /** The stored message; rejects with a ChatError only when retrying cannot help. */
-  readonly acked: Promise<Message>;
-}
-
 interface Waiting {
   resolve(data: unknown): void;
   reject(error: ChatError): void;
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
-interface PendingEntry {
-  readonly message: PendingMessage;
-  resolve(message: Message): void;
-  reject(error: ChatError): void;
-  inFlight: boolean;
-  retries: number;
-  timer: ReturnType<typeof setTimeout> | null;
-}
-
-/** Failures a send survives: it stays pending and goes again with the same client_id. */
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['OVERLOADED', 'SERVICE_UNAVAILABLE', 'RATE_LIMITED', 'TIMEOUT', 'INTERNAL']);
-/** Failures after which a followed conversation cannot be caught up. */
-const GONE: ReadonlySet<ErrorCode> = new Set(['NOT_A_PARTICIPANT', 'CONVERSATION_NOT_FOUND']);
 /** WebSocket.OPEN, the same in every implementation. */
 const OPEN = 1;
-
-type Listener<E extends keyof ClientEvents> = (payload: ClientEvents[E]) => void;
 
 /**
  * A client of the chat server for browsers and Node.js: the REST API, the
@@ -103,11 +82,11 @@ export class ChatClient {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private nextAck = 1;
   private readonly waiting = new Map<number, Waiting>();
-  private readonly pending = new Map<string, PendingEntry>();
-  private readonly timelines = new Map<number, Timeline>();
-  private readonly followed = new Set<number>();
-  private readonly catchingUp = new Set<number>();
-  private readonly listeners = new Map<keyof ClientEvents, Set<(payload: never) => void>>();
+  private readonly pending: PendingSends;
+  private readonly feed: MessageFeed;
+  private readonly events = new Emitter();
+  /** Moves on every stop, so work that awaited across one knows it is stale. */
+  private generation = 0;
   private openWaiters: Array<{ resolve(): void; reject(error: ChatError): void }> = [];
 
   constructor(options: ChatClientOptions = {}) {
@@ -124,6 +103,22 @@ export class ChatClient {
     this.random = options.random ?? Math.random;
     this.backoff = options.backoff ?? {};
     this.tokenValue = options.token ?? null;
+    this.feed = new MessageFeed({
+      join: (data) => this.request('joinConversation', data),
+      fresh: (message) => this.events.emit('receiveMessage', message),
+      arrived: (message) => this.pending.settle(message),
+      synced: (conversationId, delivered) => this.events.emit('synced', { conversation_id: conversationId, messages: delivered }),
+      isOpen: () => this.stateValue.state === 'open',
+      retryDelay: () => backoffDelay(1, this.backoff, this.random),
+    });
+    this.pending = new PendingSends({
+      send: (data) => this.request('sendMessage', data),
+      acked: (message) => void this.feed.deliver(message, 'ack'),
+      changed: (conversationId) => this.events.emit('pending', { conversation_id: conversationId, messages: this.pending.list(conversationId) }),
+      isOpen: () => this.stateValue.state === 'open',
+      retryDelay: (retry) => backoffDelay(retry, this.backoff, this.random),
+      refusal: (data) => this.oversized(JSON.stringify({ event: 'sendMessage', data, ack: Number.MAX_SAFE_INTEGER })),
+    });
   }
 
   get token(): string | null {
@@ -139,11 +134,9 @@ export class ChatClient {
     return this.stateValue;
   }
 
+  /** Listens to a push or to one of the client's own events; returns the function that stops listening. */
   on<E extends keyof ClientEvents>(event: E, listener: Listener<E>): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as (payload: never) => void);
-    return () => set.delete(listener as (payload: never) => void);
+    return this.events.on(event, listener);
   }
 
   // ---- REST ----
@@ -177,7 +170,7 @@ export class ChatClient {
    */
   async history(conversationId: number, page: { before?: number; limit?: number } = {}): Promise<MessagePage> {
     const result = await this.api.messages(conversationId, page);
-    if (page.before === undefined) for (const m of result.messages) this.timeline(conversationId).add(m.id);
+    if (page.before === undefined) this.feed.seen(conversationId, result.messages);
     return result;
   }
 
@@ -210,23 +203,20 @@ export class ChatClient {
    * at once too when connected. Caught-up messages arrive as `receiveMessage`.
    */
   follow(conversationId: number, since: number): void {
-    this.followed.add(conversationId);
-    this.timeline(conversationId).resetCursor(since);
-    if (this.stateValue.state === 'open') void this.catchUp(conversationId);
+    this.feed.follow(conversationId, since);
   }
 
   unfollow(conversationId: number): void {
-    this.followed.delete(conversationId);
-    this.timelines.get(conversationId)?.stopSyncing();
+    this.feed.unfollow(conversationId);
   }
 
   /** The id a catch-up of this conversation would start after. */
   lastSeenId(conversationId: number): number {
-    return this.timelines.get(conversationId)?.cursor ?? 0;
+    return this.feed.lastSeenId(conversationId);
   }
 
   pendingMessages(conversationId: number): PendingMessage[] {
-    return [...this.pending.values()].filter((e) => e.message.conversation_id === conversationId).map((e) => e.message);
+    return this.pending.list(conversationId);
   }
 
   /**
@@ -235,27 +225,7 @@ export class ChatClient {
    * transient errors, always with the same `client_id`, until acknowledged.
    */
   sendMessage(input: Omit<SendMessageData, 'client_id'> & { client_id?: string }): PendingSend {
-    const message: PendingMessage = {
-      client_id: input.client_id ?? newClientId(),
-      conversation_id: input.conversation_id,
-      content: input.content ?? '',
-      type: input.type ?? 'text',
-      attachment: input.attachment ?? null,
-      created_at: new Date().toISOString(),
-    };
-    let entry!: PendingEntry;
-    const acked = new Promise<Message>((resolve, reject) => {
-      entry = { message, resolve, reject, inFlight: false, retries: 0, timer: null };
-    });
-    acked.catch(() => undefined); // a caller that ignores the outcome must not leave a rejection unhandled
-    if (longerThan(JSON.stringify({ event: 'sendMessage', data: message, ack: Number.MAX_SAFE_INTEGER }), this.maxFrameBytes)) {
-      entry.reject(new ChatError('FRAME_TOO_LARGE', `The message is larger than ${this.maxFrameBytes} bytes`));
-      return { pending: message, acked };
-    }
-    this.pending.set(message.client_id, entry);
-    this.emitPending(message.conversation_id);
-    if (this.stateValue.state === 'open') this.transmit(entry);
-    return { pending: message, acked };
+    return this.pending.add(input);
   }
 
   editMessage(messageId: number, content: string): Promise<Message> {
@@ -276,9 +246,8 @@ export class ChatClient {
     if (!socket || this.stateValue.state !== 'open' || socket.readyState !== OPEN) return Promise.reject(new ChatError('DISCONNECTED', 'Not connected'));
     const ack = this.nextAck++;
     const frame = JSON.stringify({ event, data, ack });
-    if (longerThan(frame, this.maxFrameBytes)) {
-      return Promise.reject(new ChatError('FRAME_TOO_LARGE', `The frame is larger than ${this.maxFrameBytes} bytes`));
-    }
+    const oversized = this.oversized(frame);
+    if (oversized) return Promise.reject(oversized);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(ack);
@@ -290,6 +259,13 @@ export class ChatClient {
   }
 
   // ---- Internals ----
+
+  /** The server would close the socket (1009) on a frame over its limit: refuse it here instead. */
+  private oversized(frame: string): ChatError | null {
+    // A UTF-16 unit takes at most 3 bytes in UTF-8, so short frames need no encoding to tell.
+    const tooLong = frame.length * 3 > this.maxFrameBytes && new TextEncoder().encode(frame).length > this.maxFrameBytes;
+    return tooLong ? new ChatError('FRAME_TOO_LARGE', `The frame is larger than ${this.maxFrameBytes} bytes`) : null;
+  }
 
   private signedIn(session: Session): Session {
     this.tokenValue = session.token;
@@ -330,20 +306,21 @@ export class ChatClient {
     const waiters = this.openWaiters;
     this.openWaiters = [];
     for (const w of waiters) w.resolve();
-    for (const id of this.followed) void this.catchUp(id);
-    for (const entry of this.pending.values()) this.transmit(entry);
+    this.feed.catchUpAll();
+    this.pending.resendAll();
   }
 
   /** The connection closed (or never opened): fail what waited on it, then retry or stop. */
   private async lost(closeCode: number, opened: boolean): Promise<void> {
+    const generation = this.generation;
     this.failWaiting(new ChatError('DISCONNECTED', `The connection closed (${closeCode}) before the answer came`));
-    for (const entry of this.pending.values()) entry.inFlight = false;
+    this.pending.connectionLost();
     if (!shouldReconnect(closeCode)) return this.stop({ state: 'closed', reason: 'refused', closeCode }, new ChatError('UNAUTHORIZED', `The server closed the connection (${closeCode})`));
     // A browser cannot see the status of a refused upgrade, so ask REST whether the token still works.
     if (!opened && (await this.tokenRefused())) {
       return this.stop({ state: 'closed', reason: 'unauthorized', closeCode }, new ChatError('UNAUTHORIZED', 'The server refused the token'));
     }
-    if (this.stateValue.state === 'closed') return; // closed while asking
+    if (generation !== this.generation) return; // closed (and maybe reopened) while asking
     const delayMs = backoffDelay(this.attempt, this.backoff, this.random);
     this.attempt += 1;
     this.setState({ state: 'reconnecting', attempt: this.attempt, delayMs, closeCode });
@@ -363,20 +340,15 @@ export class ChatClient {
   }
 
   private stop(state: StateChange, error: ChatError): void {
+    this.generation += 1;
+    this.feed.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000, 'Client closed');
     this.failWaiting(new ChatError(error.code === 'CLOSED' ? 'CLOSED' : 'DISCONNECTED', error.message));
-    const conversations = new Set<number>();
-    for (const entry of this.pending.values()) {
-      if (entry.timer) clearTimeout(entry.timer);
-      entry.reject(error);
-      conversations.add(entry.message.conversation_id);
-    }
-    this.pending.clear();
-    for (const id of conversations) this.emitPending(id);
+    this.pending.failAll(error);
     const waiters = this.openWaiters;
     this.openWaiters = [];
     for (const w of waiters) w.reject(error);
@@ -408,121 +380,17 @@ export class ChatClient {
       return;
     }
     if (frame.event === 'error') return; // every request carries an ack, so an error without one answers nothing of ours
-    if (frame.event === 'receiveMessage') return void this.deliver(frame.data as Message, 'push');
+    if (frame.event === 'receiveMessage') return void this.feed.deliver(frame.data as Message, 'push');
     if (frame.event === 'participantRemoved') {
       const notice = frame.data as ClientEvents['participantRemoved'];
-      if (notice.user_id === this.userValue?.id) this.unfollow(notice.conversation_id);
+      if (notice.user_id === this.userValue?.id) this.feed.unfollow(notice.conversation_id);
     }
     // Events this version does not know yet still reach listeners registered for them.
-    this.emit(frame.event as keyof PushEvents, frame.data as never);
-  }
-
-  /** Every message enters here, whichever way it came, and is delivered once; true the first time. */
-  private deliver(message: Message, source: 'push' | 'ack' | 'catch-up'): boolean {
-    const timeline = this.timeline(message.conversation_id);
-    const fresh = timeline.add(message.id);
-    if (source === 'push') timeline.pushed(message.id);
-    if (fresh) this.emit('receiveMessage', message);
-    const entry = message.client_id === null ? undefined : this.pending.get(message.client_id);
-    if (entry && entry.message.conversation_id === message.conversation_id) {
-      this.pending.delete(message.client_id!);
-      if (entry.timer) clearTimeout(entry.timer);
-      entry.resolve(message);
-      this.emitPending(message.conversation_id);
-    }
-    return fresh;
-  }
-
-  private transmit(entry: PendingEntry): void {
-    if (entry.inFlight || entry.timer) return;
-    entry.inFlight = true;
-    const { client_id, conversation_id, content, type, attachment } = entry.message;
-    this.request('sendMessage', { client_id, conversation_id, content, type, ...(attachment ? { attachment } : {}) }).then(
-      (stored) => void this.deliver(stored, 'ack'),
-      (error: ChatError) => {
-        entry.inFlight = false;
-        if (this.pending.get(client_id) !== entry || error.code === 'DISCONNECTED') return; // settled, or goes again on reconnect
-        if (RETRYABLE.has(error.code)) {
-          entry.timer = setTimeout(() => {
-            entry.timer = null;
-            if (this.stateValue.state === 'open') this.transmit(entry);
-          }, backoffDelay(entry.retries++, this.backoff, this.random));
-          return;
-        }
-        this.pending.delete(client_id);
-        entry.reject(error);
-        this.emitPending(conversation_id);
-      },
-    );
-  }
-
-  /** `joinConversation` with `since`, page after page, until the server has nothing newer. */
-  private async catchUp(conversationId: number): Promise<void> {
-    if (this.catchingUp.has(conversationId)) return;
-    this.catchingUp.add(conversationId);
-    try {
-      await this.catchUpPages(conversationId);
-    } finally {
-      this.catchingUp.delete(conversationId);
-    }
-  }
-
-  private async catchUpPages(conversationId: number): Promise<void> {
-    const timeline = this.timeline(conversationId);
-    timeline.startSync();
-    let since = timeline.cursor;
-    let delivered = 0;
-    try {
-      for (;;) {
-        const page = await this.request('joinConversation', { conversation_id: conversationId, since });
-        for (const m of page.messages) if (this.deliver(m, 'catch-up')) delivered += 1;
-        const last = page.messages.at(-1);
-        if (last) since = last.id;
-        if (!page.has_more || !last) break;
-      }
-    } catch (error) {
-      timeline.abortSync(since);
-      if (!(error instanceof ChatError) || error.code === 'DISCONNECTED' || error.code === 'CLOSED') return; // the next open tries again
-      if (GONE.has(error.code)) return this.unfollow(conversationId);
-      // A transient failure while connected: try again shortly, the gap stays open meanwhile.
-      setTimeout(() => {
-        if (this.stateValue.state === 'open' && this.followed.has(conversationId) && timeline.isSyncing) void this.catchUp(conversationId);
-      }, backoffDelay(1, this.backoff, this.random));
-      return;
-    }
-    timeline.finishSync(since);
-    this.emit('synced', { conversation_id: conversationId, messages: delivered });
-  }
-
-  private timeline(conversationId: number): Timeline {
-    let t = this.timelines.get(conversationId);
-    if (!t) this.timelines.set(conversationId, (t = new Timeline()));
-    return t;
-  }
-
-  private emitPending(conversationId: number): void {
-    this.emit('pending', { conversation_id: conversationId, messages: this.pendingMessages(conversationId) });
+    this.events.emit(frame.event as keyof PushEvents, frame.data as never);
   }
 
   private setState(state: StateChange): void {
     this.stateValue = state;
-    this.emit('state', state);
+    this.events.emit('state', state);
   }
-
-  private emit<E extends keyof ClientEvents>(event: E, payload: ClientEvents[E]): void {
-    for (const listener of [...(this.listeners.get(event) ?? [])]) {
-      try {
-        (listener as Listener<E>)(payload);
-      } catch (error) {
-        setTimeout(() => {
-          throw error; // a failing listener is the application's bug: report it, but keep the client going
-        });
-      }
-    }
-  }
-}
-
-/** Whether the UTF-8 form of `text` exceeds `bytes`; encodes only when it might (a UTF-16 unit takes at most 3 bytes). */
-function longerThan(text: string, bytes: number): boolean {
-  return text.length * 3 > bytes && new TextEncoder().encode(text).length > bytes;
 }

@@ -257,10 +257,11 @@ describe('ChatClient over an in-memory socket', () => {
 
   it('does not move the catch-up cursor on the ack of its own send', async () => {
     const { c } = await connected();
+    const synced = new Promise((resolve) => c.on('synced', resolve));
     c.follow(7, 10);
     const socket = FakeSocket.last();
     socket.answer(socket.lastSent('joinConversation').ack, { conversation: {}, messages: [], has_more: false });
-    await vi.waitFor(() => expect(socket.sent.filter((f) => f.event === 'joinConversation')).toHaveLength(1));
+    await synced;
     const send = c.sendMessage({ conversation_id: 7, content: 'mine' });
     socket.answer(socket.lastSent('sendMessage').ack, message(20, 7, send.pending.client_id));
     await send.acked;
