@@ -79,10 +79,10 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     ratePerSecond: config.RATE_LIMIT_PER_SECOND,
     rateBurst: config.RATE_LIMIT_BURST,
     maxInFlightPerConnection: config.WS_MAX_IN_FLIGHT,
+    plainRoutes: config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : [],
     corsOrigins: config.CORS_ORIGINS,
     logger,
     reloadConversations: (userId) => conversations.conversationIdsOf(userId),
-    plainRoutes: config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : [],
     ready: async () => {
       const database = await sequelize.query('SELECT 1', { type: QueryTypes.SELECT }).then(() => true, () => false);
       const listening = fanout ? fanout.state.state === 'listening' : true;
