@@ -12,6 +12,12 @@ export interface UserSummary {
   readonly username: string;
 }
 
+/** A participant of a conversation; servers that track presence add whether they are online. */
+export interface Participant extends UserSummary {
+  readonly online?: boolean;
+  readonly last_seen_at?: string | null;
+}
+
 export type Role = 'landlord' | 'tenant';
 
 export interface User {
@@ -67,7 +73,7 @@ export interface Conversation {
   readonly created_by: number;
   readonly created_at: string;
   readonly updated_at: string;
-  readonly participants: readonly UserSummary[];
+  readonly participants: readonly Participant[];
 }
 
 export interface ConversationSummary extends Conversation {
@@ -125,6 +131,8 @@ export interface Requests {
   editMessage: { data: { message_id: number; content: string }; result: Message };
   deleteMessage: { data: { message_id: number }; result: { id: number } };
   markRead: { data: { conversation_id: number; message_id: number }; result: ReadMarker };
+  /** Reserved: a server that does not relay typing answers UNKNOWN_EVENT. */
+  typing: { data: { conversation_id: number; is_typing?: boolean }; result: { conversation_id: number; is_typing: boolean } };
 }
 
 /** Events the server pushes to every open connection of every participant. */
@@ -135,10 +143,10 @@ export interface PushEvents {
   readReceipt: ReadMarker & { readonly user_id: number };
   participantAdded: { readonly conversation_id: number; readonly user: UserSummary; readonly added_by: number };
   participantRemoved: { readonly conversation_id: number; readonly user_id: number; readonly removed_by: number };
-  /** Reserved: this server does not send it yet. */
-  presence: { readonly user_id: number; readonly status: 'online' | 'away' | 'offline'; readonly last_seen_at?: string };
-  /** Reserved: this server does not send it yet. */
-  typing: { readonly conversation_id: number; readonly user_id: number; readonly typing: boolean };
+  /** Reserved, for servers that track presence: someone sharing a conversation came online or left. */
+  presence: { readonly user_id: number; readonly online: boolean; readonly last_seen_at: string | null };
+  /** Reserved, for servers that relay typing: another participant started or stopped typing. */
+  typing: { readonly conversation_id: number; readonly user_id: number; readonly is_typing: boolean };
 }
 
 /** Codes the server answers with, over REST and `/ws`. */
