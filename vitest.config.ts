@@ -22,6 +22,8 @@ export default defineConfig({
         extends: true as const,
         test: { name: `e2e-${transport}`, include: ['tests/e2e/**/*.test.ts'], env: { TEST_TRANSPORT: transport } },
       })),
+      // A real Chromium drives the browser app against a server process on the first transport.
+      { extends: true, test: { name: 'browser', include: ['tests/browser/**/*.test.ts'], env: { TEST_TRANSPORT: transports[0]! } } },
     ],
   },
 });

@@ -63,6 +63,7 @@ const schema = z.object({
   PRESENCE_GRACE_MS: int(0, 60_000).default(5_000),
   TRANSPORT: z.enum(['auto', 'uws', 'node']).default('auto'),
   SOCKETIO_ENABLED: bool.default(true),
+  WEB_CLIENT_ENABLED: bool.default(true),
   FANOUT: z.enum(['postgres', 'local']).default('postgres'),
   NOTIFY_CHANNEL: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('chat_fanout'),
   WORKERS: int(1, 64).default(1),

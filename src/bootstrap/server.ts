@@ -16,6 +16,7 @@ import { migrate } from '../adapters/sequelize/migrator.js';
 import { createPgPool } from '../adapters/shared/postgres.js';
 import { SocketIoEndpoint } from '../adapters/socketio/socket-io-endpoint.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
+import { webClientRoutes } from '../adapters/web-client/web-client-routes.js';
 import type { Config } from './config.js';
 import {
   buildContainer,
@@ -137,6 +138,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     ratePerSecond: limitsOn ? config.RATE_LIMIT_PER_SECOND : 0,
     rateBurst: config.RATE_LIMIT_BURST,
     maxInFlightPerConnection: config.WS_MAX_IN_FLIGHT,
+    plainRoutes: config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : [],
     corsOrigins: config.CORS_ORIGINS,
     logger,
     requestLimits: limitsOn

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -16,12 +16,13 @@ export interface TestServer extends RunningServer {
 
 /** The real server (uWS + Sequelize + PostgreSQL) on a fresh database and a free port. */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chat-e2e-'));
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: '0',
     DATABASE_URL: await freshDatabase('e2e'),
-    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'chat-e2e-')),
+    DATA_DIR: dataDir,
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
     PASSWORD_HASH_COST: '1024',
     RATE_LIMIT_PER_SECOND: '0',
@@ -34,6 +35,16 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const logger = process.env.TEST_LOG_FILE
     ? pino({ level: 'debug' }, pino.destination({ dest: process.env.TEST_LOG_FILE, append: true, sync: true }))
     : silentLogger;
-  const server = await startServer(config, logger);
-  return { ...server, http: new HttpClient(`http://127.0.0.1:${server.port}`), wsUrl: `ws://127.0.0.1:${server.port}/ws` };
+  const server = await startServer(config, logger).catch((error: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
+  const stop = async () => {
+    try {
+      await server.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  };
+  return { ...server, stop, http: new HttpClient(`http://127.0.0.1:${server.port}`), wsUrl: `ws://127.0.0.1:${server.port}/ws` };
 }

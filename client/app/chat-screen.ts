@@ -1,0 +1,117 @@
+import { ChatError, type ChatClient, type StateChange } from '../chat-client.js';
+import { ConversationList } from './conversation-list.js';
+import { ConversationView } from './conversation-view.js';
+import { field, h } from './dom.js';
+
+const describe = (s: StateChange): string => {
+  switch (s.state) {
+    case 'open':
+      return 'Online';
+    case 'reconnecting':
+      return `Reconnecting in ${Math.ceil((s.delayMs ?? 0) / 1000)} s…`;
+    case 'closed':
+      return 'Offline';
+    default:
+      return 'Connecting…';
+  }
+};
+
+/** The signed-in screen: conversation list, the open conversation, and the connection's state. */
+export function renderChat(root: HTMLElement, client: ChatClient, signedOut: () => void): void {
+  const me = client.user!;
+  const connection = h('span', { className: 'connection', role: 'status', dataset: { state: client.state.state } }, describe(client.state));
+  const signOut = h('button', { type: 'button', className: 'sign-out' }, 'Log out');
+  const header = h(
+    'header',
+    {},
+    h('h1', {}, 'Chat'),
+    connection,
+    h('span', { className: 'me', dataset: { userId: me.id } }, `Signed in as ${me.username} · your id is ${me.id}`),
+    signOut,
+  );
+  const list = new ConversationList(me.id, (id) => void open(id));
+  const sidebarStatus = h('p', { className: 'status', role: 'status' });
+  const start = h(
+    'form',
+    { className: 'start' },
+    h('label', {}, 'Start a conversation with user id(s)', h('input', { name: 'participants', required: true, placeholder: 'e.g. 7 or 7, 9', inputMode: 'numeric' })),
+    h('button', { type: 'submit' }, 'Start'),
+  );
+  const pane = h('div', { className: 'pane' }, h('p', { className: 'placeholder' }, 'Pick a conversation or start one.'));
+  root.replaceChildren(h('div', { className: 'chat' }, header, h('aside', {}, start, sidebarStatus, list.element), pane));
+
+  let view: ConversationView | null = null;
+  let connectedBefore = false;
+  const refreshList = () =>
+    client.listConversations().then(
+      (summaries) => list.replaceAll(summaries),
+      (e: unknown) => (sidebarStatus.textContent = `Could not load conversations: ${e instanceof ChatError ? e.message : String(e)}`),
+    );
+
+  async function open(id: number): Promise<void> {
+    const conversation = list.conversation(id);
+    if (!conversation || view?.id === id) return;
+    view?.close();
+    view = new ConversationView(client, conversation, me.id, (read) => list.markAllRead(read));
+    pane.replaceChildren(view.element);
+    list.select(id);
+    await view.load().catch((e: unknown) => (sidebarStatus.textContent = `Could not open it: ${e instanceof ChatError ? e.message : String(e)}`));
+  }
+
+  start.addEventListener('submit', (event) => {
+    event.preventDefault();
+    sidebarStatus.textContent = '';
+    const ids = field(start, 'participants').split(/[\s,]+/).filter(Boolean).map(Number);
+    client.createConversation({ participant_ids: ids }).then(
+      async (conversation) => {
+        start.reset();
+        await refreshList();
+        await open(conversation.id);
+      },
+      (e: unknown) => (sidebarStatus.textContent = e instanceof ChatError ? e.message : String(e)),
+    );
+  });
+
+  const current = (conversationId: number) => (view?.id === conversationId ? view : null);
+  client.on('receiveMessage', (m) => {
+    if (!list.has(m.conversation_id)) return void refreshList(); // someone started a conversation with us
+    const shown = current(m.conversation_id);
+    shown?.received(m);
+    list.received(m, m.sender_id !== me.id && !(shown && document.visibilityState === 'visible'));
+  });
+  client.on('messageUpdated', (m) => {
+    current(m.conversation_id)?.updated(m);
+    list.updated(m);
+  });
+  client.on('messageDeleted', (d) => {
+    current(d.conversation_id)?.deleted(d.id);
+    if (list.showsMessage(d.conversation_id, d.id)) void refreshList();
+  });
+  client.on('readReceipt', (r) => {
+    current(r.conversation_id)?.receipt(r);
+    if (r.user_id === me.id) list.markAllRead(r.conversation_id); // read on another device
+  });
+  client.on('pending', (p) => current(p.conversation_id)?.showPending(p.messages));
+  client.on('synced', (s) => current(s.conversation_id)?.synced());
+  client.on('participantAdded', () => void refreshList());
+  client.on('participantRemoved', () => void refreshList());
+  client.on('state', (s) => {
+    connection.textContent = describe(s);
+    connection.dataset.state = s.state;
+    if (s.state === 'open') {
+      if (connectedBefore) void refreshList(); // unread counts and new conversations from while we were away
+      connectedBefore = true;
+    }
+    if (s.state === 'closed' && s.reason === 'unauthorized') leave();
+  });
+
+  function leave(): void {
+    view?.close();
+    client.close();
+    signedOut();
+  }
+  signOut.addEventListener('click', leave);
+
+  void refreshList();
+  client.connect().catch(() => undefined); // the state listener handles a refused token
+}

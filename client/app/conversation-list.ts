@@ -1,0 +1,100 @@
+import type { Conversation, ConversationSummary, Message } from '../chat-client.js';
+import { h, time } from './dom.js';
+
+interface Entry {
+  conversation: Conversation;
+  lastMessage: Message | null;
+  unread: number;
+}
+
+/** A conversation's name: its title, or the other participants. */
+export const titleOf = (c: Conversation, myId: number): string =>
+  c.title ??
+  (c.participants
+    .filter((p) => p.id !== myId)
+    .map((p) => p.username)
+    .join(', ') ||
+    'Just you');
+
+/** The sidebar: conversations by latest activity, each with its last message and unread count. */
+export class ConversationList {
+  readonly element = h('ul', { className: 'conversations', ariaLabel: 'Conversations' });
+  private readonly entries = new Map<number, Entry>();
+  private selected: number | null = null;
+
+  constructor(
+    private readonly myId: number,
+    private readonly open: (id: number) => void,
+  ) {}
+
+  has(id: number): boolean {
+    return this.entries.has(id);
+  }
+
+  conversation(id: number): Conversation | undefined {
+    return this.entries.get(id)?.conversation;
+  }
+
+  unread(id: number): number {
+    return this.entries.get(id)?.unread ?? 0;
+  }
+
+  replaceAll(summaries: readonly ConversationSummary[]): void {
+    this.entries.clear();
+    for (const s of summaries) this.entries.set(s.id, { conversation: s, lastMessage: s.last_message, unread: s.unread_count });
+    this.render();
+  }
+
+  /** A new message: it becomes the preview, and counts as unread when `unread` says so. */
+  received(message: Message, unread: boolean): void {
+    const entry = this.entries.get(message.conversation_id);
+    if (!entry) return;
+    if (!entry.lastMessage || message.id >= entry.lastMessage.id) entry.lastMessage = message;
+    if (unread) entry.unread += 1;
+    this.render();
+  }
+
+  updated(message: Message): void {
+    const entry = this.entries.get(message.conversation_id);
+    if (entry?.lastMessage?.id !== message.id) return;
+    entry.lastMessage = message;
+    this.render();
+  }
+
+  /** Whether the deleted message was a preview (the caller then reloads the list). */
+  showsMessage(conversationId: number, messageId: number): boolean {
+    return this.entries.get(conversationId)?.lastMessage?.id === messageId;
+  }
+
+  markAllRead(id: number): void {
+    const entry = this.entries.get(id);
+    if (!entry || entry.unread === 0) return;
+    entry.unread = 0;
+    this.render();
+  }
+
+  select(id: number | null): void {
+    this.selected = id;
+    this.render();
+  }
+
+  private render(): void {
+    const activity = (e: Entry) => e.lastMessage?.created_at ?? e.conversation.updated_at;
+    const sorted = [...this.entries.values()].sort((a, b) => activity(b).localeCompare(activity(a)));
+    this.element.replaceChildren(...sorted.map((e) => this.item(e)));
+    if (sorted.length === 0) this.element.append(h('li', { className: 'empty' }, 'No conversations yet.'));
+  }
+
+  private item({ conversation, lastMessage, unread }: Entry): HTMLLIElement {
+    const preview = lastMessage ? `${lastMessage.sender_id === this.myId ? 'You' : lastMessage.sender.username}: ${lastMessage.content}` : 'No messages yet';
+    const button = h(
+      'button',
+      { type: 'button', onclick: () => this.open(conversation.id) },
+      h('span', { className: 'title' }, titleOf(conversation, this.myId)),
+      unread > 0 && h('span', { className: 'unread', ariaLabel: `${unread} unread` }, String(unread)),
+      h('span', { className: 'preview' }, preview),
+      lastMessage && h('time', { className: 'when', dateTime: lastMessage.created_at }, time(lastMessage.created_at)),
+    );
+    return h('li', { className: conversation.id === this.selected ? 'conversation selected' : 'conversation', dataset: { conversationId: conversation.id } }, button);
+  }
+}

@@ -1,0 +1,223 @@
+import { ChatError, type ChatClient, type Conversation, type Message, type PendingMessage, type PushEvents } from '../chat-client.js';
+import { titleOf } from './conversation-list.js';
+import { field, h, time } from './dom.js';
+
+const PAGE = 30;
+
+const reason = (e: unknown) => (e instanceof ChatError ? e.message : String(e));
+
+/**
+ * One open conversation: history paged backwards, live and caught-up messages
+ * in id order, pending sends below them, read receipts on one's own messages,
+ * inline edit and delete, and the composer. It follows the conversation while
+ * open, so the client catches it up after every reconnect.
+ */
+export class ConversationView {
+  readonly element: HTMLElement;
+  private readonly scroller = h('div', { className: 'scroller' });
+  private readonly list = h('ol', { className: 'messages', ariaLabel: 'Messages' });
+  private readonly pendingList = h('ol', { className: 'messages pending-list', ariaLabel: 'Sending' });
+  private readonly older = h('button', { type: 'button', className: 'older', hidden: true }, 'Load older messages');
+  private readonly status = h('p', { className: 'status', role: 'status' });
+  private readonly messages = new Map<number, Message>();
+  /** The highest of one's own messages someone else has read. */
+  private readUpTo = 0;
+  private markedUpTo = 0;
+
+  constructor(
+    private readonly client: ChatClient,
+    readonly conversation: Conversation,
+    private readonly myId: number,
+    /** Called once the server has the read marker at the newest message. */
+    private readonly onRead: (conversationId: number) => void,
+  ) {
+    const composer = h(
+      'form',
+      { className: 'composer' },
+      h('input', { name: 'content', placeholder: 'Write a message', autocomplete: 'off', required: true, ariaLabel: 'Message' }),
+      h('button', { type: 'submit' }, 'Send'),
+    );
+    composer.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const content = field(composer, 'content');
+      if (!content) return;
+      composer.reset();
+      this.client.sendMessage({ conversation_id: this.id, content }).acked.catch((e: unknown) => this.say(`Not sent: ${reason(e)}`));
+    });
+    this.older.addEventListener('click', () => void this.loadOlder());
+    this.scroller.append(this.older, this.list, this.pendingList);
+    this.element = h('section', { className: 'conversation-view', dataset: { conversationId: this.id } }, h('h2', {}, titleOf(conversation, myId)), this.scroller, this.status, composer);
+    document.addEventListener('visibilitychange', this.onVisible);
+  }
+
+  get id(): number {
+    return this.conversation.id;
+  }
+
+  async load(): Promise<void> {
+    const page = await this.client.history(this.id, { limit: PAGE });
+    for (const m of page.messages) this.add(m);
+    this.older.hidden = !page.has_more;
+    for (const m of page.messages) if (m.sender_id === this.myId && m.read_at) this.readUpTo = Math.max(this.readUpTo, m.id);
+    this.refreshReceipts();
+    this.client.follow(this.id, page.messages.at(-1)?.id ?? 0);
+    this.showPending(this.client.pendingMessages(this.id));
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.markRead();
+  }
+
+  close(): void {
+    this.client.unfollow(this.id);
+    document.removeEventListener('visibilitychange', this.onVisible);
+  }
+
+  received(m: Message): void {
+    const atBottom = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 40;
+    this.add(m);
+    if (atBottom || m.sender_id === this.myId) this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.markRead();
+  }
+
+  updated(m: Message): void {
+    if (!this.messages.has(m.id)) return;
+    this.messages.set(m.id, m);
+    this.list.querySelector(`[data-message-id="${m.id}"]`)?.replaceWith(this.render(m));
+  }
+
+  deleted(id: number): void {
+    this.messages.delete(id);
+    this.list.querySelector(`[data-message-id="${id}"]`)?.remove();
+  }
+
+  receipt(r: PushEvents['readReceipt']): void {
+    if (r.user_id === this.myId || r.message_id <= this.readUpTo) return;
+    this.readUpTo = r.message_id;
+    this.refreshReceipts();
+  }
+
+  showPending(pending: readonly PendingMessage[]): void {
+    this.pendingList.replaceChildren(
+      ...pending.map((p) =>
+        h(
+          'li',
+          { className: 'message own pending', dataset: { clientId: p.client_id } },
+          h('div', { className: 'meta' }, h('span', { className: 'sender' }, 'You'), h('span', { className: 'receipt' }, 'Sending…')),
+          h('p', { className: 'content' }, p.content),
+        ),
+      ),
+    );
+    if (pending.length > 0) this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  /** Caught up after a (re)connect: what arrived may need a read marker. */
+  synced(): void {
+    this.markRead();
+  }
+
+  private readonly onVisible = () => this.markRead();
+
+  private add(m: Message): void {
+    if (this.messages.has(m.id)) return this.updated(m);
+    this.messages.set(m.id, m);
+    const element = this.render(m);
+    const next = [...this.list.children].find((li) => Number((li as HTMLElement).dataset.messageId) > m.id);
+    this.list.insertBefore(element, next ?? null);
+  }
+
+  private async loadOlder(): Promise<void> {
+    const oldest = Math.min(...this.messages.keys());
+    this.older.disabled = true;
+    try {
+      const page = await this.client.history(this.id, { before: oldest, limit: PAGE });
+      const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
+      for (const m of page.messages) this.add(m);
+      this.older.hidden = !page.has_more;
+      this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
+    } catch (e) {
+      this.say(`Could not load older messages: ${reason(e)}`);
+    } finally {
+      this.older.disabled = false;
+    }
+  }
+
+  /** Moves the read marker to the newest message while the page is visible and someone else wrote since. */
+  private markRead(): void {
+    if (document.visibilityState !== 'visible') return;
+    const newest = Math.max(0, ...this.messages.keys());
+    const unseen = [...this.messages.values()].some((m) => m.id > this.markedUpTo && m.sender_id !== this.myId);
+    if (!unseen) return;
+    const markedBefore = this.markedUpTo;
+    this.markedUpTo = newest;
+    this.client.markRead(this.id, newest).then(
+      () => this.onRead(this.id),
+      () => (this.markedUpTo = markedBefore), // offline: the catch-up after reconnecting tries again
+    );
+  }
+
+  private refreshReceipts(): void {
+    for (const li of this.list.querySelectorAll<HTMLElement>('li.own')) {
+      const read = Number(li.dataset.messageId) <= this.readUpTo;
+      li.classList.toggle('read', read);
+      li.querySelector('.receipt')!.textContent = read ? 'Read' : 'Sent';
+    }
+  }
+
+  private render(m: Message): HTMLLIElement {
+    const own = m.sender_id === this.myId;
+    const content = h('p', { className: 'content' }, m.content);
+    const actions =
+      own &&
+      h(
+        'span',
+        { className: 'actions' },
+        h('button', { type: 'button', className: 'edit', onclick: () => this.edit(m, content) }, 'Edit'),
+        h('button', { type: 'button', className: 'delete', onclick: () => this.remove(m.id) }, 'Delete'),
+      );
+    const read = own && m.id <= this.readUpTo;
+    return h(
+      'li',
+      { className: `message${own ? ' own' : ''}${read ? ' read' : ''}`, dataset: { messageId: m.id } },
+      h(
+        'div',
+        { className: 'meta' },
+        h('span', { className: 'sender' }, own ? 'You' : m.sender.username),
+        h('time', { dateTime: m.created_at }, time(m.created_at)),
+        m.edited_at && h('span', { className: 'edited' }, 'edited'),
+        own && h('span', { className: 'receipt' }, read ? 'Read' : 'Sent'),
+        actions,
+      ),
+      content,
+      m.attachment && h('a', { href: m.attachment.url, target: '_blank', rel: 'noopener noreferrer' }, m.attachment.name ?? m.attachment.url),
+    );
+  }
+
+  private edit(m: Message, content: HTMLElement): void {
+    const form = h(
+      'form',
+      { className: 'edit-form' },
+      h('input', { name: 'content', value: m.content, required: true, ariaLabel: 'Edit message' }),
+      h('button', { type: 'submit' }, 'Save'),
+      h('button', { type: 'button', onclick: () => form.replaceWith(content) }, 'Cancel'),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.client.editMessage(m.id, field(form, 'content')).then(
+        (updated) => this.updated(updated),
+        (e: unknown) => this.say(`Not edited: ${reason(e)}`),
+      );
+    });
+    content.replaceWith(form);
+    form.querySelector('input')!.focus();
+  }
+
+  private remove(id: number): void {
+    this.client.deleteMessage(id).then(
+      () => this.deleted(id),
+      (e: unknown) => this.say(`Not deleted: ${reason(e)}`),
+    );
+  }
+
+  private say(text: string): void {
+    this.status.textContent = text;
+  }
+}

@@ -1,0 +1,396 @@
+import { ChatError } from './chat-error.js';
+import { Emitter, type Listener } from './emitter.js';
+import { MessageFeed } from './message-feed.js';
+import { PendingSends, type PendingSend } from './pending-sends.js';
+import { backoffDelay, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
+import { RestApi } from './rest-api.js';
+import type {
+  ClientEvents,
+  Conversation,
+  ConversationSummary,
+  CreateConversationInput,
+  LogInInput,
+  Message,
+  MessagePage,
+  PendingMessage,
+  PushEvents,
+  ReadMarker,
+  RegisterInput,
+  Requests,
+  SendMessageData,
+  ServerFrame,
+  Session,
+  StateChange,
+  User,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';
+
+export type * from './types.js';
+export { ChatError } from './chat-error.js';
+export type { PendingSend } from './pending-sends.js';
+export { backoffDelay, FINAL_CLOSE_CODES, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
+
+export interface ChatClientOptions {
+  /** The server's HTTP origin, e.g. `https://chat.example.com`. @default the page's origin */
+  readonly baseUrl?: string;
+  /** A token from an earlier session; `register` and `logIn` set one too. */
+  readonly token?: string;
+  /** The WebSocket implementation (in Node.js 20, the `ws` package's). @default globalThis.WebSocket */
+  readonly WebSocket?: WebSocketConstructor;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Reconnect delays. @default { baseMs: 500, capMs: 30000 } */
+  readonly backoff?: BackoffOptions;
+  /** How long a request waits for its answer, in ms. @default 15000 */
+  readonly requestTimeoutMs?: number;
+  /** The server's MAX_FRAME_BYTES: a larger send fails at once instead of getting the socket closed. @default 65536 */
+  readonly maxFrameBytes?: number;
+  /** Where the back-off jitter comes from. @default Math.random */
+  readonly random?: () => number;
+}
+
+interface Waiting {
+  resolve(data: unknown): void;
+  reject(error: ChatError): void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** WebSocket.OPEN, the same in every implementation. */
+const OPEN = 1;
+
+/**
+ * A client of the chat server for browsers and Node.js: the REST API, the
+ * `/ws` protocol with acknowledged requests and typed pushes, optimistic sends
+ * that survive reconnects, and reconnection with full-jitter back-off followed
+ * by a `since` catch-up of the conversations it follows (docs/PROTOCOL.md,
+ * "Reconnecting"). It delivers each message once as `receiveMessage`.
+ */
+export class ChatClient {
+  private readonly baseUrl: string;
+  private readonly api: RestApi;
+  private readonly WS: WebSocketConstructor;
+  private readonly requestTimeoutMs: number;
+  private readonly maxFrameBytes: number;
+  private readonly random: () => number;
+  private readonly backoff: BackoffOptions;
+  private tokenValue: string | null;
+  private userValue: User | null = null;
+  private socket: WebSocketLike | null = null;
+  private stateValue: StateChange = { state: 'idle' };
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private nextAck = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  private readonly pending: PendingSends;
+  private readonly feed: MessageFeed;
+  private readonly events = new Emitter();
+  /** Moves on every stop, so work that awaited across one knows it is stale. */
+  private generation = 0;
+  private openWaiters: Array<{ resolve(): void; reject(error: ChatError): void }> = [];
+
+  constructor(options: ChatClientOptions = {}) {
+    const g = globalThis as { location?: { origin: string }; WebSocket?: WebSocketConstructor };
+    const baseUrl = options.baseUrl ?? g.location?.origin;
+    if (!baseUrl) throw new TypeError('ChatClient needs a baseUrl outside a browser');
+    const WS = options.WebSocket ?? g.WebSocket;
+    if (!WS) throw new TypeError('ChatClient needs a WebSocket implementation (pass the ws package in Node.js 20)');
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.WS = WS;
+    this.api = new RestApi(this.baseUrl, options.fetch ?? globalThis.fetch.bind(globalThis), () => this.tokenValue);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.maxFrameBytes = options.maxFrameBytes ?? 65_536;
+    this.random = options.random ?? Math.random;
+    this.backoff = options.backoff ?? {};
+    this.tokenValue = options.token ?? null;
+    this.feed = new MessageFeed({
+      join: (data) => this.request('joinConversation', data),
+      fresh: (message) => this.events.emit('receiveMessage', message),
+      arrived: (message) => this.pending.settle(message),
+      synced: (conversationId, delivered) => this.events.emit('synced', { conversation_id: conversationId, messages: delivered }),
+      isOpen: () => this.stateValue.state === 'open',
+      retryDelay: () => backoffDelay(1, this.backoff, this.random),
+    });
+    this.pending = new PendingSends({
+      send: (data) => this.request('sendMessage', data),
+      acked: (message) => void this.feed.deliver(message, 'ack'),
+      changed: (conversationId) => this.events.emit('pending', { conversation_id: conversationId, messages: this.pending.list(conversationId) }),
+      isOpen: () => this.stateValue.state === 'open',
+      retryDelay: (retry) => backoffDelay(retry, this.backoff, this.random),
+      refusal: (data) => this.oversized(JSON.stringify({ event: 'sendMessage', data, ack: Number.MAX_SAFE_INTEGER })),
+    });
+  }
+
+  get token(): string | null {
+    return this.tokenValue;
+  }
+
+  /** The signed-in user, once `register`, `logIn` or `me` has answered. */
+  get user(): User | null {
+    return this.userValue;
+  }
+
+  get state(): StateChange {
+    return this.stateValue;
+  }
+
+  /** Listens to a push or to one of the client's own events; returns the function that stops listening. */
+  on<E extends keyof ClientEvents>(event: E, listener: Listener<E>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  // ---- REST ----
+
+  async register(input: RegisterInput): Promise<Session> {
+    return this.signedIn(await this.api.register(input));
+  }
+
+  async logIn(input: LogInInput): Promise<Session> {
+    return this.signedIn(await this.api.logIn(input));
+  }
+
+  async me(): Promise<User> {
+    return (this.userValue = await this.api.me());
+  }
+
+  /** The caller's conversations, most recent activity first, with last message and unread count. */
+  listConversations(): Promise<ConversationSummary[]> {
+    return this.api.listConversations();
+  }
+
+  /** One other participant makes (or finds) a direct conversation; more, a title or `is_open` make a group. */
+  createConversation(input: CreateConversationInput): Promise<Conversation> {
+    return this.api.createConversation(input);
+  }
+
+  /**
+   * A page of history, ascending; `before` pages backwards (pass the oldest id
+   * shown). The newest page (no `before`) counts as delivered, so a push of one
+   * of its messages racing the page is not delivered again.
+   */
+  async history(conversationId: number, page: { before?: number; limit?: number } = {}): Promise<MessagePage> {
+    const result = await this.api.messages(conversationId, page);
+    if (page.before === undefined) this.feed.seen(conversationId, result.messages);
+    return result;
+  }
+
+  // ---- The realtime connection ----
+
+  /**
+   * Opens `/ws` and keeps it open, reconnecting after drops. Resolves once
+   * connected; rejects with `UNAUTHORIZED` when the server refuses the token,
+   * or `CLOSED` when `close()` comes first.
+   */
+  connect(): Promise<void> {
+    if (this.stateValue.state === 'open') return Promise.resolve();
+    if (!this.tokenValue) return Promise.reject(new ChatError('UNAUTHORIZED', 'Log in or register first'));
+    const opened = new Promise<void>((resolve, reject) => this.openWaiters.push({ resolve, reject }));
+    if (this.stateValue.state === 'idle' || this.stateValue.state === 'closed') {
+      this.attempt = 0;
+      this.dial();
+    }
+    return opened;
+  }
+
+  /** Closes the connection for good: no reconnect; pending sends and open requests reject with `CLOSED`. */
+  close(): void {
+    this.stop({ state: 'closed', reason: 'client' }, new ChatError('CLOSED', 'The client was closed'));
+  }
+
+  /**
+   * Catches the conversation up after every (re)connect, from the newest id
+   * the caller has (`since`, e.g. the last message of the history it shows);
+   * at once too when connected. Caught-up messages arrive as `receiveMessage`.
+   */
+  follow(conversationId: number, since: number): void {
+    this.feed.follow(conversationId, since);
+  }
+
+  unfollow(conversationId: number): void {
+    this.feed.unfollow(conversationId);
+  }
+
+  /** The id a catch-up of this conversation would start after. */
+  lastSeenId(conversationId: number): number {
+    return this.feed.lastSeenId(conversationId);
+  }
+
+  pendingMessages(conversationId: number): PendingMessage[] {
+    return this.pending.list(conversationId);
+  }
+
+  /**
+   * Sends optimistically: the message is pending at once, and is sent now or
+   * as soon as a connection opens, again after every reconnect and after
+   * transient errors, always with the same `client_id`, until acknowledged.
+   */
+  sendMessage(input: Omit<SendMessageData, 'client_id'> & { client_id?: string }): PendingSend {
+    return this.pending.add(input);
+  }
+
+  editMessage(messageId: number, content: string): Promise<Message> {
+    return this.request('editMessage', { message_id: messageId, content });
+  }
+
+  deleteMessage(messageId: number): Promise<{ id: number }> {
+    return this.request('deleteMessage', { message_id: messageId });
+  }
+
+  markRead(conversationId: number, messageId: number): Promise<ReadMarker> {
+    return this.request('markRead', { conversation_id: conversationId, message_id: messageId });
+  }
+
+  /** Any client event, answered through its ack; rejects with `DISCONNECTED` when not connected. */
+  request<E extends keyof Requests>(event: E, data: Requests[E]['data']): Promise<Requests[E]['result']> {
+    const socket = this.socket;
+    if (!socket || this.stateValue.state !== 'open' || socket.readyState !== OPEN) return Promise.reject(new ChatError('DISCONNECTED', 'Not connected'));
+    const ack = this.nextAck++;
+    const frame = JSON.stringify({ event, data, ack });
+    const oversized = this.oversized(frame);
+    if (oversized) return Promise.reject(oversized);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(ack);
+        reject(new ChatError('TIMEOUT', `No answer to ${event} within ${this.requestTimeoutMs} ms`));
+      }, this.requestTimeoutMs);
+      this.waiting.set(ack, { resolve: resolve as (data: unknown) => void, reject, timer });
+      socket.send(frame);
+    });
+  }
+
+  // ---- Internals ----
+
+  /** The server would close the socket (1009) on a frame over its limit: refuse it here instead. */
+  private oversized(frame: string): ChatError | null {
+    // A UTF-16 unit takes at most 3 bytes in UTF-8, so short frames need no encoding to tell.
+    const tooLong = frame.length * 3 > this.maxFrameBytes && new TextEncoder().encode(frame).length > this.maxFrameBytes;
+    return tooLong ? new ChatError('FRAME_TOO_LARGE', `The frame is larger than ${this.maxFrameBytes} bytes`) : null;
+  }
+
+  private signedIn(session: Session): Session {
+    this.tokenValue = session.token;
+    this.userValue = session.user;
+    return session;
+  }
+
+  private dial(): void {
+    this.setState({ state: 'connecting' });
+    let socket: WebSocketLike;
+    try {
+      socket = new this.WS(`${this.baseUrl.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(this.tokenValue ?? '')}`);
+    } catch {
+      void this.lost(1006, false);
+      return;
+    }
+    this.socket = socket;
+    let opened = false;
+    socket.addEventListener('open', () => {
+      if (this.socket !== socket) return;
+      opened = true;
+      this.onOpen();
+    });
+    socket.addEventListener('message', (event) => {
+      if (this.socket === socket) this.onFrame(event.data);
+    });
+    socket.addEventListener('close', (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      void this.lost(event.code, opened);
+    });
+    socket.addEventListener('error', () => undefined); // a close event follows every error
+  }
+
+  private onOpen(): void {
+    this.attempt = 0;
+    this.setState({ state: 'open' });
+    const waiters = this.openWaiters;
+    this.openWaiters = [];
+    for (const w of waiters) w.resolve();
+    this.feed.catchUpAll();
+    this.pending.resendAll();
+  }
+
+  /** The connection closed (or never opened): fail what waited on it, then retry or stop. */
+  private async lost(closeCode: number, opened: boolean): Promise<void> {
+    const generation = this.generation;
+    this.failWaiting(new ChatError('DISCONNECTED', `The connection closed (${closeCode}) before the answer came`));
+    this.pending.connectionLost();
+    if (!shouldReconnect(closeCode)) return this.stop({ state: 'closed', reason: 'refused', closeCode }, new ChatError('UNAUTHORIZED', `The server closed the connection (${closeCode})`));
+    // A browser cannot see the status of a refused upgrade, so ask REST whether the token still works.
+    if (!opened && (await this.tokenRefused())) {
+      return this.stop({ state: 'closed', reason: 'unauthorized', closeCode }, new ChatError('UNAUTHORIZED', 'The server refused the token'));
+    }
+    if (generation !== this.generation) return; // closed (and maybe reopened) while asking
+    const delayMs = backoffDelay(this.attempt, this.backoff, this.random);
+    this.attempt += 1;
+    this.setState({ state: 'reconnecting', attempt: this.attempt, delayMs, closeCode });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.dial();
+    }, delayMs);
+  }
+
+  private async tokenRefused(): Promise<boolean> {
+    try {
+      await this.api.me();
+      return false;
+    } catch (error) {
+      return error instanceof ChatError && error.status === 401;
+    }
+  }
+
+  private stop(state: StateChange, error: ChatError): void {
+    this.generation += 1;
+    this.feed.stop();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000, 'Client closed');
+    this.failWaiting(new ChatError(error.code === 'CLOSED' ? 'CLOSED' : 'DISCONNECTED', error.message));
+    this.pending.failAll(error);
+    const waiters = this.openWaiters;
+    this.openWaiters = [];
+    for (const w of waiters) w.reject(error);
+    this.setState(state);
+  }
+
+  private failWaiting(error: ChatError): void {
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
+    this.waiting.clear();
+  }
+
+  private onFrame(raw: unknown): void {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(typeof raw === 'string' ? raw : String(raw)) as ServerFrame;
+    } catch {
+      return;
+    }
+    if (frame.ack !== undefined && (frame.event === 'ack' || frame.event === 'error')) {
+      const w = this.waiting.get(frame.ack as number);
+      if (!w) return;
+      this.waiting.delete(frame.ack as number);
+      clearTimeout(w.timer);
+      if (frame.error) w.reject(new ChatError(frame.error.code, frame.error.message, frame.error.details));
+      else w.resolve(frame.data);
+      return;
+    }
+    if (frame.event === 'error') return; // every request carries an ack, so an error without one answers nothing of ours
+    if (frame.event === 'receiveMessage') return void this.feed.deliver(frame.data as Message, 'push');
+    if (frame.event === 'participantRemoved') {
+      const notice = frame.data as ClientEvents['participantRemoved'];
+      if (notice.user_id === this.userValue?.id) this.feed.unfollow(notice.conversation_id);
+    }
+    // Events this version does not know yet still reach listeners registered for them.
+    this.events.emit(frame.event as keyof PushEvents, frame.data as never);
+  }
+
+  private setState(state: StateChange): void {
+    this.stateValue = state;
+    this.events.emit('state', state);
+  }
+}

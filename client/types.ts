@@ -1,0 +1,257 @@
+/**
+ * Every type of the client module in one place: first the wire contract of the
+ * chat server (REST bodies, `/ws` requests with their results, pushed events,
+ * error codes; docs/API.md and docs/PROTOCOL.md), then what the module itself
+ * adds (its own events, pending messages, the WebSocket it needs).
+ * `PushEvents` and `Requests` are interfaces, so an application can add an
+ * event the server learns later by declaration merging.
+ */
+
+export interface UserSummary {
+  readonly id: number;
+  readonly username: string;
+}
+
+/** A participant of a conversation; servers that track presence add whether they are online. */
+export interface Participant extends UserSummary {
+  readonly online?: boolean;
+  readonly last_seen_at?: string | null;
+}
+
+export type Role = 'landlord' | 'tenant';
+
+export interface User {
+  readonly id: number;
+  readonly email: string;
+  readonly username: string;
+  readonly phone_number: string | null;
+  readonly profile_picture: string | null;
+  readonly role: Role;
+  readonly is_active: boolean;
+  readonly is_staff: boolean;
+  readonly date_joined: string;
+  readonly last_login: string | null;
+}
+
+export interface Session {
+  readonly user: User;
+  readonly token: string;
+  readonly expires_at: string;
+}
+
+export type MessageType = 'text' | 'image' | 'video' | 'file';
+
+export interface Attachment {
+  readonly url: string;
+  readonly name?: string;
+  readonly mime_type?: string;
+  readonly size?: number;
+}
+
+export interface Message {
+  readonly id: number;
+  /** The original backend's name for `conversation_id`. */
+  readonly conversation: number;
+  readonly conversation_id: number;
+  readonly sender: UserSummary;
+  readonly sender_id: number;
+  readonly content: string;
+  readonly type: MessageType;
+  readonly attachment: Attachment | null;
+  readonly client_id: string | null;
+  readonly read_at: string | null;
+  readonly edited_at: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+export interface Conversation {
+  readonly id: number;
+  readonly title: string | null;
+  readonly kind: 'direct' | 'group';
+  readonly is_open: boolean;
+  readonly created_by: number;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly participants: readonly Participant[];
+}
+
+export interface ConversationSummary extends Conversation {
+  readonly last_message: Message | null;
+  /** Messages from others after the caller's read marker. */
+  readonly unread_count: number;
+}
+
+/** A page of history, always ascending by id. */
+export interface MessagePage {
+  readonly messages: Message[];
+  readonly has_more: boolean;
+}
+
+export interface RegisterInput {
+  readonly email: string;
+  readonly username: string;
+  readonly password: string;
+  readonly role: Role;
+  readonly phone_number?: string | null;
+  readonly profile_picture?: string | null;
+}
+
+export type LogInInput = { readonly password: string } & ({ readonly email: string } | { readonly username: string });
+
+export interface CreateConversationInput {
+  readonly participant_ids: readonly number[];
+  readonly title?: string | null;
+  readonly is_open?: boolean;
+}
+
+export interface SendMessageData {
+  readonly conversation_id: number;
+  readonly content?: string;
+  readonly type?: MessageType;
+  /** One per message, reused on every retry: the server stores it once. */
+  readonly client_id?: string;
+  readonly attachment?: Attachment | null;
+}
+
+export interface ReadMarker {
+  readonly conversation_id: number;
+  readonly message_id: number;
+  readonly read_at: string;
+}
+
+/** Client events of `/ws`: what each sends and what its ack carries. */
+export interface Requests {
+  sendMessage: { data: SendMessageData; result: Message };
+  joinConversation: {
+    data: { conversation_id: number; since?: number };
+    result: { conversation: Conversation; messages: Message[]; has_more: boolean };
+  };
+  leaveConversation: { data: { conversation_id: number }; result: { conversation_id: number; user_id: number } };
+  editMessage: { data: { message_id: number; content: string }; result: Message };
+  deleteMessage: { data: { message_id: number }; result: { id: number } };
+  markRead: { data: { conversation_id: number; message_id: number }; result: ReadMarker };
+  /** Reserved: a server that does not relay typing answers UNKNOWN_EVENT. */
+  typing: { data: { conversation_id: number; is_typing?: boolean }; result: { conversation_id: number; is_typing: boolean } };
+}
+
+/** Events the server pushes to every open connection of every participant. */
+export interface PushEvents {
+  receiveMessage: Message;
+  messageUpdated: Message;
+  messageDeleted: { readonly id: number; readonly conversation_id: number; readonly deleted_at: string };
+  readReceipt: ReadMarker & { readonly user_id: number };
+  participantAdded: { readonly conversation_id: number; readonly user: UserSummary; readonly added_by: number };
+  participantRemoved: { readonly conversation_id: number; readonly user_id: number; readonly removed_by: number };
+  /** Reserved, for servers that track presence: someone sharing a conversation came online or left. */
+  presence: { readonly user_id: number; readonly online: boolean; readonly last_seen_at: string | null };
+  /** Reserved, for servers that relay typing: another participant started or stopped typing. */
+  typing: { readonly conversation_id: number; readonly user_id: number; readonly is_typing: boolean };
+}
+
+/** Codes the server answers with, over REST and `/ws`. */
+export type ServerErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'CONTENT_TOO_LONG'
+  | 'INVALID_CREDENTIALS'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_A_PARTICIPANT'
+  | 'NOT_MESSAGE_SENDER'
+  | 'CONVERSATION_CLOSED'
+  | 'NOT_A_GROUP'
+  | 'USER_NOT_FOUND'
+  | 'CONVERSATION_NOT_FOUND'
+  | 'MESSAGE_NOT_FOUND'
+  | 'EMAIL_TAKEN'
+  | 'USERNAME_TAKEN'
+  | 'INVALID_JSON'
+  | 'INVALID_FRAME'
+  | 'UNKNOWN_EVENT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'ORIGIN_NOT_ALLOWED'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'OVERLOADED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL';
+
+/**
+ * Codes the client module adds: the socket closed before the answer came
+ * (`DISCONNECTED`), no answer in time (`TIMEOUT`), the server could not be
+ * reached (`NETWORK`), the client was closed (`CLOSED`), a frame larger than
+ * the server accepts (`FRAME_TOO_LARGE`).
+ */
+export type ClientErrorCode = 'DISCONNECTED' | 'TIMEOUT' | 'NETWORK' | 'CLOSED' | 'FRAME_TOO_LARGE';
+
+export type ErrorCode = ServerErrorCode | ClientErrorCode;
+
+/** The error body of REST replies and of `/ws` error frames. */
+export interface WireError {
+  readonly code: ServerErrorCode;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+/**
+ * A frame the server sends on `/ws`: `ack` with `ack` and `data`, `error` with
+ * `error` (and `ack` when it answers a request), or a push with `data`.
+ */
+export interface ServerFrame {
+  readonly event: 'ack' | 'error' | keyof PushEvents;
+  readonly ack?: number | string;
+  readonly data?: unknown;
+  readonly error?: WireError;
+}
+
+// ---- The client module's own events and shapes ----
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface StateChange {
+  readonly state: ConnectionState;
+  /** `reconnecting`: failures since the last open connection (1 for the first retry). */
+  readonly attempt?: number;
+  /** `reconnecting`: the back-off delay before the next try, in ms. */
+  readonly delayMs?: number;
+  /** The close code that ended the previous connection (1006 when it never opened). */
+  readonly closeCode?: number;
+  /** `closed`: why the client stopped for good. */
+  readonly reason?: 'client' | 'unauthorized' | 'refused';
+}
+
+/** A message sent but not acknowledged yet; it is re-sent after every reconnect until it is. */
+export interface PendingMessage {
+  readonly client_id: string;
+  readonly conversation_id: number;
+  readonly content: string;
+  readonly type: MessageType;
+  readonly attachment: Attachment | null;
+  /** When it was handed to the client, ISO 8601. */
+  readonly created_at: string;
+}
+
+/** What `on()` can listen to: the server's pushes plus the client's own events. */
+export interface ClientEvents extends PushEvents {
+  state: StateChange;
+  /** The pending messages of one conversation changed (one was added, acknowledged or failed). */
+  pending: { readonly conversation_id: number; readonly messages: readonly PendingMessage[] };
+  /** A followed conversation caught up after (re)connecting; `messages` counts those it brought. */
+  synced: { readonly conversation_id: number; readonly messages: number };
+}
+
+/**
+ * The part of the WebSocket API the client needs, met by the browser's
+ * `WebSocket` and by the `ws` package's.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: (event: { readonly code: number; readonly reason: string }) => void): void;
+  addEventListener(type: 'open' | 'error', listener: () => void): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import type { ConversationSummary, Message, PushEvents, Requests, ServerErrorCode, User } from '../../client/chat-client.js';
+import type { PushEvent } from '../../src/application/ports/broadcaster.js';
+import type { UseCases } from '../../src/application/use-cases.js';
+import type { conversationSummaryView, messageView, userView } from '../../src/application/views.js';
+import { chatEvents } from '../../src/adapters/gateway/chat-events.js';
+import type { WireError } from '../../src/adapters/gateway/wire-error.js';
+
+/*
+ * The client module cannot import the server's code (it runs in browsers), so
+ * its wire types are a second copy. These assertions tie the copy to the
+ * server's types; `npm test` type-checks this file before running anything,
+ * so a field, event or error code added on one side only fails the run.
+ */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const agree = <T extends true>(): T | undefined => undefined;
+
+agree<Equal<ServerErrorCode, WireError['code']>>();
+/** Events the client has room for before this server sends or serves them. */
+type Reserved = 'presence' | 'typing';
+agree<Equal<keyof PushEvents, PushEvent | Reserved>>();
+agree<Equal<keyof Message, keyof ReturnType<typeof messageView>>>();
+agree<Equal<keyof User, keyof ReturnType<typeof userView>>>();
+agree<Equal<keyof ConversationSummary, keyof ReturnType<typeof conversationSummaryView>>>();
+
+const CLIENT_EVENTS = ['sendMessage', 'joinConversation', 'leaveConversation', 'editMessage', 'deleteMessage', 'markRead', 'typing'] as const;
+const RESERVED: ReadonlySet<string> = new Set<Reserved>(['typing']);
+agree<Equal<(typeof CLIENT_EVENTS)[number], keyof Requests>>();
+
+describe('the client module’s wire contract', () => {
+  it('has a request type for every client event the server dispatches, and only reserved ones beyond', () => {
+    const served = [...chatEvents({} as UseCases).keys()];
+    expect(served.filter((e) => !(CLIENT_EVENTS as readonly string[]).includes(e))).toEqual([]);
+    expect(CLIENT_EVENTS.filter((e) => !served.includes(e) && !RESERVED.has(e))).toEqual([]);
+  });
+});
