@@ -7,6 +7,7 @@ import { RestApi } from './rest-api.js';
 import type {
   ClientEvents,
   Conversation,
+  ConversationPage,
   ConversationSummary,
   CreateConversationInput,
   LogInInput,
@@ -153,9 +154,9 @@ export class ChatClient {
     return (this.userValue = await this.api.me());
   }
 
-  /** The caller's conversations, most recent activity first, with last message and unread count. */
-  listConversations(): Promise<ConversationSummary[]> {
-    return this.api.listConversations();
+  /** A page of the caller's conversations, most recent activity first, with last message and unread count. */
+  listConversations(page: { limit?: number; cursor?: string } = {}): Promise<ConversationPage> {
+    return this.api.listConversations(page);
   }
 
   /** One other participant makes (or finds) a direct conversation; more, a title or `is_open` make a group. */

@@ -1,7 +1,7 @@
 import { ChatError } from './chat-error.js';
 import type {
   Conversation,
-  ConversationSummary,
+  ConversationPage,
   CreateConversationInput,
   LogInInput,
   MessagePage,
@@ -31,8 +31,12 @@ export class RestApi {
     return this.call('GET', '/users/me');
   }
 
-  async listConversations(): Promise<ConversationSummary[]> {
-    return (await this.call<{ conversations: ConversationSummary[] }>('GET', '/conversations')).conversations;
+  /** One page of the caller's conversations, most recent activity first. */
+  listConversations(page: { limit?: number; cursor?: string } = {}): Promise<ConversationPage> {
+    const query = new URLSearchParams();
+    if (page.limit !== undefined) query.set('limit', String(page.limit));
+    if (page.cursor !== undefined) query.set('cursor', page.cursor);
+    return this.call('GET', `/conversations${query.size > 0 ? `?${query}` : ''}`);
   }
 
   createConversation(input: CreateConversationInput): Promise<Conversation> {

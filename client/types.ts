@@ -77,9 +77,18 @@ export interface Conversation {
 }
 
 export interface ConversationSummary extends Conversation {
+  /** All participants; `participants` lists the first 50 of them. */
+  readonly participant_count: number;
   readonly last_message: Message | null;
-  /** Messages from others after the caller's read marker. */
+  /** Messages from others after the caller's read marker, counted up to 100 (show "99+"). */
   readonly unread_count: number;
+}
+
+/** A page of the conversation list, most recent activity first. */
+export interface ConversationPage {
+  readonly conversations: ConversationSummary[];
+  /** Pass back as `cursor` for the next page; null at the end. */
+  readonly next_cursor: string | null;
 }
 
 /** A page of history, always ascending by id. */
@@ -131,7 +140,7 @@ export interface Requests {
   editMessage: { data: { message_id: number; content: string }; result: Message };
   deleteMessage: { data: { message_id: number }; result: { id: number } };
   markRead: { data: { conversation_id: number; message_id: number }; result: ReadMarker };
-  /** Reserved: a server that does not relay typing answers UNKNOWN_EVENT. */
+  /** Tells the other participants the caller is (or stopped) typing; throttled by the server. */
   typing: { data: { conversation_id: number; is_typing?: boolean }; result: { conversation_id: number; is_typing: boolean } };
 }
 
@@ -143,9 +152,9 @@ export interface PushEvents {
   readReceipt: ReadMarker & { readonly user_id: number };
   participantAdded: { readonly conversation_id: number; readonly user: UserSummary; readonly added_by: number };
   participantRemoved: { readonly conversation_id: number; readonly user_id: number; readonly removed_by: number };
-  /** Reserved, for servers that track presence: someone sharing a conversation came online or left. */
+  /** Someone sharing a conversation came online or went offline. */
   presence: { readonly user_id: number; readonly online: boolean; readonly last_seen_at: string | null };
-  /** Reserved, for servers that relay typing: another participant started or stopped typing. */
+  /** Another participant started or stopped typing (drop it after 6 s without a renewal, or on their message). */
   typing: { readonly conversation_id: number; readonly user_id: number; readonly is_typing: boolean };
 }
 
@@ -170,6 +179,7 @@ export type ServerErrorCode =
   | 'UNKNOWN_EVENT'
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
+  | 'TOO_MANY_CONNECTIONS'
   | 'ORIGIN_NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'

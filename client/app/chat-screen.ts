@@ -42,9 +42,10 @@ export function renderChat(root: HTMLElement, client: ChatClient, signedOut: () 
 
   let view: ConversationView | null = null;
   let connectedBefore = false;
+  // The most recent 100; a conversation further down comes back up when it gets a message.
   const refreshList = () =>
-    client.listConversations().then(
-      (summaries) => list.replaceAll(summaries),
+    client.listConversations({ limit: 100 }).then(
+      (page) => list.replaceAll(page.conversations),
       (e: unknown) => (sidebarStatus.textContent = `Could not load conversations: ${e instanceof ChatError ? e.message : String(e)}`),
     );
 

@@ -124,7 +124,7 @@ describe('the client module against the real server', () => {
     await eventually(() => idsIn(bob.received, conversationId).includes(second.id));
     expect(idsIn(bob.received, conversationId)).toEqual([stored.id, second.id]);
 
-    const [summary] = (await bob.client.listConversations()).filter((c) => c.id === conversationId);
+    const [summary] = (await bob.client.listConversations()).conversations.filter((c) => c.id === conversationId);
     expect(summary).toMatchObject({ unread_count: 2, last_message: { id: second.id } });
 
     const updated = next(bob.client, 'messageUpdated', (m) => m.id === stored.id);
