@@ -1,5 +1,6 @@
 import { io as connectIo } from 'socket.io-client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { WsClient } from '../support/ws-client.js';
 
@@ -179,6 +180,8 @@ describe('Socket.IO', () => {
     const slow = connectIo(url, { query: { token: b.token }, transports: ['websocket'], extraHeaders: { origin: 'https://app.example.com' }, reconnection: false, forceNew: true });
     const healthy = connectIo(url, { query: { token: c.token }, transports: ['websocket'], reconnection: false, forceNew: true });
     await Promise.all([slow, healthy].map((x) => new Promise<void>((r) => x.once('connect', () => r()))));
+    const healthyGot: number[] = [];
+    healthy.on('receiveMessage', (m: { id: number }) => healthyGot.push(m.id));
     const gone = new Promise<void>((r) => slow.once('disconnect', () => r()));
     // Stop reading: pause the client's TCP socket under engine.io-client's WebSocket.
     (slow.io.engine as unknown as { transport: { ws: { _socket: { pause(): void } } } }).transport.ws._socket.pause();
@@ -191,7 +194,7 @@ describe('Socket.IO', () => {
     (slow.io.engine as unknown as { transport: { ws: { _socket: { resume(): void } } } }).transport.ws._socket.resume();
     await gone;
     const last = (await s.http.post(`/conversations/${conv}/messages`, { content: 'still delivering' }, a.token)).body;
-    await new Promise((r) => healthy.on('receiveMessage', (m: { id: number }) => m.id === last.id && r(m)));
+    await eventually(() => healthyGot.includes(last.id));
     expect(healthy.connected).toBe(true);
     healthy.disconnect();
     slow.disconnect();

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
-import { freePort, killAll, startProcess, type ServerProcess } from '../support/server-process.js';
+import { killAll, startProcess, type ServerProcess } from '../support/server-process.js';
 import { sleep, WsClient } from '../support/ws-client.js';
 import { eventually, receivedIds } from '../support/eventually.js';
 
@@ -14,7 +14,7 @@ let http1: HttpClient, http2: HttpClient;
 let ws1: string, ws2: string;
 const clients: WsClient[] = [];
 
-const env = (port: number) => ({ DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: SECRET, PASSWORD_HASH_COST: '1024', RATE_LIMIT_PER_SECOND: '0' });
+const env = () => ({ DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: SECRET, PASSWORD_HASH_COST: '1024', RATE_LIMIT_PER_SECOND: '0' });
 const connect = async (url: string, u: U) => {
   const c = await WsClient.connect(url, u.token);
   clients.push(c);
@@ -24,9 +24,8 @@ const ids = receivedIds;
 
 beforeAll(async () => {
   databaseUrl = await freshDatabase('multi');
-  const [port1, port2] = [await freePort(), await freePort()];
-  p1 = await startProcess(env(port1));
-  p2 = await startProcess(env(port2), '"listening on');
+  [p1, p2] = await Promise.all([startProcess(env()), startProcess(env())]);
+  const [port1, port2] = [p1.port, p2.port];
   http1 = new HttpClient(`http://127.0.0.1:${port1}`);
   http2 = new HttpClient(`http://127.0.0.1:${port2}`);
   ws1 = `ws://127.0.0.1:${port1}/ws`;

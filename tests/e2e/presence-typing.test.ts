@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
-import { freePort, killAll, startProcess, type ServerProcess } from '../support/server-process.js';
+import { killAll, startProcess, type ServerProcess } from '../support/server-process.js';
 import { WsClient, type Frame } from '../support/ws-client.js';
 
 type U = { id: number; token: string; username: string };
@@ -13,7 +13,7 @@ let ws1: string, ws2: string;
 const clients: WsClient[] = [];
 
 // Default presence settings (5 s grace, 20 s lease): the figures the product promises are the ones tested.
-const env = (port: number) => ({ DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: SECRET, PASSWORD_HASH_COST: '1024', RATE_LIMIT_PER_SECOND: '0' });
+const env = () => ({ DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: SECRET, PASSWORD_HASH_COST: '1024', RATE_LIMIT_PER_SECOND: '0' });
 const connect = async (url: string, u: U) => {
   const c = await WsClient.connect(url, u.token);
   clients.push(c);
@@ -23,8 +23,8 @@ const presenceOf = (frames: Frame[], userId: number) => frames.filter((f) => f.e
 
 beforeAll(async () => {
   databaseUrl = await freshDatabase('presence');
-  const [port1, port2] = [await freePort(), await freePort()];
-  [p1, p2] = await Promise.all([startProcess(env(port1)), startProcess(env(port2))]);
+  [p1, p2] = await Promise.all([startProcess(env()), startProcess(env())]);
+  const [port1, port2] = [p1.port, p2.port];
   http = new HttpClient(`http://127.0.0.1:${port1}`);
   ws1 = `ws://127.0.0.1:${port1}/ws`;
   ws2 = `ws://127.0.0.1:${port2}/ws`;
@@ -78,8 +78,8 @@ describe('presence across two processes', () => {
 
   it('shows participants online in joinConversation, and ends the presence of a process killed with SIGKILL within 30 s', async () => {
     const { alice, bob, conversation } = await cast();
-    const port3 = await freePort();
-    const p3 = await startProcess(env(port3));
+    const p3 = await startProcess(env());
+    const port3 = p3.port;
     const b = await connect(ws2, bob);
     const a = await connect(`ws://127.0.0.1:${port3}/ws`, alice);
     await b.event('presence', (d) => d.user_id === alice.id && d.online, 10_000);

@@ -8,6 +8,8 @@ export const mainEntry = path.join(root, 'src/bootstrap/main.ts');
 
 export interface ServerProcess {
   readonly child: ChildProcess;
+  /** The port it listens on, read from its start-up log (so PORT=0 works and no two tests race for a port). */
+  readonly port: number;
   readonly exited: Promise<number | null>;
   output(): string;
   /** Resolves once the output contains `text` (counting from now if `fresh`). */
@@ -52,18 +54,18 @@ export async function startProcess(env: Record<string, string>, ready: string | 
       }, 25);
     });
   await waitFor(ready);
-  return { child, exited, output: () => output, waitFor };
+  const listening = /"port":(\d+)[^\n]*"msg":"listening on/.exec(output);
+  return { child, exited, port: listening ? Number(listening[1]) : Number(env.PORT ?? 0), output: () => output, waitFor };
 }
 
 /** The real server as its own process on a fresh database: the shape tests use for in-process servers. */
 export async function startServerProcess(env: Record<string, string> = {}) {
   const { freshDatabase } = await import('./database.js');
   const { HttpClient } = await import('./http-client.js');
-  const port = await freePort();
   const proc = await startProcess({
     DATABASE_URL: await freshDatabase('proc'),
     HOST: '127.0.0.1',
-    PORT: String(port),
+    PORT: '0',
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
     PASSWORD_HASH_COST: '1024',
     RATE_LIMIT_PER_SECOND: '0',
@@ -71,6 +73,7 @@ export async function startServerProcess(env: Record<string, string> = {}) {
     RATE_LIMITS: 'off',
     ...env,
   });
+  const port = proc.port;
   return {
     port,
     process: proc,
