@@ -14,6 +14,8 @@ export interface ClientSpec {
   readonly sender: boolean;
   /** Overrides the worker's URL (clients spread over several servers). */
   readonly url?: string;
+  /** The `/ws` query string, when not `token=<token>` (the floor server takes `uid=&conv=`). */
+  readonly query?: string;
 }
 
 export interface WorkerSpec {
@@ -66,7 +68,7 @@ function onDelivery(me: ClientSpec, message: { sender_id: number; content: strin
 
 function openWs(c: ClientSpec, index: number): Promise<Client> {
   const localAddress = spec.localAddresses?.[index % spec.localAddresses.length];
-  const socket = new WebSocket(`${c.url ?? spec.url}?token=${c.token}`, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
+  const socket = new WebSocket(`${c.url ?? spec.url}?${c.query ?? `token=${c.token}`}`, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
   const pending = new Map<number, (ok: boolean, code?: string) => void>();
   let seq = 0;
   socket.on('message', (raw) => {
@@ -165,6 +167,9 @@ function startRate(): void {
     for (; credit >= 1; credit -= 1) sendOne(senders[next++ % senders.length]!, false);
   }, 10);
 }
+
+// Orphaned (the orchestrator died): do not keep sockets open on its behalf.
+process.on('disconnect', () => process.exit(0));
 
 process.on('message', async (msg: { type: string; spec?: WorkerSpec }) => {
   if (msg.type === 'connect') {
