@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
 import type * as Uws from '@trufflesuite/uws-js-unofficial';
+import { FLOOR_SCHEMA, floorInsert } from './floor-sql.js';
 
 const require = createRequire(import.meta.url);
 const packageRoot = path.dirname(require.resolve('@trufflesuite/uws-js-unofficial/package.json'));
@@ -27,25 +28,7 @@ const HOST = process.env.HOST ?? '127.0.0.1';
 const PORT = Number(process.env.PORT ?? 0);
 const LOCK = process.env.FLOOR_LOCK === '1';
 const BATCH_MAX = Number(process.env.FLOOR_BATCH_MAX ?? 500);
-const LOCK_KEY = 727_101;
-
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS floor_messages (
-    id              bigserial PRIMARY KEY,
-    conversation_id integer NOT NULL,
-    sender_id       integer NOT NULL,
-    content         text NOT NULL,
-    created_at      timestamptz NOT NULL
-  );
-  CREATE INDEX IF NOT EXISTS floor_messages_conversation ON floor_messages (conversation_id, id)`;
-
-// One statement per batch, so one round trip and its own (durable) transaction.
-// Ids are drawn in input order; RETURNING yields rows in insertion order for a plain INSERT … SELECT.
-const INSERT = `
-  ${LOCK ? `WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${LOCK_KEY}))` : ''}
-  INSERT INTO floor_messages (conversation_id, sender_id, content, created_at)
-  SELECT u.* FROM ${LOCK ? 'lock, ' : ''}unnest($1::int[], $2::int[], $3::text[], $4::timestamptz[]) AS u
-  RETURNING id`;
+const INSERT = floorInsert(LOCK);
 
 interface SocketData {
   uid: number;
@@ -64,7 +47,7 @@ interface Pending {
 const db = new pg.Client({ connectionString: process.env.DATABASE_URL });
 await db.connect();
 await db.query('SET synchronous_commit = on');
-await db.query(SCHEMA);
+await db.query(FLOOR_SCHEMA);
 
 let queue: Pending[] = [];
 let writing: Promise<void> | null = null;
