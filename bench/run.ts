@@ -4,7 +4,7 @@
  * beside the floor's and as a ratio to it (docs/BENCHMARKS.md).
  *
  *   npm run bench -- [--scenarios closed-loop,fanout,memory,idle,cross] [--seconds 10] [--rounds 1]
- *                    [--pairs 100] [--groups 10,100,1000] [--floor-lock on|off]
+ *                    [--pairs 100] [--groups 10,100,1000] [--floor-lock on|off] [--server-env NAME=value ...]
  *                    [--memory-from 3000] [--memory-max 15000] [--memory-points 9] [--settle 5]
  *                    [--idle 20000] [--idle-workers 2] [--load-processes 2] [--out bench/results]
  */
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     pairs: { type: 'string', default: '100' },
     groups: { type: 'string', default: '10,100,1000' },
     'floor-lock': { type: 'string', default: 'on' },
+    'server-env': { type: 'string', multiple: true, default: [] },
     'memory-from': { type: 'string', default: '3000' },
     'memory-max': { type: 'string', default: '15000' },
     'memory-points': { type: 'string', default: '9' },
@@ -59,6 +60,13 @@ const options: BenchOptions = {
   groups: args.groups!.split(',').map(Number),
   loadProcesses: Number(args['load-processes']),
   floorLock: args['floor-lock'] !== 'off',
+  serverEnv: Object.fromEntries(
+    args['server-env']!.map((kv) => {
+      const at = kv.indexOf('=');
+      if (at <= 0) throw new Error(`--server-env ${kv}: expected NAME=value`);
+      return [kv.slice(0, at), kv.slice(at + 1)];
+    }),
+  ),
   memoryFrom: Number(args['memory-from']),
   memoryMax: Number(args['memory-max']),
   memoryPoints: Number(args['memory-points']),
@@ -163,6 +171,7 @@ function write(run: { ctx: BenchContext; date: string; machine: string; loadBefo
     `- Machine: ${machine}`,
     `- Load average (1, 5, 15 min) before: ${run.loadBefore}; after: ${run.loadAfter}`,
     `- Command: \`${command}\``,
+    ...(Object.keys(options.serverEnv).length ? [`- Added to the server's environment: ${Object.entries(options.serverEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
     '',
     ...ctx.comparisons.flatMap((c) => [comparisonMarkdown(c), '']),
     absolute,

@@ -18,7 +18,7 @@ export async function idle(ctx: BenchContext): Promise<void> {
   const url = await freshCheckpointedDatabase(ctx, 'idle');
   const data = await seed(url, { users: total });
   const port = await freePort();
-  await withServer({ DATABASE_URL: url, PORT: String(port), WORKERS: String(workers), DB_POOL_MAX: '5', TRANSPORT: 'uws' }, async (server) => {
+  await withServer(ctx, { DATABASE_URL: url, PORT: String(port), WORKERS: String(workers), DB_POOL_MAX: '5', TRANSPORT: 'uws' }, async (server) => {
     await sleep(ctx.options.settleSeconds * 1000);
     const before = sumRss(server.pids());
     const fleet = new ClientFleet(
@@ -54,9 +54,9 @@ export async function cross(ctx: BenchContext): Promise<void> {
   const url = await freshCheckpointedDatabase(ctx, 'cross');
   const data = await seed(url, { users: pairs * 2, pairs });
   const [p1, p2] = [await freePort(), await freePort()];
-  const s1 = await startServer({ DATABASE_URL: url, PORT: String(p1), TRANSPORT: 'uws' });
+  const s1 = await startServer({ DATABASE_URL: url, PORT: String(p1), TRANSPORT: 'uws', ...ctx.options.serverEnv });
   try {
-    await withServer({ DATABASE_URL: url, PORT: String(p2), TRANSPORT: 'uws' }, async (s2) => {
+    await withServer(ctx, { DATABASE_URL: url, PORT: String(p2), TRANSPORT: 'uws' }, async (s2) => {
       const offered = 5_000;
       const clients = data.pairs.flatMap((p) => [
         { token: p.a.token, userId: p.a.id, conversationId: p.conversationId, sender: true, url: `ws://127.0.0.1:${p1}/ws` },

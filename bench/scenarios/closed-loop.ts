@@ -31,7 +31,7 @@ const realServer = (label: string, transport: 'uws' | 'node', client: 'ws' | 'so
     const url = await freshCheckpointedDatabase(ctx, `closed_${transport}_${client}_${round}`);
     const data = await seed(url, { users: ctx.options.pairs * 2, pairs: ctx.options.pairs });
     const port = await freePort();
-    return withServer({ DATABASE_URL: url, PORT: String(port), TRANSPORT: transport }, (server) => {
+    return withServer(ctx, { DATABASE_URL: url, PORT: String(port), TRANSPORT: transport }, (server) => {
       const clients = data.pairs.flatMap((p) => [p.a, p.b].map((u) => ({ token: u.token, userId: u.id, conversationId: p.conversationId, sender: true })));
       const target = client === 'ws' ? `ws://127.0.0.1:${port}/ws` : `http://127.0.0.1:${port}`;
       return closed(ctx, target, client, clients, server.pids);

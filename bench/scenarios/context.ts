@@ -10,6 +10,8 @@ export interface BenchOptions {
   readonly groups: number[];
   readonly loadProcesses: number;
   readonly floorLock: boolean;
+  /** Added to every real server's environment (experiments: FANOUT=local, DB_POOL_MAX=…). */
+  readonly serverEnv: Record<string, string>;
   readonly memoryFrom: number;
   readonly memoryMax: number;
   readonly memoryPoints: number;
@@ -59,8 +61,8 @@ export async function checkpoint(url: string): Promise<void> {
 }
 
 /** The real server on the transport asked for; refuses to report figures of any other. */
-export async function withServer<T>(env: Record<string, string>, run: (server: BenchServer) => Promise<T>): Promise<T> {
-  const server = await startServer(env);
+export async function withServer<T>(ctx: BenchContext, env: Record<string, string>, run: (server: BenchServer) => Promise<T>): Promise<T> {
+  const server = await startServer({ ...env, ...ctx.options.serverEnv });
   try {
     const wanted = env.TRANSPORT ?? 'uws';
     if (!server.output().includes(`"transport":"${wanted}"`)) {

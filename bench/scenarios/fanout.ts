@@ -53,7 +53,7 @@ export async function fanout(ctx: BenchContext): Promise<void> {
     const url = await freshCheckpointedDatabase(ctx, `fanout${size}`);
     const data = await seed(url, { users: size, groups: [size] });
     const port = await freePort();
-    const serverRun = await withServer({ DATABASE_URL: url, PORT: String(port), TRANSPORT: 'uws' }, (server) => {
+    const serverRun = await withServer(ctx, { DATABASE_URL: url, PORT: String(port), TRANSPORT: 'uws' }, (server) => {
       const group = data.groups[0]!;
       const clients = group.members.map((m, i) => ({ token: m.token, userId: m.id, conversationId: group.conversationId, sender: i === 0 }));
       return run(`ws://127.0.0.1:${port}/ws`, clients, server.pids);

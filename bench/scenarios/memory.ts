@@ -102,7 +102,7 @@ export async function memory(ctx: BenchContext): Promise<void> {
   const data = await seed(url, { users, pairs: users / 2 });
   const port = await freePort();
   console.log('  memory: server, TRANSPORT=uws');
-  const serverRun = await withServer({ DATABASE_URL: url, PORT: String(port), TRANSPORT: 'uws', WORKERS: '1' }, (server) => {
+  const serverRun = await withServer(ctx, { DATABASE_URL: url, PORT: String(port), TRANSPORT: 'uws', WORKERS: '1' }, (server) => {
     // Each connection is an authenticated user who follows one conversation, as on the floor.
     const clients = data.pairs.flatMap((p) => [p.a, p.b].map((u) => ({ token: u.token, userId: u.id, conversationId: p.conversationId, sender: false })));
     return profile(ctx, server, `ws://127.0.0.1:${port}/ws`, clients);
