@@ -158,13 +158,15 @@ function sendOne(client: Client, loop: boolean): void {
 
 function startRate(): void {
   const senders = clients.filter((c) => c.spec.sender);
-  const perTick = ((spec.ratePerSender ?? 1) * senders.length) / 100; // 10 ms ticks
-  let credit = 0;
-  let next = 0;
+  const perSecond = (spec.ratePerSender ?? 1) * senders.length;
+  const started = performance.now();
+  let sent = 0;
+  // What is due by the clock, not a fixed amount per tick: a tick delayed by a busy
+  // event loop (this process also receives) must not lower the offered rate.
   const timer = setInterval(() => {
     if (!running) return clearInterval(timer);
-    credit += perTick;
-    for (; credit >= 1; credit -= 1) sendOne(senders[next++ % senders.length]!, false);
+    const due = Math.floor(((performance.now() - started) / 1000) * perSecond);
+    for (; sent < due; sent++) sendOne(senders[sent % senders.length]!, false);
   }, 10);
 }
 
