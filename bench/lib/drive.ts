@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ClientSpec, WorkerReport, WorkerSpec } from '../load-worker.js';
-import { CpuMeter, PeakRss } from './process-stats.js';
+import { CpuMeter, machineBusySeconds, PeakRss } from './process-stats.js';
 import { percentiles } from './stats.js';
 
 const workerEntry = path.resolve(import.meta.dirname, '../load-worker.ts');
@@ -40,6 +40,12 @@ export interface DriveResult {
   readonly serverPeakRssMB: number;
   /** The busiest load-generator process, in cores. */
   readonly loadGenMaxCores: number;
+  /**
+   * Cores busy on the machine with anything but the server, PostgreSQL and the
+   * load generators (other work sharing the machine, steal): when it differs
+   * much between the floor's run and another, their ratio is suspect.
+   */
+  readonly otherCores: number;
   readonly loadGenBottleneck: boolean;
   readonly seconds: number;
 }
@@ -83,6 +89,7 @@ export async function drive(spec: DriveSpec): Promise<DriveResult> {
     const postgres = spec.postgresPid === null ? null : new CpuMeter(() => [spec.postgresPid!]);
     const rss = new PeakRss(spec.serverPids);
     const started = performance.now();
+    const machineBefore = machineBusySeconds();
     server.begin();
     postgres?.begin();
     rss.begin();
@@ -99,6 +106,7 @@ export async function drive(spec: DriveSpec): Promise<DriveResult> {
     const serverCpu = server.end();
     const postgresCpu = postgres ? postgres.end() : NaN;
     const peak = rss.end();
+    const machine = machineBusySeconds() - machineBefore;
     const sum = (f: (r: WorkerReport) => number) => reports.reduce((s, r) => s + f(r), 0);
     const errorCodes: Record<string, number> = {};
     for (const r of reports) for (const [k, v] of Object.entries(r.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + v;
@@ -125,6 +133,7 @@ export async function drive(spec: DriveSpec): Promise<DriveResult> {
       serverPeakRssMB: peak / 1024 / 1024,
       loadGenMaxCores,
       loadGenBottleneck: loadGenMaxCores > 0.9,
+      otherCores: (machine - serverCpu - (Number.isNaN(postgresCpu) ? 0 : postgresCpu) - sum((r) => r.cpuSeconds)) / wall,
       seconds: wall,
     };
   } finally {

@@ -67,6 +67,12 @@ export class CpuMeter {
   }
 }
 
+/** CPU seconds the whole machine has spent busy (every core; steal included: it was not ours to use). */
+export function machineBusySeconds(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) / TICKS;
+}
+
 export function rssBytes(pid: number): number {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));

@@ -31,6 +31,9 @@ export interface Comparison {
   readonly subjects: readonly Measured[];
 }
 
+/** Cores taken by other work during a measured run above which its figures are flagged. */
+export const OTHER_LOAD_WARNING = 0.5;
+
 export type Verdict = 'PASS' | 'MISS' | null;
 
 export function ratioOf(subject: Measured, floor: Measured, metric: Metric): number {

@@ -3,7 +3,7 @@ import type { ClientSpec } from '../load-worker.js';
 import { drive, type DriveResult } from '../lib/drive.js';
 import { freePort } from '../lib/ports.js';
 import { seed } from '../lib/seed.js';
-import { medianFigures, type Measured, type Metric } from '../lib/yardstick.js';
+import { medianFigures, OTHER_LOAD_WARNING, type Measured, type Metric } from '../lib/yardstick.js';
 import { floorLabel, freshCheckpointedDatabase, withFloor, withServer, type BenchContext } from './context.js';
 
 export const CLOSED_LOOP_METRICS: Metric[] = [
@@ -16,6 +16,7 @@ export const CLOSED_LOOP_METRICS: Metric[] = [
   { key: 'serverCores', label: 'server cores', digits: 2, better: 'lower', absoluteOnly: true },
   { key: 'errors', label: 'errors', digits: 0, better: 'lower', absoluteOnly: true },
   { key: 'loadGenMaxCores', label: 'load gen max cores', digits: 2, better: 'lower', absoluteOnly: true },
+  { key: 'otherCores', label: 'other load, cores', digits: 2, better: 'lower', absoluteOnly: true },
 ];
 
 type Run = DriveResult & { rowsPerCommit: number };
@@ -92,6 +93,7 @@ const figures = (r: Run): Record<string, number> => ({
   errors: r.errors,
   failedConnections: r.failedConnections,
   loadGenMaxCores: r.loadGenMaxCores,
+  otherCores: r.otherCores,
 });
 
 function remarks(runs: DriveResult[]): string[] {
@@ -101,6 +103,8 @@ function remarks(runs: DriveResult[]): string[] {
   const failed = runs.reduce((s, r) => s + r.failedConnections, 0);
   if (failed > 0) out.push(`${failed} clients failed to connect`);
   if (runs.some((r) => r.loadGenBottleneck)) out.push('a load-generator process was above 0.9 core: the load generator may be the limit');
+  const other = Math.max(...runs.map((r) => r.otherCores));
+  if (other > OTHER_LOAD_WARNING) out.push(`other work on the machine took up to ${other.toFixed(2)} cores during its run${runs.length > 1 ? 's' : ''}: its ratios are suspect`);
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { drive, type DriveResult } from '../lib/drive.js';
 import { freePort } from '../lib/ports.js';
 import { seed } from '../lib/seed.js';
-import type { Metric } from '../lib/yardstick.js';
+import { OTHER_LOAD_WARNING, type Metric } from '../lib/yardstick.js';
 import { floorLabel, freshCheckpointedDatabase, withFloor, withServer, type BenchContext } from './context.js';
 
 export const FANOUT_METRICS: Metric[] = [
@@ -12,6 +12,7 @@ export const FANOUT_METRICS: Metric[] = [
   { key: 'postgresUsPerAck', label: 'PG µs/msg', digits: 1, better: 'lower' },
   { key: 'ackedPerSecond', label: 'acked/s', digits: 0, better: 'higher', absoluteOnly: true },
   { key: 'loadGenMaxCores', label: 'load gen max cores', digits: 2, better: 'lower', absoluteOnly: true },
+  { key: 'otherCores', label: 'other load, cores', digits: 2, better: 'lower', absoluteOnly: true },
 ];
 
 /** Offered messages per second for a group of this size (one sender). */
@@ -26,11 +27,13 @@ const figures = (r: DriveResult) => ({
   postgresUsPerAck: r.postgresUsPerAck,
   serverCores: r.serverCores,
   loadGenMaxCores: r.loadGenMaxCores,
+  otherCores: r.otherCores,
 });
 
 const remarks = (r: DriveResult) => [
   ...(r.errors > 0 ? [`${r.errors} errors`] : []),
   ...(r.loadGenBottleneck ? ['a load-generator process was above 0.9 core: the load generator may be the limit'] : []),
+  ...(r.otherCores > OTHER_LOAD_WARNING ? [`other work on the machine took ${r.otherCores.toFixed(2)} cores during its run: its ratios are suspect`] : []),
 ];
 
 /** Scenario 2: one sender at a fixed rate in a group; every member receives every message. Floor and server at the same offered rate. */
