@@ -17,9 +17,15 @@ export interface BenchServer {
 
 /** Every process group this harness started and has not yet seen exit. */
 const live = new Set<ChildProcess>();
+let closed = false;
 
-/** Last resort (a failed run, Ctrl-C): SIGKILL every process group still running. */
+/**
+ * Last resort (a failed run, Ctrl-C): SIGKILL every process group still
+ * running, and refuse to start any more (the interrupted scenario may still be
+ * on its way to its next server).
+ */
 export function killAllServers(): void {
+  closed = true;
   for (const child of live) {
     try {
       process.kill(-child.pid!, 'SIGKILL');
@@ -38,6 +44,7 @@ async function launch(args: string[], env: NodeJS.ProcessEnv, ready: (output: st
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process (see docs/BENCHMARKS.md).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const gcHook = ['--expose-gc', '--import', 'tsx', '--import', path.join(root, 'bench/lib/gc-on-signal.ts')];
+  if (closed) throw new Error('the benchmark is stopping: no more servers');
   const child = spawn(process.execPath, [...profile, ...gcHook, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => (live.delete(child), resolve())));
