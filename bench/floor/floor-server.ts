@@ -37,6 +37,8 @@ interface SocketData {
 }
 interface Pending {
   ws: Uws.WebSocket<SocketData>;
+  /** The socket's state, read without touching the socket: sending on a closed uWS socket throws. */
+  me: SocketData;
   ack: unknown;
   uid: number;
   conv: number;
@@ -68,7 +70,7 @@ function schedule(): void {
         batch.forEach((p, i) => deliver(p, rows[i]!.id));
       } catch (error) {
         console.error('floor: batch failed', error);
-        for (const p of batch) if (!p.ws.getUserData().closed) p.ws.cork(() => p.ws.send(`{"event":"error","ack":${JSON.stringify(p.ack)},"error":{"code":"INTERNAL"}}`));
+        for (const p of batch) if (!p.me.closed) p.ws.cork(() => p.ws.send(`{"event":"error","ack":${JSON.stringify(p.ack)},"error":{"code":"INTERNAL"}}`));
       }
     }
     writing = null;
@@ -77,7 +79,7 @@ function schedule(): void {
 
 function deliver(p: Pending, id: string): void {
   const message = `{"id":${id},"conversation_id":${p.conv},"sender_id":${p.uid},"content":${JSON.stringify(p.content)},"type":"text","created_at":"${p.at.toISOString()}"}`;
-  if (!p.ws.getUserData().closed) p.ws.cork(() => p.ws.send(`{"event":"ack","ack":${JSON.stringify(p.ack)},"data":${message}}`));
+  if (!p.me.closed) p.ws.cork(() => p.ws.send(`{"event":"ack","ack":${JSON.stringify(p.ack)},"data":${message}}`));
   app.publish(`c:${p.conv}`, `{"event":"receiveMessage","data":${message}}`);
 }
 
@@ -107,7 +109,7 @@ const app = uws.App().ws<SocketData>('/ws', {
     }
     if (frame.event !== 'sendMessage' || !frame.data) return;
     const me = ws.getUserData();
-    queue.push({ ws, ack: frame.ack, uid: me.uid, conv: Number(frame.data.conversation_id), content: String(frame.data.content), at: new Date() });
+    queue.push({ ws, me, ack: frame.ack, uid: me.uid, conv: Number(frame.data.conversation_id), content: String(frame.data.content), at: new Date() });
     schedule();
   },
   close: (ws) => {
