@@ -14,6 +14,8 @@ export interface ClientSpec {
   readonly sender: boolean;
   /** Overrides the worker's URL (clients spread over several servers). */
   readonly url?: string;
+  /** The `/ws` query string, when not `token=<token>` (the floor server takes `uid=&conv=`). */
+  readonly query?: string;
 }
 
 export interface WorkerSpec {
@@ -66,7 +68,7 @@ function onDelivery(me: ClientSpec, message: { sender_id: number; content: strin
 
 function openWs(c: ClientSpec, index: number): Promise<Client> {
   const localAddress = spec.localAddresses?.[index % spec.localAddresses.length];
-  const socket = new WebSocket(`${c.url ?? spec.url}?token=${c.token}`, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
+  const socket = new WebSocket(`${c.url ?? spec.url}?${c.query ?? `token=${c.token}`}`, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
   const pending = new Map<number, (ok: boolean, code?: string) => void>();
   let seq = 0;
   socket.on('message', (raw) => {
@@ -156,15 +158,20 @@ function sendOne(client: Client, loop: boolean): void {
 
 function startRate(): void {
   const senders = clients.filter((c) => c.spec.sender);
-  const perTick = ((spec.ratePerSender ?? 1) * senders.length) / 100; // 10 ms ticks
-  let credit = 0;
-  let next = 0;
+  const perSecond = (spec.ratePerSender ?? 1) * senders.length;
+  const started = performance.now();
+  let sent = 0;
+  // What is due by the clock, not a fixed amount per tick: a tick delayed by a busy
+  // event loop (this process also receives) must not lower the offered rate.
   const timer = setInterval(() => {
     if (!running) return clearInterval(timer);
-    credit += perTick;
-    for (; credit >= 1; credit -= 1) sendOne(senders[next++ % senders.length]!, false);
+    const due = Math.floor(((performance.now() - started) / 1000) * perSecond);
+    for (; sent < due; sent++) sendOne(senders[sent % senders.length]!, false);
   }, 10);
 }
+
+// Orphaned (the orchestrator died): do not keep sockets open on its behalf.
+process.on('disconnect', () => process.exit(0));
 
 process.on('message', async (msg: { type: string; spec?: WorkerSpec }) => {
   if (msg.type === 'connect') {

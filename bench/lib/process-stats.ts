@@ -1,61 +1,135 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** CPU seconds and resident memory of a set of processes, sampled from /proc. */
-export class ProcessSampler {
-  private timer: NodeJS.Timeout | null = null;
-  private start = new Map<number, number>();
-  peakRssBytes = 0;
-  private last = new Map<number, number>();
-
-  constructor(private readonly pids: () => number[]) {}
-
-  begin(): void {
-    for (const pid of this.pids()) this.start.set(pid, cpuSeconds(pid));
-    this.peakRssBytes = 0;
-    this.timer = setInterval(() => this.sample(), 100);
-    this.sample();
-  }
-
-  /** CPU seconds used by the processes since `begin`. */
-  end(): number {
-    if (this.timer) clearInterval(this.timer);
-    this.sample();
-    let total = 0;
-    for (const pid of this.pids()) total += (this.last.get(pid) ?? cpuSeconds(pid)) - (this.start.get(pid) ?? 0);
-    return total;
-  }
-
-  rssBytes(): number {
-    return this.pids().reduce((sum, pid) => sum + rss(pid), 0);
-  }
-
-  private sample(): void {
-    let total = 0;
-    for (const pid of this.pids()) {
-      total += rss(pid);
-      const cpu = cpuSeconds(pid);
-      if (cpu > 0) this.last.set(pid, cpu);
-    }
-    this.peakRssBytes = Math.max(this.peakRssBytes, total);
-  }
+interface Stat {
+  readonly ppid: number;
+  /** utime + stime of the process itself, in ticks. */
+  readonly own: number;
+  /** cutime + cstime: what its children that it has reaped used, in ticks. */
+  readonly reaped: number;
 }
 
-function cpuSeconds(pid: number): number {
+function stat(pid: number): Stat | null {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) };
   } catch {
-    return 0;
+    return null;
   }
 }
 
-function rss(pid: number): number {
+/**
+ * CPU seconds used so far by each root and every process below it. A child
+ * that exits between two readings is not lost: its time moves into its
+ * parent's reaped counters, which are counted too, so the difference of two
+ * readings is exact whatever was forked or reaped in between.
+ */
+export function treeCpuSeconds(roots: readonly number[]): number {
+  const children = new Map<number, number[]>();
+  const stats = new Map<number, Stat>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const s = stat(pid);
+    if (!s) continue;
+    stats.set(pid, s);
+    const siblings = children.get(s.ppid);
+    if (siblings) siblings.push(pid);
+    else children.set(s.ppid, [pid]);
+  }
+  let ticks = 0;
+  const seen = new Set<number>();
+  const walk = (pid: number) => {
+    if (seen.has(pid)) return;
+    seen.add(pid);
+    const s = stats.get(pid);
+    if (!s) return;
+    ticks += s.own + s.reaped;
+    for (const child of children.get(pid) ?? []) walk(child);
+  };
+  for (const root of roots) walk(root);
+  return ticks / TICKS;
+}
+
+/** CPU seconds of a set of process trees between `begin` and `end`. */
+export class CpuMeter {
+  private start = 0;
+  constructor(private readonly roots: () => readonly number[]) {}
+  begin(): void {
+    this.start = treeCpuSeconds(this.roots());
+  }
+  end(): number {
+    return treeCpuSeconds(this.roots()) - this.start;
+  }
+}
+
+/** CPU seconds the whole machine has spent busy (every core; steal included: it was not ours to use). */
+export function machineBusySeconds(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) / TICKS;
+}
+
+export function rssBytes(pid: number): number {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
     return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
   } catch {
     return 0;
+  }
+}
+
+/** The median of a few RSS readings spread over `ms`, so one reading taken mid-GC does not decide. */
+export async function settledRss(pid: number, readings = 5, ms = 1000): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < readings; i++) {
+    values.push(rssBytes(pid));
+    if (i < readings - 1) await new Promise((r) => setTimeout(r, ms / (readings - 1)));
+  }
+  values.sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)]!;
+}
+
+/** Peak resident memory of a set of processes, sampled every 100 ms. */
+export class PeakRss {
+  private timer: NodeJS.Timeout | null = null;
+  peakBytes = 0;
+  constructor(private readonly pids: () => readonly number[]) {}
+  begin(): void {
+    this.peakBytes = 0;
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 100);
+  }
+  end(): number {
+    if (this.timer) clearInterval(this.timer);
+    this.sample();
+    return this.peakBytes;
+  }
+  private sample(): void {
+    this.peakBytes = Math.max(this.peakBytes, this.pids().reduce((sum, pid) => sum + rssBytes(pid), 0));
+  }
+}
+
+/**
+ * The postmaster of the cluster behind `url`, when it runs on this machine:
+ * the parent of the backend serving one connection. Null when its processes
+ * cannot be seen (a remote server, another container).
+ */
+export async function postmasterPid(url: string): Promise<number | null> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const backend = stat(rows[0]!.pid);
+    if (!backend) return null;
+    const comm = readFileSync(`/proc/${backend.ppid}/comm`, 'utf8').trim();
+    return comm.startsWith('postgres') ? backend.ppid : null;
+  } catch {
+    return null;
+  } finally {
+    await client.end();
   }
 }

@@ -43,14 +43,20 @@ export async function seed(url: string, spec: { users: number; pairs?: number; g
     );
     const seeded: SeededUser[] = users.rows.map((r) => ({ id: r.id, token: tokens.issue(r.id).token }));
     const pairs: Array<{ conversationId: number; a: SeededUser; b: SeededUser }> = [];
-    for (let i = 0; i < (spec.pairs ?? 0); i++) {
-      const [a, b] = [seeded[2 * i]!, seeded[2 * i + 1]!];
-      const c = await db.query<{ id: number }>(
-        `INSERT INTO conversations (kind, created_by, direct_key) VALUES ('direct', $1, $2) RETURNING id`,
-        [a.id, `${Math.min(a.id, b.id)}:${Math.max(a.id, b.id)}`],
+    const count = spec.pairs ?? 0;
+    if (count > 0) {
+      const couples = Array.from({ length: count }, (_, i) => [seeded[2 * i]!, seeded[2 * i + 1]!] as const);
+      const key = (a: SeededUser, b: SeededUser) => `${Math.min(a.id, b.id)}:${Math.max(a.id, b.id)}`;
+      const created = await db.query<{ id: number; direct_key: string }>(
+        `INSERT INTO conversations (kind, created_by, direct_key) SELECT 'direct', a, k FROM unnest($1::int[], $2::varchar[]) AS p(a, k) RETURNING id, direct_key`,
+        [couples.map(([a]) => a.id), couples.map(([a, b]) => key(a, b))],
       );
-      await db.query('INSERT INTO conversation_participants (conversation_id, user_id) VALUES ($1, $2), ($1, $3)', [c.rows[0]!.id, a.id, b.id]);
-      pairs.push({ conversationId: c.rows[0]!.id, a, b });
+      const byKey = new Map(created.rows.map((r) => [r.direct_key, r.id]));
+      for (const [a, b] of couples) pairs.push({ conversationId: byKey.get(key(a, b))!, a, b });
+      await db.query('INSERT INTO conversation_participants (conversation_id, user_id) SELECT * FROM unnest($1::int[], $2::int[])', [
+        pairs.flatMap((p) => [p.conversationId, p.conversationId]),
+        pairs.flatMap((p) => [p.a.id, p.b.id]),
+      ]);
     }
     const groups: Array<{ conversationId: number; members: SeededUser[] }> = [];
     let offset = 0;
