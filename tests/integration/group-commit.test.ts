@@ -97,3 +97,19 @@ describe('group commit on PostgreSQL', () => {
     await Promise.all(pending);
   });
 });
+
+describe('message references without per-row foreign keys', () => {
+  it('refuses a message whose conversation or sender does not exist, and the deletion or re-keying of a referenced user or conversation', async () => {
+    await expect(messages.append(draft('ghost sender', 1_999_999_999))).rejects.toMatchObject({ code: '23503' });
+    await expect(messages.append(draft('ghost conversation', senders[0], null, conversationId + LANES * 2_000_000))).rejects.toMatchObject({ code: '23503' });
+    const stored = await messages.append(draft('referenced'));
+    expect(stored.created).toBe(true);
+    await expect(pool.query('DELETE FROM users WHERE id = $1', [senders[0]])).rejects.toMatchObject({ code: '23503' });
+    await expect(pool.query('DELETE FROM conversations WHERE id = $1', [conversationId])).rejects.toMatchObject({ code: '23503' });
+    await expect(pool.query('UPDATE users SET id = 1999999 WHERE id = $1', [senders[0]])).rejects.toMatchObject({ code: '23503' });
+    await expect(pool.query('UPDATE messages SET conversation_id = conversation_id + 1 WHERE id = $1', [stored.message!.id])).rejects.toMatchObject({ code: '23503' });
+    // A user with no messages can still be deleted.
+    const { rows } = await pool.query<{ id: number }>("INSERT INTO users (email, username, password, role) VALUES ('free@x.io', 'free', 'h', 'tenant') RETURNING id");
+    await pool.query('DELETE FROM users WHERE id = $1', [rows[0]!.id]);
+  });
+});

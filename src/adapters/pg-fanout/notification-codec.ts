@@ -57,16 +57,15 @@ export function fitting<T>(items: readonly T[], encode: (part: readonly T[]) => 
 
 /**
  * A message batch's notifications are written by the statement that stores
- * it, which alone knows the ids. The statement gets, per chunk of the batch,
- * the row range and the rows' JSON; it splices in the ids it drew:
- * `prefix || <ids of the chunk as a JSON array, null where not inserted> || ',"r":' || rows || '}'`.
+ * it, which alone knows the ids. The statement gets each row's chunk number
+ * and each chunk's rows as JSON, and writes one notification per chunk:
+ * `prefix || <the chunk's ids as a JSON array, null where not inserted> || ',"r":' || rows || '}'`.
  */
 export interface MessageChunks {
   readonly prefix: string;
-  /** 1-based, inclusive row ranges of the batch. */
-  readonly from: number[];
-  readonly to: number[];
-  /** Each chunk's rows as a JSON array, or 'null' for a row too large to inline. */
+  /** For each row of the batch, its chunk (1-based). */
+  readonly chunkOfRow: number[];
+  /** Each chunk's rows as a JSON array, or 'null' for a row too large to inline (read back by id). */
   readonly rows: string[];
 }
 
@@ -77,36 +76,33 @@ const FRAMING_BYTES = 16;
 export function encodeMessageChunks(node: string, lane: number, drafts: readonly MessageDraft[]): MessageChunks {
   const prefix = `${header('m', node)},"l":${lane},"i":`;
   const budget = MAX_NOTIFY_BYTES - byteLength(prefix) - FRAMING_BYTES;
-  const chunks: MessageChunks = { prefix, from: [], to: [], rows: [] };
-  let rows: string[] = [];
+  const chunkOfRow: number[] = [];
+  const chunks: string[] = [];
+  let open: string[] = [];
   let bytes = 2;
-  let start = 1;
-  const close = (end: number) => {
-    if (rows.length === 0) return;
-    chunks.from.push(start);
-    chunks.to.push(end);
-    chunks.rows.push(`[${rows.join(',')}]`);
-    rows = [];
+  const close = () => {
+    if (open.length === 0) return;
+    chunks.push(`[${open.join(',')}]`);
+    open = [];
     bytes = 2;
   };
-  drafts.forEach((d, i) => {
+  for (const d of drafts) {
     const row = JSON.stringify([d.conversationId, d.senderId, d.senderUsername, d.content, d.type, d.attachment, d.clientId, d.createdAt.getTime()]);
     const size = byteLength(row) + 1 + ID_BYTES;
-    if (rows.length > 0 && bytes + size > budget) close(i);
-    if (rows.length === 0) start = i + 1;
     if (size + 2 > budget) {
       // Too large for any notification: announced by id alone, read back by every process.
-      chunks.from.push(i + 1);
-      chunks.to.push(i + 1);
-      chunks.rows.push('null');
-      start = i + 2;
-      return;
+      close();
+      chunks.push('null');
+      chunkOfRow.push(chunks.length);
+      continue;
     }
-    rows.push(row);
+    if (bytes + size > budget) close();
+    open.push(row);
     bytes += size;
-  });
-  close(drafts.length);
-  return chunks;
+    chunkOfRow.push(chunks.length + 1);
+  }
+  close();
+  return { prefix, chunkOfRow, rows: chunks };
 }
 
 // ---------------------------------------------------------------- decoder
