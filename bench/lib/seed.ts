@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { JwtTokenService } from '../../src/adapters/security/jwt-token-service.js';
+import { JoseTokenService } from '../../src/adapters/security/jose-token-service.js';
 import { createSequelize } from '../../src/adapters/sequelize/database.js';
 import { migrate } from '../../src/adapters/sequelize/migrator.js';
 import type { Logger } from '../../src/application/ports/services.js';
@@ -9,7 +9,7 @@ const noop = () => undefined;
 export const quiet: Logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => quiet };
 
 export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0001';
-const tokens = new JwtTokenService({ secret: BENCH_SECRET, ttlSeconds: 6 * 3600, clock: { now: () => new Date() } });
+const tokens = new JoseTokenService({ secret: BENCH_SECRET, ttlSeconds: 6 * 3600, clock: { now: () => new Date() } });
 
 /** A fresh, migrated database on the benchmark's PostgreSQL. */
 export async function freshDatabase(baseUrl: string, prefix: string): Promise<string> {
@@ -41,7 +41,16 @@ export async function seed(url: string, spec: { users: number; pairs?: number; g
        SELECT 'b' || g || '@bench.local', 'bench' || g, 'not-a-login', 'tenant' FROM generate_series(1, $1) g RETURNING id`,
       [spec.users],
     );
-    const seeded: SeededUser[] = users.rows.map((r) => ({ id: r.id, token: tokens.issue(r.id).token }));
+    // A session each, as a login would have made, so tokens go through the same checks as real clients'.
+    const sessionIds = users.rows.map(() => randomUUID());
+    await db.query(
+      `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at)
+       SELECT s, u, now(), now(), now() + interval '30 days' FROM unnest($1::uuid[], $2::int[]) AS t(s, u)`,
+      [sessionIds, users.rows.map((r) => r.id)],
+    );
+    const seeded: SeededUser[] = await Promise.all(
+      users.rows.map(async (r, i) => ({ id: r.id, token: (await tokens.issue({ userId: r.id, sessionId: sessionIds[i]! })).token })),
+    );
     const pairs: Array<{ conversationId: number; a: SeededUser; b: SeededUser }> = [];
     const count = spec.pairs ?? 0;
     if (count > 0) {

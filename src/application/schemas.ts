@@ -71,6 +71,11 @@ export const logInSchema = z
   })
   .refine((v) => v.email !== undefined || v.username !== undefined, 'email or username is required');
 
+export const refreshSchema = z.object({ refresh_token: text(512).min(1) });
+export const changePasswordSchema = z.object({ current_password: text(256).min(1), new_password: text(256).min(8) });
+/** Session ids are UUIDs. */
+export const sessionIdSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a session id');
+
 export const createConversationSchema = z.object({
   participant_ids: z.array(id).min(1).max(1000),
   title: text(255).trim().min(1).optional().nullable(),
@@ -92,6 +97,7 @@ export const listQuerySchema = z.object({
   cursor: z.string().max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor this server gave out').optional(),
 });
 
+export type ChangePasswordInput = z.infer<typeof changePasswordSchema>;
 export type ListQueryInput = z.infer<typeof listQuerySchema>;
 export type SendMessageInput = z.infer<typeof sendMessageSchema>;
 export type JoinConversationInput = z.infer<typeof joinConversationSchema>;

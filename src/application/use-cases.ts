@@ -18,11 +18,21 @@ import type { RemoveParticipant } from './use-cases/remove-participant.js';
 import type { SendMessage } from './use-cases/send-message.js';
 import type { SendTyping } from './use-cases/send-typing.js';
 
+import type { ChangePassword } from './use-cases/change-password.js';
+import type { LogOut } from './use-cases/end-session.js';
+import type { ListSessions, RevokeSession } from './use-cases/manage-sessions.js';
+import type { RefreshSession } from './use-cases/refresh-session.js';
+
 /** Everything a transport drives. */
 export interface UseCases {
   readonly registerUser: RegisterUser;
   readonly logIn: LogIn;
   readonly authenticate: Authenticate;
+  readonly refreshSession: RefreshSession;
+  readonly logOut: LogOut;
+  readonly listSessions: ListSessions;
+  readonly revokeSession: RevokeSession;
+  readonly changePassword: ChangePassword;
   readonly deleteAccount: DeleteAccount;
   readonly openConnection: OpenConnection;
   readonly createConversation: CreateConversation;

@@ -26,9 +26,16 @@ const schema = z.object({
   EMBEDDED_DB_PORT: int(0, 65535).default(0),
   MIGRATE_ON_START: bool.default(true),
   JWT_SECRET: z.preprocess(blankToUndefined, z.string().optional()),
-  JWT_TTL_SECONDS: int(60, 31_536_000).default(86_400),
+  JWT_TTL_SECONDS: int(60, 86_400).default(900),
+  JWT_MAX_LIFETIME_SECONDS: int(60, 31_536_000).default(86_400),
+  REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
+  JWT_ISSUER: z.preprocess(blankToUndefined, z.string().max(512).optional()),
+  JWT_AUDIENCE: z.preprocess(blankToUndefined, z.string().max(512).optional()),
+  JWT_JWKS_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()),
+  JWT_PUBLIC_KEY: z.preprocess(blankToUndefined, z.string().regex(/-----BEGIN PUBLIC KEY-----/, 'must be a PEM public key (SPKI)').optional()),
   JWT_USER_ID_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a claim name').default('sub'),
-  PASSWORD_HASH_COST: int(1024, 1_048_576).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(16384),
+  PASSWORD_HASH_MEMORY_KIB: int(1024, 1_048_576).default(19_456),
+  PASSWORD_HASH_TIME_COST: int(1, 100).default(2),
   CORS_ORIGINS: z
     .string()
     .default('')

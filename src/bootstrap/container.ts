@@ -20,6 +20,12 @@ import { RemoveParticipant } from '../application/use-cases/remove-participant.j
 import { SendMessage } from '../application/use-cases/send-message.js';
 import { ListParticipants } from '../application/use-cases/list-participants.js';
 import { SendTyping } from '../application/use-cases/send-typing.js';
+import { ChangePassword } from '../application/use-cases/change-password.js';
+import { LogOut } from '../application/use-cases/end-session.js';
+import { ListSessions, RevokeSession } from '../application/use-cases/manage-sessions.js';
+import { RefreshSession } from '../application/use-cases/refresh-session.js';
+import { Sessions } from '../application/sessions.js';
+import { randomUUID } from 'node:crypto';
 import type { UseCases } from '../application/use-cases.js';
 import type { LocalDelivery } from '../application/ports/fanout.js';
 import type { Logger } from '../application/ports/services.js';
@@ -31,6 +37,7 @@ import { LocalBroadcaster } from '../adapters/local-fanout/local-broadcaster.js'
 import { LocalMessageAppender } from '../adapters/local-fanout/local-message-appender.js';
 import { InMemoryConversationRepository } from '../adapters/memory/in-memory-conversation-repository.js';
 import { InMemoryLoginAttempts } from '../adapters/memory/in-memory-login-attempts.js';
+import { InMemorySessionRepository } from '../adapters/memory/in-memory-session-repository.js';
 import { InMemoryMessageRepository } from '../adapters/memory/in-memory-message-repository.js';
 import { InMemoryPresenceStore } from '../adapters/memory/in-memory-presence-store.js';
 import { InMemoryStore } from '../adapters/memory/in-memory-store.js';
@@ -38,10 +45,11 @@ import { InMemoryUserRepository } from '../adapters/memory/in-memory-user-reposi
 import { MessageWriter } from '../adapters/pg-fanout/message-writer.js';
 import { PgBroadcaster } from '../adapters/pg-fanout/pg-broadcaster.js';
 import { PgPresenceStore } from '../adapters/pg-fanout/pg-presence-store.js';
-import { JwtTokenService } from '../adapters/security/jwt-token-service.js';
-import { ScryptPasswordHasher } from '../adapters/security/scrypt-password-hasher.js';
+import { JoseTokenService } from '../adapters/security/jose-token-service.js';
+import { Argon2PasswordHasher } from '../adapters/security/password-hasher.js';
 import { SequelizeConversationRepository } from '../adapters/sequelize/sequelize-conversation-repository.js';
 import { SequelizeLoginAttempts } from '../adapters/sequelize/sequelize-login-attempts.js';
+import { SequelizeSessionRepository } from '../adapters/sequelize/sequelize-session-repository.js';
 import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../adapters/sequelize/sequelize-user-repository.js';
 import { SystemClock } from '../adapters/system-clock.js';
@@ -66,12 +74,19 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string) =>
       },
       groupsPerUserPerHour: config.RATE_LIMITS === 'on' ? config.GROUPS_PER_USER_PER_HOUR : 0,
     });
-    bind(id(TOKENS.PasswordHasher)).toConstantValue(new ScryptPasswordHasher({ cost: config.PASSWORD_HASH_COST }));
+    bind(id(TOKENS.PasswordHasher)).toConstantValue(
+      new Argon2PasswordHasher({ memoryCost: config.PASSWORD_HASH_MEMORY_KIB, timeCost: config.PASSWORD_HASH_TIME_COST }),
+    );
     bind(id(TOKENS.TokenService))
-      .toDynamicValue((ctx) => new JwtTokenService({
+      .toDynamicValue((ctx) => new JoseTokenService({
         secret: jwtSecret,
         ttlSeconds: config.JWT_TTL_SECONDS,
         userIdClaim: config.JWT_USER_ID_CLAIM,
+        maxLifetimeSeconds: config.JWT_MAX_LIFETIME_SECONDS,
+        ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+        ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+        ...(config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : {}),
+        ...(config.JWT_PUBLIC_KEY ? { publicKeyPem: config.JWT_PUBLIC_KEY } : {}),
         clock: get(ctx, TOKENS.Clock),
       }))
       .inSingletonScope();
@@ -95,6 +110,7 @@ export const postgresModule = (config: Config, o: PostgresModuleOptions) =>
     bind(id(TOKENS.PgPool)).toConstantValue(o.pool);
     bind(id(TOKENS.UserRepository)).toConstantValue(new SequelizeUserRepository(o.sequelize));
     bind(id(TOKENS.LoginAttempts)).toConstantValue(new SequelizeLoginAttempts(o.sequelize));
+    bind(id(TOKENS.SessionRepository)).toConstantValue(new SequelizeSessionRepository(o.sequelize));
     const conversations = new CachingConversationRepository(new SequelizeConversationRepository(o.sequelize));
     bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
     bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations]);
@@ -121,6 +137,7 @@ export const inMemoryModule = () =>
     const messages = new InMemoryMessageRepository(store);
     bind(id(TOKENS.UserRepository)).toConstantValue(new InMemoryUserRepository(store));
     bind(id(TOKENS.LoginAttempts)).toConstantValue(new InMemoryLoginAttempts());
+    bind(id(TOKENS.SessionRepository)).toConstantValue(new InMemorySessionRepository());
     bind(id(TOKENS.ConversationRepository)).toConstantValue(new InMemoryConversationRepository(store));
     bind(id(TOKENS.MessageRepository)).toConstantValue(messages);
     bind(id(TOKENS.MessageStore)).toConstantValue(messages);
@@ -154,7 +171,7 @@ export const postgresFanoutModule = (o: { channel: string; nodeId: string }) =>
   });
 
 /** The use cases, built from the ports above; they carry no decorators. */
-export const useCasesModule = () =>
+export const useCasesModule = (config: Config) =>
   new ContainerModule(({ bind }) => {
     bind(id(TOKENS.UseCases))
       .toDynamicValue((ctx): UseCases => {
@@ -170,13 +187,20 @@ export const useCasesModule = () =>
         const hasher = get(ctx, TOKENS.PasswordHasher);
         const tokens = get(ctx, TOKENS.TokenService);
         const limits = get(ctx, TOKENS.MessageLimits);
-        const authenticate = new Authenticate(users, tokens);
+        const sessionStore = get(ctx, TOKENS.SessionRepository);
+        const sessions = new Sessions(sessionStore, tokens, clock, { refreshTtlMs: config.REFRESH_TOKEN_TTL_DAYS * 86_400_000 }, randomUUID);
+        const authenticate = new Authenticate(users, sessionStore, tokens, clock);
         const removeParticipant = new RemoveParticipant(conversations, broadcaster, clock);
         return {
-          registerUser: new RegisterUser(users, hasher, tokens, clock),
-          logIn: new LogIn(users, hasher, tokens, get(ctx, TOKENS.LoginAttempts), policies.lockout, clock),
+          registerUser: new RegisterUser(users, hasher, sessions, clock),
+          logIn: new LogIn(users, hasher, sessions, get(ctx, TOKENS.LoginAttempts), policies.lockout, clock),
           authenticate,
-          deleteAccount: new DeleteAccount(users, clock),
+          refreshSession: new RefreshSession(users, sessionStore, sessions, tokens, broadcaster, clock),
+          logOut: new LogOut(sessionStore, broadcaster, clock),
+          listSessions: new ListSessions(sessionStore, clock),
+          revokeSession: new RevokeSession(sessionStore, broadcaster, clock),
+          changePassword: new ChangePassword(users, sessionStore, sessions, hasher, broadcaster, clock),
+          deleteAccount: new DeleteAccount(users, sessionStore, broadcaster, clock),
           openConnection: new OpenConnection(authenticate, conversations),
           createConversation: new CreateConversation(conversations, users, broadcaster, clock, policies.groupsPerUserPerHour),
           getConversation: new GetConversation(conversations),

@@ -84,6 +84,11 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   const channel = config.FANOUT === 'postgres' ? config.NOTIFY_CHANNEL : null;
   let lanes: number;
   try {
+    // The users table's trigger announces lost access on this channel (none with local fan-out).
+    await db.pool.query(
+      'INSERT INTO fanout_settings (singleton, channel) VALUES (true, $1) ON CONFLICT (singleton) DO UPDATE SET channel = excluded.channel',
+      [channel],
+    );
     lanes = await ensureLanes(db.pool, config.WRITE_LANES, async () => {
       const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM server_nodes WHERE lease_expires_at > now()');
       return Number(rows[0]!.n);
@@ -104,7 +109,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     deliveryModule(registry),
     channel ? postgresFanoutModule({ channel, nodeId }) : localFanoutModule(),
     realtimeModule(config),
-    useCasesModule(),
+    useCasesModule(config),
   );
   const conversations = resolve(container, TOKENS.ConversationRepository);
   const listener = channel

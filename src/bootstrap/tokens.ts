@@ -7,6 +7,7 @@ import type { Broadcaster, FanoutObserver, LocalDelivery, MessageAppender, Messa
 import type { MessageRepository } from '../application/ports/message-repository.js';
 import type { LoginAttempts, LockoutPolicy } from '../application/ports/login-attempts.js';
 import type { PresenceStore } from '../application/ports/presence-store.js';
+import type { SessionRepository } from '../application/ports/session-repository.js';
 import type { Clock, Logger, PasswordHasher, TokenService } from '../application/ports/services.js';
 import type { UserRepository } from '../application/ports/user-repository.js';
 import type { PresenceTracker } from '../application/presence-tracker.js';
@@ -30,6 +31,7 @@ export const TOKENS = {
   /** Account and abuse policies the use cases enforce. */
   Policies: token<{ readonly lockout: LockoutPolicy; readonly groupsPerUserPerHour: number }>('Policies'),
   LoginAttempts: token<LoginAttempts>('LoginAttempts'),
+  SessionRepository: token<SessionRepository>('SessionRepository'),
   UserRepository: token<UserRepository>('UserRepository'),
   ConversationRepository: token<ConversationRepository>('ConversationRepository'),
   MessageRepository: token<MessageRepository>('MessageRepository'),

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JwtTokenService } from '../../src/adapters/security/jwt-token-service.js';
+import { JoseTokenService } from '../../src/adapters/security/jose-token-service.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { testTransport } from '../support/transport.js';
 import { WsClient } from '../support/ws-client.js';
@@ -156,8 +157,8 @@ describe('authentication at the upgrade', () => {
       return (error as { status?: number }).status;
     }
   };
-  const forge = (secret: string, ttl: number, userId: number) =>
-    new JwtTokenService({ secret, ttlSeconds: 60, clock: { now: () => new Date(Date.now() + ttl * 1000) } }).issue(userId).token;
+  const forge = async (secret: string, ttl: number, userId: number) =>
+    (await new JoseTokenService({ secret, ttlSeconds: 60, clock: { now: () => new Date(Date.now() + ttl * 1000) } }).issue({ userId, sessionId: randomUUID() })).token;
 
   it('refuses a missing token with 401', async () => {
     expect(await refusedWith(server.wsUrl)).toBe(401);
@@ -166,10 +167,10 @@ describe('authentication at the upgrade', () => {
     expect(await refusedWith(`${server.wsUrl}?token=not.a.jwt`)).toBe(401);
   });
   it('refuses a token signed with another secret with 401', async () => {
-    expect(await refusedWith(`${server.wsUrl}?token=${forge('some-other-secret-some-other-secret', 0, alice.id)}`)).toBe(401);
+    expect(await refusedWith(`${server.wsUrl}?token=${await forge('some-other-secret-some-other-secret', 0, alice.id)}`)).toBe(401);
   });
   it('refuses an expired token with 401', async () => {
-    expect(await refusedWith(`${server.wsUrl}?token=${forge('test-secret-test-secret-test-secret-0123', -3600, alice.id)}`)).toBe(401);
+    expect(await refusedWith(`${server.wsUrl}?token=${await forge('test-secret-test-secret-test-secret-0123', -3600, alice.id)}`)).toBe(401);
   });
   it('refuses an alg=none token with 401', async () => {
     const [, payload] = alice.token.split('.');

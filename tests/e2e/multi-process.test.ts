@@ -14,7 +14,7 @@ let http1: HttpClient, http2: HttpClient;
 let ws1: string, ws2: string;
 const clients: WsClient[] = [];
 
-const env = () => ({ DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: SECRET, PASSWORD_HASH_COST: '1024', RATE_LIMIT_PER_SECOND: '0' });
+const env = () => ({ DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: SECRET, PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1', RATE_LIMIT_PER_SECOND: '0' });
 const connect = async (url: string, u: U) => {
   const c = await WsClient.connect(url, u.token);
   clients.push(c);

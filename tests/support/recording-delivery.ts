@@ -3,7 +3,8 @@ import type { LocalDelivery, MembershipChange, PushEvent } from '../../src/appli
 export type Delivered =
   | { kind: 'publish'; conversationIds: number[]; event: PushEvent; data: any; exceptUserId?: number }
   | { kind: 'user'; userId: number; event: PushEvent; data: any }
-  | { kind: 'membership'; change: MembershipChange };
+  | { kind: 'membership'; change: MembershipChange }
+  | { kind: 'endAccess'; userId: number; sessionId: string | null };
 
 /** A process's connections, as far as fan-out can tell: records what it was handed, in order. */
 export class RecordingDelivery implements LocalDelivery {
@@ -36,8 +37,12 @@ export class RecordingDelivery implements LocalDelivery {
     this.reconciled.push({ userId, conversationIds: [...conversationIds] });
   }
 
+  endAccess(userId: number, sessionId: string | null): void {
+    this.delivered.push({ kind: 'endAccess', userId, sessionId });
+  }
+
   events(event: PushEvent): any[] {
-    return this.delivered.flatMap((d) => (d.kind !== 'membership' && d.event === event ? [d.data] : []));
+    return this.delivered.flatMap((d) => ((d.kind === 'publish' || d.kind === 'user') && d.event === event ? [d.data] : []));
   }
 
   clear(): void {

@@ -8,19 +8,20 @@ import { actorOf, type Actor } from '../../src/domain/user.js';
 import { RecordingDelivery } from '../support/recording-delivery.js';
 import { silentLogger } from '../support/silent-logger.js';
 
+const DEVICE = { label: 'unit test', ip: null };
 let u: UseCases;
 let delivery: RecordingDelivery;
 
 beforeEach(() => {
   delivery = new RecordingDelivery();
-  const config = loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_COST: '1024', MAX_CONTENT_LENGTH: '20' });
+  const config = loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1', MAX_CONTENT_LENGTH: '20' });
   const container = buildContainer(
     coreModule(config, silentLogger, 'unit-secret'),
     inMemoryModule(),
     deliveryModule(delivery),
     localFanoutModule(),
     realtimeModule(config),
-    useCasesModule(),
+    useCasesModule(config),
   );
   u = resolve(container, TOKENS.UseCases);
 });
@@ -35,7 +36,7 @@ const codeOf = <T>(result: Result<T>): string => (result.ok ? 'ok' : result.erro
 
 let k = 0;
 async function register(): Promise<Actor> {
-  const r = await u.registerUser.execute({ email: `p${++k}@x.io`, username: `p${k}`, password: 'password', role: 'tenant' });
+  const r = await u.registerUser.execute({ email: `p${++k}@x.io`, username: `p${k}`, password: 'password', role: 'tenant' }, DEVICE);
   if (!r.ok) throw new Error(r.error.code);
   return actorOf(r.value.user);
 }
@@ -43,12 +44,12 @@ async function register(): Promise<Actor> {
 describe('use cases over in-memory adapters', () => {
   it('registers and logs in; a wrong password and an unknown user fail alike', async () => {
     await register();
-    const session = value(await u.logIn.execute({ email: `P${k}@X.io`, password: 'password' }));
-    const wrong = await u.logIn.execute({ username: `p${k}`, password: 'nope' });
-    const unknown = await u.logIn.execute({ username: 'ghost', password: 'nope' });
+    const session = value(await u.logIn.execute({ email: `P${k}@X.io`, password: 'password' }, DEVICE));
+    const wrong = await u.logIn.execute({ username: `p${k}`, password: 'nope' }, DEVICE);
+    const unknown = await u.logIn.execute({ username: 'ghost', password: 'nope' }, DEVICE);
     expect(wrong).toEqual(unknown);
     expect(codeOf(wrong)).toBe('INVALID_CREDENTIALS');
-    expect(value(await u.authenticate.execute(session.token.token)).id).toBe(session.user.id);
+    expect(value(await u.authenticate.execute(session.token.token))).toMatchObject({ user: { id: session.user.id }, sessionId: session.sessionId });
   });
 
   it('broadcasts a sent message once, and not a repeat of its client id', async () => {

@@ -1,6 +1,6 @@
 import type { LocalDelivery, MembershipChange, PushEvent } from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
-import type { Connection, WireProtocol } from './connection.js';
+import { CLOSE, type Connection, type WireProtocol } from './connection.js';
 
 /** How each protocol frames a pushed event around its payload (serialised once per event). */
 const ENCODE: Record<WireProtocol, (event: PushEvent, dataJson: string) => string | Buffer> = {
@@ -53,6 +53,8 @@ export class ConnectionRegistry implements LocalDelivery {
   private forgottenUpTo = 0;
   private readonly listeners: UserPresenceListener[] = [];
   private readonly byAddress = new Map<string, number>();
+  /** Access ended, by user or by session, with the change counter at the time: an opening connection checks it. */
+  private readonly endedAccess = new Map<string, number>();
 
   constructor(private readonly options: ConnectionRegistryOptions) {}
 
@@ -77,6 +79,12 @@ export class ConnectionRegistry implements LocalDelivery {
    * between, the list is read again, so the change cannot be lost.
    */
   add(connection: Connection, conversationIds: readonly number[], mark: number): void {
+    // Access that ended while this connection was being checked (on a cached answer) ends it too.
+    const ended = Math.max(this.endedAccess.get(`u${connection.actor.id}`) ?? -1, connection.sessionId ? (this.endedAccess.get(`s${connection.sessionId}`) ?? -1) : -1);
+    if (ended > mark) {
+      connection.close(CLOSE.ACCESS_ENDED, 'Access ended');
+      return;
+    }
     this.byAddress.set(connection.remoteAddress, (this.byAddress.get(connection.remoteAddress) ?? 0) + 1);
     const userId = connection.actor.id;
     let user = this.users.get(userId);
@@ -157,6 +165,18 @@ export class ConnectionRegistry implements LocalDelivery {
     const wanted = new Set(conversationIds);
     for (const id of [...user.conversations]) if (!wanted.has(id)) this.unfollow(user, id);
     for (const id of wanted) this.follow(user, id);
+  }
+
+  /** Closes (4001) the connections of a user, or of one session, whose access ended. */
+  endAccess(userId: number, sessionId: string | null): void {
+    const key = sessionId ? `s${sessionId}` : `u${userId}`;
+    this.endedAccess.delete(key);
+    this.endedAccess.set(key, ++this.changeSeq);
+    // Only connections still being opened need it: the oldest entries can go.
+    if (this.endedAccess.size > RECENT_CHANGES_MAX) this.endedAccess.delete(this.endedAccess.keys().next().value!);
+    const user = this.users.get(userId);
+    if (!user) return;
+    for (const c of [...user.connections]) if (!sessionId || c.sessionId === sessionId) c.close(CLOSE.ACCESS_ENDED, 'Access ended');
   }
 
   /** Closes every connection (for shutdown). */

@@ -9,12 +9,16 @@ export const CLOSE = {
   GOING_AWAY: 1001,
   INVALID_PAYLOAD: 1007,
   MESSAGE_TOO_BIG: 1009,
+  /** The session or the account's access ended: logout, revocation, deactivation, deletion, a new password. */
+  ACCESS_ENDED: 4001,
   /** The connection fell more than WS_MAX_BACKPRESSURE_BYTES behind on what it is sent. */
   SLOW_CONSUMER: 4008,
 } as const;
 
 export interface ConnectionInit {
   readonly actor: Actor;
+  /** The session its token belongs to (null for an external identity provider's token). */
+  readonly sessionId: string | null;
   readonly remoteAddress: string;
   readonly ratePerSecond: number;
   readonly rateBurst: number;
@@ -33,6 +37,7 @@ let nextConnectionId = 0;
 export abstract class Connection {
   readonly id = ++nextConnectionId;
   readonly actor: Actor;
+  readonly sessionId: string | null;
   readonly remoteAddress: string;
   abstract readonly protocol: WireProtocol;
   /** Events answered but not yet settled. */
@@ -49,6 +54,7 @@ export abstract class Connection {
 
   constructor(init: ConnectionInit) {
     this.actor = init.actor;
+    this.sessionId = init.sessionId;
     this.remoteAddress = init.remoteAddress;
     this.rate = init.ratePerSecond;
     this.burst = init.rateBurst;

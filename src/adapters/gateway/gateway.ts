@@ -1,7 +1,7 @@
 import type { Actor } from '../../domain/user.js';
 import type { Logger } from '../../application/ports/services.js';
 import type { UseCases } from '../../application/use-cases.js';
-import type { Connection } from './connection.js';
+import type { Connection, ConnectionInit } from './connection.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { CorsPolicy } from './cors.js';
 import { bearer, retryAfterOf, type HttpHeaders, type HttpReply, type HttpRequest } from './http.js';
@@ -51,6 +51,7 @@ export interface UpgradeRequest {
 export interface Admitted {
   readonly ok: true;
   readonly actor: Actor;
+  readonly sessionId: string | null;
   /** The client's address (behind trusted proxies, the one they saw). */
   readonly clientAddress: string;
   readonly conversationIds: readonly number[];
@@ -153,11 +154,11 @@ export class Gateway {
         (opened): Admitted | Refused => {
           done();
           if (!opened.ok) return refusal(opened.error);
-          const { actor, conversationIds } = opened.value;
+          const { actor, sessionId, conversationIds } = opened.value;
           if (o.maxConnectionsPerUser > 0 && this.registry.connectionsOf(actor.id).size >= o.maxConnectionsPerUser) {
             return tooMany(`At most ${o.maxConnectionsPerUser} connections per user`);
           }
-          return { ok: true, actor, conversationIds, mark, clientAddress: address };
+          return { ok: true, actor, sessionId, conversationIds, mark, clientAddress: address };
         },
         (error: unknown) => {
           done();
@@ -178,6 +179,12 @@ export class Gateway {
     this.refusalLog.unref();
     const retry = 1 + Math.floor(Math.random() * 4);
     return refusal({ code: 'OVERLOADED', message: 'Too many connections are being opened; retry shortly', details: { retry_after_seconds: retry } });
+  }
+
+  /** What every transport's connection is made of, for an admitted upgrade. */
+  connectionInit(admitted: Admitted): ConnectionInit {
+    const o = this.options;
+    return { actor: admitted.actor, sessionId: admitted.sessionId, remoteAddress: admitted.clientAddress, ratePerSecond: o.ratePerSecond, rateBurst: o.rateBurst, logger: o.logger };
   }
 
   /** A connection is open: it receives its user's conversations from now on. */

@@ -121,17 +121,18 @@ export class HttpRouter {
       }
       let actor = ANONYMOUS;
       let user: User | null = null;
+      let sessionId: string | null = null;
       if (route.auth) {
         const found = await this.useCases.authenticate.execute(bearer(request.header('authorization')));
         if (!found.ok) return errorReply(found.error, [['WWW-Authenticate', 'Bearer']]);
-        user = found.value;
+        ({ user, sessionId } = found.value);
         actor = actorOf(user);
       }
       if (limits && route.limit && limits.keyedBy(route.limit) === 'user') {
         const refused = limited(limits.take(route.limit, String(actor.id)));
         if (refused) return refused;
       }
-      return await route.handle(context(actor, user, request, params, address));
+      return await route.handle(context(actor, user, sessionId, request, params, address));
     } catch (error) {
       if (error instanceof ReplyNow) return error.reply;
       if (error instanceof BodyTooLargeError) return errorReply({ code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' });
@@ -161,10 +162,11 @@ function match(pattern: readonly string[], segments: readonly string[]): Array<s
 const limited = (retryAfter: number | null): HttpReply | null =>
   retryAfter === null ? null : errorReply({ code: 'RATE_LIMITED', message: 'Too many requests; slow down', details: { retry_after_seconds: retryAfter } });
 
-function context(actor: Actor, user: User | null, request: HttpRequest, params: Array<string | null>, address: string): RouteContext {
+function context(actor: Actor, user: User | null, sessionId: string | null, request: HttpRequest, params: Array<string | null>, address: string): RouteContext {
   return {
     actor,
     user,
+    sessionId,
     request,
     clientAddress: address,
     json: async <S extends z.ZodType>(schema: S): Promise<z.infer<S>> => {
@@ -181,6 +183,11 @@ function context(actor: Actor, user: User | null, request: HttpRequest, params: 
       return parseOrThrow(schema, value);
     },
     query: <S extends z.ZodType>(schema: S): z.infer<S> => parseOrThrow(schema, Object.fromEntries(new URLSearchParams(request.query))),
+    paramAs: <S extends z.ZodType>(index: number, schema: S): z.infer<S> => {
+      const parsed = schema.safeParse(params[index]);
+      if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: `The path parameter is not valid: ${parsed.error.issues[0]?.message ?? ''}` }));
+      return parsed.data;
+    },
     param: (index) => {
       const parsed = idSchema.safeParse(params[index]);
       if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: 'The id in the path must be a positive integer' }));

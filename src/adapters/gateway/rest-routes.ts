@@ -2,8 +2,13 @@ import type { z } from 'zod';
 import type { Result } from '../../domain/result.js';
 import type { Actor, User } from '../../domain/user.js';
 import type { UseCases } from '../../application/use-cases.js';
+import type { Session } from '../../domain/session.js';
+import { deviceOf, type SignedIn } from '../../application/sessions.js';
 import {
   addParticipantSchema,
+  changePasswordSchema,
+  refreshSchema,
+  sessionIdSchema,
   createConversationSchema,
   listQuerySchema,
   logInSchema,
@@ -22,6 +27,8 @@ export interface RouteContext {
   readonly actor: Actor;
   /** The authenticated user, on routes with auth. */
   readonly user: User | null;
+  /** The session of the caller's token (null without auth, or for an external identity provider's token). */
+  readonly sessionId: string | null;
   readonly request: HttpRequest;
   /** Parses the JSON body with a schema; a failure is thrown as a reply. */
   json<S extends z.ZodType>(schema: S): Promise<z.infer<S>>;
@@ -29,6 +36,8 @@ export interface RouteContext {
   query<S extends z.ZodType>(schema: S): z.infer<S>;
   /** The path parameter at `index` as an id; anything else is thrown as a 400 reply. */
   param(index: number): number;
+  /** The path parameter at `index` checked with a schema; anything else is thrown as a 400 reply. */
+  paramAs<S extends z.ZodType>(index: number, schema: S): z.infer<S>;
   /** The client's address (behind trusted proxies, the one they saw). */
   readonly clientAddress: string;
 }
@@ -47,17 +56,42 @@ export interface Route {
 const reply = <T>(result: Result<T>, status: number, view: (value: T) => unknown): HttpReply =>
   result.ok ? { status, body: view(result.value) } : errorReply(result.error);
 
-const session = (r: { user: User; token: { token: string; expiresAt: Date } }) => ({
+const signedIn = (r: SignedIn) => ({
   user: userView(r.user),
   token: r.token.token,
   expires_at: r.token.expiresAt.toISOString(),
+  refresh_token: r.refreshToken,
+  refresh_expires_at: r.refreshExpiresAt.toISOString(),
 });
+
+const sessionView = (current: string | null) => (s: Session) => ({
+  id: s.id,
+  device: s.deviceLabel,
+  ip: s.ip,
+  created_at: s.createdAt.toISOString(),
+  last_used_at: s.lastUsedAt.toISOString(),
+  expires_at: s.expiresAt.toISOString(),
+  current: s.id === current,
+});
+
+const deviceOfRequest = (c: RouteContext) => deviceOf(c.request.header('user-agent'), c.clientAddress);
 
 /** The REST API (docs/API.md): what each endpoint does, whatever serves it. */
 export function restRoutes(u: UseCases): Route[] {
   return [
-    { method: 'POST', pattern: '/auth/register', auth: false, limit: 'register', handle: async (c) => reply(await u.registerUser.execute(await c.json(registerSchema)), 201, session) },
-    { method: 'POST', pattern: '/auth/login', auth: false, limit: 'login', handle: async (c) => reply(await u.logIn.execute(await c.json(logInSchema)), 200, session) },
+    { method: 'POST', pattern: '/auth/register', auth: false, limit: 'register', handle: async (c) => reply(await u.registerUser.execute(await c.json(registerSchema), deviceOfRequest(c)), 201, signedIn) },
+    { method: 'POST', pattern: '/auth/login', auth: false, limit: 'login', handle: async (c) => reply(await u.logIn.execute(await c.json(logInSchema), deviceOfRequest(c)), 200, signedIn) },
+    {
+      method: 'POST', pattern: '/auth/refresh', auth: false, limit: 'login',
+      handle: async (c) => reply(await u.refreshSession.execute((await c.json(refreshSchema)).refresh_token, deviceOfRequest(c)), 200, signedIn),
+    },
+    { method: 'POST', pattern: '/auth/logout', auth: true, handle: async (c) => reply(await u.logOut.execute(c.actor, c.sessionId), 200, (v) => v) },
+    { method: 'GET', pattern: '/auth/sessions', auth: true, handle: async (c) => ({ status: 200, body: { sessions: (await u.listSessions.execute(c.actor)).map(sessionView(c.sessionId)) } }) },
+    { method: 'DELETE', pattern: '/auth/sessions/:id', auth: true, handle: async (c) => reply(await u.revokeSession.execute(c.actor, c.paramAs(0, sessionIdSchema)), 200, (v) => v) },
+    {
+      method: 'POST', pattern: '/users/me/password', auth: true, limit: 'login',
+      handle: async (c) => reply(await u.changePassword.execute(c.actor, await c.json(changePasswordSchema), deviceOfRequest(c)), 200, signedIn),
+    },
     { method: 'GET', pattern: '/users/me', auth: true, handle: async (c) => ({ status: 200, body: userView(c.user!) }) },
     { method: 'DELETE', pattern: '/users/me', auth: true, handle: async (c) => (await u.deleteAccount.execute(c.actor), { status: 204 }) },
     {

@@ -1,4 +1,6 @@
+import { dispatchAccessChange } from '../../application/access-changes.js';
 import type {
+  AccessChangeNotice,
   Audience,
   Broadcaster,
   FanoutObserver,
@@ -29,6 +31,10 @@ export class LocalBroadcaster implements Broadcaster {
 
   async toUser<E extends PushEvent>(userId: number, event: E, data: PushEvents[E]): Promise<void> {
     this.delivery.sendToUser(userId, event, JSON.stringify(data));
+  }
+
+  async accessChanged(notice: AccessChangeNotice): Promise<void> {
+    dispatchAccessChange(notice, this.observers, this.delivery);
   }
 
   async membershipChanged(changes: readonly MembershipChange[]): Promise<void> {

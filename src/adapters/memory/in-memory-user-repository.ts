@@ -53,6 +53,15 @@ export class InMemoryUserRepository implements UserRepository {
     if (row) row.value = { ...row.value, lastLogin: at, updatedAt: at };
   }
 
+  async rehashPassword(id: number, passwordHash: string, at: Date): Promise<void> {
+    await this.changePassword(id, passwordHash, at);
+  }
+
+  async changePassword(id: number, passwordHash: string, at: Date): Promise<void> {
+    const row = this.store.users.get(id);
+    if (row) row.value = { ...row.value, passwordHash, updatedAt: at };
+  }
+
   async softDelete(id: number, at: Date): Promise<void> {
     const row = this.store.users.get(id);
     if (row && !row.deletedAt) row.deletedAt = at;

@@ -141,7 +141,7 @@ export class NodeTransport implements Transport {
   private open(ws: WebSocket, admitted: Admitted): void {
     const g = this.gateway;
     const connection = new NodeWsConnection(
-      { actor: admitted.actor, remoteAddress: admitted.clientAddress, ratePerSecond: g.options.ratePerSecond, rateBurst: g.options.rateBurst, logger: g.options.logger },
+      g.connectionInit(admitted),
       ws,
     );
     this.sockets.add(connection);

@@ -1,5 +1,6 @@
 import { MESSAGE_TYPES, type Attachment, type Message, type MessageDraft, type MessageType } from '../../domain/message.js';
-import { isPushEvent, type MembershipChange, type PushEvent } from '../../application/ports/fanout.js';
+import { ACCESS_CHANGES, type AccessChange } from '../../domain/session.js';
+import { isPushEvent, type AccessChangeNotice, type MembershipChange, type PushEvent } from '../../application/ports/fanout.js';
 
 /**
  * What processes tell each other over LISTEN/NOTIFY: the encoder and the
@@ -21,6 +22,11 @@ export type Notification =
   | { readonly t: 'u'; readonly user: number; readonly event: PushEvent; readonly dataJson: string }
   /** Users joining or leaving one conversation. */
   | { readonly t: 'p'; readonly conversation: number; readonly users: readonly number[]; readonly added: boolean }
+  /**
+   * A user's (or one session's) access ended or changed. Also written by the
+   * users table's trigger (migration 20261128000300-sessions): `{"t":"a","n":"database","u":…,"s":null,"c":…}`.
+   */
+  | { readonly t: 'a'; readonly notice: AccessChangeNotice }
   /** Any of the above, too large to inline: parked in notification_payloads. */
   | { readonly t: 'ref'; readonly id: number };
 
@@ -39,6 +45,10 @@ export function encodeUserEvent(node: string, user: number, event: PushEvent, da
 
 export function encodeMembership(node: string, conversation: number, users: readonly number[], added: boolean): string {
   return `${header('p', node)},"c":${conversation},"a":${added},"u":${JSON.stringify(users)}}`;
+}
+
+export function encodeAccessChange(node: string, notice: AccessChangeNotice): string {
+  return `${header('a', node)},"u":${notice.userId},"s":${JSON.stringify(notice.sessionId)},"c":"${notice.change}"}`;
 }
 
 /** A parked payload's notification is `parkedPrefix(node) || id || '}'`, completed by the statement that parks it. */
@@ -143,6 +153,9 @@ export function decode(raw: string): Notification | null {
     case 'p':
       if (!isId(v.c) || typeof v.a !== 'boolean' || !Array.isArray(v.u) || !v.u.every(isId)) return null;
       return { t: 'p', conversation: v.c, users: v.u as number[], added: v.a };
+    case 'a':
+      if (!isId(v.u) || !(v.s === null || (typeof v.s === 'string' && v.s.length <= 64)) || !ACCESS_CHANGES.includes(v.c as AccessChange)) return null;
+      return { t: 'a', notice: { userId: v.u, sessionId: v.s as string | null, change: v.c as AccessChange } };
     case 'ref':
       return isId(v.r) ? { t: 'ref', id: v.r } : null;
     default:

@@ -1,8 +1,9 @@
 import type pg from 'pg';
-import type { Audience, Broadcaster, MembershipChange, PushEvent, PushEvents } from '../../application/ports/fanout.js';
+import type { AccessChangeNotice, Audience, Broadcaster, MembershipChange, PushEvent, PushEvents } from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
 import {
   byteLength,
+  encodeAccessChange,
   encodeConversationEvent,
   encodeMembership,
   encodeUserEvent,
@@ -61,6 +62,10 @@ export class PgBroadcaster implements Broadcaster {
     }
     const payloads = [...groups.values()].flatMap((g) => fitting(g.users, (part) => encodeMembership(this.options.nodeId, g.conversation, part, g.added)));
     await this.sendAll(payloads);
+  }
+
+  async accessChanged(notice: AccessChangeNotice): Promise<void> {
+    await this.send(encodeAccessChange(this.options.nodeId, notice));
   }
 
   /** Several notifications committed together, in order. */

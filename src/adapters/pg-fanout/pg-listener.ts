@@ -8,6 +8,7 @@ import type { Logger } from '../../application/ports/services.js';
 import { messageView } from '../../application/views.js';
 import { DeliveredIds } from './delivered-ids.js';
 import { decode, membershipChanges, type Notification } from './notification-codec.js';
+import { dispatchAccessChange } from '../../application/access-changes.js';
 import { laneCursors, laneOf } from './write-lanes.js';
 
 /** pg-listen is CommonJS with its factory on `default`. */
@@ -186,6 +187,8 @@ export class PgListener {
           delivery.membership(change);
         }
         return;
+      case 'a':
+        return dispatchAccessChange(n.notice, this.options.observers, delivery);
       case 'ref':
         return; // handled with I/O
     }

@@ -77,6 +77,18 @@ export class SequelizeUserRepository implements UserRepository {
     await this.sequelize.query('UPDATE users SET last_login = $2, updated_at = $2 WHERE id = $1', { bind: [id, at] });
   }
 
+  async rehashPassword(id: number, passwordHash: string, at: Date): Promise<void> {
+    // The users trigger announces a changed password (ending every session); a re-hash of the same one says so first.
+    await this.sequelize.transaction(async (transaction) => {
+      await this.sequelize.query("SELECT set_config('chat.password_rehash', 'on', true)", { transaction });
+      await this.sequelize.query('UPDATE users SET password = $2, updated_at = $3 WHERE id = $1', { bind: [id, passwordHash, at], transaction });
+    });
+  }
+
+  async changePassword(id: number, passwordHash: string, at: Date): Promise<void> {
+    await this.sequelize.query('UPDATE users SET password = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL', { bind: [id, passwordHash, at] });
+  }
+
   async softDelete(id: number, at: Date): Promise<void> {
     await this.sequelize.query('UPDATE users SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL', {
       bind: [id, at],

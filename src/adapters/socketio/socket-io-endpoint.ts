@@ -143,16 +143,7 @@ export class SocketIoEndpoint {
   private serve(socket: Socket): void {
     const g = this.gateway;
     const admitted = (socket.request as HandshakeRequest).chatAdmitted!;
-    const connection = new SocketIoConnection(
-      {
-        actor: admitted.actor,
-        remoteAddress: admitted.clientAddress,
-        ratePerSecond: g.options.ratePerSecond,
-        rateBurst: g.options.rateBurst,
-        logger: g.options.logger,
-      },
-      socket,
-    );
+    const connection = new SocketIoConnection(g.connectionInit(admitted), socket);
     g.opened(connection, admitted);
     socket.on('disconnect', () => g.closed(connection));
     socket.onAny((event: unknown, ...args: unknown[]) => {

@@ -117,7 +117,7 @@ export class UwsTransport implements Transport {
             return;
           }
           const connection = new UwsConnection(
-            { actor: admitted.actor, remoteAddress: admitted.clientAddress, ratePerSecond: g.options.ratePerSecond, rateBurst: g.options.rateBurst, logger: g.options.logger },
+            g.connectionInit(admitted),
             admitted,
           );
           // Not inside res.cork(): with the npm build, an upgrade corked after an

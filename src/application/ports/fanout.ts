@@ -1,5 +1,6 @@
 import type { ParticipantSummary } from '../../domain/conversation.js';
 import type { Message, MessageDraft } from '../../domain/message.js';
+import type { AccessChange } from '../../domain/session.js';
 import type { MessageView } from '../views.js';
 
 /**
@@ -59,6 +60,18 @@ export interface Broadcaster {
   toUser<E extends PushEvent>(userId: number, event: E, data: PushEvents[E]): Promise<void>;
   /** Starts or stops users' open connections receiving a conversation (several at once for a new group). */
   membershipChanged(changes: readonly MembershipChange[]): Promise<void>;
+  /**
+   * A user's access (or one session's) ended or changed: on every process,
+   * caches forget it and, when it ended, its open connections are closed.
+   */
+  accessChanged(change: AccessChangeNotice): Promise<void>;
+}
+
+export interface AccessChangeNotice {
+  readonly userId: number;
+  /** One session; null for all of the user's. */
+  readonly sessionId: string | null;
+  readonly change: AccessChange;
 }
 
 /**
@@ -102,11 +115,14 @@ export interface LocalDelivery {
   followedConversationIds(): number[];
   /** Makes the user's connections follow exactly these conversations (after changes may have been missed). */
   reconcile(userId: number, conversationIds: readonly number[]): void;
+  /** Closes the connections of the user (or of one session) whose access ended. */
+  endAccess(userId: number, sessionId: string | null): void;
 }
 
 /** Told of what invalidates cached state, from this process or another (caches implement it). */
 export interface FanoutObserver {
   membershipChanged?(change: MembershipChange): void;
+  accessChanged?(change: AccessChangeNotice): void;
   /** Changes may have been missed (after an outage of the fan-out): forget everything. */
   resynced?(): void;
 }

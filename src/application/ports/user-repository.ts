@@ -12,5 +12,9 @@ export interface UserRepository {
   /** Id and username of each existing user among `ids` (unknown ids are left out). */
   findSummaries(ids: readonly number[]): Promise<ParticipantSummary[]>;
   recordLogin(id: number, at: Date): Promise<void>;
+  /** The same password under a new hash (stronger parameters): not a password change, so no session ends. */
+  rehashPassword(id: number, passwordHash: string, at: Date): Promise<void>;
+  /** A new password: every session of the user ends (the caller revokes them). */
+  changePassword(id: number, passwordHash: string, at: Date): Promise<void>;
   softDelete(id: number, at: Date): Promise<void>;
 }

@@ -1,9 +1,9 @@
 import { fail, ok, type Result } from '../../domain/result.js';
-import type { User } from '../../domain/user.js';
 import type { LockoutPolicy, LoginAttempts } from '../ports/login-attempts.js';
 import type { UserRepository } from '../ports/user-repository.js';
-import type { Clock, IssuedToken, PasswordHasher, TokenService } from '../ports/services.js';
+import type { Clock, PasswordHasher } from '../ports/services.js';
 import type { LogInInput } from '../schemas.js';
+import type { Device, Sessions, SignedIn } from '../sessions.js';
 
 /**
  * One answer for every failure, in the same time: a password is hashed
@@ -16,13 +16,13 @@ export class LogIn {
   constructor(
     private readonly users: UserRepository,
     private readonly hasher: PasswordHasher,
-    private readonly tokens: TokenService,
+    private readonly sessions: Sessions,
     private readonly attempts: LoginAttempts,
     private readonly lockout: LockoutPolicy,
     private readonly clock: Clock,
   ) {}
 
-  async execute(input: LogInInput): Promise<Result<{ user: User; token: IssuedToken }>> {
+  async execute(input: LogInInput, device: Device): Promise<Result<SignedIn>> {
     const name = input.email ? `email:${input.email.toLowerCase()}` : `username:${(input.username ?? '').toLowerCase()}`;
     const user = input.email ? await this.users.findByEmail(input.email.toLowerCase()) : await this.users.findByUsername(input.username ?? '');
     const account = user ? `user:${user.id}` : name;
@@ -35,8 +35,10 @@ export class LogIn {
       return fail('INVALID_CREDENTIALS', 'Wrong email/username or password');
     }
     await this.attempts.succeeded(account);
+    // Hashes from older parameters (or imported from Django) are upgraded now that the password is known.
+    if (this.hasher.needsRehash(user.passwordHash)) await this.users.rehashPassword(user.id, await this.hasher.hash(input.password), now);
     await this.users.recordLogin(user.id, now);
-    return ok({ user: { ...user, lastLogin: now }, token: this.tokens.issue(user.id) });
+    return ok(await this.sessions.open({ ...user, lastLogin: now }, device));
   }
 
   /** A hash with the current parameters, so an unknown account costs what a known one does. */

@@ -5,6 +5,7 @@ import type { Authenticate } from './authenticate.js';
 
 export interface OpenedConnection {
   readonly actor: Actor;
+  readonly sessionId: string | null;
   /** The conversations the new connection follows from its first moment. */
   readonly conversationIds: number[];
 }
@@ -17,8 +18,9 @@ export class OpenConnection {
   ) {}
 
   async execute(token: string | null | undefined): Promise<Result<OpenedConnection>> {
-    const user = await this.authenticate.execute(token);
-    if (!user.ok) return user;
-    return ok({ actor: actorOf(user.value), conversationIds: await this.conversations.conversationIdsOf(user.value.id) });
+    const found = await this.authenticate.execute(token);
+    if (!found.ok) return found;
+    const { user, sessionId } = found.value;
+    return ok({ actor: actorOf(user), sessionId, conversationIds: await this.conversations.conversationIdsOf(user.id) });
   }
 }

@@ -1,18 +1,19 @@
 import { ok, type Result } from '../../domain/result.js';
-import type { User } from '../../domain/user.js';
 import type { UserRepository } from '../ports/user-repository.js';
-import type { Clock, IssuedToken, PasswordHasher, TokenService } from '../ports/services.js';
+import type { Clock, PasswordHasher } from '../ports/services.js';
 import type { RegisterInput } from '../schemas.js';
+import type { Device, Sessions, SignedIn } from '../sessions.js';
 
+/** Creates an account and signs it in on the registering device. */
 export class RegisterUser {
   constructor(
     private readonly users: UserRepository,
     private readonly hasher: PasswordHasher,
-    private readonly tokens: TokenService,
+    private readonly sessions: Sessions,
     private readonly clock: Clock,
   ) {}
 
-  async execute(input: RegisterInput): Promise<Result<{ user: User; token: IssuedToken }>> {
+  async execute(input: RegisterInput, device: Device): Promise<Result<SignedIn>> {
     const created = await this.users.create(
       {
         email: input.email.toLowerCase(),
@@ -25,6 +26,6 @@ export class RegisterUser {
       this.clock.now(),
     );
     if (!created.ok) return created;
-    return ok({ user: created.value, token: this.tokens.issue(created.value.id) });
+    return ok(await this.sessions.open(created.value, device));
   }
 }
