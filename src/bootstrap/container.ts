@@ -33,6 +33,9 @@ import { PresenceTracker } from '../application/presence-tracker.js';
 import { TypingIndicators } from '../application/typing-indicators.js';
 import type pg from 'pg';
 import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
+import { CachingProfileRepository } from '../adapters/cache/caching-profile-repository.js';
+import { InMemoryProfileRepository } from '../adapters/memory/in-memory-profile-repository.js';
+import { SequelizeProfileRepository } from '../adapters/sequelize/sequelize-profile-repository.js';
 import { LocalBroadcaster } from '../adapters/local-fanout/local-broadcaster.js';
 import { LocalMessageAppender } from '../adapters/local-fanout/local-message-appender.js';
 import { InMemoryConversationRepository } from '../adapters/memory/in-memory-conversation-repository.js';
@@ -113,7 +116,10 @@ export const postgresModule = (config: Config, o: PostgresModuleOptions) =>
     bind(id(TOKENS.SessionRepository)).toConstantValue(new SequelizeSessionRepository(o.sequelize));
     const conversations = new CachingConversationRepository(new SequelizeConversationRepository(o.sequelize));
     bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
-    bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations]);
+    const profiles = new CachingProfileRepository(new SequelizeProfileRepository(o.sequelize));
+    bind(id(TOKENS.ProfileRepository)).toConstantValue(profiles);
+    // The caches that fan-out keeps in step, on this process and from every other.
+    bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations, profiles]);
     bind(id(TOKENS.MessageRepository)).toConstantValue(new SequelizeMessageRepository(o.sequelize));
     const writer = (ctx: ResolutionContext) =>
       new MessageWriter(o.pool, {
@@ -135,13 +141,17 @@ export const inMemoryModule = () =>
   new ContainerModule(({ bind }) => {
     const store = new InMemoryStore();
     const messages = new InMemoryMessageRepository(store);
-    bind(id(TOKENS.UserRepository)).toConstantValue(new InMemoryUserRepository(store));
+    const users = new InMemoryUserRepository(store);
+    bind(id(TOKENS.UserRepository)).toConstantValue(users);
     bind(id(TOKENS.LoginAttempts)).toConstantValue(new InMemoryLoginAttempts());
-    bind(id(TOKENS.SessionRepository)).toConstantValue(new InMemorySessionRepository());
-    bind(id(TOKENS.ConversationRepository)).toConstantValue(new InMemoryConversationRepository(store));
+    const sessions = new InMemorySessionRepository();
+    bind(id(TOKENS.SessionRepository)).toConstantValue(sessions);
+    const conversations = new InMemoryConversationRepository(store);
+    bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
     bind(id(TOKENS.MessageRepository)).toConstantValue(messages);
     bind(id(TOKENS.MessageStore)).toConstantValue(messages);
     bind(id(TOKENS.FanoutObservers)).toConstantValue([]);
+    bind(id(TOKENS.ProfileRepository)).toConstantValue(new InMemoryProfileRepository(users, sessions, conversations));
     bind(id(TOKENS.PresenceStore)).toConstantValue(new InMemoryPresenceStore());
   });
 
@@ -166,7 +176,9 @@ export const localFanoutModule = () =>
 export const postgresFanoutModule = (o: { channel: string; nodeId: string }) =>
   new ContainerModule(({ bind }) => {
     bind(id(TOKENS.Broadcaster))
-      .toDynamicValue((ctx) => new PgBroadcaster(get(ctx, TOKENS.PgPool), { channel: o.channel, nodeId: o.nodeId, logger: get(ctx, TOKENS.Logger) }))
+      .toDynamicValue(
+        (ctx) => new PgBroadcaster(get(ctx, TOKENS.PgPool), { channel: o.channel, nodeId: o.nodeId, observers: get(ctx, TOKENS.FanoutObservers), logger: get(ctx, TOKENS.Logger) }),
+      )
       .inSingletonScope();
   });
 
@@ -189,7 +201,7 @@ export const useCasesModule = (config: Config) =>
         const limits = get(ctx, TOKENS.MessageLimits);
         const sessionStore = get(ctx, TOKENS.SessionRepository);
         const sessions = new Sessions(sessionStore, tokens, clock, { refreshTtlMs: config.REFRESH_TOKEN_TTL_DAYS * 86_400_000 }, randomUUID);
-        const authenticate = new Authenticate(users, sessionStore, tokens, clock);
+        const authenticate = new Authenticate(get(ctx, TOKENS.ProfileRepository), tokens, clock);
         const removeParticipant = new RemoveParticipant(conversations, broadcaster, clock);
         return {
           registerUser: new RegisterUser(users, hasher, sessions, clock),
@@ -201,7 +213,7 @@ export const useCasesModule = (config: Config) =>
           revokeSession: new RevokeSession(sessionStore, broadcaster, clock),
           changePassword: new ChangePassword(users, sessionStore, sessions, hasher, broadcaster, clock),
           deleteAccount: new DeleteAccount(users, sessionStore, broadcaster, clock),
-          openConnection: new OpenConnection(authenticate, conversations),
+          openConnection: new OpenConnection(authenticate),
           createConversation: new CreateConversation(conversations, users, broadcaster, clock, policies.groupsPerUserPerHour),
           getConversation: new GetConversation(conversations),
           listConversations: new ListConversations(conversations),

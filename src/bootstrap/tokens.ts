@@ -8,6 +8,7 @@ import type { MessageRepository } from '../application/ports/message-repository.
 import type { LoginAttempts, LockoutPolicy } from '../application/ports/login-attempts.js';
 import type { PresenceStore } from '../application/ports/presence-store.js';
 import type { SessionRepository } from '../application/ports/session-repository.js';
+import type { ProfileRepository } from '../application/ports/profile-repository.js';
 import type { Clock, Logger, PasswordHasher, TokenService } from '../application/ports/services.js';
 import type { UserRepository } from '../application/ports/user-repository.js';
 import type { PresenceTracker } from '../application/presence-tracker.js';
@@ -32,6 +33,7 @@ export const TOKENS = {
   Policies: token<{ readonly lockout: LockoutPolicy; readonly groupsPerUserPerHour: number }>('Policies'),
   LoginAttempts: token<LoginAttempts>('LoginAttempts'),
   SessionRepository: token<SessionRepository>('SessionRepository'),
+  ProfileRepository: token<ProfileRepository>('ProfileRepository'),
   UserRepository: token<UserRepository>('UserRepository'),
   ConversationRepository: token<ConversationRepository>('ConversationRepository'),
   MessageRepository: token<MessageRepository>('MessageRepository'),

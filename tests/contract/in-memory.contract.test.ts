@@ -2,15 +2,15 @@ import { InMemoryConversationRepository } from '../../src/adapters/memory/in-mem
 import { InMemoryMessageRepository } from '../../src/adapters/memory/in-memory-message-repository.js';
 import { InMemoryStore } from '../../src/adapters/memory/in-memory-store.js';
 import { InMemoryUserRepository } from '../../src/adapters/memory/in-memory-user-repository.js';
+import { InMemoryProfileRepository } from '../../src/adapters/memory/in-memory-profile-repository.js';
+import { InMemorySessionRepository } from '../../src/adapters/memory/in-memory-session-repository.js';
 import { repositoryContract } from './repository-contract.js';
 
 repositoryContract('in-memory', async () => {
   const store = new InMemoryStore();
   const messages = new InMemoryMessageRepository(store);
-  return {
-    users: new InMemoryUserRepository(store),
-    conversations: new InMemoryConversationRepository(store),
-    messages,
-    store: messages,
-  };
+  const users = new InMemoryUserRepository(store);
+  const conversations = new InMemoryConversationRepository(store);
+  const sessions = new InMemorySessionRepository();
+  return { users, conversations, messages, store: messages, sessions, profiles: new InMemoryProfileRepository(users, sessions, conversations) };
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationRepository } from '../../src/application/ports/conversation-repository.js';
-import type { MessageStore } from '../../src/application/ports/fanout.js';
+import type { AccessChangeNotice, FanoutObserver, MessageStore } from '../../src/application/ports/fanout.js';
+import type { ProfileRepository } from '../../src/application/ports/profile-repository.js';
+import type { SessionRepository } from '../../src/application/ports/session-repository.js';
 import type { MessageRepository } from '../../src/application/ports/message-repository.js';
 import type { UserRepository } from '../../src/application/ports/user-repository.js';
 import type { MessageDraft } from '../../src/domain/message.js';
@@ -11,7 +13,13 @@ export interface Repositories {
   messages: MessageRepository;
   /** Where new messages are appended. */
   store: MessageStore;
+  sessions: SessionRepository;
+  profiles: ProfileRepository;
+  /** Caches among the repositories, told what fan-out would tell them. */
+  observers?: FanoutObserver[];
 }
+
+const announce = (r: Repositories, notice: AccessChangeNotice) => r.observers?.forEach((o) => o.accessChanged?.(notice));
 
 const t0 = new Date('2026-01-01T00:00:00.000Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
@@ -121,6 +129,52 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       expect([third.conversations.map((s) => s.conversation.id), third.next]).toEqual([[groups[0]!.id], null]);
       expect(await r.conversations.countGroupsCreatedSince(b.id, at(102))).toBe(3);
       expect(await r.conversations.countGroupsCreatedSince(a.id, at(0))).toBe(0);
+    });
+  });
+
+  describe(`${name}: sessions and profiles`, () => {
+    const uuid = (k: number) => `00000000-0000-4000-8000-${String(k).padStart(12, '0')}`;
+    let s = 0;
+    const device = { deviceLabel: 'Phone', ip: '10.0.0.1' };
+
+    it('rotates a refresh token once, recognises a retired one, and forgets revoked or expired sessions', async () => {
+      const r = await fresh();
+      const u = await user(r);
+      const id = uuid(++s + n * 1000);
+      await r.sessions.create({ id, userId: u.id, deviceLabel: 'Phone', ip: '10.0.0.1', expiresAt: at(1000) }, `h1-${id}`, t0);
+      const rotated = await r.sessions.rotate(`h1-${id}`, `h2-${id}`, at(10), at(2000), { deviceLabel: 'Phone 2', ip: null });
+      expect(rotated).toMatchObject({ kind: 'rotated', session: { id, userId: u.id, deviceLabel: 'Phone 2', ip: '10.0.0.1', expiresAt: at(2000), lastUsedAt: at(10) } });
+      expect(await r.sessions.rotate(`h1-${id}`, `h3-${id}`, at(11), at(2000), device)).toMatchObject({ kind: 'reused', session: { id } });
+      expect(await r.sessions.rotate('no such hash', 'x', at(11), at(2000), device)).toEqual({ kind: 'unknown' });
+      expect((await r.sessions.listLive(u.id, at(12))).map((x) => x.id)).toEqual([id]);
+      expect(await r.sessions.listLive(u.id, at(2001))).toEqual([]);
+      expect(await r.sessions.revoke(id, at(13))).toBe(true);
+      expect(await r.sessions.revoke(id, at(14))).toBe(false);
+      expect(await r.sessions.rotate(`h2-${id}`, `h4-${id}`, at(15), at(2000), device)).toEqual({ kind: 'unknown' });
+      expect((await r.sessions.findById(id))?.revokedAt).toEqual(at(13));
+      const [a, b] = [uuid(++s + n * 1000), uuid(++s + n * 1000)];
+      await r.sessions.create({ id: a, userId: u.id, ...device, expiresAt: at(1000) }, `ha-${a}`, t0);
+      await r.sessions.create({ id: b, userId: u.id, ...device, expiresAt: at(1000) }, `hb-${b}`, t0);
+      expect(await r.sessions.revokeAll(u.id, at(20), a)).toBe(1);
+      expect((await r.sessions.listLive(u.id, at(21))).map((x) => x.id)).toEqual([a]);
+    });
+
+    it('loads a profile: the live user, the session if it is theirs, and their conversations', async () => {
+      const r = await fresh();
+      const [a, b] = [await user(r), await user(r)];
+      const { conversation: c } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
+      const id = uuid(++s + n * 1000);
+      await r.sessions.create({ id, userId: a.id, ...device, expiresAt: at(1000) }, `hp-${id}`, t0);
+      const profile = await r.profiles.load(a.id, id);
+      expect(profile.user?.id).toBe(a.id);
+      expect(profile.session?.id).toBe(id);
+      expect([...profile.conversationIds]).toEqual([c.id]);
+      expect((await r.profiles.load(b.id, id)).session).toBeNull();
+      expect((await r.profiles.load(b.id, null)).user?.id).toBe(b.id);
+      await r.users.softDelete(b.id, at(5));
+      announce(r, { userId: b.id, sessionId: null, change: 'deleted' });
+      expect((await r.profiles.load(b.id, null)).user).toBeNull();
+      expect((await r.profiles.load(987_654, null)).user).toBeNull();
     });
   });
 

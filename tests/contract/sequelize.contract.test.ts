@@ -7,6 +7,9 @@ import { ensureLanes } from '../../src/adapters/pg-fanout/write-lanes.js';
 import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
 import { SequelizeMessageRepository } from '../../src/adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
+import { SequelizeSessionRepository } from '../../src/adapters/sequelize/sequelize-session-repository.js';
+import { SequelizeProfileRepository } from '../../src/adapters/sequelize/sequelize-profile-repository.js';
+import { CachingProfileRepository } from '../../src/adapters/cache/caching-profile-repository.js';
 import { createPgPool } from '../../src/adapters/shared/postgres.js';
 import { migratedDatabase } from '../support/database.js';
 import { silentLogger } from '../support/silent-logger.js';
@@ -27,14 +30,20 @@ afterAll(async () => {
   await sequelize?.close();
 });
 
-const onPostgres = (conversations: (s: Sequelize) => SequelizeConversationRepository | CachingConversationRepository) => async () => ({
-  users: new SequelizeUserRepository(sequelize),
-  conversations: conversations(sequelize),
-  messages: new SequelizeMessageRepository(sequelize),
-  store,
-});
+const onPostgres = (cached: boolean) => async () => {
+  const base = {
+    users: new SequelizeUserRepository(sequelize),
+    messages: new SequelizeMessageRepository(sequelize),
+    store,
+    sessions: new SequelizeSessionRepository(sequelize),
+  };
+  if (!cached) return { ...base, conversations: new SequelizeConversationRepository(sequelize), profiles: new SequelizeProfileRepository(sequelize) };
+  const conversations = new CachingConversationRepository(new SequelizeConversationRepository(sequelize));
+  const profiles = new CachingProfileRepository(new SequelizeProfileRepository(sequelize));
+  return { ...base, conversations, profiles, observers: [conversations, profiles] };
+};
 
 // Each test creates its own users and rows, so one database serves both runs.
-repositoryContract('sequelize on PostgreSQL', onPostgres((s) => new SequelizeConversationRepository(s)));
-// The membership cache must answer exactly as the repository it wraps.
-repositoryContract('membership cache over PostgreSQL', onPostgres((s) => new CachingConversationRepository(new SequelizeConversationRepository(s))));
+repositoryContract('sequelize on PostgreSQL', onPostgres(false));
+// The caches must answer exactly as the repositories they wrap (they are kept in step by fan-out, absent here).
+repositoryContract('caches over PostgreSQL', onPostgres(true));

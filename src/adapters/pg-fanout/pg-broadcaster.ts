@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AccessChangeNotice, Audience, Broadcaster, MembershipChange, PushEvent, PushEvents } from '../../application/ports/fanout.js';
+import type { AccessChangeNotice, Audience, Broadcaster, FanoutObserver, MembershipChange, PushEvent, PushEvents } from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
 import {
   byteLength,
@@ -14,6 +14,8 @@ import {
 
 export interface PgBroadcasterOptions {
   readonly channel: string;
+  /** This process's caches: told of an ended access at once, before the notification comes back. */
+  readonly observers?: readonly FanoutObserver[];
   /** This process's name in notifications. */
   readonly nodeId: string;
   readonly logger: Logger;
@@ -64,7 +66,9 @@ export class PgBroadcaster implements Broadcaster {
     await this.sendAll(payloads);
   }
 
+  /** This process's caches forget at once (so its next request is refused), then every process is told. */
   async accessChanged(notice: AccessChangeNotice): Promise<void> {
+    for (const observer of this.options.observers ?? []) observer.accessChanged?.(notice);
     await this.send(encodeAccessChange(this.options.nodeId, notice));
   }
 

@@ -5,7 +5,7 @@ import { date, dateOrNull, num } from './database.js';
 
 type Row = Record<string, unknown>;
 
-const toSession = (r: Row): Session => ({
+export const toSession = (r: Row): Session => ({
   id: String(r.id),
   userId: num(r.user_id),
   deviceLabel: (r.device_label as string | null) ?? null,

@@ -5,12 +5,12 @@ import type { NewUser, Role, User } from '../../domain/user.js';
 import type { UserRepository } from '../../application/ports/user-repository.js';
 import { date, dateOrNull, num } from './database.js';
 
-const COLUMNS = `id, email, username, password, phone_number, profile_picture, role, is_active, is_staff,
+export const USER_COLUMNS = `id, email, username, password, phone_number, profile_picture, role, is_active, is_staff,
   is_superuser, date_joined, last_login, created_at, updated_at`;
 
 type Row = Record<string, unknown>;
 
-const toUser = (r: Row): User => ({
+export const toUser = (r: Row): User => ({
   id: num(r.id),
   email: String(r.email),
   username: String(r.username),
@@ -34,7 +34,7 @@ export class SequelizeUserRepository implements UserRepository {
     try {
       const [row] = await this.sequelize.query<Row>(
         `INSERT INTO users (email, username, password, phone_number, profile_picture, role, date_joined, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING ${COLUMNS}`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING ${USER_COLUMNS}`,
         {
           bind: [user.email.toLowerCase(), user.username, user.passwordHash, user.phoneNumber, user.profilePicture, user.role, now],
           type: QueryTypes.SELECT,
@@ -96,7 +96,7 @@ export class SequelizeUserRepository implements UserRepository {
   }
 
   private async findOne(where: string, value: unknown): Promise<User | null> {
-    const [row] = await this.sequelize.query<Row>(`SELECT ${COLUMNS} FROM users WHERE ${where} AND deleted_at IS NULL`, {
+    const [row] = await this.sequelize.query<Row>(`SELECT ${USER_COLUMNS} FROM users WHERE ${where} AND deleted_at IS NULL`, {
       bind: [value],
       type: QueryTypes.SELECT,
     });
