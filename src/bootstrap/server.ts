@@ -16,6 +16,8 @@ import { migrate } from '../adapters/sequelize/migrator.js';
 import { createPgPool } from '../adapters/shared/postgres.js';
 import { SocketIoEndpoint } from '../adapters/socketio/socket-io-endpoint.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
+import { metricsRoute, processMetrics, shareWithSupervisor, startMetricsServer } from '../adapters/metrics/metrics-endpoint.js';
+import { PromTelemetry } from '../adapters/metrics/prom-telemetry.js';
 import { webClientRoutes } from '../adapters/web-client/web-client-routes.js';
 import type { Config } from './config.js';
 import {
@@ -80,6 +82,8 @@ async function ready(sequelize: Sequelize, pool: pg.Pool) {
 
 export async function startServer(config: Config, logger: Logger, choice: TransportChoice = chooseTransport(config.TRANSPORT)): Promise<RunningServer> {
   const db = await openDatabase(config, logger);
+  const telemetry = new PromTelemetry();
+  const collect = processMetrics(telemetry.registry);
   const nodeId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const channel = config.FANOUT === 'postgres' ? config.NOTIFY_CHANNEL : null;
   let lanes: number;
@@ -104,7 +108,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     logger,
   });
   const container = buildContainer(
-    coreModule(config, logger, await jwtSecret(config)),
+    coreModule(config, logger, await jwtSecret(config), telemetry),
     postgresModule(config, { sequelize: db.sequelize, pool: db.pool, lanes, nodeId, channel }),
     deliveryModule(registry),
     channel ? postgresFanoutModule({ channel, nodeId }) : localFanoutModule(),
@@ -124,6 +128,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
         messages: resolve(container, TOKENS.MessageRepository),
         conversations,
         logger,
+        telemetry,
       })
     : null;
   await listener?.start();
@@ -143,7 +148,6 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     ratePerSecond: limitsOn ? config.RATE_LIMIT_PER_SECOND : 0,
     rateBurst: config.RATE_LIMIT_BURST,
     maxInFlightPerConnection: config.WS_MAX_IN_FLIGHT,
-    plainRoutes: config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : [],
     corsOrigins: config.CORS_ORIGINS,
     logger,
     requestLimits: limitsOn
@@ -158,6 +162,12 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     maxConnectionsPerAddress: limitsOn ? config.MAX_CONNECTIONS_PER_ADDRESS : 0,
     maxUpgradesInFlight: config.UPGRADE_MAX_IN_FLIGHT,
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    transportName: choice.kind,
+    telemetry,
+    plainRoutes: [
+      ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
+      ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
+    ],
     ready: async () => {
       const database = await ready(db.sequelize, db.pool);
       const fanout = listener?.state;
@@ -185,6 +195,10 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     socketIo.attach(transport.socketIoHost);
   }
   const port = await transport.listen();
+  // Workers answer their supervisor, which serves the whole cluster's metrics; a lone process serves its own.
+  let metrics: { close(): Promise<void> } | null = null;
+  if (process.env.CHAT_WORKER) shareWithSupervisor(telemetry.registry);
+  else if (config.METRICS_PORT) metrics = await startMetricsServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, collect, logger });
   logger.info(
     { host: config.HOST, port, transport: transport.name, lanes, embeddedDatabase: db.embedded !== null, socketIo: socketIo !== null },
     `listening on http://${config.HOST}:${port}`,
@@ -202,6 +216,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');
       socketIo?.close();
       await listener?.close();
+      await metrics?.close();
       await db.close();
       logger.info('stopped');
     })());

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Message, MessageDraft } from '../../domain/message.js';
 import type { MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
+import { NO_TELEMETRY, type Telemetry } from '../../application/ports/telemetry.js';
 import { GroupCommit, type GroupCommitOptions } from '../shared/group-commit.js';
 import { asUnavailable } from '../shared/postgres.js';
 import { encodeMessageChunks } from './notification-codec.js';
@@ -13,6 +14,8 @@ export interface MessageWriterOptions extends GroupCommitOptions {
   /** Announce each batch on this LISTEN/NOTIFY channel, in the statement that stores it; null stores only. */
   readonly announce: { readonly channel: string; readonly nodeId: string } | null;
   readonly logger: Logger;
+  /** @default NO_TELEMETRY */
+  readonly telemetry?: Telemetry;
 }
 
 type Settlement = { ok: true; value: Stored } | { ok: false; error: unknown };
@@ -92,9 +95,15 @@ export class MessageWriter implements MessageAppender, MessageStore {
   }
 
   private async writeBatch(lane: number, drafts: MessageDraft[]): Promise<Settlement[]> {
+    const telemetry = this.options.telemetry ?? NO_TELEMETRY;
+    const started = performance.now();
     try {
-      return (await this.insert(lane, drafts)).map((value) => ({ ok: true, value }));
+      const stored = await this.insert(lane, drafts);
+      telemetry.writeBatch(drafts.length, (performance.now() - started) / 1000, true);
+      telemetry.messagesAcknowledged(stored.length);
+      return stored.map((value) => ({ ok: true, value }));
     } catch (error) {
+      telemetry.writeBatch(drafts.length, (performance.now() - started) / 1000, false);
       if (drafts.length === 1) return [{ ok: false, error: asUnavailable(error) }];
       // Validation keeps bad rows out; should one still fail, its neighbours must not: each is retried alone.
       this.options.logger.error({ err: redacted(error), lane, size: drafts.length }, 'message batch failed; retrying its rows one by one');

@@ -5,6 +5,7 @@ import type { ConversationRepository } from '../../application/ports/conversatio
 import type { FanoutObserver, LocalDelivery } from '../../application/ports/fanout.js';
 import type { MessageRepository } from '../../application/ports/message-repository.js';
 import type { Logger } from '../../application/ports/services.js';
+import { NO_TELEMETRY, type Telemetry } from '../../application/ports/telemetry.js';
 import { messageView } from '../../application/views.js';
 import { DeliveredIds } from './delivered-ids.js';
 import { decode, membershipChanges, type Notification } from './notification-codec.js';
@@ -35,6 +36,8 @@ export interface PgListenerOptions {
   /** How often the LISTEN connection is probed. @default 5000 */
   readonly probeMs?: number;
   readonly logger: Logger;
+  /** @default NO_TELEMETRY */
+  readonly telemetry?: Telemetry;
 }
 
 export interface FanoutState {
@@ -66,12 +69,14 @@ export class PgListener {
   private outageStarted = 0;
   private cleanupTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
+  private readonly telemetry: Telemetry;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: PgListenerOptions,
   ) {
     this.log = options.logger.child({ component: 'fanout' });
+    this.telemetry = options.telemetry ?? NO_TELEMETRY;
     this.cursors = new Array<number>(options.lanes).fill(0);
     this.status = { state: 'starting', since: new Date().toISOString(), outages: 0 };
     const base = options.retryMs ?? 250;
@@ -106,6 +111,7 @@ export class PgListener {
     // Listening first: whatever commits after these cursors were read arrives as a notification.
     this.advanceCursors(await laneCursors(this.pool));
     this.status = { ...this.status, state: 'listening', since: new Date().toISOString() };
+    this.telemetry.fanoutListening(true);
     // Parked payloads are read within moments of their notification; ten minutes is generous.
     this.cleanupTimer = setInterval(() => {
       this.pool
@@ -197,6 +203,7 @@ export class PgListener {
   /** Exactly once per process: a message replayed after an outage and also notified is delivered once. */
   private deliverMessage(m: Message): void {
     if (!this.delivered.add(m.id)) return;
+    this.telemetry.fanoutDelivered((Date.now() - m.createdAt.getTime()) / 1000);
     this.options.delivery.publish([m.conversationId], 'receiveMessage', JSON.stringify(messageView(m)));
   }
 
@@ -213,6 +220,8 @@ export class PgListener {
       this.outageStarted = Date.now();
       this.held = [];
       this.status = { ...this.status, state: 'reconnecting', since: new Date().toISOString(), outages: this.status.outages + 1 };
+      this.telemetry.fanoutListening(false);
+      this.telemetry.fanoutOutage();
       this.log.warn({ laneCursors: this.cursors }, 'LISTEN connection lost; reconnecting');
     }
     if (attempt > 1 && attempt % 10 === 0) this.log.warn({ attempt }, 'still reconnecting the LISTEN connection');
@@ -228,6 +237,7 @@ export class PgListener {
       .then((replayed) => {
         this.held = null;
         this.status = { ...this.status, state: 'listening', since: new Date().toISOString() };
+        this.telemetry.fanoutListening(true);
         this.log.info({ outageMs: Date.now() - this.outageStarted, from, replayed }, 'LISTEN connection restored; missed messages replayed');
         for (const raw of held) this.receive(raw);
       })
