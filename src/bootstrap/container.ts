@@ -46,7 +46,7 @@ import { InMemoryMessageRepository } from '../adapters/memory/in-memory-message-
 import { InMemoryPresenceStore } from '../adapters/memory/in-memory-presence-store.js';
 import { InMemoryStore } from '../adapters/memory/in-memory-store.js';
 import { InMemoryUserRepository } from '../adapters/memory/in-memory-user-repository.js';
-import { MessageWriter } from '../adapters/pg-fanout/message-writer.js';
+import { MessageWriter, type CommitListener } from '../adapters/pg-fanout/message-writer.js';
 import { PgBroadcaster } from '../adapters/pg-fanout/pg-broadcaster.js';
 import { PgPresenceStore } from '../adapters/pg-fanout/pg-presence-store.js';
 import { JoseTokenService } from '../adapters/security/jose-token-service.js';
@@ -106,6 +106,8 @@ export interface PostgresModuleOptions {
   readonly nodeId: string;
   /** The LISTEN/NOTIFY channel new messages are announced on; null when fan-out is local. */
   readonly channel: string | null;
+  /** Told of each committed batch (the listener delivers this process's own at once). */
+  readonly onCommitted?: CommitListener;
 }
 
 /** Repositories on PostgreSQL: Sequelize for most, pg directly for the write path and presence. */
@@ -132,6 +134,7 @@ export const postgresModule = (config: Config, o: PostgresModuleOptions) =>
         maxQueued: config.WRITE_QUEUE_MAX,
         logger: get(ctx, TOKENS.Logger),
         telemetry: get(ctx, TOKENS.Telemetry),
+        ...(o.onCommitted ? { onCommitted: o.onCommitted } : {}),
       });
     // Announcing on the channel, the writer stores and announces in one statement; without one it only stores.
     if (o.channel) bind(id(TOKENS.MessageAppender)).toDynamicValue(writer).inSingletonScope();

@@ -102,6 +102,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     throw error;
   }
 
+  let listener: PgListener | null = null;
   const registry = new ConnectionRegistry({
     maxBufferedBytes: config.WS_MAX_BACKPRESSURE_BYTES,
     reloadConversations: (userId) => conversations.conversationIdsOf(userId),
@@ -109,14 +110,17 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   });
   const container = buildContainer(
     coreModule(config, logger, await jwtSecret(config), telemetry),
-    postgresModule(config, { sequelize: db.sequelize, pool: db.pool, lanes, nodeId, channel }),
+    postgresModule(config, {
+      sequelize: db.sequelize, pool: db.pool, lanes, nodeId, channel,
+      onCommitted: (lane, previousId, stored) => listener?.deliverCommitted(lane, previousId, stored),
+    }),
     deliveryModule(registry),
     channel ? postgresFanoutModule({ channel, nodeId }) : localFanoutModule(),
     realtimeModule(config),
     useCasesModule(config),
   );
   const conversations = resolve(container, TOKENS.ConversationRepository);
-  const listener = channel
+  listener = channel
     ? new PgListener(db.pool, {
         url: db.url,
         ...(config.DB_SCHEMA ? { schema: config.DB_SCHEMA } : {}),

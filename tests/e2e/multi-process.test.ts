@@ -91,6 +91,45 @@ describe('two server processes on one database', () => {
     for (const c of [a1, a2, b1, b2]) expect(ids(c.frames, conv.id)).toEqual(sentIds);
   });
 
+  it('with concurrent writers on both processes in every write lane, and a LISTEN outage mid-stream, delivers each conversation once and in id order everywhere, and `since` is exact', async () => {
+    // Six conversations: with the default four lanes, several share a lane and every lane has one.
+    const pairs = await Promise.all(Array.from({ length: 6 }, async () => {
+      const [x, y] = [await http1.register(), await http2.register()];
+      const conv = (await http1.post('/conversations', { participant_ids: [y.id] }, x.token)).body.id as number;
+      return { x, y, conv };
+    }));
+    const lanes = new Set(pairs.map((p) => p.conv % 4));
+    expect(lanes.size).toBe(4);
+    const watchers = await Promise.all(pairs.flatMap((p) => [connect(ws1, p.y), connect(ws2, p.x)]));
+    const senders = await Promise.all(pairs.flatMap((p) => [connect(ws1, p.x), connect(ws2, p.y)]));
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    const acked = new Map<number, number[]>(pairs.map((p) => [p.conv, []]));
+    try {
+      for (let round = 0; round < 40; round++) {
+        const frames = await Promise.all(senders.map((s, i) => s.request('sendMessage', { conversation_id: pairs[Math.floor(i / 2)]!.conv, content: `r${round}s${i}` })));
+        frames.forEach((f, i) => acked.get(pairs[Math.floor(i / 2)]!.conv)!.push(f.data.id));
+        if (round === 15) {
+          await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()");
+        }
+      }
+    } finally {
+      await admin.end();
+    }
+    for (const [i, w] of watchers.entries()) {
+      const conv = pairs[Math.floor(i / 2)]!.conv;
+      const expected = [...acked.get(conv)!].sort((a, b) => a - b);
+      await eventually(() => ids(w.frames, conv).length >= expected.length, 30_000);
+      expect(ids(w.frames, conv)).toEqual(expected);
+    }
+    // Catch-up from the middle of each conversation returns exactly the rest, in order.
+    for (const [i, p] of pairs.entries()) {
+      const all = [...acked.get(p.conv)!].sort((a, b) => a - b);
+      const joined = await senders[i * 2]!.request('joinConversation', { conversation_id: p.conv, since: all[39] });
+      expect(joined.data.messages.map((m: { id: number }) => m.id)).toEqual(all.slice(40));
+    }
+  }, 90_000);
+
   it('carries large messages, large batches and large edits by reference', async () => {
     const [alice, bob] = [await http1.register(), await http2.register()];
     const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;

@@ -16,13 +16,23 @@ export interface MessageWriterOptions extends GroupCommitOptions {
   readonly logger: Logger;
   /** @default NO_TELEMETRY */
   readonly telemetry?: Telemetry;
+  /** See CommitListener (the listener uses it to deliver this process's own batches at once). */
+  readonly onCommitted?: CommitListener;
 }
 
 type Settlement = { ok: true; value: Stored } | { ok: false; error: unknown };
 interface Row {
   id: string;
   created: boolean;
+  /** The lane's highest id before this batch (null when nothing was inserted). */
+  prev_id: string | null;
 }
+
+/**
+ * Told of each batch as it commits, before its appends resolve: the lane, the
+ * highest id the lane had before it, and the messages it stored (in id order).
+ */
+export type CommitListener = (lane: number, previousId: number, stored: readonly Message[]) => void;
 
 /**
  * The write path, one statement per batch on purpose (one round trip, its own
@@ -44,8 +54,10 @@ const insertBatch = (lock: number) => `
     ON CONFLICT (sender_id, conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
     RETURNING id
   ), cursor AS (
-    UPDATE write_lanes SET last_id = greatest(last_id, (SELECT max(id) FROM inserted))
+    -- prev_id = last_id reads the row as this update finds it (the latest committed), not the statement's snapshot.
+    UPDATE write_lanes SET prev_id = last_id, last_id = greatest(last_id, (SELECT max(id) FROM inserted))
     WHERE lane = $9::int AND EXISTS (SELECT 1 FROM inserted)
+    RETURNING prev_id
   ), notified AS (
     SELECT pg_notify($8::text, $10::text || c.ids::text || ',"r":' || ($12::text[])[c.chunk] || '}')
     FROM (
@@ -54,7 +66,7 @@ const insertBatch = (lock: number) => `
     ) c
     WHERE $8::text IS NOT NULL AND c.stored
   )
-  SELECT i.id, (ins.id IS NOT NULL) AS created, (SELECT count(*) FROM notified) AS announced
+  SELECT i.id, (ins.id IS NOT NULL) AS created, (SELECT count(*) FROM notified) AS announced, (SELECT prev_id FROM cursor) AS prev_id
   FROM input i LEFT JOIN inserted ins ON ins.id = i.id ORDER BY i.ord`;
 
 const SELECT_ORIGINALS = `
@@ -147,6 +159,10 @@ export class MessageWriter implements MessageAppender, MessageStore {
       const message: Message = { ...d, id: Number(row.id), readAt: null, editedAt: null, updatedAt: d.createdAt };
       return { message, created: true };
     });
+    const previous = rows[0]?.prev_id;
+    if (previous !== null && previous !== undefined) {
+      this.options.onCommitted?.(lane, Number(previous), stored.flatMap((s) => (s?.created ? [s.message] : [])));
+    }
     if (stored.some((s) => s === null)) await this.resolveRepeats(drafts, stored);
     return stored as Stored[];
   }

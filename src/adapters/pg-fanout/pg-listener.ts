@@ -8,7 +8,7 @@ import type { Logger } from '../../application/ports/services.js';
 import { NO_TELEMETRY, type Telemetry } from '../../application/ports/telemetry.js';
 import { messageView } from '../../application/views.js';
 import { DeliveredIds } from './delivered-ids.js';
-import { decode, membershipChanges, type Notification } from './notification-codec.js';
+import { decode, membershipChanges, messagesPrefix, type Notification } from './notification-codec.js';
 import { dispatchAccessChange } from '../../application/access-changes.js';
 import { laneCursors, laneOf } from './write-lanes.js';
 
@@ -70,6 +70,7 @@ export class PgListener {
   private cleanupTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
   private readonly telemetry: Telemetry;
+  private readonly ownMessagesPrefix: string;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -77,6 +78,7 @@ export class PgListener {
   ) {
     this.log = options.logger.child({ component: 'fanout' });
     this.telemetry = options.telemetry ?? NO_TELEMETRY;
+    this.ownMessagesPrefix = messagesPrefix(options.nodeId);
     this.cursors = new Array<number>(options.lanes).fill(0);
     this.status = { state: 'starting', since: new Date().toISOString(), outages: 0 };
     const base = options.retryMs ?? 250;
@@ -129,10 +131,29 @@ export class PgListener {
     await this.queue;
   }
 
+  /**
+   * A batch this process just committed. When every earlier batch of its lane
+   * has been delivered here, it is delivered at once (its notification, when
+   * it comes back, is then skipped unread); otherwise it waits for the
+   * notification, as every other process's batches do.
+   */
+  deliverCommitted(lane: number, previousId: number, messages: readonly Message[]): void {
+    if (this.held || this.pending > 0 || (this.cursors[lane] ?? Number.POSITIVE_INFINITY) < previousId) return;
+    for (const m of messages) {
+      this.advanceCursor(lane, m.id);
+      this.deliverMessage(m);
+    }
+  }
+
   private receive(raw: string): void {
     if (this.held) {
       this.held.push(raw);
       return;
+    }
+    // Hot path: this process's own batch, already delivered when it committed, is skipped before parsing.
+    if (raw.startsWith(this.ownMessagesPrefix)) {
+      const first = Number.parseInt(raw.slice(raw.indexOf('"i":[', this.ownMessagesPrefix.length) + 5), 10);
+      if (Number.isSafeInteger(first) && this.delivered.has(first)) return;
     }
     const n = decode(raw);
     if (!n) {
