@@ -33,6 +33,7 @@ import {
 } from './container.js';
 import { jwtSecret } from './jwt-secret.js';
 import { TOKENS } from './tokens.js';
+import { PRODUCT_VERSION } from './version.js';
 import { chooseTransport, type TransportChoice } from './transport-choice.js';
 
 export interface RunningServer {
@@ -145,6 +146,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   const limitsOn = config.RATE_LIMITS === 'on';
   if (!limitsOn) logger.warn('RATE_LIMITS=off: no per-IP or per-user request limits and no connection caps (the per-account login lockout stays on); for benchmarks on a trusted network only');
   const gateway = new Gateway(useCases, registry, {
+    version: PRODUCT_VERSION,
     maxFrameBytes: config.MAX_FRAME_BYTES,
     maxBodyBytes: config.MAX_BODY_BYTES,
     idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_SECONDS,

@@ -10,9 +10,12 @@ import { HttpRouter, type PlainRoute, type Readiness } from './http-router.js';
 import { clientAddress, RequestLimits, type RequestLimitsOptions } from './rate-limits.js';
 import { RealtimeEndpoint } from './realtime-endpoint.js';
 import { restRoutes } from './rest-routes.js';
+import { asyncApiDocument, openApiDocument } from './api-documents.js';
 import { fromThrown, HTTP_STATUS, type WireError } from './wire-error.js';
 
 export interface GatewayOptions {
+  /** The product's version, in the API documents. */
+  readonly version: string;
   /** Largest WebSocket frame or Socket.IO packet; larger ones close the connection with 1009. */
   readonly maxFrameBytes: number;
   /** Largest REST request body (413 beyond). */
@@ -100,7 +103,12 @@ export class Gateway {
       track,
       telemetry: options.telemetry,
     });
-    this.http = new HttpRouter(useCases, restRoutes(useCases), {
+    const routes = restRoutes(useCases);
+    const documents: PlainRoute[] = [
+      { method: 'GET', path: '/openapi.json', handle: once(() => ({ status: 200, body: openApiDocument(routes, { version: options.version }) })) },
+      { method: 'GET', path: '/asyncapi.json', handle: once(() => ({ status: 200, body: asyncApiDocument({ version: options.version }) })) },
+    ];
+    this.http = new HttpRouter(useCases, routes, {
       cors: this.cors,
       logger: options.logger,
       ready: options.ready,
@@ -108,7 +116,7 @@ export class Gateway {
       limits: options.requestLimits ? new RequestLimits(options.requestLimits) : null,
       telemetry: options.telemetry,
       trustProxyHops: options.trustProxyHops,
-      ...(options.plainRoutes ? { plainRoutes: options.plainRoutes } : {}),
+      plainRoutes: [...documents, ...(options.plainRoutes ?? [])],
     });
   }
 
@@ -238,3 +246,9 @@ const refusal = (error: WireError): Refused => {
 };
 
 const tooMany = (message: string): Refused => refusal({ code: 'TOO_MANY_CONNECTIONS', message, details: { retry_after_seconds: 30 } });
+
+/** Built on first use, then the same reply. */
+function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}

@@ -153,7 +153,9 @@ export class HttpRouter {
           return refused;
         }
       }
-      return await route.handle(context(actor, user, sessionId, request, params, address));
+      const body = route.body ? parseOrThrow(route.body, await jsonBody(request)) : undefined;
+      const query = route.query ? parseOrThrow(route.query, Object.fromEntries(new URLSearchParams(request.query))) : undefined;
+      return await route.handle(context(route, actor, user, sessionId, request, params, address), { body, query });
     } catch (error) {
       if (error instanceof ReplyNow) return error.reply;
       if (error instanceof BodyTooLargeError) return errorReply({ code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' });
@@ -185,38 +187,28 @@ const KNOWN_METHODS = new Set(['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS', 'HEA
 const limited = (retryAfter: number | null): HttpReply | null =>
   retryAfter === null ? null : errorReply({ code: 'RATE_LIMITED', message: 'Too many requests; slow down', details: { retry_after_seconds: retryAfter } });
 
-function context(actor: Actor, user: User | null, sessionId: string | null, request: HttpRequest, params: Array<string | null>, address: string): RouteContext {
-  return {
-    actor,
-    user,
-    sessionId,
-    request,
-    clientAddress: address,
-    json: async <S extends z.ZodType>(schema: S): Promise<z.infer<S>> => {
-      const raw = await request.body();
-      let value: unknown;
-      try {
-        value = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new ReplyNow(errorReply({ code: 'INVALID_JSON', message: 'The request body is not valid JSON' }));
-      }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: 'The request body must be a JSON object' }));
-      }
-      return parseOrThrow(schema, value);
-    },
-    query: <S extends z.ZodType>(schema: S): z.infer<S> => parseOrThrow(schema, Object.fromEntries(new URLSearchParams(request.query))),
-    paramAs: <S extends z.ZodType>(index: number, schema: S): z.infer<S> => {
-      const parsed = schema.safeParse(params[index]);
-      if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: `The path parameter is not valid: ${parsed.error.issues[0]?.message ?? ''}` }));
-      return parsed.data;
-    },
-    param: (index) => {
-      const parsed = idSchema.safeParse(params[index]);
-      if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: 'The id in the path must be a positive integer' }));
-      return parsed.data;
-    },
+function context(route: Route, actor: Actor, user: User | null, sessionId: string | null, request: HttpRequest, params: Array<string | null>, address: string): RouteContext {
+  const param = <T>(index: number): T => {
+    const parsed = (route.params?.[index] ?? idSchema).safeParse(params[index]);
+    if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: `The path parameter is not valid: ${parsed.error.issues[0]?.message ?? ''}` }));
+    return parsed.data as T;
   };
+  return { actor, user, sessionId, request, clientAddress: address, param: (index) => param<number>(index), paramAs: param };
+}
+
+/** The body as a JSON object (an empty body is `{}`). */
+async function jsonBody(request: HttpRequest): Promise<object> {
+  const raw = await request.body();
+  let value: unknown;
+  try {
+    value = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new ReplyNow(errorReply({ code: 'INVALID_JSON', message: 'The request body is not valid JSON' }));
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: 'The request body must be a JSON object' }));
+  }
+  return value;
 }
 
 function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

@@ -14,7 +14,7 @@ export interface RealtimeEndpointOptions {
   readonly telemetry: Telemetry;
 }
 
-const MAX_ACK_LENGTH = 128;
+export const MAX_ACK_LENGTH = 128;
 
 /**
  * The client side of the realtime protocol, for every transport: `/ws` frames
