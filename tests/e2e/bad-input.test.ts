@@ -229,7 +229,9 @@ describe('authentication at the upgrade', () => {
         let text = '';
         socket.on('data', (d) => {
           text += d.toString();
-          if (text.includes('\r\n')) (resolve(text.split('\r\n')[0]!), socket.destroy());
+          if (!text.includes('\r\n')) return;
+          resolve(text.split('\r\n')[0]!);
+          socket.destroy();
         });
         socket.on('error', reject);
       });
