@@ -24,6 +24,8 @@ type Settlement = { ok: true; value: Stored } | { ok: false; error: unknown };
 interface Row {
   id: string;
   created: boolean;
+  /** Whether the conversation and the sender exist (a row without them is not stored). */
+  referable: boolean;
   /** The lane's highest id before this batch (null when nothing was inserted). */
   prev_id: string | null;
 }
@@ -36,21 +38,26 @@ export type CommitListener = (lane: number, previousId: number, stored: readonly
 
 /**
  * The write path, one statement per batch on purpose (one round trip, its own
- * transaction): take the lane's lock, draw ids in arrival order, insert (a
- * repeated (sender, conversation, client id) is skipped by the unique index),
- * move the lane's cursor, and, when announcing, NOTIFY the rows in chunks that
- * commit with them.
+ * transaction): take the lane's lock, draw ids in arrival order, insert the
+ * rows whose conversation and sender exist (checked here, for the batch, in
+ * place of the references trigger's own check: see migration
+ * 20261128000500), skip a repeated (sender, conversation, client id) by the
+ * unique index, move the lane's cursor, and, when announcing, NOTIFY the rows
+ * in chunks that commit with them.
  */
 const insertBatch = (lock: number) => `
-  WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lock}, $9::int)),
+  WITH lock AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock(${lock}, $9::int), set_config('chat.references_checked', statement_timestamp()::text, true)
+  ),
   input AS MATERIALIZED (
-    SELECT nextval('messages_id_seq') AS id, u.*
+    SELECT nextval('messages_id_seq') AS id, u.*,
+      EXISTS (SELECT 1 FROM conversations c WHERE c.id = u.conversation_id) AND EXISTS (SELECT 1 FROM users s WHERE s.id = u.sender_id) AS referable
     FROM lock, unnest($1::int[], $2::int[], $3::text[], $4::enum_messages_type[], $5::jsonb[], $6::varchar[], $7::int8[], $11::int[])
       WITH ORDINALITY AS u(conversation_id, sender_id, content, type, attachment, client_id, created_ms, chunk, ord)
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, sender_id, content, type, attachment, client_id, created_at, updated_at)
     SELECT id, conversation_id, sender_id, content, type, attachment, client_id, at, at
-    FROM input, LATERAL (SELECT timestamptz 'epoch' + created_ms * interval '1 millisecond' AS at) t ORDER BY ord
+    FROM input, LATERAL (SELECT timestamptz 'epoch' + created_ms * interval '1 millisecond' AS at) t WHERE referable ORDER BY ord
     ON CONFLICT (sender_id, conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
     RETURNING id
   ), cursor AS (
@@ -66,7 +73,7 @@ const insertBatch = (lock: number) => `
     ) c
     WHERE $8::text IS NOT NULL AND c.stored
   )
-  SELECT i.id, (ins.id IS NOT NULL) AS created, (SELECT count(*) FROM notified) AS announced, (SELECT prev_id FROM cursor) AS prev_id
+  SELECT i.id, (ins.id IS NOT NULL) AS created, i.referable, (SELECT count(*) FROM notified) AS announced, (SELECT prev_id FROM cursor) AS prev_id
   FROM input i LEFT JOIN inserted ins ON ins.id = i.id ORDER BY i.ord`;
 
 const SELECT_ORIGINALS = `
@@ -110,10 +117,10 @@ export class MessageWriter implements MessageAppender, MessageStore {
     const telemetry = this.options.telemetry ?? NO_TELEMETRY;
     const started = performance.now();
     try {
-      const stored = await this.insert(lane, drafts);
+      const settled = await this.insert(lane, drafts);
       telemetry.writeBatch(drafts.length, (performance.now() - started) / 1000, true);
-      telemetry.messagesAcknowledged(stored.length);
-      return stored.map((value) => ({ ok: true, value }));
+      telemetry.messagesAcknowledged(settled.filter((s) => s.ok && s.value.created).length);
+      return settled;
     } catch (error) {
       telemetry.writeBatch(drafts.length, (performance.now() - started) / 1000, false);
       if (drafts.length === 1) return [{ ok: false, error: asUnavailable(error) }];
@@ -122,7 +129,7 @@ export class MessageWriter implements MessageAppender, MessageStore {
       const settled: Settlement[] = [];
       for (const draft of drafts) {
         try {
-          settled.push({ ok: true, value: (await this.insert(lane, [draft]))[0]! });
+          settled.push(...(await this.insert(lane, [draft])));
         } catch (rowError) {
           settled.push({ ok: false, error: asUnavailable(rowError) });
         }
@@ -131,7 +138,8 @@ export class MessageWriter implements MessageAppender, MessageStore {
     }
   }
 
-  private async insert(lane: number, drafts: MessageDraft[]): Promise<Stored[]> {
+  /** Throws only when the statement failed (then nothing of the batch was stored); after it committed, each draft is settled on its own. */
+  private async insert(lane: number, drafts: MessageDraft[]): Promise<Settlement[]> {
     const announce = this.options.announce;
     const chunks = announce ? encodeMessageChunks(announce.nodeId, lane, drafts) : null;
     // Named, so each connection plans it once; times go as epoch milliseconds (cheaper to encode than Dates).
@@ -153,23 +161,30 @@ export class MessageWriter implements MessageAppender, MessageStore {
         chunks?.rows ?? [],
       ],
     });
-    const stored: Array<Stored | null> = drafts.map((d, i) => {
+    const settled: Array<Settlement | null> = drafts.map((d, i) => {
       const row = rows[i]!;
+      if (!row.referable) return { ok: false, error: new MissingReferenceError(d) };
       if (!row.created) return null;
       const message: Message = { ...d, id: Number(row.id), readAt: null, editedAt: null, updatedAt: d.createdAt };
-      return { message, created: true };
+      return { ok: true, value: { message, created: true } };
     });
     const previous = rows[0]?.prev_id;
     if (previous !== null && previous !== undefined) {
-      this.options.onCommitted?.(lane, Number(previous), stored.flatMap((s) => (s?.created ? [s.message] : [])));
+      this.options.onCommitted?.(lane, Number(previous), settled.flatMap((s) => (s?.ok && s.value.created ? [s.value.message!] : [])));
     }
-    if (stored.some((s) => s === null)) await this.resolveRepeats(drafts, stored);
-    return stored as Stored[];
+    if (settled.some((s) => s === null)) {
+      try {
+        await this.resolveRepeats(drafts, settled);
+      } catch (error) {
+        for (const [i, s] of settled.entries()) if (s === null) settled[i] = { ok: false, error: asUnavailable(error) };
+      }
+    }
+    return settled as Settlement[];
   }
 
   /** The originals of repeated client ids are committed (earlier, or by this very statement): read them back. */
-  private async resolveRepeats(drafts: MessageDraft[], stored: Array<Stored | null>): Promise<void> {
-    const repeats = drafts.filter((_, i) => stored[i] === null);
+  private async resolveRepeats(drafts: MessageDraft[], settled: Array<Settlement | null>): Promise<void> {
+    const repeats = drafts.filter((_, i) => settled[i] === null);
     const { rows } = await this.pool.query<Record<string, unknown>>(SELECT_ORIGINALS, [
       repeats.map((d) => d.senderId),
       repeats.map((d) => d.conversationId),
@@ -177,11 +192,19 @@ export class MessageWriter implements MessageAppender, MessageStore {
     ]);
     const byKey = new Map(rows.map((r) => [`${String(r.sender_id)}:${String(r.conversation_id)}:${String(r.client_id)}`, r]));
     drafts.forEach((d, i) => {
-      if (stored[i] !== null) return;
+      if (settled[i] !== null) return;
       const r = byKey.get(`${d.senderId}:${d.conversationId}:${d.clientId}`);
-      if (!r) throw new Error('The original of a repeated client id could not be read');
-      stored[i] = r.deleted_at === null ? { message: originalOf(r), created: false } : { message: null, created: false };
+      settled[i] = !r
+        ? { ok: false, error: new Error('The original of a repeated client id could not be read') }
+        : { ok: true, value: r.deleted_at === null ? { message: originalOf(r), created: false } : { message: null, created: false } };
     });
+  }
+}
+
+/** A draft whose conversation or sender no longer exists (deleted since the caller checked); it was not stored, its neighbours were. */
+export class MissingReferenceError extends Error {
+  constructor(draft: MessageDraft) {
+    super(`conversation ${draft.conversationId} or sender ${draft.senderId} does not exist`);
   }
 }
 
