@@ -23,9 +23,9 @@ export class SendMessage {
   ) {}
 
   async execute(actor: Actor, input: SendMessageInput): Promise<Result<{ message: Message; created: boolean }>> {
-    const attachment = input.attachment ?? null;
-    const body = checkMessageBody(input.type, input.content, attachment, this.limits.maxContentLength);
+    const body = checkMessageBody(input.type, input.content, input.attachment ?? null, this.limits.maxContentLength);
     if (!body.ok) return body;
+    const attachment = body.value;
     const access = await conversationOfParticipant(this.conversations, input.conversation_id, actor);
     if (!access.ok) return access;
     const stored = await this.messages.append({
