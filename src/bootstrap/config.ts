@@ -45,6 +45,7 @@ const schema = z.object({
   FRONTEND_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()),
   DB_DIALECT: z.preprocess(blankToUndefined, z.string().regex(/^postgres(ql)?$/i, 'this server runs on PostgreSQL only').optional()),
   MAX_CONTENT_LENGTH: int(1, 1_000_000).default(10_000),
+  DUPLICATE_WINDOW_SECONDS: int(0, 3600).default(0),
   MAX_FRAME_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
   MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
   RATE_LIMIT_PER_SECOND: z.coerce.number({ message: 'must be a number' }).min(0).default(50),
