@@ -23,7 +23,7 @@ export interface Argon2Parameters {
 /**
  * argon2id with OWASP's parameters for new hashes. Still verifies this
  * server's earlier scrypt hashes (`scrypt$N$r$p$salt$hash`) and Django's
- * `pbkdf2_sha256$...`, and reports them (or argon2 hashes with weaker
+ * `pbkdf2_sha256$...` (its default) and `argon2$argon2id$...`, and reports them (or argon2 hashes with weaker
  * parameters) as due for re-hashing on the next successful login.
  */
 export class Argon2PasswordHasher implements PasswordHasher {
@@ -40,6 +40,8 @@ export class Argon2PasswordHasher implements PasswordHasher {
   }
 
   async verify(password: string, stored: string): Promise<boolean> {
+    // Django's Argon2PasswordHasher: its name, then a standard (PHC) argon2 hash.
+    if (stored.startsWith('argon2$argon2')) return this.verify(password, stored.slice('argon2'.length));
     if (stored.startsWith('$argon2')) {
       try {
         return await argon2Verify(stored, password);
