@@ -109,6 +109,10 @@ describe('Argon2PasswordHasher', () => {
     expect(await hasher.verify('from django', djangoArgon2)).toBe(true);
     expect(await hasher.verify('not it', djangoArgon2)).toBe(false);
     expect(hasher.needsRehash(djangoArgon2)).toBe(true);
+    // Hashes it cannot verify are a mismatch, not an error: Django's scrypt (another field order) and bcrypt.
+    expect(await hasher.verify('x', 'scrypt$16384$somesalt$8$1$aGVsbG8=')).toBe(false);
+    expect(await hasher.verify('x', 'scrypt$3$8$1$c2FsdA==$aGVsbG8=')).toBe(false);
+    expect(await hasher.verify('x', 'bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv')).toBe(false);
     expect(hasher.needsRehash(await hasher.hash('x'))).toBe(false);
     expect(new Argon2PasswordHasher().needsRehash(await hasher.hash('x'))).toBe(true);
   });

@@ -53,8 +53,14 @@ export class Argon2PasswordHasher implements PasswordHasher {
     if (parts[0] === 'scrypt' && parts.length === 6) {
       const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
       const expected = Buffer.from(hash, 'base64');
-      const key = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * 1024 * 1024 });
-      return expected.length > 0 && timingSafeEqual(key, expected);
+      // Django's scrypt hashes share the prefix in another order (scrypt$N$salt$r$p$hash): not ours, so no match.
+      if (![n, r, p].every((v) => /^\d{1,8}$/.test(v))) return false;
+      try {
+        const key = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * 1024 * 1024 });
+        return expected.length > 0 && timingSafeEqual(key, expected);
+      } catch {
+        return false; // parameters scrypt refuses
+      }
     }
     if (parts[0] === 'pbkdf2_sha256' && parts.length === 4) {
       const [, iterations, salt, hash] = parts as [string, string, string, string];
