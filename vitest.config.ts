@@ -11,6 +11,7 @@ const transports = loadNativeUws().build ? ['uws', 'node'] : ['node'];
 export default defineConfig({
   test: {
     globalSetup: ['tests/support/global-setup.ts'],
+    setupFiles: ['tests/support/conformance-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,

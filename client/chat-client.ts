@@ -8,7 +8,6 @@ import type {
   ClientEvents,
   Conversation,
   ConversationPage,
-  ConversationSummary,
   CreateConversationInput,
   LogInInput,
   Message,

@@ -19,6 +19,7 @@ export const messageId = idUpTo(Number.MAX_SAFE_INTEGER);
 export const cursor = idUpTo(Number.MAX_SAFE_INTEGER, 0);
 
 /** Text that PostgreSQL can store: no NUL characters (they would fail the whole write). */
+// eslint-disable-next-line no-control-regex -- NUL is what it refuses
 export const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must not contain NUL characters');
 
 /** A hard ceiling against abuse; the configured content limit is a domain rule checked later. */

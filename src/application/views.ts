@@ -3,11 +3,14 @@ import type { Message } from '../domain/message.js';
 import type { User } from '../domain/user.js';
 import type { ParticipantPresence } from './access.js';
 import type { ConversationSummary } from './ports/conversation-repository.js';
+import type { ConversationSummaryView, ConversationView, MessageView, ParticipantView, UserView } from './wire-schemas.js';
 
-/** Wire shapes: snake_case and ISO 8601, the fields the original clients read plus new ones. */
+export type { MessageView } from './wire-schemas.js';
+
+/** Wire shapes (wire-schemas.ts): snake_case and ISO 8601, the fields the original clients read plus new ones. */
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-export const messageView = (m: Message) => ({
+export const messageView = (m: Message): MessageView => ({
   id: m.id,
   conversation: m.conversationId,
   conversation_id: m.conversationId,
@@ -19,36 +22,35 @@ export const messageView = (m: Message) => ({
   client_id: m.clientId,
   read_at: iso(m.readAt),
   edited_at: iso(m.editedAt),
-  created_at: iso(m.createdAt),
-  updated_at: iso(m.updatedAt),
+  created_at: m.createdAt.toISOString(),
+  updated_at: m.updatedAt.toISOString(),
 });
-export type MessageView = ReturnType<typeof messageView>;
 
 /** A participant, with presence where it was read. */
-export const participantView = (p: ParticipantSummary | ParticipantPresence) =>
+export const participantView = (p: ParticipantSummary | ParticipantPresence): ParticipantView =>
   'online' in p ? { id: p.id, username: p.username, online: p.online, last_seen_at: iso(p.lastSeenAt) } : { id: p.id, username: p.username };
 
-export const conversationView = (c: Conversation, participants?: ReadonlyArray<ParticipantSummary | ParticipantPresence>) => ({
+export const conversationView = (c: Conversation, participants?: ReadonlyArray<ParticipantSummary | ParticipantPresence>): ConversationView => ({
   id: c.id,
   title: c.title,
   kind: c.kind,
   is_open: c.isOpen,
   created_by: c.createdBy,
-  created_at: iso(c.createdAt),
-  updated_at: iso(c.updatedAt),
+  created_at: c.createdAt.toISOString(),
+  updated_at: c.updatedAt.toISOString(),
   ...(participants ? { participants: participants.map(participantView) } : {}),
 });
-export type ConversationView = ReturnType<typeof conversationView>;
 
-export const conversationSummaryView = (s: ConversationSummary) => ({
-  ...conversationView(s.conversation, s.participants),
+export const conversationSummaryView = (s: ConversationSummary): ConversationSummaryView => ({
+  ...conversationView(s.conversation),
+  participants: s.participants.map(participantView),
   participant_count: s.participantCount,
   last_message: s.lastMessage ? messageView(s.lastMessage) : null,
   unread_count: s.unreadCount,
 });
 
 /** Never includes the password hash. */
-export const userView = (u: User) => ({
+export const userView = (u: User): UserView => ({
   id: u.id,
   email: u.email,
   username: u.username,
@@ -57,6 +59,6 @@ export const userView = (u: User) => ({
   role: u.role,
   is_active: u.isActive,
   is_staff: u.isStaff,
-  date_joined: iso(u.dateJoined),
+  date_joined: u.dateJoined.toISOString(),
   last_login: iso(u.lastLogin),
 });

@@ -29,6 +29,7 @@ import { randomUUID } from 'node:crypto';
 import type { UseCases } from '../application/use-cases.js';
 import type { LocalDelivery } from '../application/ports/fanout.js';
 import type { Logger } from '../application/ports/services.js';
+import { NO_TELEMETRY, type Telemetry } from '../application/ports/telemetry.js';
 import { PresenceTracker } from '../application/presence-tracker.js';
 import { TypingIndicators } from '../application/typing-indicators.js';
 import type pg from 'pg';
@@ -45,7 +46,7 @@ import { InMemoryMessageRepository } from '../adapters/memory/in-memory-message-
 import { InMemoryPresenceStore } from '../adapters/memory/in-memory-presence-store.js';
 import { InMemoryStore } from '../adapters/memory/in-memory-store.js';
 import { InMemoryUserRepository } from '../adapters/memory/in-memory-user-repository.js';
-import { MessageWriter } from '../adapters/pg-fanout/message-writer.js';
+import { MessageWriter, type CommitListener } from '../adapters/pg-fanout/message-writer.js';
 import { PgBroadcaster } from '../adapters/pg-fanout/pg-broadcaster.js';
 import { PgPresenceStore } from '../adapters/pg-fanout/pg-presence-store.js';
 import { JoseTokenService } from '../adapters/security/jose-token-service.js';
@@ -62,10 +63,11 @@ import { id, TOKENS, type Token } from './tokens.js';
 const get = <T>(ctx: ResolutionContext, t: Token<T>): T => ctx.get(id(t));
 
 /** Config, logger, clock and security services. */
-export const coreModule = (config: Config, logger: Logger, jwtSecret: string) =>
+export const coreModule = (config: Config, logger: Logger, jwtSecret: string, telemetry: Telemetry = NO_TELEMETRY) =>
   new ContainerModule(({ bind }) => {
     bind(id(TOKENS.Config)).toConstantValue(config);
     bind(id(TOKENS.Logger)).toConstantValue(logger);
+    bind(id(TOKENS.Telemetry)).toConstantValue(telemetry);
     bind(id(TOKENS.Clock)).toConstantValue(new SystemClock());
     bind(id(TOKENS.MessageLimits)).toConstantValue({ maxContentLength: config.MAX_CONTENT_LENGTH, duplicateWindowMs: config.DUPLICATE_WINDOW_SECONDS * 1000 });
     bind(id(TOKENS.Policies)).toConstantValue({
@@ -104,6 +106,8 @@ export interface PostgresModuleOptions {
   readonly nodeId: string;
   /** The LISTEN/NOTIFY channel new messages are announced on; null when fan-out is local. */
   readonly channel: string | null;
+  /** Told of each committed batch (the listener delivers this process's own at once). */
+  readonly onCommitted?: CommitListener;
 }
 
 /** Repositories on PostgreSQL: Sequelize for most, pg directly for the write path and presence. */
@@ -129,6 +133,8 @@ export const postgresModule = (config: Config, o: PostgresModuleOptions) =>
         maxWaitMs: config.WRITE_BATCH_WAIT_MS,
         maxQueued: config.WRITE_QUEUE_MAX,
         logger: get(ctx, TOKENS.Logger),
+        telemetry: get(ctx, TOKENS.Telemetry),
+        ...(o.onCommitted ? { onCommitted: o.onCommitted } : {}),
       });
     // Announcing on the channel, the writer stores and announces in one statement; without one it only stores.
     if (o.channel) bind(id(TOKENS.MessageAppender)).toDynamicValue(writer).inSingletonScope();

@@ -16,6 +16,8 @@ import { migrate } from '../adapters/sequelize/migrator.js';
 import { createPgPool } from '../adapters/shared/postgres.js';
 import { SocketIoEndpoint } from '../adapters/socketio/socket-io-endpoint.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
+import { metricsRoute, processMetrics, shareWithSupervisor, startMetricsServer } from '../adapters/metrics/metrics-endpoint.js';
+import { PromTelemetry } from '../adapters/metrics/prom-telemetry.js';
 import { webClientRoutes } from '../adapters/web-client/web-client-routes.js';
 import type { Config } from './config.js';
 import {
@@ -31,6 +33,7 @@ import {
 } from './container.js';
 import { jwtSecret } from './jwt-secret.js';
 import { TOKENS } from './tokens.js';
+import { PRODUCT_VERSION } from './version.js';
 import { chooseTransport, type TransportChoice } from './transport-choice.js';
 
 export interface RunningServer {
@@ -80,6 +83,8 @@ async function ready(sequelize: Sequelize, pool: pg.Pool) {
 
 export async function startServer(config: Config, logger: Logger, choice: TransportChoice = chooseTransport(config.TRANSPORT)): Promise<RunningServer> {
   const db = await openDatabase(config, logger);
+  const telemetry = new PromTelemetry();
+  const collect = processMetrics(telemetry.registry);
   const nodeId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const channel = config.FANOUT === 'postgres' ? config.NOTIFY_CHANNEL : null;
   let lanes: number;
@@ -98,21 +103,25 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     throw error;
   }
 
+  let listener: PgListener | null = null;
   const registry = new ConnectionRegistry({
     maxBufferedBytes: config.WS_MAX_BACKPRESSURE_BYTES,
     reloadConversations: (userId) => conversations.conversationIdsOf(userId),
     logger,
   });
   const container = buildContainer(
-    coreModule(config, logger, await jwtSecret(config)),
-    postgresModule(config, { sequelize: db.sequelize, pool: db.pool, lanes, nodeId, channel }),
+    coreModule(config, logger, await jwtSecret(config), telemetry),
+    postgresModule(config, {
+      sequelize: db.sequelize, pool: db.pool, lanes, nodeId, channel,
+      onCommitted: (lane, previousId, stored) => listener?.deliverCommitted(lane, previousId, stored),
+    }),
     deliveryModule(registry),
     channel ? postgresFanoutModule({ channel, nodeId }) : localFanoutModule(),
     realtimeModule(config),
     useCasesModule(config),
   );
   const conversations = resolve(container, TOKENS.ConversationRepository);
-  const listener = channel
+  listener = channel
     ? new PgListener(db.pool, {
         url: db.url,
         ...(config.DB_SCHEMA ? { schema: config.DB_SCHEMA } : {}),
@@ -124,6 +133,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
         messages: resolve(container, TOKENS.MessageRepository),
         conversations,
         logger,
+        telemetry,
       })
     : null;
   await listener?.start();
@@ -136,6 +146,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   const limitsOn = config.RATE_LIMITS === 'on';
   if (!limitsOn) logger.warn('RATE_LIMITS=off: no per-IP or per-user request limits and no connection caps (the per-account login lockout stays on); for benchmarks on a trusted network only');
   const gateway = new Gateway(useCases, registry, {
+    version: PRODUCT_VERSION,
     maxFrameBytes: config.MAX_FRAME_BYTES,
     maxBodyBytes: config.MAX_BODY_BYTES,
     idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_SECONDS,
@@ -143,7 +154,6 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     ratePerSecond: limitsOn ? config.RATE_LIMIT_PER_SECOND : 0,
     rateBurst: config.RATE_LIMIT_BURST,
     maxInFlightPerConnection: config.WS_MAX_IN_FLIGHT,
-    plainRoutes: config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : [],
     corsOrigins: config.CORS_ORIGINS,
     logger,
     requestLimits: limitsOn
@@ -158,6 +168,12 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     maxConnectionsPerAddress: limitsOn ? config.MAX_CONNECTIONS_PER_ADDRESS : 0,
     maxUpgradesInFlight: config.UPGRADE_MAX_IN_FLIGHT,
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    transportName: choice.kind,
+    telemetry,
+    plainRoutes: [
+      ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
+      ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
+    ],
     ready: async () => {
       const database = await ready(db.sequelize, db.pool);
       const fanout = listener?.state;
@@ -185,6 +201,10 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     socketIo.attach(transport.socketIoHost);
   }
   const port = await transport.listen();
+  // Workers answer their supervisor, which serves the whole cluster's metrics; a lone process serves its own.
+  let metrics: { close(): Promise<void> } | null = null;
+  if (process.env.CHAT_WORKER) shareWithSupervisor(telemetry.registry);
+  else if (config.METRICS_PORT) metrics = await startMetricsServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, collect, logger });
   logger.info(
     { host: config.HOST, port, transport: transport.name, lanes, embeddedDatabase: db.embedded !== null, socketIo: socketIo !== null },
     `listening on http://${config.HOST}:${port}`,
@@ -202,6 +222,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');
       socketIo?.close();
       await listener?.close();
+      await metrics?.close();
       await db.close();
       logger.info('stopped');
     })());

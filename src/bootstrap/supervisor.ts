@@ -5,6 +5,7 @@ import type { Logger } from '../application/ports/services.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../adapters/embedded/embedded-postgres-server.js';
 import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
 import { migrate } from '../adapters/sequelize/migrator.js';
+import { clusterMetrics, startMetricsServer } from '../adapters/metrics/metrics-endpoint.js';
 import type { Config } from './config.js';
 import { jwtSecret } from './jwt-secret.js';
 
@@ -64,6 +65,8 @@ export async function supervise(config: Config, logger: Logger): Promise<void> {
     });
   };
   for (let slot = 0; slot < config.WORKERS; slot++) start(slot);
+  // One /metrics for the cluster: every worker's registry, merged over IPC.
+  const metrics = config.METRICS_PORT ? await startMetricsServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, collect: clusterMetrics(), logger: log }) : null;
 
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -79,6 +82,7 @@ export async function supervise(config: Config, logger: Logger): Promise<void> {
           }),
       ),
     );
+    await metrics?.close();
     await embedded?.stop();
     log.info('stopped');
     process.exit(0);

@@ -14,6 +14,7 @@ import type { UserRepository } from '../application/ports/user-repository.js';
 import type { PresenceTracker } from '../application/presence-tracker.js';
 import type { TypingIndicators } from '../application/typing-indicators.js';
 import type { UseCases } from '../application/use-cases.js';
+import type { Telemetry } from '../application/ports/telemetry.js';
 import type { Config } from './config.js';
 
 /** A symbol that remembers what it resolves to. */
@@ -48,6 +49,7 @@ export const TOKENS = {
   TypingIndicators: token<TypingIndicators>('TypingIndicators'),
   PresenceTracker: token<PresenceTracker>('PresenceTracker'),
   UseCases: token<UseCases>('UseCases'),
+  Telemetry: token<Telemetry>('Telemetry'),
 } as const;
 
 export const id = <T>(t: Token<T>): ServiceIdentifier<T> => t as ServiceIdentifier<T>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { sleep, WsClient } from '../support/ws-client.js';
+import { WsClient } from '../support/ws-client.js';
 
 let server: TestServer;
 type U = { id: number; token: string; username: string };
@@ -57,8 +57,11 @@ describe('a direct conversation over the real server', () => {
     }
     const stored = await server.http.get(`/conversations/${conversationId}/messages`, bob.token);
     expect(stored.body.messages.map((m: { id: number }) => m.id)).toContain(ack.data.id);
-    await sleep(100);
-    expect(e1.received('receiveMessage')).toHaveLength(0);
+    // Eve's own conversation delivers to her: once its message (sent after) is in, the other would have been.
+    const eves = (await server.http.post('/conversations', { participant_ids: [eve.id] }, bob.token)).body.id;
+    const marker = await server.http.post(`/conversations/${eves}/messages`, { content: 'for eve' }, bob.token);
+    await e1.event('receiveMessage', (d) => d.id === marker.body.id);
+    expect(e1.received('receiveMessage').map((f) => f.data.id)).toEqual([marker.body.id]);
   });
 
   it('answers a repeated client_id with the original, without storing or broadcasting it again', async () => {
@@ -67,12 +70,13 @@ describe('a direct conversation over the real server', () => {
     const second = await a.request('sendMessage', { conversation_id: conversationId, content: 'once', client_id: 'dup-1' });
     expect(second.data.id).toBe(first.data.id);
     await b.event('receiveMessage', (d) => d.id === first.data.id);
-    await sleep(150);
-    expect(b.received('receiveMessage').filter((f) => f.data.client_id === 'dup-1')).toHaveLength(1);
     // The same content without a client_id is a legitimate repeat and is stored.
     const third = await a.request('sendMessage', { conversation_id: conversationId, content: 'once' });
     const fourth = await a.request('sendMessage', { conversation_id: conversationId, content: 'once' });
     expect(fourth.data.id).toBeGreaterThan(third.data.id);
+    // Both arrived after the repeat was answered: a second broadcast of dup-1 would have come before them.
+    await b.event('receiveMessage', (d) => d.id === fourth.data.id);
+    expect(b.received('receiveMessage').filter((f) => f.data.client_id === 'dup-1')).toHaveLength(1);
   });
 
   it('catches up with joinConversation since the last id seen, in ascending order', async () => {
@@ -175,7 +179,10 @@ describe('groups and membership changes', () => {
     expect(byAlice.status).toBe(200);
     await d.event('participantRemoved', (x) => x.user_id === dave.id);
     const after = await a.request('sendMessage', { conversation_id: group.body.id, content: 'dave is gone' });
-    await sleep(150);
+    // Dave still receives his own conversations: one sent after proves the group's message was not for him.
+    const daves = (await server.http.post('/conversations', { participant_ids: [dave.id] }, alice.token)).body.id;
+    const marker = await server.http.post(`/conversations/${daves}/messages`, { content: 'for dave' }, alice.token);
+    await d.event('receiveMessage', (x) => x.id === marker.body.id);
     expect(d.received('receiveMessage').map((f) => f.data.id)).not.toContain(after.data.id);
     expect((await d.request('sendMessage', { conversation_id: group.body.id, content: 'hey' })).error?.code).toBe('CONVERSATION_NOT_FOUND');
   });

@@ -75,7 +75,10 @@ describe('faults across processes', () => {
     expect(acked.size).toBe(120);
     const expected = [...acked].sort((x, y) => x - y);
     for (const w of watchers) await eventually(() => received(w.frames, conv.id).length >= expected.length, 30_000);
-    await sleep(300);
+    // A last message after everything: once it is in everywhere, so is any duplicate there could be.
+    const last = await sender.request('sendMessage', { conversation_id: conv.id, content: 'last', client_id: 'restart-last' });
+    expected.push(last.data.id);
+    for (const w of watchers) await eventually(() => received(w.frames, conv.id).includes(last.data.id), 30_000);
     for (const w of watchers) expect(received(w.frames, conv.id)).toEqual(expected);
     expect(p1.output()).toMatch(/LISTEN connection restored/);
     await db.stop();

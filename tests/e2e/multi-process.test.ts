@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
 import { killAll, startProcess, type ServerProcess } from '../support/server-process.js';
-import { sleep, WsClient } from '../support/ws-client.js';
+import { WsClient } from '../support/ws-client.js';
 import { eventually, receivedIds } from '../support/eventually.js';
 
 type U = { id: number; token: string; username: string };
@@ -71,7 +71,10 @@ describe('two server processes on one database', () => {
     expect((await c.request('sendMessage', { conversation_id: group.id, content: 'still here?' })).error?.code).toBe('CONVERSATION_NOT_FOUND');
     const after = await a.request('sendMessage', { conversation_id: group.id, content: 'carol is gone' });
     await b.event('receiveMessage', (d) => d.id === after.data.id);
-    await sleep(200);
+    // Committed after it, on the same stream: once Carol has this one, she would have had the other.
+    const direct = (await http1.post('/conversations', { participant_ids: [carol.id] }, alice.token)).body;
+    const marker = await a.request('sendMessage', { conversation_id: direct.id, content: 'for carol' });
+    await c.event('receiveMessage', (d) => d.id === marker.data.id);
     expect(ids(c.frames, group.id).filter((id) => id !== undefined)).toContain(hello.data.id);
     expect(ids(c.frames, group.id)).not.toContain(after.data.id);
     expect(e.frames).toEqual([]);
@@ -85,11 +88,51 @@ describe('two server processes on one database', () => {
       ...Array.from({ length: 150 }, (_, i) => a1.request('sendMessage', { conversation_id: conv.id, content: `a${i}` })),
       ...Array.from({ length: 150 }, (_, i) => b1.request('sendMessage', { conversation_id: conv.id, content: `b${i}` })),
     ]);
-    const sentIds = acks.map((f) => f.data.id as number).sort((x, y) => x - y);
-    for (const c of [a1, a2, b1, b2]) await eventually(() => ids(c.frames, conv.id).length >= 300);
-    await sleep(100);
+    // A last message once every ack is in: when it has arrived everywhere, so has any duplicate there could be.
+    const last = await a1.request('sendMessage', { conversation_id: conv.id, content: 'last' });
+    const sentIds = [...acks, last].map((f) => f.data.id as number).sort((x, y) => x - y);
+    for (const c of [a1, a2, b1, b2]) await c.event('receiveMessage', (d) => d.id === last.data.id, 15_000);
     for (const c of [a1, a2, b1, b2]) expect(ids(c.frames, conv.id)).toEqual(sentIds);
   });
+
+  it('with concurrent writers on both processes in every write lane, and a LISTEN outage mid-stream, delivers each conversation once and in id order everywhere, and `since` is exact', async () => {
+    // Six conversations: with the default four lanes, several share a lane and every lane has one.
+    const pairs = await Promise.all(Array.from({ length: 6 }, async () => {
+      const [x, y] = [await http1.register(), await http2.register()];
+      const conv = (await http1.post('/conversations', { participant_ids: [y.id] }, x.token)).body.id as number;
+      return { x, y, conv };
+    }));
+    const lanes = new Set(pairs.map((p) => p.conv % 4));
+    expect(lanes.size).toBe(4);
+    const watchers = await Promise.all(pairs.flatMap((p) => [connect(ws1, p.y), connect(ws2, p.x)]));
+    const senders = await Promise.all(pairs.flatMap((p) => [connect(ws1, p.x), connect(ws2, p.y)]));
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    const acked = new Map<number, number[]>(pairs.map((p) => [p.conv, []]));
+    try {
+      for (let round = 0; round < 40; round++) {
+        const frames = await Promise.all(senders.map((s, i) => s.request('sendMessage', { conversation_id: pairs[Math.floor(i / 2)]!.conv, content: `r${round}s${i}` })));
+        frames.forEach((f, i) => acked.get(pairs[Math.floor(i / 2)]!.conv)!.push(f.data.id));
+        if (round === 15) {
+          await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()");
+        }
+      }
+    } finally {
+      await admin.end();
+    }
+    for (const [i, w] of watchers.entries()) {
+      const conv = pairs[Math.floor(i / 2)]!.conv;
+      const expected = [...acked.get(conv)!].sort((a, b) => a - b);
+      await eventually(() => ids(w.frames, conv).length >= expected.length, 30_000);
+      expect(ids(w.frames, conv)).toEqual(expected);
+    }
+    // Catch-up from the middle of each conversation returns exactly the rest, in order.
+    for (const [i, p] of pairs.entries()) {
+      const all = [...acked.get(p.conv)!].sort((a, b) => a - b);
+      const joined = await senders[i * 2]!.request('joinConversation', { conversation_id: p.conv, since: all[39] });
+      expect(joined.data.messages.map((m: { id: number }) => m.id)).toEqual(all.slice(40));
+    }
+  }, 90_000);
 
   it('carries large messages, large batches and large edits by reference', async () => {
     const [alice, bob] = [await http1.register(), await http2.register()];
@@ -112,6 +155,7 @@ describe('two server processes on one database', () => {
     const admin = new pg.Client({ connectionString: databaseUrl });
     await admin.connect();
     const sent: number[] = [];
+    const outagesBefore = (await http2.get('/readyz')).body.fanout.outages as number;
     try {
       for (let i = 0; i < 300; i++) {
         const ack = await sender.request('sendMessage', { conversation_id: conv.id, content: `s${i}`, client_id: `kill-${i}` });
@@ -125,15 +169,17 @@ describe('two server processes on one database', () => {
     } finally {
       await admin.end();
     }
-    for (const w of watchers) await eventually(() => ids(w.frames, conv.id).length >= sent.length, 30_000);
-    await sleep(300);
+    // A last message, sent once the stream is over: when it has arrived everywhere, so has anything that could be doubled.
+    const last = await sender.request('sendMessage', { conversation_id: conv.id, content: 'the end' });
+    sent.push(last.data.id);
+    for (const w of watchers) await w.event('receiveMessage', (d) => d.id === last.data.id, 30_000);
     for (const w of watchers) expect(ids(w.frames, conv.id)).toEqual(sent);
     const ready = await http2.get('/readyz');
-    expect(ready.body.fanout).toMatchObject({ state: 'listening', outages: 2 });
-    expect(p1.output()).toMatch(/LISTEN connection lost; reconnecting/);
-    expect(p1.output()).toMatch(/LISTEN connection restored; missed messages replayed/);
-    // The outages really cost notifications: the missed messages came from the replay.
-    expect(p1.output()).toMatch(/"replayed":[1-9]/);
+    expect(ready.body.fanout).toMatchObject({ state: 'listening', outages: outagesBefore + 2 });
+    expect(p2.output()).toMatch(/LISTEN connection lost; reconnecting/);
+    expect(p2.output()).toMatch(/LISTEN connection restored; missed messages replayed/);
+    // The outages really cost notifications on the receiving process: the missed messages came from the replay.
+    expect(p2.output()).toMatch(/"replayed":[1-9]/);
   });
 
   it('skips a notification it cannot parse, logs it, and keeps listening', async () => {

@@ -46,6 +46,27 @@ describe('the server as a process, on its own embedded PostgreSQL', () => {
     expect(await again.exited).toBe(0);
   }, 90_000);
 
+  it('serves the whole cluster’s metrics on the metrics port with WORKERS=2 (loopback, off the public port)', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chat-metrics-'));
+    dirs.push(dataDir);
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const server = await startProcess(
+      { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', METRICS_PORT: String(metricsPort) },
+      /listening on[\s\S]*listening on/,
+    );
+    const http = new HttpClient(`http://127.0.0.1:${port}`);
+    const users = [await http.register(), await http.register(), await http.register(), await http.register()];
+    const sockets = await Promise.all(users.map((u) => WsClient.connect(`ws://127.0.0.1:${port}/ws`, u.token)));
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    // Four connections, however the kernel spread them over the two workers, summed by the supervisor.
+    const connections = text.split('\n').filter((l) => l.startsWith('chat_connections{')).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    expect(connections).toBe(4);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    for (const s of sockets) s.socket.terminate();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  }, 90_000);
+
   it('refuses to start on bad configuration, naming each bad variable', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', mainEntry], {
       cwd: path.dirname(path.dirname(path.dirname(mainEntry))),

@@ -159,9 +159,14 @@ describe('revocation reaches every connection on every process within 2 s, with 
       }
       expect((await http2.get('/users/me', me.token)).status).toBe(401);
       await admin.query('UPDATE users SET is_active = true WHERE id = $1', [me.user.id]);
-      // Reactivated: the caches were told, the same token works again.
-      const back = await WsClient.connect(`ws://127.0.0.1:${p2.port}/ws`, me.token);
-      clients.push(back);
+      // Reactivated: once the caches are told (a notification away), the same token works again.
+      let back: WsClient | null = null;
+      for (let attempt = 0; !back && attempt < 40; attempt++) {
+        back = await WsClient.connect(`ws://127.0.0.1:${p2.port}/ws`, me.token).catch(() => null);
+        if (!back) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(back).not.toBeNull();
+      clients.push(back!);
     } finally {
       await admin.end();
     }

@@ -1,3 +1,5 @@
+import { checkResponse } from './api-conformance.js';
+
 export interface HttpResult<T = any> {
   readonly status: number;
   readonly body: T;
@@ -17,7 +19,9 @@ export class HttpClient {
     if (body !== undefined) headers['content-type'] ??= 'application/json';
     const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+    const parsed = text && res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text || undefined;
+    checkResponse(method, path, res.status, parsed);
+    return { status: res.status, body: parsed, headers: res.headers };
   }
 
   get = <T = any>(path: string, token?: string) => this.request<T>('GET', path, { token });

@@ -35,7 +35,7 @@ export function killAll(): void {
 export async function startProcess(env: Record<string, string>, ready: string | RegExp = '"listening on'): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', mainEntry], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: '', TRANSPORT: testTransport(), RATE_LIMITS: 'off', ...env },
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: '', TRANSPORT: testTransport(), RATE_LIMITS: 'off', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);

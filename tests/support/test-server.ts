@@ -28,6 +28,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     RATE_LIMIT_PER_SECOND: '0',
     // Tests register many users from one address; the tests of limits turn them back on.
     RATE_LIMITS: 'off',
+    METRICS_PORT: '0',
     TRANSPORT: testTransport(),
     ...env,
   });

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { checkFrame } from './api-conformance.js';
 
 export interface Frame {
   event: string;
@@ -12,11 +13,16 @@ export class WsClient {
   readonly frames: Frame[] = [];
   private waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
   private nextAck = 1_000_000;
+  /** The event each pending ack was sent with, to check its answer against the protocol document. */
+  private readonly requested = new Map<unknown, string>();
   closed: Promise<{ code: number; reason: string }>;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (raw) => {
       const frame = JSON.parse(raw.toString()) as Frame;
+      const requested = frame.ack === undefined ? undefined : this.requested.get(frame.ack);
+      if (frame.ack !== undefined && (frame.event === 'ack' || frame.event === 'error')) this.requested.delete(frame.ack);
+      checkFrame(frame, requested);
       this.frames.push(frame);
       this.waiters = this.waiters.filter((w) => (w.match(frame) ? (w.resolve(frame), false) : true));
     });
@@ -36,12 +42,23 @@ export class WsClient {
   request(event: string, data?: unknown): Promise<Frame> {
     const ack = ++this.nextAck;
     const answer = this.waitFor((f) => f.ack === ack && (f.event === 'ack' || f.event === 'error'));
+    this.requested.set(ack, event);
     this.socket.send(JSON.stringify({ event, data, ack }));
     return answer;
   }
 
   sendRaw(payload: string | Buffer): void {
+    this.noteRequest(payload);
     this.socket.send(payload);
+  }
+
+  private noteRequest(payload: string | Buffer): void {
+    try {
+      const { event, ack } = JSON.parse(payload.toString()) as { event?: unknown; ack?: unknown };
+      if (typeof event === 'string' && ack !== undefined) this.requested.set(ack, event);
+    } catch {
+      // not JSON: answered (if at all) by a frame error
+    }
   }
 
   /** The first frame (already received or still to come) matching. */

@@ -12,48 +12,96 @@ import {
   typingSchema,
 } from '../../application/schemas.js';
 import { conversationView, messageView } from '../../application/views.js';
+import {
+  deletedSchema,
+  joinedConversationSchema,
+  membershipSchema,
+  messageViewSchema,
+  readReceiptResultSchema,
+  typingResultSchema,
+} from '../../application/wire-schemas.js';
 import { fromThrown, fromZod, type WireError } from './wire-error.js';
 
 export type Outcome = { ok: true; data: unknown } | { ok: false; error: WireError };
 
-interface EventHandler<S extends z.ZodType> {
-  readonly schema: S;
-  run(actor: Actor, input: z.infer<S>): Promise<Result<unknown>>;
+interface EventSpec {
+  readonly summary: string;
+  /** What the client sends as `data`. */
+  readonly input: z.ZodType;
+  /** What the server answers in the `ack` frame (Socket.IO: the acknowledgement's `data`). */
+  readonly result: z.ZodType;
+  /** Refusals particular to the event; validation, rate limits and server failures apply to all. */
+  readonly refusals: ReadonlyArray<WireError['code']>;
 }
 
-const handler = <S extends z.ZodType>(schema: S, run: EventHandler<S>['run']): EventHandler<z.ZodType> =>
-  ({ schema, run }) as EventHandler<z.ZodType>;
+/**
+ * The client events of the realtime protocol: what each accepts and answers.
+ * The dispatcher validates with these schemas and the AsyncAPI document
+ * (asyncapi.ts) is generated from them.
+ */
+export const CHAT_EVENTS = {
+  sendMessage: {
+    summary: 'Send a message; a repeated client_id answers with the message first stored (MESSAGE_NOT_FOUND once it is deleted)',
+    input: sendMessageSchema,
+    result: messageViewSchema,
+    refusals: ['CONVERSATION_NOT_FOUND', 'CONTENT_TOO_LONG', 'MESSAGE_NOT_FOUND'],
+  },
+  joinConversation: {
+    summary: 'Start receiving a conversation’s pushes on this connection, with its latest messages or those after `since`',
+    input: joinConversationSchema,
+    result: joinedConversationSchema,
+    refusals: ['CONVERSATION_NOT_FOUND'],
+  },
+  leaveConversation: {
+    summary: 'Leave a group conversation',
+    input: conversationRefSchema,
+    result: membershipSchema,
+    refusals: ['CONVERSATION_NOT_FOUND', 'NOT_A_GROUP', 'NOT_A_PARTICIPANT'],
+  },
+  editMessage: { summary: 'Edit one of your messages', input: editMessageSchema, result: messageViewSchema, refusals: ['MESSAGE_NOT_FOUND', 'NOT_MESSAGE_SENDER', 'CONTENT_TOO_LONG'] },
+  deleteMessage: { summary: 'Delete one of your messages', input: messageRefSchema, result: deletedSchema, refusals: ['MESSAGE_NOT_FOUND', 'NOT_MESSAGE_SENDER'] },
+  markRead: { summary: 'Mark a conversation read up to a message', input: markReadSchema, result: readReceiptResultSchema, refusals: ['CONVERSATION_NOT_FOUND', 'MESSAGE_NOT_FOUND'] },
+  typing: { summary: 'Tell the other participants you are typing (or stopped)', input: typingSchema, result: typingResultSchema, refusals: ['CONVERSATION_NOT_FOUND'] },
+} as const satisfies Record<string, EventSpec>;
+
+export type ChatEventName = keyof typeof CHAT_EVENTS;
+
+type Runner<K extends ChatEventName> = (actor: Actor, input: z.output<(typeof CHAT_EVENTS)[K]['input']>) => Promise<Result<unknown>>;
+
+interface EventHandler {
+  readonly schema: z.ZodType;
+  run(actor: Actor, input: unknown): Promise<Result<unknown>>;
+}
 
 const mapped = async <T, U>(result: Promise<Result<T>>, f: (value: T) => U): Promise<Result<U>> => {
   const r = await result;
   return r.ok ? { ok: true, value: f(r.value) } : r;
 };
 
-/** The client events of the realtime protocol, shared by every transport that speaks it. */
-export function chatEvents(u: UseCases): ReadonlyMap<string, EventHandler<z.ZodType>> {
-  return new Map([
-    ['sendMessage', handler(sendMessageSchema, (a, i) => mapped(u.sendMessage.execute(a, i), (s) => messageView(s.message)))],
-    [
-      'joinConversation',
-      handler(joinConversationSchema, (a, i) =>
-        mapped(u.joinConversation.execute(a, i), (j) => ({
-          conversation: conversationView(j.conversation, j.participants),
-          messages: j.messages.map(messageView),
-          has_more: j.hasMore,
-        })),
-      ),
-    ],
-    ['leaveConversation', handler(conversationRefSchema, (a, i) => u.leaveConversation.execute(a, i.conversation_id))],
-    ['editMessage', handler(editMessageSchema, (a, i) => mapped(u.editMessage.execute(a, i), messageView))],
-    ['deleteMessage', handler(messageRefSchema, (a, i) => u.deleteMessage.execute(a, i.message_id))],
-    ['markRead', handler(markReadSchema, (a, i) => u.markRead.execute(a, i))],
-    ['typing', handler(typingSchema, (a, i) => u.sendTyping.execute(a, i))],
-  ]);
+/** The client events bound to the use cases, for every transport that speaks the protocol. */
+export function chatEvents(u: UseCases): ReadonlyMap<string, EventHandler> {
+  const runners: { [K in ChatEventName]: Runner<K> } = {
+    sendMessage: (a, i) => mapped(u.sendMessage.execute(a, i), (s) => messageView(s.message)),
+    joinConversation: (a, i) =>
+      mapped(u.joinConversation.execute(a, i), (j) => ({
+        conversation: conversationView(j.conversation, j.participants),
+        messages: j.messages.map(messageView),
+        has_more: j.hasMore,
+      })),
+    leaveConversation: (a, i) => u.leaveConversation.execute(a, i.conversation_id),
+    editMessage: (a, i) => mapped(u.editMessage.execute(a, i), messageView),
+    deleteMessage: (a, i) => u.deleteMessage.execute(a, i.message_id),
+    markRead: (a, i) => u.markRead.execute(a, i),
+    typing: (a, i) => u.sendTyping.execute(a, i),
+  };
+  return new Map(
+    (Object.keys(CHAT_EVENTS) as ChatEventName[]).map((name) => [name, { schema: CHAT_EVENTS[name].input, run: runners[name] as EventHandler['run'] }]),
+  );
 }
 
 /** Validates and runs one client event; never throws. */
 export async function dispatch(
-  events: ReadonlyMap<string, EventHandler<z.ZodType>>,
+  events: ReadonlyMap<string, EventHandler>,
   actor: Actor,
   event: string,
   data: unknown,

@@ -1,5 +1,6 @@
 import type { Actor } from '../../domain/user.js';
 import type { Logger } from '../../application/ports/services.js';
+import type { Telemetry } from '../../application/ports/telemetry.js';
 
 /** The wire protocols a connection can speak; each encodes a pushed event its own way. */
 export type WireProtocol = 'ws' | 'socketio';
@@ -23,6 +24,7 @@ export interface ConnectionInit {
   readonly ratePerSecond: number;
   readonly rateBurst: number;
   readonly logger: Logger;
+  readonly telemetry: Telemetry;
 }
 
 let nextConnectionId = 0;
@@ -51,6 +53,7 @@ export abstract class Connection {
   private readonly burst: number;
   private readonly parentLogger: Logger;
   private childLogger: Logger | null = null;
+  private readonly telemetry: Telemetry;
 
   constructor(init: ConnectionInit) {
     this.actor = init.actor;
@@ -61,6 +64,7 @@ export abstract class Connection {
     this.tokens = init.rateBurst;
     this.refilledAt = performance.now();
     this.parentLogger = init.logger;
+    this.telemetry = init.telemetry;
   }
 
   /** Sends one text frame (already encoded for this connection's protocol). */
@@ -96,6 +100,7 @@ export abstract class Connection {
     const buffered = this.bufferedAmount();
     if (buffered > maxBuffered) {
       this.logger.warn({ buffered }, 'slow consumer; closing');
+      this.telemetry.slowConsumerClosed(this.protocol);
       this.close(CLOSE.SLOW_CONSUMER, 'Too slow to keep up');
     }
     return true;

@@ -1,17 +1,21 @@
 import type { Actor } from '../../domain/user.js';
 import type { Logger } from '../../application/ports/services.js';
+import type { Telemetry } from '../../application/ports/telemetry.js';
 import type { UseCases } from '../../application/use-cases.js';
 import type { Connection, ConnectionInit } from './connection.js';
-import { ConnectionRegistry } from './connection-registry.js';
+import { type ConnectionRegistry } from './connection-registry.js';
 import { CorsPolicy } from './cors.js';
 import { bearer, retryAfterOf, type HttpHeaders, type HttpReply, type HttpRequest } from './http.js';
 import { HttpRouter, type PlainRoute, type Readiness } from './http-router.js';
 import { clientAddress, RequestLimits, type RequestLimitsOptions } from './rate-limits.js';
 import { RealtimeEndpoint } from './realtime-endpoint.js';
 import { restRoutes } from './rest-routes.js';
+import { asyncApiDocument, openApiDocument } from './api-documents.js';
 import { fromThrown, HTTP_STATUS, type WireError } from './wire-error.js';
 
 export interface GatewayOptions {
+  /** The product's version, in the API documents. */
+  readonly version: string;
   /** Largest WebSocket frame or Socket.IO packet; larger ones close the connection with 1009. */
   readonly maxFrameBytes: number;
   /** Largest REST request body (413 beyond). */
@@ -38,6 +42,9 @@ export interface GatewayOptions {
   readonly maxUpgradesInFlight: number;
   /** Proxies in front whose X-Forwarded-For is trusted (0: the peer address is the client's). */
   readonly trustProxyHops: number;
+  /** The transport's name, for metrics. */
+  readonly transportName: string;
+  readonly telemetry: Telemetry;
 }
 
 /** What a transport knows of an upgrade request, copied out before any await. */
@@ -94,15 +101,22 @@ export class Gateway {
       maxInFlight: options.maxInFlightPerConnection,
       maxBufferedBytes: options.maxBackpressureBytes,
       track,
+      telemetry: options.telemetry,
     });
-    this.http = new HttpRouter(useCases, restRoutes(useCases), {
+    const routes = restRoutes(useCases);
+    const documents: PlainRoute[] = [
+      { method: 'GET', path: '/openapi.json', handle: once(() => ({ status: 200, body: openApiDocument(routes, { version: options.version }) })) },
+      { method: 'GET', path: '/asyncapi.json', handle: once(() => ({ status: 200, body: asyncApiDocument({ version: options.version }) })) },
+    ];
+    this.http = new HttpRouter(useCases, routes, {
       cors: this.cors,
       logger: options.logger,
       ready: options.ready,
       track,
       limits: options.requestLimits ? new RequestLimits(options.requestLimits) : null,
+      telemetry: options.telemetry,
       trustProxyHops: options.trustProxyHops,
-      ...(options.plainRoutes ? { plainRoutes: options.plainRoutes } : {}),
+      plainRoutes: [...documents, ...(options.plainRoutes ?? [])],
     });
   }
 
@@ -132,11 +146,14 @@ export class Gateway {
     const o = this.options;
     const address = clientAddress(request.remoteAddress, request.header('x-forwarded-for'), o.trustProxyHops);
     if (!this.cors.allows(request.header('origin'))) {
+      o.telemetry.upgradeRefused('origin');
       return Promise.resolve(refusal({ code: 'ORIGIN_NOT_ALLOWED', message: 'This origin is not allowed' }));
     }
     if (this.upgradesInFlight >= o.maxUpgradesInFlight) return Promise.resolve(this.overloaded());
     const pending = this.pendingByAddress.get(address) ?? 0;
     if (o.maxConnectionsPerAddress > 0 && this.registry.connectionsFrom(address) + pending >= o.maxConnectionsPerAddress) {
+      o.telemetry.upgradeRefused('connections-per-address');
+      o.telemetry.limited('connections-per-address');
       return Promise.resolve(tooMany(`At most ${o.maxConnectionsPerAddress} connections per address`));
     }
     const token = new URLSearchParams(request.query).get('token') ?? bearer(request.header('authorization'));
@@ -153,15 +170,21 @@ export class Gateway {
       this.useCases.openConnection.execute(token).then(
         (opened): Admitted | Refused => {
           done();
-          if (!opened.ok) return refusal(opened.error);
+          if (!opened.ok) {
+            o.telemetry.upgradeRefused('unauthorized');
+            return refusal(opened.error);
+          }
           const { actor, sessionId, conversationIds } = opened.value;
           if (o.maxConnectionsPerUser > 0 && this.registry.connectionsOf(actor.id).size >= o.maxConnectionsPerUser) {
+            o.telemetry.upgradeRefused('connections-per-user');
+            o.telemetry.limited('connections-per-user');
             return tooMany(`At most ${o.maxConnectionsPerUser} connections per user`);
           }
           return { ok: true, actor, sessionId, conversationIds, mark, clientAddress: address };
         },
         (error: unknown) => {
           done();
+          o.telemetry.upgradeRefused('error');
           o.logger.error({ err: error }, 'upgrade failed');
           return refusal(fromThrown(error));
         },
@@ -172,6 +195,7 @@ export class Gateway {
   /** Over the in-flight bound: answered at once, with a jittered time to come back, never left to time out. */
   private overloaded(): Refused {
     this.refusedUpgrades += 1;
+    this.options.telemetry.upgradeRefused('overloaded');
     this.refusalLog ??= setTimeout(() => {
       this.refusalLog = null;
       this.options.logger.warn({ refusedUpgrades: this.refusedUpgrades, maxUpgradesInFlight: this.options.maxUpgradesInFlight }, 'upgrades refused under load (503)');
@@ -184,15 +208,20 @@ export class Gateway {
   /** What every transport's connection is made of, for an admitted upgrade. */
   connectionInit(admitted: Admitted): ConnectionInit {
     const o = this.options;
-    return { actor: admitted.actor, sessionId: admitted.sessionId, remoteAddress: admitted.clientAddress, ratePerSecond: o.ratePerSecond, rateBurst: o.rateBurst, logger: o.logger };
+    return {
+      actor: admitted.actor, sessionId: admitted.sessionId, remoteAddress: admitted.clientAddress,
+      ratePerSecond: o.ratePerSecond, rateBurst: o.rateBurst, logger: o.logger, telemetry: o.telemetry,
+    };
   }
 
   /** A connection is open: it receives its user's conversations from now on. */
   opened(connection: Connection, admitted: Admitted): void {
+    this.options.telemetry.connectionOpened(this.options.transportName, connection.protocol);
     this.registry.add(connection, admitted.conversationIds, admitted.mark);
   }
 
   closed(connection: Connection): void {
+    this.options.telemetry.connectionClosed(this.options.transportName, connection.protocol);
     connection.closed = true;
     this.registry.remove(connection);
   }
@@ -217,3 +246,9 @@ const refusal = (error: WireError): Refused => {
 };
 
 const tooMany = (message: string): Refused => refusal({ code: 'TOO_MANY_CONNECTIONS', message, details: { retry_after_seconds: 30 } });
+
+/** Built on first use, then the same reply. */
+function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}

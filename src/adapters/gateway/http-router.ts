@@ -3,6 +3,7 @@ import { actorOf, type Actor, type User } from '../../domain/user.js';
 import type { UseCases } from '../../application/use-cases.js';
 import { id as idSchema } from '../../application/schemas.js';
 import type { Logger } from '../../application/ports/services.js';
+import type { Telemetry } from '../../application/ports/telemetry.js';
 import type { CorsPolicy } from './cors.js';
 import { BodyTooLargeError, bearer, errorReply, safeDecode, type HttpReply, type HttpRequest } from './http.js';
 import { clientAddress, type RequestLimits } from './rate-limits.js';
@@ -33,6 +34,7 @@ export interface HttpRouterOptions {
   readonly limits: RequestLimits | null;
   /** Proxies in front of the server whose X-Forwarded-For is trusted (0: use the peer address). */
   readonly trustProxyHops: number;
+  readonly telemetry: Telemetry;
 }
 
 interface CompiledRoute {
@@ -74,27 +76,37 @@ export class HttpRouter {
 
   /** Never rejects. */
   handle(request: HttpRequest): Promise<HttpReply> {
-    return this.options.track(this.serve(request)).catch((error: unknown) => {
-      this.options.logger.error({ err: error, method: request.method, path: request.path.slice(0, 200) }, 'request failed');
-      return errorReply(fromThrown(error));
-    });
+    const route = { name: 'unmatched' };
+    return this.options
+      .track(this.serve(request, route))
+      .catch((error: unknown) => {
+        this.options.logger.error({ err: error, method: request.method, path: request.path.slice(0, 200) }, 'request failed');
+        return errorReply(fromThrown(error));
+      })
+      .then((reply) => {
+        this.options.telemetry.httpRequest(route.name, KNOWN_METHODS.has(request.method) ? request.method : 'OTHER', reply.status);
+        return reply;
+      });
   }
 
-  private async serve(request: HttpRequest): Promise<HttpReply> {
+  private async serve(request: HttpRequest, matched: { name: string }): Promise<HttpReply> {
     const origin = request.header('origin');
     const cors = this.options.cors;
     if (request.method === 'OPTIONS') {
       if (!cors.allows(origin)) return errorReply({ code: 'ORIGIN_NOT_ALLOWED', message: 'This origin is not allowed' });
       return { status: 204, headers: cors.preflightHeaders(origin) };
     }
-    const reply = await this.route(request);
+    const reply = await this.route(request, matched);
     const headers = cors.headers(origin);
     return headers.length === 0 ? reply : { ...reply, headers: [...headers, ...(reply.headers ?? [])] };
   }
 
-  private async route(request: HttpRequest): Promise<HttpReply> {
+  private async route(request: HttpRequest, matched: { name: string }): Promise<HttpReply> {
     const plain = this.plain.get(request.path);
-    if (plain && (request.method === plain.method || (request.method === 'HEAD' && plain.method === 'GET'))) return plain.handle(request);
+    if (plain && (request.method === plain.method || (request.method === 'HEAD' && plain.method === 'GET'))) {
+      matched.name = plain.path;
+      return plain.handle(request);
+    }
     const segments = request.path.split('/').slice(1);
     if (segments.at(-1) === '' && segments.length > 1) segments.pop(); // a trailing slash is the same route
     let pathMatched = plain !== undefined;
@@ -102,7 +114,10 @@ export class HttpRouter {
       const params = match(candidate.segments, segments);
       if (!params) continue;
       pathMatched = true;
-      if (candidate.route.method === request.method) return this.run(candidate.route, request, params);
+      if (candidate.route.method === request.method) {
+        matched.name = candidate.route.pattern;
+        return this.run(candidate.route, request, params);
+      }
     }
     const error: WireError = pathMatched
       ? { code: 'METHOD_NOT_ALLOWED', message: `${request.method.slice(0, 16)} is not allowed here` }
@@ -117,7 +132,10 @@ export class HttpRouter {
       // Per-IP limits come before any work (a login's password hash is the costly part).
       if (limits && route.limit && limits.keyedBy(route.limit) === 'ip') {
         const refused = limited(limits.take(route.limit, address));
-        if (refused) return refused;
+        if (refused) {
+          this.options.telemetry.limited(route.limit);
+          return refused;
+        }
       }
       let actor = ANONYMOUS;
       let user: User | null = null;
@@ -130,9 +148,14 @@ export class HttpRouter {
       }
       if (limits && route.limit && limits.keyedBy(route.limit) === 'user') {
         const refused = limited(limits.take(route.limit, String(actor.id)));
-        if (refused) return refused;
+        if (refused) {
+          this.options.telemetry.limited(route.limit);
+          return refused;
+        }
       }
-      return await route.handle(context(actor, user, sessionId, request, params, address));
+      const body = route.body ? parseOrThrow(route.body, await jsonBody(request)) : undefined;
+      const query = route.query ? parseOrThrow(route.query, Object.fromEntries(new URLSearchParams(request.query))) : undefined;
+      return await route.handle(context(route, actor, user, sessionId, request, params, address), { body, query });
     } catch (error) {
       if (error instanceof ReplyNow) return error.reply;
       if (error instanceof BodyTooLargeError) return errorReply({ code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' });
@@ -159,41 +182,33 @@ function match(pattern: readonly string[], segments: readonly string[]): Array<s
   return params;
 }
 
+const KNOWN_METHODS = new Set(['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'PUT']);
+
 const limited = (retryAfter: number | null): HttpReply | null =>
   retryAfter === null ? null : errorReply({ code: 'RATE_LIMITED', message: 'Too many requests; slow down', details: { retry_after_seconds: retryAfter } });
 
-function context(actor: Actor, user: User | null, sessionId: string | null, request: HttpRequest, params: Array<string | null>, address: string): RouteContext {
-  return {
-    actor,
-    user,
-    sessionId,
-    request,
-    clientAddress: address,
-    json: async <S extends z.ZodType>(schema: S): Promise<z.infer<S>> => {
-      const raw = await request.body();
-      let value: unknown;
-      try {
-        value = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new ReplyNow(errorReply({ code: 'INVALID_JSON', message: 'The request body is not valid JSON' }));
-      }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: 'The request body must be a JSON object' }));
-      }
-      return parseOrThrow(schema, value);
-    },
-    query: <S extends z.ZodType>(schema: S): z.infer<S> => parseOrThrow(schema, Object.fromEntries(new URLSearchParams(request.query))),
-    paramAs: <S extends z.ZodType>(index: number, schema: S): z.infer<S> => {
-      const parsed = schema.safeParse(params[index]);
-      if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: `The path parameter is not valid: ${parsed.error.issues[0]?.message ?? ''}` }));
-      return parsed.data;
-    },
-    param: (index) => {
-      const parsed = idSchema.safeParse(params[index]);
-      if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: 'The id in the path must be a positive integer' }));
-      return parsed.data;
-    },
+function context(route: Route, actor: Actor, user: User | null, sessionId: string | null, request: HttpRequest, params: Array<string | null>, address: string): RouteContext {
+  const param = <T>(index: number): T => {
+    const parsed = (route.params?.[index] ?? idSchema).safeParse(params[index]);
+    if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: `The path parameter is not valid: ${parsed.error.issues[0]?.message ?? ''}` }));
+    return parsed.data as T;
   };
+  return { actor, user, sessionId, request, clientAddress: address, param: (index) => param<number>(index), paramAs: param };
+}
+
+/** The body as a JSON object (an empty body is `{}`). */
+async function jsonBody(request: HttpRequest): Promise<object> {
+  const raw = await request.body();
+  let value: unknown;
+  try {
+    value = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new ReplyNow(errorReply({ code: 'INVALID_JSON', message: 'The request body is not valid JSON' }));
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: 'The request body must be a JSON object' }));
+  }
+  return value;
 }
 
 function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

@@ -1,3 +1,4 @@
+import type { Telemetry } from '../../application/ports/telemetry.js';
 import type { UseCases } from '../../application/use-cases.js';
 import { chatEvents, dispatch, type Outcome } from './chat-events.js';
 import type { Connection } from './connection.js';
@@ -10,9 +11,10 @@ export interface RealtimeEndpointOptions {
   readonly maxBufferedBytes: number;
   /** Wraps each event's work so shutdown can wait for it. */
   readonly track: <T>(work: Promise<T>) => Promise<T>;
+  readonly telemetry: Telemetry;
 }
 
-const MAX_ACK_LENGTH = 128;
+export const MAX_ACK_LENGTH = 128;
 
 /**
  * The client side of the realtime protocol, for every transport: `/ws` frames
@@ -33,7 +35,10 @@ export class RealtimeEndpoint {
   /** One `/ws` frame: `{event, data, ack?}` as JSON text (docs/PROTOCOL.md). */
   onFrame(conn: Connection, text: string | null): void {
     if (conn.closed) return;
-    if (!conn.takeToken()) return this.refuseUnparsed(conn, text, { code: 'RATE_LIMITED', message: 'Too many events; slow down' });
+    if (!conn.takeToken()) {
+      this.options.telemetry.limited('events-per-connection');
+      return this.refuseUnparsed(conn, text, { code: 'RATE_LIMITED', message: 'Too many events; slow down' });
+    }
     if (text === null) return this.sendError(conn, undefined, { code: 'INVALID_FRAME', message: 'Frames must be JSON text' });
     let frame: unknown;
     try {
@@ -63,12 +68,24 @@ export class RealtimeEndpoint {
   /** One event from a transport that parsed it itself (Socket.IO); answers exactly once. */
   dispatchEvent(conn: Connection, event: unknown, data: unknown): Promise<Outcome> {
     if (conn.closed) return Promise.resolve({ ok: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'The connection is closing' } });
-    if (!conn.takeToken()) return Promise.resolve({ ok: false, error: { code: 'RATE_LIMITED', message: 'Too many events; slow down' } });
+    if (!conn.takeToken()) return this.counted(String(event), Promise.resolve({ ok: false, error: { code: 'RATE_LIMITED', message: 'Too many events; slow down' } }));
     if (typeof event !== 'string') return Promise.resolve({ ok: false, error: { code: 'INVALID_FRAME', message: 'event must be a string' } });
     return this.run(conn, event, data);
   }
 
   private run(conn: Connection, event: string, data: unknown): Promise<Outcome> {
+    return this.counted(event, this.runUncounted(conn, event, data));
+  }
+
+  private counted(event: string, outcome: Promise<Outcome>): Promise<Outcome> {
+    return outcome.then((o) => {
+      this.options.telemetry.event(event, o.ok ? 'ok' : o.error.code);
+      if (!o.ok && o.error.code === 'RATE_LIMITED') this.options.telemetry.limited('events-per-connection');
+      return o;
+    });
+  }
+
+  private runUncounted(conn: Connection, event: string, data: unknown): Promise<Outcome> {
     if (data !== undefined && (data === null || typeof data !== 'object' || Array.isArray(data))) {
       return Promise.resolve({ ok: false, error: { code: 'VALIDATION_FAILED', message: 'data must be an object' } });
     }

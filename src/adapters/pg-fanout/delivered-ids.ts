@@ -8,6 +8,10 @@ export class DeliveredIds {
     this.ring = new Array<number>(capacity);
   }
 
+  has(id: number): boolean {
+    return this.set.has(id);
+  }
+
   /** False when the id was already there. */
   add(id: number): boolean {
     if (this.set.has(id)) return false;

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Message, MessageDraft } from '../../domain/message.js';
 import type { AppendOptions, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
+import { NO_TELEMETRY, type Telemetry } from '../../application/ports/telemetry.js';
 import { GroupCommit, type GroupCommitOptions } from '../shared/group-commit.js';
 import { asUnavailable } from '../shared/postgres.js';
 import { encodeMessageChunks } from './notification-codec.js';
@@ -13,15 +14,27 @@ export interface MessageWriterOptions extends GroupCommitOptions {
   /** Announce each batch on this LISTEN/NOTIFY channel, in the statement that stores it; null stores only. */
   readonly announce: { readonly channel: string; readonly nodeId: string } | null;
   readonly logger: Logger;
+  /** @default NO_TELEMETRY */
+  readonly telemetry?: Telemetry;
+  /** See CommitListener (the listener uses it to deliver this process's own batches at once). */
+  readonly onCommitted?: CommitListener;
 }
 
 type Settlement = { ok: true; value: Stored } | { ok: false; error: unknown };
 interface Row {
   id: string;
   created: boolean;
+  /** The lane's highest id before this batch (null when nothing was inserted). */
+  prev_id: string | null;
   /** The message a guarded row repeats (it was then not stored); only in the guarded statement. */
   original_id?: string | null;
 }
+
+/**
+ * Told of each batch as it commits, before its appends resolve: the lane, the
+ * highest id the lane had before it, and the messages it stored (in id order).
+ */
+export type CommitListener = (lane: number, previousId: number, stored: readonly Message[]) => void;
 
 /**
  * The write path, one statement per batch on purpose (one round trip, its own
@@ -50,8 +63,10 @@ const insertBatch = (lock: number, guarded: boolean) => `
     ON CONFLICT (sender_id, conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
     RETURNING id
   ), cursor AS (
-    UPDATE write_lanes SET last_id = greatest(last_id, (SELECT max(id) FROM inserted))
+    -- prev_id = last_id reads the row as this update finds it (the latest committed), not the statement's snapshot.
+    UPDATE write_lanes SET prev_id = last_id, last_id = greatest(last_id, (SELECT max(id) FROM inserted))
     WHERE lane = $9::int AND EXISTS (SELECT 1 FROM inserted)
+    RETURNING prev_id
   ), notified AS (
     SELECT pg_notify($8::text, $10::text || c.ids::text || ',"r":' || ($12::text[])[c.chunk] || '}')
     FROM (
@@ -60,7 +75,7 @@ const insertBatch = (lock: number, guarded: boolean) => `
     ) c
     WHERE $8::text IS NOT NULL AND c.stored
   )
-  SELECT i.id, (ins.id IS NOT NULL) AS created,${guarded ? ' d.original_id,' : ''} (SELECT count(*) FROM notified) AS announced
+  SELECT i.id, (ins.id IS NOT NULL) AS created,${guarded ? ' d.original_id,' : ''} (SELECT count(*) FROM notified) AS announced, (SELECT prev_id FROM cursor) AS prev_id
   FROM input i LEFT JOIN inserted ins ON ins.id = i.id${guarded ? ' LEFT JOIN duplicate d ON d.id = i.id' : ''} ORDER BY i.ord`;
 
 /** How far the guard looks past its window for messages stamped by a clock running a little behind. */
@@ -119,9 +134,15 @@ export class MessageWriter implements MessageAppender, MessageStore {
   }
 
   private async writeBatch(lane: number, appends: Append[]): Promise<Settlement[]> {
+    const telemetry = this.options.telemetry ?? NO_TELEMETRY;
+    const started = performance.now();
     try {
-      return (await this.insertDeduplicated(lane, appends)).map((value) => ({ ok: true, value }));
+      const stored = await this.insertDeduplicated(lane, appends);
+      telemetry.writeBatch(appends.length, (performance.now() - started) / 1000, true);
+      telemetry.messagesAcknowledged(stored.length);
+      return stored.map((value) => ({ ok: true, value }));
     } catch (error) {
+      telemetry.writeBatch(appends.length, (performance.now() - started) / 1000, false);
       if (appends.length === 1) return [{ ok: false, error: asUnavailable(error) }];
       // Validation keeps bad rows out; should one still fail, its neighbours must not: each is retried alone.
       this.options.logger.error({ err: redacted(error), lane, size: appends.length }, 'message batch failed; retrying its rows one by one');
@@ -194,6 +215,10 @@ export class MessageWriter implements MessageAppender, MessageStore {
       const message: Message = { ...d, id: Number(row.id), readAt: null, editedAt: null, updatedAt: d.createdAt };
       return { message, created: true };
     });
+    const previous = rows[0]?.prev_id;
+    if (previous !== null && previous !== undefined) {
+      this.options.onCommitted?.(lane, Number(previous), stored.flatMap((s) => (s?.created ? [s.message] : [])));
+    }
     if (stored.some((s) => s === null)) await this.resolveRepeats(drafts, rows, stored);
     return stored as Stored[];
   }

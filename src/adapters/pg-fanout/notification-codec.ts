@@ -83,8 +83,11 @@ export interface MessageChunks {
 const ID_BYTES = 20;
 const FRAMING_BYTES = 16;
 
+/** How every message notification of one process begins (so it can recognise its own cheaply). */
+export const messagesPrefix = (node: string): string => header('m', node);
+
 export function encodeMessageChunks(node: string, lane: number, drafts: readonly MessageDraft[]): MessageChunks {
-  const prefix = `${header('m', node)},"l":${lane},"i":`;
+  const prefix = `${messagesPrefix(node)},"l":${lane},"i":`;
   const budget = MAX_NOTIFY_BYTES - byteLength(prefix) - FRAMING_BYTES;
   const chunkOfRow: number[] = [];
   const chunks: string[] = [];

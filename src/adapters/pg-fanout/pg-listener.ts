@@ -5,9 +5,10 @@ import type { ConversationRepository } from '../../application/ports/conversatio
 import type { FanoutObserver, LocalDelivery } from '../../application/ports/fanout.js';
 import type { MessageRepository } from '../../application/ports/message-repository.js';
 import type { Logger } from '../../application/ports/services.js';
+import { NO_TELEMETRY, type Telemetry } from '../../application/ports/telemetry.js';
 import { messageView } from '../../application/views.js';
 import { DeliveredIds } from './delivered-ids.js';
-import { decode, membershipChanges, type Notification } from './notification-codec.js';
+import { decode, membershipChanges, messagesPrefix, type Notification } from './notification-codec.js';
 import { dispatchAccessChange } from '../../application/access-changes.js';
 import { laneCursors, laneOf } from './write-lanes.js';
 
@@ -35,6 +36,8 @@ export interface PgListenerOptions {
   /** How often the LISTEN connection is probed. @default 5000 */
   readonly probeMs?: number;
   readonly logger: Logger;
+  /** @default NO_TELEMETRY */
+  readonly telemetry?: Telemetry;
 }
 
 export interface FanoutState {
@@ -66,12 +69,16 @@ export class PgListener {
   private outageStarted = 0;
   private cleanupTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
+  private readonly telemetry: Telemetry;
+  private readonly ownMessagesPrefix: string;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: PgListenerOptions,
   ) {
     this.log = options.logger.child({ component: 'fanout' });
+    this.telemetry = options.telemetry ?? NO_TELEMETRY;
+    this.ownMessagesPrefix = messagesPrefix(options.nodeId);
     this.cursors = new Array<number>(options.lanes).fill(0);
     this.status = { state: 'starting', since: new Date().toISOString(), outages: 0 };
     const base = options.retryMs ?? 250;
@@ -106,6 +113,7 @@ export class PgListener {
     // Listening first: whatever commits after these cursors were read arrives as a notification.
     this.advanceCursors(await laneCursors(this.pool));
     this.status = { ...this.status, state: 'listening', since: new Date().toISOString() };
+    this.telemetry.fanoutListening(true);
     // Parked payloads are read within moments of their notification; ten minutes is generous.
     this.cleanupTimer = setInterval(() => {
       this.pool
@@ -123,10 +131,29 @@ export class PgListener {
     await this.queue;
   }
 
+  /**
+   * A batch this process just committed. When every earlier batch of its lane
+   * has been delivered here, it is delivered at once (its notification, when
+   * it comes back, is then skipped unread); otherwise it waits for the
+   * notification, as every other process's batches do.
+   */
+  deliverCommitted(lane: number, previousId: number, messages: readonly Message[]): void {
+    if (this.held || this.pending > 0 || (this.cursors[lane] ?? Number.POSITIVE_INFINITY) < previousId) return;
+    for (const m of messages) {
+      this.advanceCursor(lane, m.id);
+      this.deliverMessage(m);
+    }
+  }
+
   private receive(raw: string): void {
     if (this.held) {
       this.held.push(raw);
       return;
+    }
+    // Hot path: this process's own batch, already delivered when it committed, is skipped before parsing.
+    if (raw.startsWith(this.ownMessagesPrefix)) {
+      const first = Number.parseInt(raw.slice(raw.indexOf('"i":[', this.ownMessagesPrefix.length) + 5), 10);
+      if (Number.isSafeInteger(first) && this.delivered.has(first)) return;
     }
     const n = decode(raw);
     if (!n) {
@@ -197,6 +224,7 @@ export class PgListener {
   /** Exactly once per process: a message replayed after an outage and also notified is delivered once. */
   private deliverMessage(m: Message): void {
     if (!this.delivered.add(m.id)) return;
+    this.telemetry.fanoutDelivered((Date.now() - m.createdAt.getTime()) / 1000);
     this.options.delivery.publish([m.conversationId], 'receiveMessage', JSON.stringify(messageView(m)));
   }
 
@@ -213,6 +241,8 @@ export class PgListener {
       this.outageStarted = Date.now();
       this.held = [];
       this.status = { ...this.status, state: 'reconnecting', since: new Date().toISOString(), outages: this.status.outages + 1 };
+      this.telemetry.fanoutListening(false);
+      this.telemetry.fanoutOutage();
       this.log.warn({ laneCursors: this.cursors }, 'LISTEN connection lost; reconnecting');
     }
     if (attempt > 1 && attempt % 10 === 0) this.log.warn({ attempt }, 'still reconnecting the LISTEN connection');
@@ -228,6 +258,7 @@ export class PgListener {
       .then((replayed) => {
         this.held = null;
         this.status = { ...this.status, state: 'listening', since: new Date().toISOString() };
+        this.telemetry.fanoutListening(true);
         this.log.info({ outageMs: Date.now() - this.outageStarted, from, replayed }, 'LISTEN connection restored; missed messages replayed');
         for (const raw of held) this.receive(raw);
       })

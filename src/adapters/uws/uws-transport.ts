@@ -20,28 +20,73 @@ interface SocketData {
   connection: UwsConnection;
 }
 
+/**
+ * Frames written during one turn of the event loop go out together, in one
+ * cork (one system call per connection per turn rather than one per frame):
+ * a sender's ack and its message's push, or a burst of pushes, share it.
+ */
+class Outbox {
+  private readonly waiting: UwsConnection[] = [];
+  private scheduled = false;
+
+  add(connection: UwsConnection): void {
+    this.waiting.push(connection);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    for (const connection of this.waiting.splice(0)) connection.flush();
+  }
+}
+
 class UwsConnection extends Connection {
   readonly protocol = 'ws' as const;
   ws: WebSocket<SocketData> | null = null;
+  private pending: Array<string | Buffer> | null = null;
+  private pendingBytes = 0;
 
   constructor(
     init: ConnectionInit,
     readonly admitted: Admitted,
+    private readonly outbox: Outbox,
   ) {
     super(init);
   }
 
   protected write(frame: string | Buffer): void {
-    const ws = this.ws!;
-    ws.cork(() => ws.send(frame, false));
+    if (this.pending) this.pending.push(frame);
+    else {
+      this.pending = [frame];
+      this.outbox.add(this);
+    }
+    this.pendingBytes += frame.length;
   }
 
+  /** Sends what this turn wrote, in one cork. */
+  flush(): void {
+    const frames = this.pending;
+    const ws = this.ws;
+    this.pending = null;
+    this.pendingBytes = 0;
+    if (!frames || !ws || this.gone) return;
+    ws.cork(() => {
+      for (const frame of frames) ws.send(frame, false);
+    });
+  }
+
+  /** Closed by the peer: uWS forbids touching the socket from now on. */
+  gone = false;
+
   bufferedAmount(): number {
-    return this.ws!.getBufferedAmount();
+    return (this.gone || !this.ws ? 0 : this.ws.getBufferedAmount()) + this.pendingBytes;
   }
 
   protected end(code: number, reason: string): void {
-    this.ws?.end(code, reason);
+    this.flush();
+    if (!this.gone) this.ws?.end(code, reason);
   }
 }
 
@@ -56,6 +101,7 @@ export class UwsTransport implements Transport {
   readonly socketIoHost: SocketIoHost;
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | null = null;
+  private readonly outbox = new Outbox();
 
   constructor(
     private readonly uws: UwsBuild,
@@ -116,10 +162,7 @@ export class UwsTransport implements Transport {
             });
             return;
           }
-          const connection = new UwsConnection(
-            g.connectionInit(admitted),
-            admitted,
-          );
+          const connection = new UwsConnection(g.connectionInit(admitted), admitted, this.outbox);
           // Not inside res.cork(): with the npm build, an upgrade corked after an
           // await sometimes closed the new socket at once (1006).
           res.upgrade<SocketData>({ connection }, key, protocol, extensions, context);
@@ -146,7 +189,12 @@ export class UwsTransport implements Transport {
           g.realtime.onFrame(connection, isBinary ? null : Buffer.from(message).toString('utf8'));
         }),
 
-      close: (ws) => this.guard('close', () => g.closed(ws.getUserData().connection)),
+      close: (ws) =>
+        this.guard('close', () => {
+          const connection = ws.getUserData().connection;
+          connection.gone = true;
+          g.closed(connection);
+        }),
     });
   }
 

@@ -1,38 +1,18 @@
-import type { ParticipantSummary } from '../../domain/conversation.js';
+import type { z } from 'zod';
 import type { Message, MessageDraft } from '../../domain/message.js';
 import type { AccessChange } from '../../domain/session.js';
-import type { MessageView } from '../views.js';
+import { pushEventSchemas } from '../wire-schemas.js';
 
 /**
  * Every event pushed to connections, with its payload in wire (snake_case)
- * form. This is the one list: codecs and transports derive theirs from it, so
- * a new event is added here and in the use case that sends it.
+ * form, derived from the one list in wire-schemas.ts: a new event is added
+ * there and in the use case that sends it.
  */
-export interface PushEvents {
-  receiveMessage: MessageView;
-  messageUpdated: MessageView;
-  messageDeleted: { id: number; conversation_id: number; deleted_at: string };
-  readReceipt: { conversation_id: number; user_id: number; message_id: number; read_at: string };
-  participantAdded: { conversation_id: number; user: ParticipantSummary; added_by: number };
-  participantRemoved: { conversation_id: number; user_id: number; removed_by: number };
-  presence: { user_id: number; online: boolean; last_seen_at: string | null };
-  typing: { conversation_id: number; user_id: number; is_typing: boolean };
-}
+export type PushEvents = { [E in keyof typeof pushEventSchemas]: z.infer<(typeof pushEventSchemas)[E]> };
 
 export type PushEvent = keyof PushEvents;
 
-/** The runtime list, checked against the type: a missing or unknown name does not compile. */
-const EVENT_TABLE: Record<PushEvent, true> = {
-  receiveMessage: true,
-  messageUpdated: true,
-  messageDeleted: true,
-  readReceipt: true,
-  participantAdded: true,
-  participantRemoved: true,
-  presence: true,
-  typing: true,
-};
-export const PUSH_EVENTS: ReadonlySet<string> = new Set(Object.keys(EVENT_TABLE));
+export const PUSH_EVENTS: ReadonlySet<string> = new Set(Object.keys(pushEventSchemas));
 export const isPushEvent = (name: unknown): name is PushEvent => typeof name === 'string' && PUSH_EVENTS.has(name);
 
 export interface MembershipChange {

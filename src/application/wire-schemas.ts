@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import { MESSAGE_TYPES } from '../domain/message.js';
+import { ROLES } from '../domain/user.js';
+
+/**
+ * What the server sends: the shape of every reply and push, as zod schemas.
+ * The views (views.ts) are typed by them, the pushed events are listed by
+ * them, and the OpenAPI and AsyncAPI documents are generated from them, so
+ * the code, the types and the documents cannot drift apart.
+ */
+
+const iso = z.iso.datetime({ offset: true });
+const isoOrNull = iso.nullable();
+const int = z.number().int();
+
+export const userSummarySchema = z.object({ id: int, username: z.string() }).meta({ id: 'UserSummary' });
+
+export const participantSchema = z
+  .object({
+    id: int,
+    username: z.string(),
+    online: z.boolean().optional().describe('Present where presence was read (participants, joinConversation)'),
+    last_seen_at: isoOrNull.optional(),
+  })
+  .meta({ id: 'Participant' });
+
+export const attachmentViewSchema = z
+  .object({ url: z.string(), name: z.string().optional(), mime_type: z.string().optional(), size: int.optional() })
+  .meta({ id: 'Attachment' });
+
+export const messageViewSchema = z
+  .object({
+    id: int,
+    conversation: int.describe('The conversation id (the original backend’s field)'),
+    conversation_id: int,
+    sender: userSummarySchema,
+    sender_id: int,
+    content: z.string(),
+    type: z.enum(MESSAGE_TYPES),
+    attachment: attachmentViewSchema.nullable(),
+    client_id: z.string().nullable(),
+    read_at: isoOrNull,
+    edited_at: isoOrNull,
+    created_at: iso,
+    updated_at: iso,
+  })
+  .meta({ id: 'Message' });
+
+export const conversationViewSchema = z
+  .object({
+    id: int,
+    title: z.string().nullable(),
+    kind: z.enum(['direct', 'group']),
+    is_open: z.boolean(),
+    created_by: int,
+    created_at: iso,
+    updated_at: iso,
+    participants: z.array(participantSchema).optional(),
+  })
+  .meta({ id: 'Conversation' });
+
+export const conversationSummarySchema = conversationViewSchema
+  .extend({
+    participants: z.array(participantSchema).describe('The first 50 participants by id'),
+    participant_count: int,
+    last_message: messageViewSchema.nullable(),
+    unread_count: int.min(0).max(100).describe('Counted up to 100: 100 means 100 or more (show "99+")'),
+  })
+  .meta({ id: 'ConversationSummary' });
+
+export const userViewSchema = z
+  .object({
+    id: int,
+    email: z.string(),
+    username: z.string(),
+    phone_number: z.string().nullable(),
+    profile_picture: z.string().nullable(),
+    role: z.enum(ROLES),
+    is_active: z.boolean(),
+    is_staff: z.boolean(),
+    date_joined: iso,
+    last_login: isoOrNull,
+  })
+  .meta({ id: 'User' });
+
+export const signedInSchema = z
+  .object({
+    user: userViewSchema,
+    token: z.string().describe('The access token (a JWT): send it as a bearer token'),
+    expires_at: iso,
+    refresh_token: z.string().describe('Opaque; exchange it at POST /auth/refresh before `refresh_expires_at`'),
+    refresh_expires_at: iso,
+  })
+  .meta({ id: 'SignedIn' });
+
+export const sessionViewSchema = z
+  .object({
+    id: z.string(),
+    device: z.string().nullable(),
+    ip: z.string().nullable(),
+    created_at: iso,
+    last_used_at: iso,
+    expires_at: iso,
+    current: z.boolean(),
+  })
+  .meta({ id: 'Session' });
+
+export const messagePageSchema = z.object({ messages: z.array(messageViewSchema), has_more: z.boolean() }).meta({ id: 'MessagePage' });
+export const conversationListSchema = z
+  .object({ conversations: z.array(conversationSummarySchema), next_cursor: z.string().nullable() })
+  .meta({ id: 'ConversationList' });
+export const joinedConversationSchema = z
+  .object({ conversation: conversationViewSchema, messages: z.array(messageViewSchema), has_more: z.boolean() })
+  .meta({ id: 'JoinedConversation' });
+
+export const membershipSchema = z.object({ conversation_id: int, user_id: int });
+export const readReceiptResultSchema = z.object({ conversation_id: int, message_id: int, read_at: iso });
+export const deletedSchema = z.object({ id: int });
+export const typingResultSchema = z.object({ conversation_id: int, is_typing: z.boolean() });
+
+export const errorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) })
+  .meta({ id: 'Error' });
+
+export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+
+export const readinessSchema = z
+  .object({
+    status: z.enum(['ready', 'unavailable']),
+    database: z.enum(['up', 'down']),
+    transport: z.object({ name: z.string().optional(), build: z.string().optional() }).describe('What serves HTTP and WebSockets: uws or node, and its build'),
+    node: z.string().describe('This process’s id in the fan-out'),
+    write_lanes: int,
+    fanout: z
+      .union([
+        z.literal('local'),
+        z.object({
+          state: z.enum(['starting', 'listening', 'reconnecting', 'closed']),
+          since: iso,
+          outages: int,
+          laneCursors: z.array(int).describe('The highest message id seen in each write lane'),
+        }),
+      ])
+      .describe('`local` in a single process; the LISTEN connection’s state otherwise'),
+    error: errorSchema.shape.error.optional().describe('When unavailable'),
+  })
+  .meta({ id: 'Readiness' });
+
+/** Every event pushed to connections, with its payload. The one list: the port's types and the codecs derive from it. */
+export const pushEventSchemas = {
+  receiveMessage: messageViewSchema,
+  messageUpdated: messageViewSchema,
+  messageDeleted: z.object({ id: int, conversation_id: int, deleted_at: iso }),
+  readReceipt: z.object({ conversation_id: int, user_id: int, message_id: int, read_at: iso }),
+  participantAdded: z.object({ conversation_id: int, user: userSummarySchema, added_by: int }),
+  participantRemoved: z.object({ conversation_id: int, user_id: int, removed_by: int }),
+  presence: z.object({ user_id: int, online: z.boolean(), last_seen_at: isoOrNull }),
+  typing: z.object({ conversation_id: int, user_id: int, is_typing: z.boolean() }),
+} as const;
+
+export type MessageView = z.infer<typeof messageViewSchema>;
+export type ParticipantView = z.infer<typeof participantSchema>;
+export type ConversationView = z.infer<typeof conversationViewSchema>;
+export type ConversationSummaryView = z.infer<typeof conversationSummarySchema>;
+export type UserView = z.infer<typeof userViewSchema>;

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seen } from '../support/api-conformance.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+import { WsClient } from '../support/ws-client.js';
+
+// Every response and frame below is checked against the documents as it arrives (tests/support/api-conformance.ts);
+// these tests make sure each documented answer is actually exercised against the real server.
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.stop());
+
+const committed = (name: string) => JSON.parse(readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8')) as Record<string, any>;
+
+describe('API documents', () => {
+  it('serves /openapi.json and /asyncapi.json equal to the committed docs/ copies', async () => {
+    for (const name of ['openapi.json', 'asyncapi.json']) {
+      const res = await fetch(`http://127.0.0.1:${server.port}/${name}`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(committed(name));
+    }
+  });
+
+  it('every documented success reply of every REST operation is given by the server and matches the OpenAPI document', async () => {
+    const http = server.http;
+    const a = await http.post('/auth/register', { email: 'doc_a@example.com', username: 'doc_a', password: 'correct horse', role: 'tenant' });
+    const b = await http.register();
+    const c = await http.register();
+    const login = await http.post('/auth/login', { username: 'doc_a', password: 'correct horse' });
+    await http.post('/auth/refresh', { refresh_token: login.body.refresh_token });
+    const token = a.body.token as string;
+    const sessions = await http.get('/auth/sessions', token);
+    const other = sessions.body.sessions.find((s: { current: boolean }) => !s.current);
+    await http.del(`/auth/sessions/${other.id}`, token);
+    await http.get('/users/me', token);
+
+    const direct = await http.post('/conversations', { participant_ids: [b.id] }, token);
+    await http.post('/conversations', { participant_ids: [b.id] }, token); // the same direct conversation: 200
+    const group = await http.post('/conversations', { participant_ids: [b.id], title: 'docs' }, token);
+    await http.get('/conversations?limit=10', token);
+    await http.get(`/conversations/${group.body.id}`, token);
+    await http.post(`/conversations/${group.body.id}/participants`, { user_id: c.id }, token);
+    await http.get(`/conversations/${group.body.id}/participants`, token);
+    await http.del(`/conversations/${group.body.id}/participants/${c.id}`, token);
+
+    const sent = await http.post(`/conversations/${direct.body.id}/messages`, { content: 'hello', client_id: 'doc-1' }, token);
+    await http.post(`/conversations/${direct.body.id}/messages`, { content: 'hello', client_id: 'doc-1' }, token); // repeated client_id: 200
+    await http.get(`/conversations/${direct.body.id}/messages?limit=5`, token);
+    await http.post(`/conversations/${direct.body.id}/read`, { message_id: sent.body.id }, b.token);
+    await http.patch(`/messages/${sent.body.id}`, { content: 'hello again' }, token);
+    await http.del(`/messages/${sent.body.id}`, token);
+    await http.get('/conversations/999999', token); // a refusal, checked against its documented shape
+
+    const changed = await http.post('/users/me/password', { current_password: 'correct horse', new_password: 'battery staple' }, token);
+    await http.post('/auth/logout', {}, changed.body.token);
+    await http.del('/users/me', c.token);
+    await http.get('/healthz');
+    await http.get('/readyz');
+
+    const documented = Object.entries(committed('openapi.json').paths).flatMap(([path, methods]) =>
+      Object.entries(methods as Record<string, any>).flatMap(([method, op]) =>
+        Object.keys(op.responses)
+          .filter((status) => Number(status) < 300)
+          .map((status) => `${method.toUpperCase()} ${path} ${status}`),
+      ),
+    );
+    expect(documented.length).toBeGreaterThan(20);
+    expect(documented.filter((answer) => !seen.has(answer))).toEqual([]);
+    expect(seen.has('GET /conversations/{id} 404')).toBe(true);
+  });
+
+  it('every client event’s answer and every push is sent by the server on /ws and matches the AsyncAPI document', async () => {
+    const http = server.http;
+    const [a, b] = await Promise.all([http.register(), http.register()]);
+    const group = await http.post('/conversations', { participant_ids: [b.id], title: 'frames' }, a.token);
+    const wsA = await WsClient.connect(server.wsUrl, a.token);
+    const wsB = await WsClient.connect(server.wsUrl, b.token);
+    try {
+      await wsA.event('presence', (d) => d.user_id === b.id && d.online === true);
+      await wsA.request('joinConversation', { conversation_id: group.body.id });
+      const sent = await wsA.request('sendMessage', { conversation_id: group.body.id, content: 'hi', client_id: 'frames-1' });
+      await wsB.event('receiveMessage', (d) => d.id === sent.data.id);
+      await wsA.request('editMessage', { message_id: sent.data.id, content: 'hi!' });
+      await wsB.event('messageUpdated', (d) => d.id === sent.data.id);
+      await wsB.request('markRead', { conversation_id: group.body.id, message_id: sent.data.id });
+      await wsA.event('readReceipt', (d) => d.user_id === b.id);
+      await wsB.request('typing', { conversation_id: group.body.id, is_typing: true });
+      await wsA.event('typing', (d) => d.user_id === b.id);
+      await wsA.request('deleteMessage', { message_id: sent.data.id });
+      await wsB.event('messageDeleted', (d) => d.id === sent.data.id);
+      const c = await http.register();
+      await http.post(`/conversations/${group.body.id}/participants`, { user_id: c.id }, a.token);
+      await wsB.event('participantAdded', (d) => d.user.id === c.id);
+      await wsB.request('leaveConversation', { conversation_id: group.body.id });
+      await wsA.event('participantRemoved', (d) => d.user_id === b.id);
+      const refused = await wsA.request('sendMessage', { conversation_id: 999_999, content: 'nowhere' });
+      expect(refused.error?.code).toBe('CONVERSATION_NOT_FOUND');
+      const unknown = await wsA.request('noSuchEvent', {});
+      expect(unknown.error?.code).toBe('UNKNOWN_EVENT');
+    } finally {
+      await Promise.all([wsA.close(), wsB.close()]);
+    }
+
+    const messages = committed('asyncapi.json').components.messages as Record<string, any>;
+    const fromServer = Object.keys(messages).filter((name) => messages[name].payload.additionalProperties === false && !name.endsWith('Error'));
+    expect(fromServer.length).toBeGreaterThan(10);
+    expect(fromServer.filter((name) => !seen.has(`frame ${name}`))).toEqual([]);
+    expect(seen.has('frame sendMessageError')).toBe(true);
+    expect(seen.has('frame frameError')).toBe(true);
+  });
+});
