@@ -37,7 +37,8 @@ async function run(): Promise<void> {
   });
   if (values.help) return void process.stdout.write(USAGE);
   const sourceUrl = positionals[0];
-  if (positionals.length !== 1 || !sourceUrl || !/^postgres(ql)?:\/\//.test(sourceUrl)) throw new UsageError('one postgres:// URL of the original database is required');
+  if (positionals.length !== 1 || !sourceUrl || !/^postgres(ql)?:\/\//.test(sourceUrl))
+    throw new UsageError('one postgres:// URL of the original database is required');
   const batchSize = Number(values['batch-size']);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new UsageError('--batch-size must be an integer from 1 to 10000');
   const fromSchema = values['from-schema'];
@@ -51,7 +52,11 @@ async function run(): Promise<void> {
   const embedded = configured ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_DB_PORT, logger });
   const targetUrl = configured ?? embedded!.url;
   const source = new pg.Client({ connectionString: sourceUrl, application_name: 'chat-legacy-import-source' });
-  const target = new pg.Client({ connectionString: targetUrl, application_name: 'chat-legacy-import', ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+  const target = new pg.Client({
+    connectionString: targetUrl,
+    application_name: 'chat-legacy-import',
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
   try {
     // This server's schema first, the map table included.
     const sequelize = createSequelize({ url: targetUrl, schema, poolMax: 2, logger });

@@ -76,7 +76,13 @@ function runImport(args: string[]) {
     const code = await exited;
     if (code !== 0) throw new Error(`import exited ${code}: ${output.slice(-2000)}`);
     const line = output.split('\n').find((l) => l.includes('"import complete"'));
-    return JSON.parse(line!).report as { users: { imported: number }; conversations: { imported: number }; participants: { imported: number }; messages: { imported: number; alreadyThere: number }; readMarkersSet: number };
+    return JSON.parse(line!).report as {
+      users: { imported: number };
+      conversations: { imported: number };
+      participants: { imported: number };
+      messages: { imported: number; alreadyThere: number };
+      readMarkersSet: number;
+    };
   };
   return { child, output: () => output, exited, report };
 }
@@ -119,7 +125,9 @@ describe('moving from the original backend', () => {
     expect(await count(`SELECT count(*) AS n FROM users`)).toBe(6);
     expect(await count(`SELECT count(*) AS n FROM messages`)).toBe(60);
     expect(await count(`SELECT count(*) AS n FROM legacy_id_map WHERE entity = 'messages'`)).toBe(60);
-    expect(await count(`SELECT count(*) AS n FROM messages m WHERE NOT EXISTS (SELECT 1 FROM legacy_id_map l WHERE l.entity = 'messages' AND l.new_id = m.id)`)).toBe(0);
+    expect(
+      await count(`SELECT count(*) AS n FROM messages m WHERE NOT EXISTS (SELECT 1 FROM legacy_id_map l WHERE l.entity = 'messages' AND l.new_id = m.id)`),
+    ).toBe(0);
 
     const second = await runImport(['--batch-size', '10']).report();
     expect(second.messages).toMatchObject({ imported: filled.messages - 60, alreadyThere: 60 });
@@ -129,7 +137,9 @@ describe('moving from the original backend', () => {
 
     const before = await dumpImported(db);
     const third = await runImport([]).report();
-    expect([third.users.imported, third.conversations.imported, third.participants.imported, third.messages.imported, third.readMarkersSet]).toEqual([0, 0, 0, 0, 0]);
+    expect([third.users.imported, third.conversations.imported, third.participants.imported, third.messages.imported, third.readMarkersSet]).toEqual([
+      0, 0, 0, 0, 0,
+    ]);
     expect(await dumpImported(db)).toEqual(before);
   }, 120_000);
 
@@ -172,8 +182,15 @@ describe('moving from the original backend', () => {
       expect(list.find((c) => c.id === ORIGINAL.conversations.direct)).toMatchObject({ kind: 'direct', unread_count: 3 });
 
       const pushed = nextEvent(benSocket, 'receiveMessage', (m) => m.content === 'hello from the old app');
-      const answer = await emitWithAnswer(annSocket, 'sendMessage', { conversation_id: ORIGINAL.conversations.direct, content: 'hello from the old app', type: 'text' });
-      expect(answer).toMatchObject({ success: true, message: { conversation: ORIGINAL.conversations.direct, sender: { id: ORIGINAL.users.ann, username: 'ann' }, content: 'hello from the old app' } });
+      const answer = await emitWithAnswer(annSocket, 'sendMessage', {
+        conversation_id: ORIGINAL.conversations.direct,
+        content: 'hello from the old app',
+        type: 'text',
+      });
+      expect(answer).toMatchObject({
+        success: true,
+        message: { conversation: ORIGINAL.conversations.direct, sender: { id: ORIGINAL.users.ann, username: 'ann' }, content: 'hello from the old app' },
+      });
       expect(answer.message.id).toBeGreaterThan(filled.lastMessageId);
       expect(await pushed).toEqual(answer.message);
 
@@ -186,13 +203,20 @@ describe('moving from the original backend', () => {
       // The history: the original's messages (the merged chat's included, the deleted one not) and the new ones, in order.
       const history = (await http.get(`/conversations/${ORIGINAL.conversations.direct}/messages`, ben.token)).body.messages as Array<{ content: string }>;
       expect(history.map((m) => m.content)).toEqual([
-        'hi ben', 'hi ann', 'https://media.example.com/uploads/kitchen.jpg', 'in the second direct chat',
-        'https://media.example.com/uploads/lease.pdf', 'see attached', 'hello from the old app', photo,
+        'hi ben',
+        'hi ann',
+        'https://media.example.com/uploads/kitchen.jpg',
+        'in the second direct chat',
+        'https://media.example.com/uploads/lease.pdf',
+        'see attached',
+        'hello from the old app',
+        photo,
       ]);
     });
 
     it('answers the original frontend’s origin and no other', async () => {
-      const preflight = (origin: string) => fetch(`http://127.0.0.1:${server.port}/auth/login`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+      const preflight = (origin: string) =>
+        fetch(`http://127.0.0.1:${server.port}/auth/login`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
       expect((await preflight(FRONTEND)).headers.get('access-control-allow-origin')).toBe(FRONTEND);
       expect((await preflight('https://elsewhere.example.com')).status).toBe(403);
     });

@@ -47,7 +47,10 @@ describe('media with the URL as content and no attachment', () => {
   });
 
   it('is accepted from a Socket.IO client, answered through the callback and pushed as receiveMessage', async () => {
-    const [a, b] = await Promise.all([connectSocketIo(`http://127.0.0.1:${server.port}`, alice.token), connectSocketIo(`http://127.0.0.1:${server.port}`, bob.token)]);
+    const [a, b] = await Promise.all([
+      connectSocketIo(`http://127.0.0.1:${server.port}`, alice.token),
+      connectSocketIo(`http://127.0.0.1:${server.port}`, bob.token),
+    ]);
     sockets.push(a, b);
     const pushed = nextEvent(b, 'receiveMessage', (m) => m.content === url('doc.pdf'));
     const answer = await emitWithAnswer(a, 'sendMessage', { conversation_id: conversationId, content: url('doc.pdf'), type: 'file' });
@@ -56,7 +59,12 @@ describe('media with the URL as content and no attachment', () => {
   });
 
   it('keeps an explicit attachment as given, with the content as its caption', async () => {
-    const sent = await ws.request('sendMessage', { conversation_id: conversationId, content: 'look', type: 'image', attachment: { url: url('b.png'), name: 'b.png' } });
+    const sent = await ws.request('sendMessage', {
+      conversation_id: conversationId,
+      content: 'look',
+      type: 'image',
+      attachment: { url: url('b.png'), name: 'b.png' },
+    });
     expect(sent.data).toMatchObject({ content: 'look', attachment: { url: url('b.png'), name: 'b.png' } });
   });
 

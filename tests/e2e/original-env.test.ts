@@ -22,15 +22,17 @@ describe('the server started with the original backend’s .env', () => {
       PASSWORD_HASH_COST: '16384',
     });
     try {
-      const warnings = server.output().split('\n').filter((line) => line.includes('set but ignored'));
+      const warnings = server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('set but ignored'));
       expect(warnings).toHaveLength(1);
       const warning = JSON.parse(warnings[0]!) as { level: number; ignored: Record<string, string> };
       expect(warning.level).toBe(40);
       expect(Object.keys(warning.ignored).sort()).toEqual(['BASE_URL', 'DB_DIALECT', 'DJANGO_API_URL', 'PASSWORD_HASH_COST']);
 
       const base = `http://127.0.0.1:${server.port}`;
-      const preflight = (origin: string) =>
-        fetch(`${base}/conversations`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+      const preflight = (origin: string) => fetch(`${base}/conversations`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
       const allowed = await preflight(FRONTEND);
       expect(allowed.status).toBe(204);
       expect(allowed.headers.get('access-control-allow-origin')).toBe(FRONTEND);

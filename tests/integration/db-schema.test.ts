@@ -27,7 +27,10 @@ const query = async (url: string, sql: string) => {
 describe('DB_SCHEMA beside a public schema that has its own schema_migrations', () => {
   it('migrates into the configured schema, twice, and leaves public alone', async () => {
     const url = await freshDatabase('schema');
-    await query(url, `CREATE TABLE public.schema_migrations (name varchar(255) PRIMARY KEY); INSERT INTO public.schema_migrations VALUES ('20200101-someone-elses')`);
+    await query(
+      url,
+      `CREATE TABLE public.schema_migrations (name varchar(255) PRIMARY KEY); INSERT INTO public.schema_migrations VALUES ('20200101-someone-elses')`,
+    );
     const sequelize = createSequelize({ url, schema: 'chat', logger: silentLogger, poolMax: 2 });
     closers.push(() => sequelize.close());
     await ensureSchema(sequelize, 'chat');

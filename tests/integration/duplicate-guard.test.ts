@@ -30,12 +30,17 @@ beforeAll(async () => {
   const users = new SequelizeUserRepository(sequelize);
   const ids: number[] = [];
   for (const name of ['dupa', 'dupb']) {
-    const u = await users.create({ email: `${name}@x.io`, username: name, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' }, new Date());
+    const u = await users.create(
+      { email: `${name}@x.io`, username: name, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' },
+      new Date(),
+    );
     if (!u.ok) throw new Error(u.error.code);
     ids.push(u.value.id);
   }
   sender = ids[0]!;
-  conversationId = (await new SequelizeConversationRepository(sequelize).createGroup({ title: 'dup', isOpen: false, createdBy: sender, participantIds: ids }, new Date())).id;
+  conversationId = (
+    await new SequelizeConversationRepository(sequelize).createGroup({ title: 'dup', isOpen: false, createdBy: sender, participantIds: ids }, new Date())
+  ).id;
 });
 afterAll(async () => {
   for (const pool of pools ?? []) await pool.end();
@@ -43,7 +48,14 @@ afterAll(async () => {
 });
 
 const draft = (content: string): MessageDraft => ({
-  conversationId, senderId: sender, senderUsername: 'x', content, type: 'text', attachment: null, clientId: null, createdAt: new Date(),
+  conversationId,
+  senderId: sender,
+  senderUsername: 'x',
+  content,
+  type: 'text',
+  attachment: null,
+  clientId: null,
+  createdAt: new Date(),
 });
 const stored = async (content: string) =>
   Number((await pools[0]!.query<{ n: string }>('SELECT count(*) AS n FROM messages WHERE content = $1', [content])).rows[0]!.n);
@@ -58,7 +70,10 @@ describe('the duplicate guard across processes', () => {
       await holder.query('SELECT pg_advisory_xact_lock($1, $2)', [LANE_LOCK, laneOf(conversationId, LANES)]);
       const both = Promise.all(writers.map((w) => w.append(draft('sent twice, on two processes'), GUARD)));
       const waiting = async () =>
-        Number((await holder.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND NOT granted`, [LANE_LOCK])).rows[0]!.n);
+        Number(
+          (await holder.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND NOT granted`, [LANE_LOCK]))
+            .rows[0]!.n,
+        );
       for (let n = 0; (await waiting()) < 2; n++) {
         if (n > 400) throw new Error('the two statements never waited for the lane');
         await new Promise((r) => setTimeout(r, 25));
@@ -75,9 +90,7 @@ describe('the duplicate guard across processes', () => {
 
   it('stores one message per distinct send under concurrent load from both processes', async () => {
     const rounds = 25;
-    const answers = await Promise.all(
-      Array.from({ length: rounds }, (_, i) => [0, 1, 0, 1].map((w) => writers[w]!.append(draft(`round ${i}`), GUARD))).flat(),
-    );
+    const answers = await Promise.all(Array.from({ length: rounds }, (_, i) => [0, 1, 0, 1].map((w) => writers[w]!.append(draft(`round ${i}`), GUARD))).flat());
     for (let i = 0; i < rounds; i++) {
       const mine = answers.slice(i * 4, i * 4 + 4);
       expect(mine.filter((s) => s.created)).toHaveLength(1);

@@ -38,13 +38,20 @@ describe('importing the original backend’s database', () => {
     expect(report.users).toEqual({ imported: 6, alreadyThere: 0, skipped: 0, renamed: [{ id: U.Ben, from: 'Ben', to: `Ben_${U.Ben}` }], roleDefaulted: 1 });
     const users = (await target.query('SELECT id, email, username, password, role, is_staff, deleted_at FROM users ORDER BY id')).rows;
     expect(users.map((u) => u.id)).toEqual([U.ann, U.ben, U.cat, U.Ben, U.dan, U.admin]);
-    expect(users[0]).toMatchObject({ email: 'ann@example.com', username: 'ann', role: 'landlord', password: expect.stringMatching(/^pbkdf2_sha256\$100000\$/) });
+    expect(users[0]).toMatchObject({
+      email: 'ann@example.com',
+      username: 'ann',
+      role: 'landlord',
+      password: expect.stringMatching(/^pbkdf2_sha256\$100000\$/),
+    });
     expect(users.find((u) => u.id === U.dan).deleted_at).toBeInstanceOf(Date);
     expect(users.find((u) => u.id === U.admin)).toMatchObject({ role: 'tenant', is_staff: true, password: '!unusable' });
 
     // Direct: no title (a blank one counts as none) and two live participants; the pair's second direct chat merges into the first.
     expect(report.conversations).toEqual({ imported: 4, alreadyThere: 0, skipped: 1, direct: 2, merged: 1 });
-    const conversations = (await target.query('SELECT id, title, kind, is_open, created_by, direct_key, deleted_at IS NOT NULL AS deleted FROM conversations ORDER BY id')).rows;
+    const conversations = (
+      await target.query('SELECT id, title, kind, is_open, created_by, direct_key, deleted_at IS NOT NULL AS deleted FROM conversations ORDER BY id')
+    ).rows;
     expect(conversations).toEqual([
       { id: C.direct, title: null, kind: 'direct', is_open: false, created_by: U.ann, direct_key: `${U.ann}:${U.ben}`, deleted: false },
       { id: C.group, title: 'House 12', kind: 'group', is_open: false, created_by: U.ann, direct_key: null, deleted: false },
@@ -59,7 +66,8 @@ describe('importing the original backend’s database', () => {
     expect(left.rows[0].deleted_at).toBeInstanceOf(Date);
 
     expect(report.messages).toEqual({ imported: filled.messages, alreadyThere: 0, skipped: 0, mediaWithoutUrl: 1 });
-    const messages = (await target.query('SELECT id, conversation_id, content, type, attachment, deleted_at IS NOT NULL AS deleted FROM messages ORDER BY id')).rows;
+    const messages = (await target.query('SELECT id, conversation_id, content, type, attachment, deleted_at IS NOT NULL AS deleted FROM messages ORDER BY id'))
+      .rows;
     expect(messages.map((m) => Number(m.id))).toEqual(Array.from({ length: filled.messages }, (_, i) => i + 1));
     expect(messages.filter((m) => m.deleted)).toHaveLength(filled.deleted);
     expect(messages.find((m) => m.type === 'file' && m.conversation_id === C.direct)).toMatchObject({
@@ -70,7 +78,9 @@ describe('importing the original backend’s database', () => {
     expect(messages.find((m) => m.content === 'in the second direct chat').conversation_id).toBe(C.direct);
 
     // Read markers: the newest message each sent, or that the original marked read.
-    const markers = await target.query('SELECT user_id, last_read_message_id FROM conversation_participants WHERE conversation_id = $1 ORDER BY user_id', [C.direct]);
+    const markers = await target.query('SELECT user_id, last_read_message_id FROM conversation_participants WHERE conversation_id = $1 ORDER BY user_id', [
+      C.direct,
+    ]);
     const newestOf = (where: (m: { content: string }) => boolean) => Math.max(...messages.filter(where).map((m) => Number(m.id)));
     expect(markers.rows.map((r) => [r.user_id, Number(r.last_read_message_id)])).toEqual([
       [U.ann, newestOf((m) => m.content.endsWith('kitchen.jpg'))],
@@ -94,7 +104,9 @@ describe('importing the original backend’s database', () => {
     await run(camel.source, camel.target);
     const snake = await setUp();
     for (const table of ['conversations', 'conversation_participants', 'messages']) {
-      await snake.source.query(`ALTER TABLE ${table} RENAME "createdAt" TO created_at; ALTER TABLE ${table} RENAME "updatedAt" TO updated_at; ALTER TABLE ${table} RENAME "deletedAt" TO deleted_at`);
+      await snake.source.query(
+        `ALTER TABLE ${table} RENAME "createdAt" TO created_at; ALTER TABLE ${table} RENAME "updatedAt" TO updated_at; ALTER TABLE ${table} RENAME "deletedAt" TO deleted_at`,
+      );
     }
     await run(snake.source, snake.target);
     const volatile = ['password', 'imported_at'];
@@ -122,7 +134,10 @@ describe('importing the original backend’s database', () => {
     expect(moved).toBeGreaterThan(20);
     expect((await target.query('SELECT title FROM conversations WHERE id = $1', [C.group])).rows[0].title).toBe('already here');
     expect((await target.query('SELECT title FROM conversations WHERE id = $1', [moved])).rows[0].title).toBe('House 12');
-    const counts = await target.query('SELECT conversation_id, count(*)::int AS n FROM messages WHERE conversation_id IN ($1, $2) GROUP BY 1', [C.group, moved]);
+    const counts = await target.query('SELECT conversation_id, count(*)::int AS n FROM messages WHERE conversation_id IN ($1, $2) GROUP BY 1', [
+      C.group,
+      moved,
+    ]);
     expect(counts.rows).toEqual([{ conversation_id: moved, n: ORIGINAL.groupMessages }]);
   });
 });

@@ -64,11 +64,22 @@ export async function fillOriginal(url: string, schema = 'public'): Promise<{ me
       [c.empty, null, u.ann, [], null],
     ];
     for (const [id, title, createdBy, people, deletedAt] of conversations) {
-      await db.query(`INSERT INTO conversations (id, title, created_by, "createdAt", "updatedAt", "deletedAt") VALUES ($1, $2, $3, $4, $4, $5)`, [id, title, createdBy, t(10 + id), deletedAt]);
+      await db.query(`INSERT INTO conversations (id, title, created_by, "createdAt", "updatedAt", "deletedAt") VALUES ($1, $2, $3, $4, $4, $5)`, [
+        id,
+        title,
+        createdBy,
+        t(10 + id),
+        deletedAt,
+      ]);
       for (const person of people) {
         // dan left the group (his row is soft-deleted) before his account was deleted.
         const left = id === c.group && person === u.dan ? t(40) : null;
-        await db.query(`INSERT INTO conversation_participants (conversation_id, user_id, "createdAt", "updatedAt", "deletedAt") VALUES ($1, $2, $3, $3, $4)`, [id, person, t(10 + id), left]);
+        await db.query(`INSERT INTO conversation_participants (conversation_id, user_id, "createdAt", "updatedAt", "deletedAt") VALUES ($1, $2, $3, $3, $4)`, [
+          id,
+          person,
+          t(10 + id),
+          left,
+        ]);
       }
     }
     await db.query(`UPDATE conversations SET created_by = NULL WHERE id = $1`, [c.empty]);
@@ -85,7 +96,12 @@ export async function fillOriginal(url: string, schema = 'public'): Promise<{ me
       [c.direct, u.ben, 'see attached', 'text', false, false],
     ];
     const group: M[] = Array.from({ length: ORIGINAL.groupMessages }, (_, i) => [
-      c.group, [u.ann, u.ben, u.cat][i % 3]!, `group message ${i}`, 'text', i < 100, i % 25 === 24,
+      c.group,
+      [u.ann, u.ben, u.cat][i % 3]!,
+      `group message ${i}`,
+      'text',
+      i < 100,
+      i % 25 === 24,
     ]);
     group[10] = [c.group, u.cat, '/uploads/relative/photo.png', 'image', true, false];
     const others: M[] = [

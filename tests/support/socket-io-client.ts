@@ -13,8 +13,7 @@ export function connectSocketIo(baseUrl: string, token: string, transports: stri
 }
 
 /** Emits with a callback, as the original clients did, and resolves with the answer. */
-export const emitWithAnswer = (socket: Socket, event: string, data: unknown): Promise<any> =>
-  new Promise((resolve) => socket.emit(event, data, resolve));
+export const emitWithAnswer = (socket: Socket, event: string, data: unknown): Promise<any> => new Promise((resolve) => socket.emit(event, data, resolve));
 
 /** The next `event` matching, or a rejection after `ms`. */
 export const nextEvent = (socket: Socket, event: string, match: (d: any) => boolean = () => true, ms = 5_000): Promise<any> =>

@@ -85,7 +85,10 @@ export async function keepOrDraw(target: pg.Client, table: 'conversations' | 'me
   const result = new Map(legacyIds.filter((id) => !taken.has(id)).map((id) => [id, id] as const));
   const clashing = legacyIds.filter((id) => taken.has(id));
   if (clashing.length > 0) {
-    const drawn = await target.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2::int)`, [table, clashing.length]);
+    const drawn = await target.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2::int)`, [
+      table,
+      clashing.length,
+    ]);
     clashing.forEach((id, i) => result.set(id, Number(drawn.rows[i]!.id)));
   }
   return result;

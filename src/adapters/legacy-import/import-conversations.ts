@@ -28,11 +28,21 @@ export async function importConversations(c: ImportContext): Promise<void> {
 async function importBatch(c: ImportContext, todo: readonly Row[]): Promise<void> {
   const report = c.report.conversations;
   const participants = await c.original.participantsOf(ids(todo));
-  const users = await mapped(c.target, 'users', [...ids(participants, 'user_id'), ...todo.filter((r) => r.created_by !== null).map((r) => Number(r.created_by))]);
+  const users = await mapped(c.target, 'users', [
+    ...ids(participants, 'user_id'),
+    ...todo.filter((r) => r.created_by !== null).map((r) => Number(r.created_by)),
+  ]);
   const plans = todo.map((r) => {
     const mine = participants.filter((p) => Number(p.conversation_id) === Number(r.id));
     const everyone = [...new Set(mine.map((p) => users.get(Number(p.user_id))).filter((id) => id !== undefined))].sort((x, y) => x - y);
-    const live = [...new Set(mine.filter((p) => p.deleted_at === null).map((p) => users.get(Number(p.user_id))).filter((id) => id !== undefined))];
+    const live = [
+      ...new Set(
+        mine
+          .filter((p) => p.deleted_at === null)
+          .map((p) => users.get(Number(p.user_id)))
+          .filter((id) => id !== undefined),
+      ),
+    ];
     const title = typeof r.title === 'string' && r.title.trim() !== '' ? r.title.trim() : null;
     const direct = title === null && live.length === 2;
     const createdBy = (r.created_by !== null ? users.get(Number(r.created_by)) : undefined) ?? everyone[0] ?? null;

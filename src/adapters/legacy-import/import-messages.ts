@@ -58,7 +58,11 @@ export async function importMessages(c: ImportContext): Promise<void> {
             rowsHere.map((x) => timeOrNull(x.r.deleted_at)),
           ],
         );
-        await record(c.target, 'messages', rowsHere.map((x) => [Number(x.r.id), idOf(x)] as const));
+        await record(
+          c.target,
+          'messages',
+          rowsHere.map((x) => [Number(x.r.id), idOf(x)] as const),
+        );
       });
     }
     report.imported += rowsHere.length;
@@ -78,9 +82,7 @@ export async function finish(c: ImportContext): Promise<void> {
     const { rows } = await c.target.query<{ max: string | null }>(`SELECT max(id) AS max FROM ${table}`);
     await moveSequencePast(c.target, table, Number(rows[0]!.max ?? 0));
   }
-  await c.target.query(
-    `UPDATE write_lanes SET last_id = m.max FROM (SELECT max(id) AS max FROM messages) m WHERE write_lanes.last_id < m.max`,
-  );
+  await c.target.query(`UPDATE write_lanes SET last_id = m.max FROM (SELECT max(id) AS max FROM messages) m WHERE write_lanes.last_id < m.max`);
   const markers = await c.target.query(`
     WITH own AS (
       SELECT conversation_id, sender_id, max(id) AS id FROM messages WHERE deleted_at IS NULL GROUP BY conversation_id, sender_id

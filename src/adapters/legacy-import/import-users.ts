@@ -24,7 +24,7 @@ export async function refuseConflicts(c: ImportContext, renames: ReadonlySet<num
   for (const group of await c.original.caseInsensitiveDuplicates('email')) {
     problems.push(`original users ${group.join(', ')} share one email (regardless of case), which must be unique here`);
   }
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const rows = await c.original.batch('users', after, c.batchSize);
     if (rows.length === 0) break;
     after = Number(rows.at(-1)!.id);
@@ -42,7 +42,10 @@ export async function refuseConflicts(c: ImportContext, renames: ReadonlySet<num
     }
   }
   if (problems.length > 0) {
-    const shown = problems.slice(0, 20).map((p) => `  - ${p}`).join('\n');
+    const shown = problems
+      .slice(0, 20)
+      .map((p) => `  - ${p}`)
+      .join('\n');
     throw new ImportConflictError(
       `Nothing was imported: ${problems.length} conflict(s) with this database or within the original.\n${shown}${problems.length > 20 ? '\n  ...' : ''}\n` +
         'Import into an empty database (or one that holds only earlier runs of this import), and make emails unique in the original.',
@@ -53,7 +56,7 @@ export async function refuseConflicts(c: ImportContext, renames: ReadonlySet<num
 const usernameOf = (r: Readonly<Record<string, unknown>>, renames: ReadonlySet<number>): string =>
   renames.has(Number(r.id)) ? `${String(r.username)}_${Number(r.id)}` : String(r.username);
 
-const roleOf = (value: unknown): Role | null => (ROLES as readonly unknown[]).includes(value) ? (value as Role) : null;
+const roleOf = (value: unknown): Role | null => ((ROLES as readonly unknown[]).includes(value) ? (value as Role) : null);
 
 /** Users, ids kept, Django password hashes as they are (this server verifies and upgrades them at login). */
 export async function importUsers(c: ImportContext, renames: ReadonlySet<number>): Promise<void> {
@@ -97,7 +100,11 @@ export async function importUsers(c: ImportContext, renames: ReadonlySet<number>
             column((r) => timeOrNull(r.deleted_at)),
           ],
         );
-        await record(c.target, 'users', ids(todo).map((id) => [id, id] as const));
+        await record(
+          c.target,
+          'users',
+          ids(todo).map((id) => [id, id] as const),
+        );
       });
     }
     report.imported += todo.length;

@@ -15,16 +15,30 @@ const timestamps = [col('created_at', 'timestamptz'), col('updated_at', 'timesta
 /** What the importer reads of the original backend's tables (tests/fixtures/original-schema.sql shows the assumed shape). */
 const TABLES = {
   users: [
-    col('id', 'bigint', true), col('email', 'text', true), col('username', 'text', true), col('password', 'text', true),
-    col('phone_number', 'text'), col('profile_picture', 'text'), col('role', 'text'),
-    col('is_active', 'boolean'), col('is_staff', 'boolean'), col('is_superuser', 'boolean'),
-    col('date_joined', 'timestamptz'), col('last_login', 'timestamptz'), ...timestamps,
+    col('id', 'bigint', true),
+    col('email', 'text', true),
+    col('username', 'text', true),
+    col('password', 'text', true),
+    col('phone_number', 'text'),
+    col('profile_picture', 'text'),
+    col('role', 'text'),
+    col('is_active', 'boolean'),
+    col('is_staff', 'boolean'),
+    col('is_superuser', 'boolean'),
+    col('date_joined', 'timestamptz'),
+    col('last_login', 'timestamptz'),
+    ...timestamps,
   ],
   conversations: [col('id', 'bigint', true), col('title', 'text'), col('created_by', 'bigint'), ...timestamps],
   conversation_participants: [col('conversation_id', 'bigint', true), col('user_id', 'bigint', true), ...timestamps],
   messages: [
-    col('id', 'bigint', true), col('conversation_id', 'bigint', true), col('sender_id', 'bigint', true), col('content', 'text', true),
-    col('type', 'text'), col('read_at', 'timestamptz'), ...timestamps,
+    col('id', 'bigint', true),
+    col('conversation_id', 'bigint', true),
+    col('sender_id', 'bigint', true),
+    col('content', 'text', true),
+    col('type', 'text'),
+    col('read_at', 'timestamptz'),
+    ...timestamps,
   ],
 } as const satisfies Record<string, readonly Column[]>;
 
