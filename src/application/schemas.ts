@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MESSAGE_TYPES, isHttpUrl } from '../domain/message.js';
+import { MAX_URL_LENGTH, MESSAGE_TYPES, isHttpUrl } from '../domain/message.js';
 import { ROLES } from '../domain/user.js';
 
 /** The largest value of the database's integer columns (users, conversations). */
@@ -26,7 +26,7 @@ export const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, '
 const content = text(1_000_000);
 
 export const attachmentSchema = z.strictObject({
-  url: text(2048).refine(isHttpUrl, 'must be an http(s) URL'),
+  url: text(MAX_URL_LENGTH).refine(isHttpUrl, 'must be an http(s) URL'),
   name: text(255).optional(),
   mime_type: text(255).optional(),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { originalVariables, type IgnoredVariable } from './original-variables.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -40,7 +41,11 @@ const schema = z.object({
     .string()
     .default('')
     .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  // The original backend's single CORS origin, used when CORS_ORIGINS is empty (original-variables.ts).
+  FRONTEND_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()),
+  DB_DIALECT: z.preprocess(blankToUndefined, z.string().regex(/^postgres(ql)?$/i, 'this server runs on PostgreSQL only').optional()),
   MAX_CONTENT_LENGTH: int(1, 1_000_000).default(10_000),
+  DUPLICATE_WINDOW_SECONDS: int(0, 3600).default(0),
   MAX_FRAME_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
   MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
   RATE_LIMIT_PER_SECOND: z.coerce.number({ message: 'must be a number' }).min(0).default(50),
@@ -81,6 +86,8 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema> & {
+  /** Variables set but not read, to be named in a warning at start-up. */
+  readonly ignoredVariables: readonly IgnoredVariable[];
   /** The database to use, or null to start the embedded one. */
   readonly databaseUrl: string | null;
   readonly dataDir: string;
@@ -109,7 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
     const weakness = c.JWT_SECRET ? secretWeakness(c.JWT_SECRET) : 'must be set in production';
     if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
   }
-  return { ...c, databaseUrl: databaseUrl(c), dataDir: path.resolve(c.DATA_DIR) };
+  const original = originalVariables(env, c);
+  return { ...c, CORS_ORIGINS: original.corsOrigins, ignoredVariables: original.ignored, databaseUrl: databaseUrl(c), dataDir: path.resolve(c.DATA_DIR) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { MessageDraft } from '../../domain/message.js';
-import type { Broadcaster, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
+import type { AppendOptions, Broadcaster, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
 import { messageView } from '../../application/views.js';
 
 /**
@@ -13,8 +13,8 @@ export class LocalMessageAppender implements MessageAppender {
     private readonly broadcaster: Broadcaster,
   ) {}
 
-  async append(draft: MessageDraft): Promise<Stored> {
-    const stored = await this.store.append(draft);
+  async append(draft: MessageDraft, options?: AppendOptions): Promise<Stored> {
+    const stored = await this.store.append(draft, options);
     if (stored.created) await this.broadcaster.toConversation(draft.conversationId, 'receiveMessage', messageView(stored.message));
     return stored;
   }
