@@ -1,6 +1,6 @@
 import type { MessageDraft } from '../../domain/message.js';
 import type { AppendOptions, Broadcaster, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
-import { messageView } from '../../application/views.js';
+import { serialisedMessage } from '../../application/views.js';
 
 /**
  * Appends, then announces, within one process: the store resolves in commit
@@ -15,7 +15,7 @@ export class LocalMessageAppender implements MessageAppender {
 
   async append(draft: MessageDraft, options?: AppendOptions): Promise<Stored> {
     const stored = await this.store.append(draft, options);
-    if (stored.created) await this.broadcaster.toConversation(draft.conversationId, 'receiveMessage', messageView(stored.message));
+    if (stored.created) await this.broadcaster.toConversation(draft.conversationId, 'receiveMessage', serialisedMessage(stored.message).value);
     return stored;
   }
 
