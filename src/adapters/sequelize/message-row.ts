@@ -21,3 +21,14 @@ export const toMessage = (r: Row, prefix = ''): Message => ({
   createdAt: date(r[`${prefix}created_at`]),
   updatedAt: date(r[`${prefix}updated_at`]),
 });
+
+/**
+ * `m`'s rows of one conversation, written as a range so that PostgreSQL reads
+ * them through the (conversation_id, id) index in that index's order. With an
+ * equality, the planner drops conversation_id from ORDER BY and may walk the
+ * primary key backwards instead, filtering every other conversation's rows:
+ * for a conversation with few or no messages in a large table, a scan of the
+ * whole table (the conversation list took 5.9 s with 1,000,000 messages
+ * elsewhere). Pair it with ORDER BY m.conversation_id, m.id.
+ */
+export const ONE_CONVERSATION = (id: string): string => `m.conversation_id BETWEEN ${id} AND ${id}`;

@@ -9,7 +9,7 @@ import {
   type NewGroup,
 } from '../../application/ports/conversation-repository.js';
 import { date, num } from './database.js';
-import { toMessage, type Row } from './message-row.js';
+import { ONE_CONVERSATION, toMessage, type Row } from './message-row.js';
 
 const COLUMNS = 'c.id, c.title, c.kind, c.is_open, c.created_by, c.created_at, c.updated_at';
 
@@ -126,7 +126,7 @@ export class SequelizeConversationRepository implements ConversationRepository {
          FROM conversation_participants p
          JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
          LEFT JOIN LATERAL (
-           SELECT m.id, m.created_at FROM messages m WHERE m.conversation_id = c.id AND m.deleted_at IS NULL ORDER BY m.id DESC LIMIT 1
+           SELECT m.id, m.created_at FROM messages m WHERE ${ONE_CONVERSATION('c.id')} AND m.deleted_at IS NULL ORDER BY m.conversation_id DESC, m.id DESC LIMIT 1
          ) lm ON true
          WHERE p.user_id = $1 AND p.deleted_at IS NULL
        ), page AS (

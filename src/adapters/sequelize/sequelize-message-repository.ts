@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Message } from '../../domain/message.js';
 import type { CatchUpGroup, MessagePage, MessageRepository, PageQuery } from '../../application/ports/message-repository.js';
-import { MESSAGE_COLUMNS, toMessage, type Row } from './message-row.js';
+import { MESSAGE_COLUMNS, ONE_CONVERSATION, toMessage, type Row } from './message-row.js';
 
 export class SequelizeMessageRepository implements MessageRepository {
   constructor(private readonly sequelize: Sequelize) {}
@@ -30,8 +30,8 @@ export class SequelizeMessageRepository implements MessageRepository {
       `SELECT ${MESSAGE_COLUMNS}
        FROM unnest($1::int[], $2::bigint[]) AS g(conversation_id, after_id)
        JOIN LATERAL (
-         SELECT * FROM messages m WHERE m.conversation_id = g.conversation_id AND m.id > g.after_id AND m.deleted_at IS NULL
-         ORDER BY m.id LIMIT $3
+         SELECT * FROM messages m WHERE ${ONE_CONVERSATION('g.conversation_id')} AND m.id > g.after_id AND m.deleted_at IS NULL
+         ORDER BY m.conversation_id, m.id LIMIT $3
        ) m ON true
        JOIN users u ON u.id = m.sender_id
        ORDER BY m.id LIMIT $3`,
@@ -44,9 +44,9 @@ export class SequelizeMessageRepository implements MessageRepository {
     const newestFirst = query.after === undefined;
     const rows = await this.select(
       `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
-       WHERE m.conversation_id = $1 AND m.deleted_at IS NULL
+       WHERE ${ONE_CONVERSATION('$1::int')} AND m.deleted_at IS NULL
          AND ($2::bigint IS NULL OR m.id < $2) AND ($3::bigint IS NULL OR m.id > $3)
-       ORDER BY m.id ${newestFirst ? 'DESC' : 'ASC'} LIMIT $4`,
+       ORDER BY m.conversation_id ${newestFirst ? 'DESC' : 'ASC'}, m.id ${newestFirst ? 'DESC' : 'ASC'} LIMIT $4`,
       [conversationId, query.before ?? null, query.after ?? null, query.limit + 1],
     );
     const hasMore = rows.length > query.limit;
