@@ -1,0 +1,305 @@
+/**
+ * One client process of the reconnect-storm scenario (bench/scenarios/storm.ts),
+ * driven over IPC: every request carries an id, answered once with the same id.
+ *
+ * - `upgrades`: upgrades one connection after another on `inFlight` slots
+ *   and holds them, counting the answers (the raw upgrade rate).
+ * - `connect`: the chat clients of some one-to-one conversations (both
+ *   participants in this process, so a message's acknowledgement and its
+ *   delivery are timed on one clock), then `chat`, `progress`, `recovery`,
+ *   `deliveredBy`, `final` as the scenario asks.
+ */
+import net from 'node:net';
+import { Ledger, StormClient, StormCounters, type StormIdentity } from './lib/storm-client.js';
+import { now, perSecond } from './lib/stats.js';
+
+export interface StormPair {
+  readonly conversationId: number;
+  readonly a: { readonly id: number; readonly token: string };
+  readonly b: { readonly id: number; readonly token: string };
+  /** Whether both participants send. */
+  readonly chatty: boolean;
+}
+
+export interface UpgradeTally {
+  ok: number;
+  status503: number;
+  otherStatus: Record<string, number>;
+  networkErrors: Record<string, number>;
+  startedAt: number;
+  lastAt: number;
+  cpuSeconds: number;
+}
+
+export type StormRequest =
+  | { type: 'upgrades'; url: string; queries: string[]; inFlight: number; localAddresses: string[] }
+  | { type: 'connect'; url: string; pairs: StormPair[]; localAddresses: string[]; concurrency: number }
+  | { type: 'chat'; ratePerChatter: number }
+  | { type: 'stopChat' }
+  | { type: 'stats' }
+  | { type: 'progress'; since: number; settledBeforeMs: number }
+  | { type: 'recovery'; since: number }
+  | { type: 'deliveredBy'; cutoff: number }
+  | { type: 'final' };
+
+/** Running totals: the orchestrator takes differences between two readings. */
+export interface StormStats extends StormCounters {
+  cpuSeconds: number;
+}
+
+export interface StormProgress {
+  clients: number;
+  open: number;
+  back: number;
+  /** Clients whose connection dropped at or after `since`. */
+  dropped: number;
+  /** Of those, not yet connected and caught up. */
+  notBack: number;
+  /** Messages acknowledged at least `settledBeforeMs` ago that the other participant has not received. */
+  undelivered: number;
+  pendingSends: number;
+}
+
+export interface StormRecovery {
+  dropped: number;
+  notBack: number;
+  /** The latest time a dropped client was connected and caught up again. */
+  lastBackAt: number;
+  /** When each reconnect since `since` opened (wall clock, ms). */
+  reopens: number[];
+  /** Second by second since `since`: connection attempts started, and refused with 503. */
+  attemptsPerSecond: number[];
+  refusalsPerSecond: number[];
+  /** Attempts started since `since`: [status (0: no answer), TCP connect ms, then answer ms]. */
+  handshakes: Array<[number, number, number]>;
+}
+
+export interface StormFinal {
+  acked: number;
+  received: number;
+  /** Acknowledgement times of messages the other participant never received, although connected and caught up. */
+  lostAckedAt: number[];
+  /** Messages not received by another participant who is not (yet) back: not lost, not delivered either. */
+  unreached: number;
+  rawDuplicates: number;
+  appDuplicates: number;
+  /** For every acknowledged message, ack → first receipt by the other participant, ms. */
+  deliveryMs: number[];
+}
+
+const counters = new StormCounters();
+const ledger = new Ledger();
+const clients: StormClient[] = [];
+const held: net.Socket[] = [];
+let chatTimer: NodeJS.Timeout | null = null;
+const padding = 'x'.repeat(48);
+
+/**
+ * The raw upgrade rate: a bare handshake on a TCP socket (request line and
+ * headers out, status line and headers in), not a full WebSocket client, so
+ * that on a machine the clients share with the server they cost as little of
+ * it as they can. A 101 socket is held and whatever it receives is discarded.
+ */
+function upgrades(r: Extract<StormRequest, { type: 'upgrades' }>): Promise<UpgradeTally> {
+  const tally: UpgradeTally = { ok: 0, status503: 0, otherStatus: {}, networkErrors: {}, startedAt: now(), lastAt: 0, cpuSeconds: 0 };
+  const cpu = process.cpuUsage();
+  const target = new URL(r.url);
+  const host = target.hostname;
+  const port = Number(target.port);
+  const head = (query: string) =>
+    `GET ${target.pathname}?${query} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+  const queue = r.queries.map((query, i) => ({ query, i, tries: 0 }));
+  const once = (item: (typeof queue)[number]) =>
+    new Promise<void>((resolve) => {
+      const localAddress = r.localAddresses[item.i % r.localAddresses.length];
+      const socket = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) }, () => socket.write(head(item.query)));
+      socket.setNoDelay(true);
+      socket.setTimeout(15_000);
+      let received = '';
+      let done = false;
+      const finish = (retry: boolean) => {
+        if (done) return;
+        done = true;
+        if (retry && ++item.tries < 3) queue.push(item);
+        resolve();
+      };
+      const failed = (cause: string) => {
+        if (done) return;
+        tally.networkErrors[cause] = (tally.networkErrors[cause] ?? 0) + 1;
+        socket.destroy();
+        finish(false);
+      };
+      socket.on('data', (chunk) => {
+        if (done) return;
+        received += chunk.toString('latin1');
+        if (!received.includes('\r\n\r\n')) return;
+        const status = Number(received.slice(9, 12));
+        if (status === 101) {
+          tally.ok += 1;
+          tally.lastAt = now();
+          socket.setTimeout(0);
+          held.push(socket);
+          return finish(false);
+        }
+        if (status === 503) tally.status503 += 1;
+        else tally.otherStatus[status] = (tally.otherStatus[status] ?? 0) + 1;
+        socket.destroy();
+        finish(status === 503);
+      });
+      socket.on('timeout', () => failed('TIMEOUT'));
+      socket.on('error', (error: NodeJS.ErrnoException) => failed(error.code ?? error.message.slice(0, 40)));
+      socket.on('close', () => failed('CLOSED_BEFORE_ANSWER'));
+    });
+  return Promise.all(
+    Array.from({ length: Math.max(1, r.inFlight) }, async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) await once(item);
+    }),
+  ).then(() => {
+    const used = process.cpuUsage(cpu);
+    tally.cpuSeconds = (used.user + used.system) / 1e6;
+    return tally;
+  });
+}
+
+async function connect(r: Extract<StormRequest, { type: 'connect' }>): Promise<{ connected: number }> {
+  const mine: Array<{ client: StormClient; chatty: boolean }> = [];
+  r.pairs.forEach((p, i) => {
+    const [a, b] = [p.a, p.b].map((user, k) => {
+      const me: StormIdentity = { userId: user.id, token: user.token, conversationId: p.conversationId };
+      const localAddress = r.localAddresses[(2 * i + k) % r.localAddresses.length];
+      return new StormClient(me, { url: r.url, counters, ledger, padding, ...(localAddress ? { localAddress } : {}) });
+    }) as [StormClient, StormClient];
+    a.partner = b;
+    b.partner = a;
+    mine.push({ client: a, chatty: p.chatty }, { client: b, chatty: p.chatty });
+  });
+  const queue = [...mine];
+  // The first connections go in a bounded stream: the scenario's subject is the reconnect, not this.
+  await Promise.all(
+    Array.from({ length: Math.max(1, r.concurrency) }, async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) await c.client.start();
+    }),
+  );
+  clients.push(...mine.map((m) => m.client));
+  chatters = mine.filter((m) => m.chatty).map((m) => m.client);
+  return { connected: clients.filter((c) => c.isOpen).length };
+}
+
+let chatters: StormClient[] = [];
+
+function chat(ratePerChatter: number): void {
+  const perSecond = ratePerChatter * chatters.length;
+  const started = performance.now();
+  let due = 0;
+  let next = 0;
+  // Offered by the clock, round robin over the chatters; an offline chatter's turn is skipped.
+  chatTimer = setInterval(() => {
+    const target = Math.floor(((performance.now() - started) / 1000) * perSecond);
+    for (; due < target; due++) chatters[next++ % chatters.length]!.sendNew();
+  }, 20);
+}
+
+function progress(since: number, settledBeforeMs: number): StormProgress {
+  const p: StormProgress = { clients: clients.length, open: 0, back: 0, dropped: 0, notBack: 0, undelivered: 0, pendingSends: 0 };
+  for (const c of clients) {
+    if (c.isOpen) p.open += 1;
+    if (c.isBack) p.back += 1;
+    p.pendingSends += c.pendingSends;
+    if (c.droppedAt >= since) {
+      p.dropped += 1;
+      if (!c.recovered) p.notBack += 1;
+    }
+  }
+  const before = now() - settledBeforeMs;
+  for (const [id, at] of ledger.ackAt) if (at <= before && !ledger.receivedAt.has(id)) p.undelivered += 1;
+  return p;
+}
+
+function recovery(since: number): StormRecovery {
+  const r: StormRecovery = {
+    dropped: 0,
+    notBack: 0,
+    lastBackAt: 0,
+    reopens: ledger.reopens.filter((t) => t >= since),
+    attemptsPerSecond: perSecond(ledger.attempts, since),
+    refusalsPerSecond: perSecond(ledger.refusals, since),
+    handshakes: ledger.handshakes.filter((h) => h.at >= since).map((h) => [h.status, h.tcpMs, h.answerMs]),
+  };
+  for (const c of clients) {
+    if (c.droppedAt < since) continue;
+    r.dropped += 1;
+    if (c.recovered) r.lastBackAt = Math.max(r.lastBackAt, c.backAt);
+    else r.notBack += 1;
+  }
+  return r;
+}
+
+function deliveredBy(cutoff: number): { lastReceivedAt: number; missing: number } {
+  let lastReceivedAt = 0;
+  let missing = 0;
+  for (const [id, at] of ledger.ackAt) {
+    if (at > cutoff) continue;
+    const received = ledger.receivedAt.get(id);
+    if (received === undefined) missing += 1;
+    else lastReceivedAt = Math.max(lastReceivedAt, received);
+  }
+  return { lastReceivedAt, missing };
+}
+
+function final(): StormFinal {
+  const lostAckedAt: number[] = [];
+  const deliveryMs: number[] = [];
+  let unreached = 0;
+  for (const [id, at] of ledger.ackAt) {
+    const received = ledger.receivedAt.get(id);
+    if (received !== undefined) deliveryMs.push(received - at);
+    else if (ledger.receiverOf.get(id)?.recovered === false) unreached += 1;
+    else lostAckedAt.push(at);
+  }
+  return { acked: ledger.ackAt.size, received: ledger.receivedAt.size, lostAckedAt, unreached, rawDuplicates: counters.rawDuplicates, appDuplicates: counters.appDuplicates, deliveryMs };
+}
+
+async function handle(r: StormRequest): Promise<unknown> {
+  switch (r.type) {
+    case 'upgrades':
+      return upgrades(r);
+    case 'connect':
+      return connect(r);
+    case 'chat':
+      return chat(r.ratePerChatter);
+    case 'stopChat':
+      if (chatTimer) clearInterval(chatTimer);
+      chatTimer = null;
+      return null;
+    case 'stats': {
+      const cpu = process.cpuUsage();
+      return { ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6 } satisfies StormStats;
+    }
+    case 'progress':
+      return progress(r.since, r.settledBeforeMs);
+    case 'recovery':
+      return recovery(r.since);
+    case 'deliveredBy':
+      return deliveredBy(r.cutoff);
+    case 'final':
+      return final();
+  }
+}
+
+// Orphaned (the orchestrator died): do not keep sockets open or reconnecting on its behalf.
+process.on('disconnect', () => process.exit(0));
+process.on('message', (msg: { id: number; request: StormRequest } | { type: 'close' }) => {
+  if ('type' in msg) {
+    if (chatTimer) clearInterval(chatTimer);
+    for (const c of clients) c.stop();
+    for (const socket of held) socket.destroy();
+    setTimeout(() => process.exit(0), 200);
+    return;
+  }
+  void handle(msg.request).then(
+    (result) => process.send!({ id: msg.id, result }),
+    (error: unknown) => process.send!({ id: msg.id, error: String(error) }),
+  );
+});
+process.send!({ ready: true });
