@@ -7,6 +7,8 @@
  *                    [--pairs 100] [--groups 10,100,1000] [--floor-lock on|off] [--server-env NAME=value ...]
  *                    [--memory-from 3000] [--memory-max 15000] [--memory-points 9] [--settle 5]
  *                    [--idle 20000] [--idle-workers 2] [--load-processes 2] [--out bench/results]
+ *                    [--storm-clients 20000] [--storm-processes 0] [--storm-upgrades 6000] [--storm-in-flight 200]
+ *                    [--storm-chatters 0.1] [--storm-rate 0.25] [--storm-timeout 0]
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +27,10 @@ import { closedLoop } from './scenarios/closed-loop.js';
 import type { BenchContext, BenchOptions } from './scenarios/context.js';
 import { fanout } from './scenarios/fanout.js';
 import { memory } from './scenarios/memory.js';
+import { storm } from './scenarios/storm.js';
+import { killAllFleets } from './lib/storm-fleet.js';
 
-const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { 'closed-loop': closedLoop, fanout, memory, idle, cross };
+const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { 'closed-loop': closedLoop, fanout, memory, idle, cross, storm };
 
 const { values: args } = parseArgs({
   options: {
@@ -45,6 +49,13 @@ const { values: args } = parseArgs({
     'idle-workers': { type: 'string', default: '2' },
     'load-processes': { type: 'string', default: '2' },
     out: { type: 'string', default: 'bench/results' },
+    'storm-clients': { type: 'string', default: '20000' },
+    'storm-processes': { type: 'string', default: '0' },
+    'storm-upgrades': { type: 'string', default: '6000' },
+    'storm-in-flight': { type: 'string', default: '200' },
+    'storm-chatters': { type: 'string', default: '0.1' },
+    'storm-rate': { type: 'string', default: '0.25' },
+    'storm-timeout': { type: 'string', default: '0' },
   },
 });
 const selected = args.scenarios!.split(',').map((s) => s.trim()).filter(Boolean);
@@ -73,6 +84,13 @@ const options: BenchOptions = {
   settleSeconds: Number(args.settle),
   idle: Number(args.idle),
   idleWorkers: Number(args['idle-workers']),
+  stormClients: Number(args['storm-clients']),
+  stormProcesses: Number(args['storm-processes']),
+  stormUpgrades: Number(args['storm-upgrades']),
+  stormInFlight: Number(args['storm-in-flight']),
+  stormChatters: Number(args['storm-chatters']),
+  stormRate: Number(args['storm-rate']),
+  stormTimeout: Number(args['storm-timeout']),
 };
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -107,8 +125,9 @@ const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 let cleanup: (() => Promise<void>) | null = null;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    console.error(`\n${signal}: stopping every server and the database`);
+    console.error(`\n${signal}: stopping every server, client process and the database`);
     killAllServers();
+    killAllFleets();
     void (cleanup?.() ?? Promise.resolve()).finally(() => process.exit(130));
   });
 }
@@ -119,6 +138,7 @@ async function main(): Promise<void> {
   let dir: string | null = null;
   cleanup = async () => {
     killAllServers();
+    killAllFleets();
     const stop = stopDb;
     stopDb = null;
     await stop?.().catch(() => undefined);
@@ -160,7 +180,7 @@ function write(run: { ctx: BenchContext; date: string; machine: string; loadBefo
         '',
         '| scenario | variant | figures |',
         '|---|---|---|',
-        ...ctx.absolute.map((r) => `| ${r.scenario} | ${r.variant} | ${Object.entries(r.figures).map(([k, v]) => `${k}=${fmt(v, 1)}`).join(', ')} |`),
+        ...ctx.absolute.map((r) => `| ${r.scenario} | ${r.variant} | ${Object.entries(r.figures).map(([k, v]) => `${k}=${typeof v === 'string' ? v : fmt(v, 1)}`).join(', ')} |`),
       ].join('\n')
     : '';
   const md = [
