@@ -103,6 +103,8 @@ export class DbWaitSampler {
 
   async begin(): Promise<void> {
     this.client = new pg.Client({ connectionString: this.url });
+    // Held across the window: if the database goes away meanwhile (an interrupted run), that is no crash.
+    this.client.on('error', () => undefined);
     await this.client.connect();
     this.started = performance.now();
     this.timer = setInterval(() => void this.sample(), this.everyMs);

@@ -104,14 +104,17 @@ export function pssBytes(pid: number): number {
   }
 }
 
-/** Every process's CPU so far (own + reaped children), in seconds, by pid. */
+/**
+ * Every process's own CPU so far, in seconds, by pid. Not its reaped
+ * children's: a child reaped in a window brings its whole life's CPU with it.
+ */
 export function allCpuSeconds(): Map<number, number> {
   const out = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
     const s = stat(pid);
-    if (s) out.set(pid, (s.own + s.reaped) / TICKS);
+    if (s) out.set(pid, s.own / TICKS);
   }
   return out;
 }

@@ -27,6 +27,14 @@ export interface StormRun {
   readonly disrupt: (milestone: (key: string, at?: number) => void) => Promise<void>;
 }
 
+let origin = performance.now();
+
+/** Progress lines stamped with the time since the scenario began (it has a time budget to keep). */
+export function say(line: string, restart = false): void {
+  if (restart) origin = performance.now();
+  console.log(`  storm [${((performance.now() - origin) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Numbers added, maps of counts merged: the running totals of every client process. */
@@ -97,7 +105,7 @@ export async function runStorm(r: StormRun): Promise<StormPhase> {
   const tcpBefore = tcpCounters();
   const cpuBefore = machineCpuByKind();
   const milestones: Record<string, number> = {};
-  console.log(`  storm: ${r.label}`);
+  say(r.label);
   const waits = new DbWaitSampler(r.url);
   await waits.begin();
   sampler.begin();
@@ -172,15 +180,15 @@ export async function runStorm(r: StormRun): Promise<StormPhase> {
       `TCP counters (machine-wide) ${Object.entries(tcpAfter).map(([k, v]) => `${k} ${v - (tcpBefore[k] ?? 0)}`).join(', ')}`,
     `PostgreSQL, second by second: statements running ${series(db.active)}; waiting on a lock ${series(db.lockWaits)}; ` +
       `waits seen ${JSON.stringify(db.waitEvents)}; longest statement seen ${db.longestSeconds.toFixed(1)} s: \`${db.longestQuery}\``,
-    `other load: this harness ${use.harnessCores.toFixed(2)} cores; busiest other processes ${use.otherProcesses.map((p) => `${p.cores.toFixed(2)} \`${p.command}\``).join(', ')}`,
+    `other load: this harness ${use.harnessCores.toFixed(2)} cores; busiest other processes (their own CPU) ${use.otherProcesses.map((p) => `${p.cores.toFixed(2)} \`${p.command}\``).join(', ')}`,
     `server processes, cores while seen: ${use.serverProcesses.filter((p) => p.seconds > 0).map((p) => `${p.pid} ${p.cores.toFixed(2)} (${p.seconds.toFixed(0)} s)`).join(', ')}`,
     `closes seen by clients ${JSON.stringify(d.closes)}; attempts without an answer ${JSON.stringify(d.networkErrors)}` +
       `${total(d.otherStatus) ? `; answers other than 101/503 ${JSON.stringify(d.otherStatus)}` : ''}` +
       `${total(d.catchUpErrors) ? `; catch-up errors ${JSON.stringify(d.catchUpErrors)}` : ''}`,
     ...(recovered ? [] : [`not recovered within ${r.timeoutMs / 1000} s: ${JSON.stringify(waited.progress)}; ${missing} messages acknowledged by the last return not delivered 1.5 s later`]),
   ];
-  console.log(
-    `  storm: ${r.label}: ${recovered ? `recovered in ${figures.recoveredSeconds!.toFixed(1)} s` : 'NOT recovered'}; ${dropped} dropped, ${d.opens} reconnects in ${d.attempts} attempts, ` +
+  say(
+    `${r.label}: ${recovered ? `recovered in ${figures.recoveredSeconds!.toFixed(1)} s` : 'NOT recovered'}; ${dropped} dropped, ${d.opens} reconnects in ${d.attempts} attempts, ` +
       `${d.status503} × 503; server ${use.serverCores.toFixed(2)} cores, PG ${use.postgresCores.toFixed(2)}, clients ${use.clientCores.toFixed(2)}, other ${use.otherCores.toFixed(2)}`,
   );
   return { label: r.label, mark, targetSeconds: r.targetSeconds, figures, notes };

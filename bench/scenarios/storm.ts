@@ -22,7 +22,7 @@ import { ResourceSampler } from '../lib/resource-sampler.js';
 import { seed } from '../lib/seed.js';
 import { startServer, type BenchServer } from '../lib/server-process.js';
 import { deal, StormFleet } from '../lib/storm-fleet.js';
-import { runStorm, sumStats, type StormPhase } from '../lib/storm-phase.js';
+import { runStorm, say, sumStats, type StormPhase } from '../lib/storm-phase.js';
 import { OTHER_LOAD_WARNING, type Measured, type Metric } from '../lib/yardstick.js';
 import type { StormPair } from '../storm-worker.js';
 import { floorLabel, freshCheckpointedDatabase, sleep, withFloor, withServer, type BenchContext } from './context.js';
@@ -54,15 +54,16 @@ export async function storm(ctx: BenchContext): Promise<void> {
   if (o.stormUpgrades > 18_000) throw new Error('--storm-upgrades: one server process cannot hold more than about 18,000 sockets');
   const url = await freshCheckpointedDatabase(ctx, 'storm');
   const started = performance.now();
+  say('seeding', true);
   const data = await seed(url, { users: Math.max(users, o.stormUpgrades + (o.stormUpgrades % 2)), pairs: Math.max(users, o.stormUpgrades) / 2 });
   // Tables filled in bulk a moment ago have no statistics yet; with 1,500 conversations
   // the profile query then scans every conversation per upgrade. A live database has them.
   await analyze(url);
-  console.log(`  storm: seeded ${data.users.length} users in ${((performance.now() - started) / 1000).toFixed(1)} s; ${processes} client processes`);
+  say(`seeded ${data.users.length} users in ${((performance.now() - started) / 1000).toFixed(1)} s; ${processes} client processes`);
   await upgradeRate(ctx, url, data.pairs, processes);
   await storms(ctx, url, data.pairs.slice(0, users / 2), processes);
   const took = (performance.now() - started) / 1000;
-  console.log(`  storm: the scenario took ${took.toFixed(0)} s`);
+  say(`the scenario took ${took.toFixed(0)} s`);
   ctx.notes.push(`storm: the whole scenario took ${took.toFixed(0)} s (seeding included).`);
 }
 
@@ -111,7 +112,7 @@ async function upgradeRate(ctx: BenchContext, url: string, pairs: Pairs, process
         clientMaxCores,
         otherCores: use.otherCores,
       };
-      console.log(`  storm, upgrade rate: ${label}: ${Math.round(figures.upgradesPerSecond)} upgrades/s, server ${figures.serverCores.toFixed(2)} cores, clients ${figures.clientCores.toFixed(2)}`);
+      say(`upgrade rate: ${label}: ${Math.round(figures.upgradesPerSecond)} upgrades/s, server ${figures.serverCores.toFixed(2)} cores, clients ${figures.clientCores.toFixed(2)}`);
       const merged = (f: (t: (typeof tallies)[number]) => Record<string, number>) =>
         tallies.reduce<Record<string, number>>((m, t) => (Object.entries(f(t)).forEach(([k, v]) => (m[k] = (m[k] ?? 0) + v)), m), {});
       const busiest = use.otherProcesses[0];
@@ -173,7 +174,7 @@ async function storms(ctx: BenchContext, url: string, seeded: Pairs, processes: 
     if (!server.output().includes('"transport":"uws"')) throw new Error(`The server did not start on uws:\n${server.output().slice(-2000)}`);
     const t0 = performance.now();
     const connected = (await fleet.connect(target, deal(pairs, processes), addressesFor(clients), 96)).reduce((s, c) => s + c.connected, 0);
-    console.log(`  storm: ${connected} of ${clients} clients connected in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${chatters} of them chatting at ${o.stormRate} msg/s each`);
+    say(`${connected} of ${clients} clients connected in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${chatters} of them chatting at ${o.stormRate} msg/s each`);
     await fleet.all({ type: 'chat', ratePerChatter: o.stormRate });
     await sleep(3_000);
     const groups = { server: () => [server.child.pid!], postgres: ctx.postgresPid, clients: fleet.pids };
