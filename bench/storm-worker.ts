@@ -51,7 +51,7 @@ export interface StormProgress {
   clients: number;
   open: number;
   back: number;
-  /** Clients whose connection dropped at or after `since`. */
+  /** Clients whose connection dropped at or after `since`, or that were not back from an earlier drop. */
   dropped: number;
   /** Of those, not yet connected and caught up. */
   notBack: number;
@@ -200,13 +200,19 @@ function chat(ratePerChatter: number): void {
   }, 20);
 }
 
+/**
+ * Whether a storm that began at `since` concerns this client: it dropped
+ * since then, or it was still (or again) on its way back from an earlier one.
+ */
+const affected = (c: StormClient, since: number) => c.droppedAt >= since || !c.recovered || (c.droppedAt > 0 && c.backAt >= since);
+
 function progress(since: number, settledBeforeMs: number): StormProgress {
   const p: StormProgress = { clients: clients.length, open: 0, back: 0, dropped: 0, notBack: 0, undelivered: 0, pendingSends: 0 };
   for (const c of clients) {
     if (c.isOpen) p.open += 1;
     if (c.isBack) p.back += 1;
     p.pendingSends += c.pendingSends;
-    if (c.droppedAt >= since) {
+    if (affected(c, since)) {
       p.dropped += 1;
       if (!c.recovered) p.notBack += 1;
     }
@@ -227,7 +233,7 @@ function recovery(since: number): StormRecovery {
     handshakes: ledger.handshakes.filter((h) => h.at >= since).map((h) => [h.status, h.tcpMs, h.answerMs]),
   };
   for (const c of clients) {
-    if (c.droppedAt < since) continue;
+    if (!affected(c, since)) continue;
     r.dropped += 1;
     if (c.recovered) r.lastBackAt = Math.max(r.lastBackAt, c.backAt);
     else r.notBack += 1;
