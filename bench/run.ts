@@ -8,7 +8,7 @@
  *                    [--memory-from 3000] [--memory-max 15000] [--memory-points 9] [--settle 5]
  *                    [--idle 20000] [--idle-workers 2] [--load-processes 2] [--out bench/results]
  *                    [--storm-clients 20000] [--storm-processes 0] [--storm-upgrades 6000] [--storm-in-flight 200]
- *                    [--storm-chatters 0.1] [--storm-rate 0.25] [--storm-timeout 0]
+ *                    [--storm-chatters 0.1] [--storm-rate 0.25] [--storm-timeout 0] [--storm-client-nice 10]
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,6 +56,7 @@ const { values: args } = parseArgs({
     'storm-chatters': { type: 'string', default: '0.1' },
     'storm-rate': { type: 'string', default: '0.25' },
     'storm-timeout': { type: 'string', default: '0' },
+    'storm-client-nice': { type: 'string', default: '10' },
   },
 });
 const selected = args.scenarios!.split(',').map((s) => s.trim()).filter(Boolean);
@@ -91,6 +92,7 @@ const options: BenchOptions = {
   stormChatters: Number(args['storm-chatters']),
   stormRate: Number(args['storm-rate']),
   stormTimeout: Number(args['storm-timeout']),
+  stormClientNice: Number(args['storm-client-nice']),
 };
 
 const root = path.resolve(import.meta.dirname, '..');

@@ -10,6 +10,7 @@
  *   `deliveredBy`, `final` as the scenario asks.
  */
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Ledger, StormClient, StormCounters, type StormIdentity } from './lib/storm-client.js';
 import { now, perSecond } from './lib/stats.js';
 
@@ -45,6 +46,9 @@ export type StormRequest =
 /** Running totals: the orchestrator takes differences between two readings. */
 export interface StormStats extends StormCounters {
   cpuSeconds: number;
+  /** This process's event-loop delay since the previous reading (not a running total): a late client measures late. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 export interface StormProgress {
@@ -93,6 +97,8 @@ const clients: StormClient[] = [];
 const held: net.Socket[] = [];
 let chatTimer: NodeJS.Timeout | null = null;
 const padding = 'x'.repeat(48);
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 
 /**
  * The raw upgrade rate: a bare handshake on a TCP socket (request line and
@@ -127,7 +133,7 @@ function upgrades(r: Extract<StormRequest, { type: 'upgrades' }>): Promise<Upgra
       const failed = (cause: string) => {
         if (done) return;
         tally.networkErrors[cause] = (tally.networkErrors[cause] ?? 0) + 1;
-        socket.destroy();
+        socket.resetAndDestroy();
         finish(false);
       };
       socket.on('data', (chunk) => {
@@ -144,7 +150,7 @@ function upgrades(r: Extract<StormRequest, { type: 'upgrades' }>): Promise<Upgra
         }
         if (status === 503) tally.status503 += 1;
         else tally.otherStatus[status] = (tally.otherStatus[status] ?? 0) + 1;
-        socket.destroy();
+        socket.resetAndDestroy();
         finish(status === 503);
       });
       socket.on('timeout', () => failed('TIMEOUT'));
@@ -280,7 +286,9 @@ async function handle(r: StormRequest): Promise<unknown> {
       return null;
     case 'stats': {
       const cpu = process.cpuUsage();
-      return { ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6 } satisfies StormStats;
+      const delay = { loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 };
+      loopDelay.reset();
+      return { ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...delay } satisfies StormStats;
     }
     case 'progress':
       return progress(r.since, r.settledBeforeMs);
@@ -299,7 +307,8 @@ process.on('message', (msg: { id: number; request: StormRequest } | { type: 'clo
   if ('type' in msg) {
     if (chatTimer) clearInterval(chatTimer);
     for (const c of clients) c.stop();
-    for (const socket of held) socket.destroy();
+    // With a reset: an orderly close would leave thousands of this machine's ports in TIME_WAIT for the next part.
+    for (const socket of held) socket.resetAndDestroy();
     setTimeout(() => process.exit(0), 200);
     return;
   }

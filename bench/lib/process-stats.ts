@@ -119,6 +119,21 @@ export function allCpuSeconds(): Map<number, number> {
   return out;
 }
 
+/**
+ * Of a process's main thread (a Node process's event loop): seconds it has
+ * run, and seconds it has been runnable but waiting for a CPU. A thread that
+ * waits long for a CPU is starved; one that neither runs nor waits is idle,
+ * or blocked on I/O.
+ */
+export function schedSeconds(pid: number): { run: number; wait: number } | null {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { run: run! / 1e9, wait: wait! / 1e9 };
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds the process itself has used so far (not its children); NaN once it is gone. */
 export function ownCpuSeconds(pid: number): number {
   const s = stat(pid);

@@ -1,4 +1,4 @@
-import { allCpuSeconds, commandLine, machineBusySeconds, ownCpuSeconds, pssBytes, rssBytes, treeCpuSeconds, treePids } from './process-stats.js';
+import { allCpuSeconds, commandLine, machineBusySeconds, ownCpuSeconds, schedSeconds, pssBytes, rssBytes, treeCpuSeconds, treePids } from './process-stats.js';
 
 export interface ResourceGroups {
   /** Roots of the server's process tree, read at every sample (a restarted server has a new root). */
@@ -23,11 +23,13 @@ export interface ResourceUse {
   /** CPU seconds used in each second of the window, per group. */
   readonly perSecond: { server: number[]; postgres: number[]; clients: number[] };
   /** Each server process seen in the window (a killed worker and its replacement apart): cores over the time it was seen. */
-  readonly serverProcesses: Array<{ pid: number; cores: number; seconds: number }>;
+  readonly serverProcesses: Array<{ pid: number; cores: number; seconds: number; /** Share of the time its main thread was runnable but had no CPU. */ waitingForCpu: number }>;
   /** This harness process itself, in cores. */
   readonly harnessCores: number;
   /** The busiest processes outside the server, PostgreSQL, the clients and this harness: who the other load was. */
   readonly otherProcesses: Array<{ pid: number; cores: number; command: string }>;
+  /** Other processes alive over the whole window, together; the rest of the other load ran in processes that came and went. */
+  readonly otherLongLivedCores: number;
 }
 
 const MB = 2 ** 20;
@@ -54,7 +56,7 @@ export class ResourceSampler {
   private peakServerRss = 0;
   private harnessStart = process.cpuUsage();
   private everyoneStart = new Map<number, number>();
-  private processes = new Map<number, { firstCpu: number; lastCpu: number; firstAt: number; lastAt: number }>();
+  private processes = new Map<number, { firstCpu: number; lastCpu: number; firstAt: number; lastAt: number; firstWait: number; lastWait: number }>();
   private peakPostgresPss = 0;
 
   constructor(
@@ -89,11 +91,12 @@ export class ResourceSampler {
     const { server, postgres, clients } = this.used;
     const harness = process.cpuUsage(this.harnessStart);
     const ours = new Set([process.pid, ...treePids([...this.groups.server(), ...this.groups.clients, ...(this.groups.postgres === null ? [] : [this.groups.postgres])])]);
-    const otherProcesses = [...allCpuSeconds()]
+    const others = [...allCpuSeconds()]
       .filter(([pid]) => !ours.has(pid) && this.everyoneStart.has(pid))
-      .map(([pid, cpu]) => ({ pid, cores: (cpu - this.everyoneStart.get(pid)!) / seconds, command: commandLine(pid).slice(0, 80) }))
-      .sort((a, b) => b.cores - a.cores)
-      .slice(0, 4);
+      .map(([pid, cpu]) => ({ pid, cores: (cpu - this.everyoneStart.get(pid)!) / seconds }))
+      .sort((a, b) => b.cores - a.cores);
+    const otherProcesses = others.slice(0, 4).map((p) => ({ ...p, command: commandLine(p.pid).slice(0, 80) }));
+    const otherLongLivedCores = others.reduce((s, p) => s + p.cores, 0);
     return {
       seconds,
       serverCores: server / seconds,
@@ -105,7 +108,11 @@ export class ResourceSampler {
       perSecond: this.perSecond,
       harnessCores: (harness.user + harness.system) / 1e6 / seconds,
       otherProcesses,
-      serverProcesses: [...this.processes].map(([pid, p]) => ({ pid, cores: (p.lastCpu - p.firstCpu) / Math.max(0.001, p.lastAt - p.firstAt), seconds: p.lastAt - p.firstAt })),
+      otherLongLivedCores,
+      serverProcesses: [...this.processes].map(([pid, p]) => {
+        const span = Math.max(0.001, p.lastAt - p.firstAt);
+        return { pid, cores: (p.lastCpu - p.firstCpu) / span, waitingForCpu: (p.lastWait - p.firstWait) / span, seconds: p.lastAt - p.firstAt };
+      }),
     };
   }
 
@@ -138,9 +145,10 @@ export class ResourceSampler {
     for (const pid of pids) {
       const cpu = ownCpuSeconds(pid);
       if (!Number.isFinite(cpu)) continue;
+      const wait = schedSeconds(pid)?.wait ?? NaN;
       const p = this.processes.get(pid);
-      if (p) Object.assign(p, { lastCpu: cpu, lastAt: at });
-      else this.processes.set(pid, { firstCpu: cpu, lastCpu: cpu, firstAt: at, lastAt: at });
+      if (p) Object.assign(p, { lastCpu: cpu, lastAt: at, lastWait: wait });
+      else this.processes.set(pid, { firstCpu: cpu, lastCpu: cpu, firstAt: at, lastAt: at, firstWait: wait, lastWait: wait });
     }
     const pg = this.groups.postgres;
     if (pg !== null) {

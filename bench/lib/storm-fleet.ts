@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import type { StormFinal, StormPair, StormProgress, StormRecovery, StormRequest, StormStats, UpgradeTally } from '../storm-worker.js';
 
@@ -19,8 +20,18 @@ export class StormFleet {
   private readonly ready: Promise<unknown>;
   private seq = 0;
 
-  constructor(processes: number) {
-    this.workers = Array.from({ length: processes }, () => fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  /**
+   * `nice`: the client processes' scheduling priority (0-19). The clients
+   * share two cores with the server they measure; niced, they use what the
+   * server and PostgreSQL leave, as clients on their own machines would,
+   * instead of taking a fair share away from them.
+   */
+  constructor(processes: number, nice = 0) {
+    // BENCH_CLIENT_CPU_PROF=<dir> writes a V8 CPU profile of each client process, as BENCH_CPU_PROF does of the servers.
+    const dir = process.env.BENCH_CLIENT_CPU_PROF;
+    const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+    this.workers = Array.from({ length: processes }, () => fork(entry, [], { execArgv: [...profile, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    for (const w of this.workers) if (nice > 0) os.setPriority(w.pid!, nice);
     live.add(this);
     this.ready = Promise.all(
       this.workers.map(
@@ -104,7 +115,7 @@ export class StormFleet {
         (w) =>
           new Promise<void>((resolve) => {
             if (w.exitCode !== null || w.signalCode !== null) return resolve();
-            const timer = setTimeout(() => w.kill('SIGKILL'), 2_000);
+            const timer = setTimeout(() => w.kill('SIGKILL'), 5_000);
             w.once('exit', () => (clearTimeout(timer), resolve()));
           }),
       ),

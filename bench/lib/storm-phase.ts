@@ -125,7 +125,10 @@ export async function runStorm(r: StormRun): Promise<StormPhase> {
   const missing = delivered.reduce((s, x) => s + x.missing, 0);
   const recoveredAt = Math.max(allBackAt, ...delivered.map((x) => x.lastReceivedAt));
   const recovered = waited.recovered && notBack === 0 && missing === 0;
-  const d = combine(sumStats(await r.fleet.stats()), before, -1);
+  const afterStats = await r.fleet.stats();
+  const loopDelayP99Ms = Math.max(...afterStats.map((x) => x.loopDelayP99Ms));
+  const loopDelayMaxMs = Math.max(...afterStats.map((x) => x.loopDelayMaxMs));
+  const d = combine(sumStats(afterStats), before, -1);
   const dbAfter = await dbActivity(r.url);
   const reopens = rec.flatMap((x) => x.reopens).sort((a, b) => a - b);
   const timeline = perSecond(reopens, mark);
@@ -161,6 +164,9 @@ export async function runStorm(r: StormRun): Promise<StormPhase> {
     dbTransactionsPerReconnect: (dbAfter.transactions - dbBefore.transactions) / Math.max(1, d.opens),
     serverPeakRssMB: use.serverPeakRssMB,
     postgresPeakPssMB: use.postgresPeakPssMB,
+    serverUsPerReconnect: (use.serverCores * use.seconds * 1e6) / Math.max(1, d.opens),
+    postgresUsPerReconnect: (use.postgresCores * use.seconds * 1e6) / Math.max(1, d.opens),
+    clientLoopDelayP99Ms: loopDelayP99Ms,
     serverCores: use.serverCores,
     postgresCores: use.postgresCores,
     clientCores: use.clientCores,
@@ -176,12 +182,18 @@ export async function runStorm(r: StormRun): Promise<StormPhase> {
     `handshakes started in the window: ${handshakes.length}; answered 101: TCP connect p50 ${tcp101.p50.toFixed(0)} ms, p99 ${tcp101.p99.toFixed(0)} ms, ` +
       `then the answer p50 ${answer101.p50.toFixed(0)} ms, p99 ${answer101.p99.toFixed(0)} ms; answered 503: answer p50 ${answer503.p50.toFixed(0)} ms; ` +
       `no answer: ${unanswered.length} (${unanswered.filter((h) => Number.isFinite(h[1])).length} of them after TCP had connected)`,
+    `client processes' event loops: delay p99 ${loopDelayP99Ms.toFixed(0)} ms, max ${loopDelayMaxMs.toFixed(0)} ms (a late client also measures its handshakes late)`,
     `the machine's CPU by kind, cores: ${(['user', 'system', 'softirq', 'steal', 'idle'] as const).map((k) => `${k} ${((cpuAfter[k] - cpuBefore[k]) / use.seconds).toFixed(2)}`).join(', ')}; ` +
       `TCP counters (machine-wide) ${Object.entries(tcpAfter).map(([k, v]) => `${k} ${v - (tcpBefore[k] ?? 0)}`).join(', ')}`,
     `PostgreSQL, second by second: statements running ${series(db.active)}; waiting on a lock ${series(db.lockWaits)}; ` +
       `waits seen ${JSON.stringify(db.waitEvents)}; longest statement seen ${db.longestSeconds.toFixed(1)} s: \`${db.longestQuery}\``,
-    `other load: this harness ${use.harnessCores.toFixed(2)} cores; busiest other processes (their own CPU) ${use.otherProcesses.map((p) => `${p.cores.toFixed(2)} \`${p.command}\``).join(', ')}`,
-    `server processes, cores while seen: ${use.serverProcesses.filter((p) => p.seconds > 0).map((p) => `${p.pid} ${p.cores.toFixed(2)} (${p.seconds.toFixed(0)} s)`).join(', ')}`,
+    `other load ${use.otherCores.toFixed(2)} cores: this harness ${use.harnessCores.toFixed(2)}, other processes alive throughout ${use.otherLongLivedCores.toFixed(2)} ` +
+      `(busiest ${use.otherProcesses.slice(0, 2).map((p) => `${p.cores.toFixed(2)} \`${p.command.slice(0, 50)}\``).join(', ')}), ` +
+      'the rest in processes that came and went, and in the kernel',
+    `server processes while seen: ${use.serverProcesses
+      .filter((p) => p.seconds > 0)
+      .map((p) => `${p.pid} ${p.cores.toFixed(2)} cores, main thread waiting for a CPU ${Math.round(100 * p.waitingForCpu)} % of the time (${p.seconds.toFixed(0)} s)`)
+      .join('; ')}`,
     `closes seen by clients ${JSON.stringify(d.closes)}; attempts without an answer ${JSON.stringify(d.networkErrors)}` +
       `${total(d.otherStatus) ? `; answers other than 101/503 ${JSON.stringify(d.otherStatus)}` : ''}` +
       `${total(d.catchUpErrors) ? `; catch-up errors ${JSON.stringify(d.catchUpErrors)}` : ''}`,

@@ -30,6 +30,8 @@ export interface BenchOptions {
   readonly stormChatters: number;
   /** Storm: messages per second per chatting client. */
   readonly stormRate: number;
+  /** Storm: niceness of the client processes (0: as the server), so they use what the server leaves. */
+  readonly stormClientNice: number;
   /** Storm: how long to wait for one storm to be over, in seconds; 0 for 1.5 × its target. */
   readonly stormTimeout: number;
 }

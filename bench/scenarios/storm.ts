@@ -41,8 +41,12 @@ export const UPGRADE_METRICS: Metric[] = [
   { key: 'otherCores', label: 'other load, cores', digits: 2, better: 'lower', absoluteOnly: true },
 ];
 
-/** Connections per source address, well under the ~28,000 ports of one (source, destination) pair. */
-const PER_ADDRESS = 5_000;
+/**
+ * Connections per source address, well under the ~28,000 ports of one
+ * (source, destination) pair: bind() searches the ports of one parity first,
+ * and slows down as they fill.
+ */
+const PER_ADDRESS = 2_500;
 const addressesFor = (connections: number) => Array.from({ length: Math.max(4, Math.ceil(connections / PER_ADDRESS)) }, (_, i) => `127.0.0.${i + 1}`);
 
 export async function storm(ctx: BenchContext): Promise<void> {
@@ -85,7 +89,7 @@ async function upgradeRate(ctx: BenchContext, url: string, pairs: Pairs, process
   const members = pairs.flatMap((p) => [p.a, p.b].map((u) => ({ u, conversationId: p.conversationId }))).slice(0, n);
   const addresses = addressesFor(n);
   const measure = async (label: string, server: BenchServer, target: string, queries: string[]): Promise<Measured> => {
-    const fleet = new StormFleet(processes);
+    const fleet = new StormFleet(processes, ctx.options.stormClientNice);
     try {
       await fleet.stats(); // every process started
       const sampler = new ResourceSampler({ server: () => server.pids(), postgres: ctx.postgresPid, clients: fleet.pids });
@@ -116,8 +120,10 @@ async function upgradeRate(ctx: BenchContext, url: string, pairs: Pairs, process
       const merged = (f: (t: (typeof tallies)[number]) => Record<string, number>) =>
         tallies.reduce<Record<string, number>>((m, t) => (Object.entries(f(t)).forEach(([k, v]) => (m[k] = (m[k] ?? 0) + v)), m), {});
       const busiest = use.otherProcesses[0];
+      const main = use.serverProcesses.find((p) => p.pid === server.pids()[0]);
       const remarks = upgradeRemarks(figures, merged((t) => t.otherStatus), merged((t) => t.networkErrors));
       if (figures.otherCores > OTHER_LOAD_WARNING && busiest) remarks.push(`the busiest other process took ${busiest.cores.toFixed(2)} cores: \`${busiest.command}\``);
+      if (main) remarks.push(`its process's main thread ran ${main.cores.toFixed(2)} cores and waited for a CPU ${Math.round(100 * main.waitingForCpu)} % of the time`);
       return { label, figures, remarks: [...remarks, `database ${db}`] };
     } finally {
       await fleet.close();
@@ -169,7 +175,7 @@ async function storms(ctx: BenchContext, url: string, seeded: Pairs, processes: 
   const env = { DATABASE_URL: url, PORT: String(port), TRANSPORT: 'uws', WORKERS: '2', RATE_LIMITS: 'off', ...o.serverEnv };
   const target = `ws://127.0.0.1:${port}/ws`;
   let server = await startServer(env);
-  const fleet = new StormFleet(processes);
+  const fleet = new StormFleet(processes, ctx.options.stormClientNice);
   try {
     if (!server.output().includes('"transport":"uws"')) throw new Error(`The server did not start on uws:\n${server.output().slice(-2000)}`);
     const t0 = performance.now();
