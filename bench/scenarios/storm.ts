@@ -231,9 +231,13 @@ async function storms(ctx: BenchContext, url: string, seeded: Pairs, processes: 
 
 /** Lets every send settle, then counts what never arrived and what arrived twice, per storm. */
 async function finish(ctx: BenchContext, fleet: StormFleet, phases: StormPhase[], size: { clients: number; chatters: number }): Promise<void> {
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(250)) {
+  // Until nothing is in flight, or nothing moves any more (a client not back keeps its messages undelivered).
+  let last = '';
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(500)) {
     const p = await fleet.progress(0, 0);
-    if (p.every((x) => x.pendingSends === 0 && x.undelivered === 0)) break;
+    const state = JSON.stringify(p.map((x) => [x.pendingSends, x.undelivered]));
+    if (p.every((x) => x.pendingSends === 0 && x.undelivered === 0) || state === last) break;
+    last = state;
   }
   const finals = await fleet.final();
   const stats = sumStats(await fleet.stats());
