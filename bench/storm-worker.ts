@@ -11,7 +11,9 @@
  */
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Ledger, StormClient, StormCounters, type StormIdentity } from './lib/storm-client.js';
+import { rawUpgrades } from './lib/raw-upgrades.js';
+import { StormClient, type StormIdentity } from './lib/storm-client.js';
+import { Ledger, StormCounters } from './lib/storm-ledger.js';
 import { now, perSecond } from './lib/stats.js';
 
 export interface StormPair {
@@ -20,16 +22,6 @@ export interface StormPair {
   readonly b: { readonly id: number; readonly token: string };
   /** Whether both participants send. */
   readonly chatty: boolean;
-}
-
-export interface UpgradeTally {
-  ok: number;
-  status503: number;
-  otherStatus: Record<string, number>;
-  networkErrors: Record<string, number>;
-  startedAt: number;
-  lastAt: number;
-  cpuSeconds: number;
 }
 
 export type StormRequest =
@@ -99,74 +91,6 @@ let chatTimer: NodeJS.Timeout | null = null;
 const padding = 'x'.repeat(48);
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 loopDelay.enable();
-
-/**
- * The raw upgrade rate: a bare handshake on a TCP socket (request line and
- * headers out, status line and headers in), not a full WebSocket client, so
- * that on a machine the clients share with the server they cost as little of
- * it as they can. A 101 socket is held and whatever it receives is discarded.
- */
-function upgrades(r: Extract<StormRequest, { type: 'upgrades' }>): Promise<UpgradeTally> {
-  const tally: UpgradeTally = { ok: 0, status503: 0, otherStatus: {}, networkErrors: {}, startedAt: now(), lastAt: 0, cpuSeconds: 0 };
-  const cpu = process.cpuUsage();
-  const target = new URL(r.url);
-  const host = target.hostname;
-  const port = Number(target.port);
-  const head = (query: string) =>
-    `GET ${target.pathname}?${query} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-  const queue = r.queries.map((query, i) => ({ query, i, tries: 0 }));
-  const once = (item: (typeof queue)[number]) =>
-    new Promise<void>((resolve) => {
-      const localAddress = r.localAddresses[item.i % r.localAddresses.length];
-      const socket = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) }, () => socket.write(head(item.query)));
-      socket.setNoDelay(true);
-      socket.setTimeout(15_000);
-      let received = '';
-      let done = false;
-      const finish = (retry: boolean) => {
-        if (done) return;
-        done = true;
-        if (retry && ++item.tries < 3) queue.push(item);
-        resolve();
-      };
-      const failed = (cause: string) => {
-        if (done) return;
-        tally.networkErrors[cause] = (tally.networkErrors[cause] ?? 0) + 1;
-        socket.resetAndDestroy();
-        finish(false);
-      };
-      socket.on('data', (chunk) => {
-        if (done) return;
-        received += chunk.toString('latin1');
-        if (!received.includes('\r\n\r\n')) return;
-        const status = Number(received.slice(9, 12));
-        if (status === 101) {
-          tally.ok += 1;
-          tally.lastAt = now();
-          socket.setTimeout(0);
-          held.push(socket);
-          return finish(false);
-        }
-        if (status === 503) tally.status503 += 1;
-        else tally.otherStatus[status] = (tally.otherStatus[status] ?? 0) + 1;
-        socket.resetAndDestroy();
-        finish(status === 503);
-      });
-      socket.on('timeout', () => failed('TIMEOUT'));
-      socket.on('error', (error: NodeJS.ErrnoException) => failed(error.code ?? error.message.slice(0, 40)));
-      socket.on('close', () => failed('CLOSED_BEFORE_ANSWER'));
-    });
-  return Promise.all(
-    Array.from({ length: Math.max(1, r.inFlight) }, async () => {
-      for (let item = queue.shift(); item; item = queue.shift()) await once(item);
-    }),
-  ).then(() => {
-    const used = process.cpuUsage(cpu);
-    tally.cpuSeconds = (used.user + used.system) / 1e6;
-    return tally;
-  });
-}
 
 async function connect(r: Extract<StormRequest, { type: 'connect' }>): Promise<{ connected: number }> {
   const mine: Array<{ client: StormClient; chatty: boolean }> = [];
@@ -275,7 +199,7 @@ function final(): StormFinal {
 async function handle(r: StormRequest): Promise<unknown> {
   switch (r.type) {
     case 'upgrades':
-      return upgrades(r);
+      return rawUpgrades(r, held);
     case 'connect':
       return connect(r);
     case 'chat':

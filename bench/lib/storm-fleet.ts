@@ -1,7 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import type { StormFinal, StormPair, StormProgress, StormRecovery, StormRequest, StormStats, UpgradeTally } from '../storm-worker.js';
+import type { StormFinal, StormPair, StormProgress, StormRecovery, StormRequest, StormStats } from '../storm-worker.js';
+import type { UpgradeTally } from './raw-upgrades.js';
 
 const entry = path.resolve(import.meta.dirname, '../storm-worker.ts');
 
