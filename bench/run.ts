@@ -7,6 +7,8 @@
  *                    [--pairs 100] [--groups 10,100,1000] [--floor-lock on|off] [--server-env NAME=value ...]
  *                    [--memory-from 3000] [--memory-max 15000] [--memory-points 9] [--settle 5]
  *                    [--idle 20000] [--idle-workers 2] [--load-processes 2] [--out bench/results]
+ *                    [--storm-clients 20000] [--storm-processes 0] [--storm-upgrades 6000] [--storm-in-flight 200]
+ *                    [--storm-chatters 0.1] [--storm-rate 0.25] [--storm-timeout 0] [--storm-client-nice 10]
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,9 +27,11 @@ import { closedLoop } from './scenarios/closed-loop.js';
 import type { BenchContext, BenchOptions } from './scenarios/context.js';
 import { fanout } from './scenarios/fanout.js';
 import { memory } from './scenarios/memory.js';
+import { storm } from './scenarios/storm.js';
 import { unread } from './scenarios/unread.js';
+import { killAllFleets } from './lib/storm-fleet.js';
 
-const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { 'closed-loop': closedLoop, fanout, memory, idle, cross, unread };
+const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { 'closed-loop': closedLoop, fanout, memory, idle, cross, storm, unread };
 
 const { values: args } = parseArgs({
   options: {
@@ -46,6 +50,14 @@ const { values: args } = parseArgs({
     'idle-workers': { type: 'string', default: '2' },
     'load-processes': { type: 'string', default: '2' },
     out: { type: 'string', default: 'bench/results' },
+    'storm-clients': { type: 'string', default: '20000' },
+    'storm-processes': { type: 'string', default: '0' },
+    'storm-upgrades': { type: 'string', default: '6000' },
+    'storm-in-flight': { type: 'string', default: '200' },
+    'storm-chatters': { type: 'string', default: '0.1' },
+    'storm-rate': { type: 'string', default: '0.25' },
+    'storm-timeout': { type: 'string', default: '0' },
+    'storm-client-nice': { type: 'string', default: '10' },
   },
 });
 const selected = args.scenarios!.split(',').map((s) => s.trim()).filter(Boolean);
@@ -74,6 +86,14 @@ const options: BenchOptions = {
   settleSeconds: Number(args.settle),
   idle: Number(args.idle),
   idleWorkers: Number(args['idle-workers']),
+  stormClients: Number(args['storm-clients']),
+  stormProcesses: Number(args['storm-processes']),
+  stormUpgrades: Number(args['storm-upgrades']),
+  stormInFlight: Number(args['storm-in-flight']),
+  stormChatters: Number(args['storm-chatters']),
+  stormRate: Number(args['storm-rate']),
+  stormTimeout: Number(args['storm-timeout']),
+  stormClientNice: Number(args['storm-client-nice']),
 };
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -108,8 +128,9 @@ const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 let cleanup: (() => Promise<void>) | null = null;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    console.error(`\n${signal}: stopping every server and the database`);
+    console.error(`\n${signal}: stopping every server, client process and the database`);
     killAllServers();
+    killAllFleets();
     void (cleanup?.() ?? Promise.resolve()).finally(() => process.exit(130));
   });
 }
@@ -120,6 +141,7 @@ async function main(): Promise<void> {
   let dir: string | null = null;
   cleanup = async () => {
     killAllServers();
+    killAllFleets();
     const stop = stopDb;
     stopDb = null;
     await stop?.().catch(() => undefined);
@@ -161,7 +183,7 @@ function write(run: { ctx: BenchContext; date: string; machine: string; loadBefo
         '',
         '| scenario | variant | figures |',
         '|---|---|---|',
-        ...ctx.absolute.map((r) => `| ${r.scenario} | ${r.variant} | ${Object.entries(r.figures).map(([k, v]) => `${k}=${fmt(v, 1)}`).join(', ')} |`),
+        ...ctx.absolute.map((r) => `| ${r.scenario} | ${r.variant} | ${Object.entries(r.figures).map(([k, v]) => `${k}=${typeof v === 'string' ? v : fmt(v, 1)}`).join(', ')} |`),
       ].join('\n')
     : '';
   const md = [

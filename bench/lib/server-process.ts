@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { GC_MARKER, type GcReport } from './gc-on-signal.js';
 import { BENCH_SECRET } from './seed.js';
@@ -49,8 +50,11 @@ async function launch(args: string[], env: NodeJS.ProcessEnv, ready: (output: st
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => (live.delete(child), resolve())));
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  // BENCH_SERVER_LOG=<dir> keeps each server's output (logs, warnings) in <dir>/<pid>.log.
+  const log = process.env.BENCH_SERVER_LOG ? createWriteStream(path.join(process.env.BENCH_SERVER_LOG, `${child.pid}.log`)) : null;
+  child.stdout!.on('data', (d) => ((output += d), log?.write(d)));
+  child.stderr!.on('data', (d) => ((output += d), log?.write(d)));
+  child.once('exit', () => log?.end());
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

@@ -22,3 +22,15 @@ export class Reservoir {
 }
 
 export const now = (): number => performance.timeOrigin + performance.now();
+
+/** How many of `times` (ms) fall in each second from `since` on. */
+export function perSecond(times: readonly number[], since: number): number[] {
+  const buckets: number[] = [];
+  for (const t of times) {
+    if (t < since) continue;
+    const s = Math.floor((t - since) / 1000);
+    while (buckets.length <= s) buckets.push(0);
+    buckets[s]! += 1;
+  }
+  return buckets;
+}

@@ -18,6 +18,22 @@ export interface BenchOptions {
   readonly settleSeconds: number;
   readonly idle: number;
   readonly idleWorkers: number;
+  /** Storm: clients in one-to-one conversations (parts 2 and 3). */
+  readonly stormClients: number;
+  /** Storm: client processes; 0 picks one per 5,000 clients, at least 4. */
+  readonly stormProcesses: number;
+  /** Storm: upgrades measured per variant in part 1. */
+  readonly stormUpgrades: number;
+  /** Storm: handshakes in flight in part 1, over all client processes. */
+  readonly stormInFlight: number;
+  /** Storm: share of clients that chat. */
+  readonly stormChatters: number;
+  /** Storm: messages per second per chatting client. */
+  readonly stormRate: number;
+  /** Storm: niceness of the client processes (0: as the server), so they use what the server leaves. */
+  readonly stormClientNice: number;
+  /** Storm: how long to wait for one storm to be over, in seconds; 0 for 1.5 × its target. */
+  readonly stormTimeout: number;
 }
 
 /** Figures without a floor beside them (scenarios the floor cannot play). */
