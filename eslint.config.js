@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
  * catches is an error here). Formatting is Prettier's (`npm run format`).
  */
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.data/', 'bench/results/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', '.data/', 'bench/results/', 'coverage/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -9,7 +9,7 @@
  *   delivery are timed on one clock), then `chat`, `progress`, `recovery`,
  *   `deliveredBy`, `final` as the scenario asks.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { rawUpgrades } from './lib/raw-upgrades.js';
 import { StormClient, type StormIdentity } from './lib/storm-client.js';

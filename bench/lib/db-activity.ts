@@ -129,7 +129,10 @@ export class DbWaitSampler {
       );
       const second = Math.floor((performance.now() - this.started) / 1000);
       const w = this.waits;
-      while (w.active.length <= second) w.active.push(0), w.lockWaits.push(0);
+      while (w.active.length <= second) {
+        w.active.push(0);
+        w.lockWaits.push(0);
+      }
       w.active[second] = Math.max(w.active[second]!, rows.length);
       w.lockWaits[second] = Math.max(w.lockWaits[second]!, rows.filter((r) => r.kind === 'Lock').length);
       for (const r of rows) {

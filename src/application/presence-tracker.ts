@@ -49,8 +49,10 @@ export class PresenceTracker {
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
   }
 
+  /** Takes the lease; the users of processes that died are announced offline in the background, not before serving. */
   async start(): Promise<void> {
-    await this.announce(await this.store.heartbeat());
+    const ended = await this.store.heartbeat();
+    this.flushing = this.flushing.then(() => this.announce(ended)).catch((error: unknown) => this.logger.warn({ err: error }, 'could not announce presence that ended'));
     this.heartbeatTimer = setInterval(() => {
       void this.store.heartbeat().then(
         (ended) => this.announce(ended),
@@ -146,14 +148,14 @@ export class PresenceTracker {
   private async announce(transitions: readonly PresenceTransition[]): Promise<void> {
     if (transitions.length === 0) return;
     const conversationsOf = await this.conversations.conversationIdsOfUsers(transitions.map((t) => t.userId));
-    for (const t of transitions) {
-      const ids = conversationsOf.get(t.userId) ?? [];
-      await this.broadcaster.toConversations(
-        ids,
-        'presence',
-        { user_id: t.userId, online: t.online, last_seen_at: t.lastSeenAt ? t.lastSeenAt.toISOString() : null },
-        { exceptUserId: t.userId },
-      );
-    }
+    // In one step however many users changed (a storm of reconnects, or the users of a process that died).
+    await this.broadcaster.toConversationsEach(
+      transitions.map((t) => ({
+        conversationIds: conversationsOf.get(t.userId) ?? [],
+        event: 'presence' as const,
+        data: { user_id: t.userId, online: t.online, last_seen_at: t.lastSeenAt ? t.lastSeenAt.toISOString() : null },
+        audience: { exceptUserId: t.userId },
+      })),
+    );
   }
 }

@@ -36,7 +36,7 @@ import type pg from 'pg';
 import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
 import { CachingProfileRepository } from '../adapters/cache/caching-profile-repository.js';
 import { InMemoryProfileRepository } from '../adapters/memory/in-memory-profile-repository.js';
-import { SequelizeProfileRepository } from '../adapters/sequelize/sequelize-profile-repository.js';
+import { PgProfileRepository } from '../adapters/sequelize/pg-profile-repository.js';
 import { LocalBroadcaster } from '../adapters/local-fanout/local-broadcaster.js';
 import { LocalMessageAppender } from '../adapters/local-fanout/local-message-appender.js';
 import { InMemoryConversationRepository } from '../adapters/memory/in-memory-conversation-repository.js';
@@ -120,7 +120,7 @@ export const postgresModule = (config: Config, o: PostgresModuleOptions) =>
     bind(id(TOKENS.SessionRepository)).toConstantValue(new SequelizeSessionRepository(o.sequelize));
     const conversations = new CachingConversationRepository(new SequelizeConversationRepository(o.sequelize));
     bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
-    const profiles = new CachingProfileRepository(new SequelizeProfileRepository(o.sequelize));
+    const profiles = new CachingProfileRepository(new PgProfileRepository(o.pool));
     bind(id(TOKENS.ProfileRepository)).toConstantValue(profiles);
     // The caches that fan-out keeps in step, on this process and from every other.
     bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations, profiles]);

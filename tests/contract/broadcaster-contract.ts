@@ -94,6 +94,24 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
       }
     });
 
+    it('delivers many events sent in one step in the order given, across statements and around one larger than a notification', async () => {
+      const f = await fresh();
+      const events = Array.from({ length: 5_000 }, (_, i) => ({
+        conversationIds: [2_000_000 + (i % 50)],
+        event: 'presence' as const,
+        data: { user_id: i + 1, online: i % 2 === 0, last_seen_at: i === 2_500 ? 'y'.repeat(9_000) : null },
+        audience: { exceptUserId: i + 1 },
+      }));
+      await f.processes[0]!.broadcaster.toConversationsEach(events);
+      for (const p of f.processes) {
+        await eventually(() => received(p, 'presence').length >= events.length);
+        const got = received(p, 'presence') as Array<{ conversationIds: number[]; exceptUserId?: number; data: { user_id: number; last_seen_at: string | null } }>;
+        expect(got.map((d) => d.data.user_id)).toEqual(events.map((e) => e.data.user_id));
+        expect(got[2_500]!.data.last_seen_at).toBe('y'.repeat(9_000));
+        expect(got.every((d, i) => d.exceptUserId === i + 1 && d.conversationIds[0] === 2_000_000 + (i % 50))).toBe(true);
+      }
+    });
+
     it('delivers to one user, and tells every process and its observers of each membership change once', async () => {
       const f = await fresh();
       const users = Array.from({ length: 1_500 }, (_, i) => i + 1);

@@ -8,7 +8,7 @@ import { SequelizeConversationRepository } from '../../src/adapters/sequelize/se
 import { SequelizeMessageRepository } from '../../src/adapters/sequelize/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
 import { SequelizeSessionRepository } from '../../src/adapters/sequelize/sequelize-session-repository.js';
-import { SequelizeProfileRepository } from '../../src/adapters/sequelize/sequelize-profile-repository.js';
+import { PgProfileRepository } from '../../src/adapters/sequelize/pg-profile-repository.js';
 import { CachingProfileRepository } from '../../src/adapters/cache/caching-profile-repository.js';
 import { createPgPool } from '../../src/adapters/shared/postgres.js';
 import { migratedDatabase } from '../support/database.js';
@@ -37,9 +37,9 @@ const onPostgres = (cached: boolean) => async () => {
     store,
     sessions: new SequelizeSessionRepository(sequelize),
   };
-  if (!cached) return { ...base, conversations: new SequelizeConversationRepository(sequelize), profiles: new SequelizeProfileRepository(sequelize) };
+  if (!cached) return { ...base, conversations: new SequelizeConversationRepository(sequelize), profiles: new PgProfileRepository(pool) };
   const conversations = new CachingConversationRepository(new SequelizeConversationRepository(sequelize));
-  const profiles = new CachingProfileRepository(new SequelizeProfileRepository(sequelize));
+  const profiles = new CachingProfileRepository(new PgProfileRepository(pool));
   return { ...base, conversations, profiles, observers: [conversations, profiles] };
 };
 

@@ -3,6 +3,7 @@ import type {
   AccessChangeNotice,
   Audience,
   Broadcaster,
+  ConversationsEvent,
   FanoutObserver,
   LocalDelivery,
   MembershipChange,
@@ -27,6 +28,10 @@ export class LocalBroadcaster implements Broadcaster {
 
   async toConversations<E extends PushEvent>(conversationIds: readonly number[], event: E, data: PushEvents[E], audience: Audience = {}): Promise<void> {
     if (conversationIds.length > 0) this.delivery.publish(conversationIds, event, JSON.stringify(data), audience.exceptUserId);
+  }
+
+  async toConversationsEach<E extends PushEvent>(events: ReadonlyArray<ConversationsEvent<E>>): Promise<void> {
+    for (const e of events) await this.toConversations(e.conversationIds, e.event, e.data, e.audience);
   }
 
   async toUser<E extends PushEvent>(userId: number, event: E, data: PushEvents[E]): Promise<void> {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AccessChangeNotice, Audience, Broadcaster, FanoutObserver, MembershipChange, PushEvent, PushEvents } from '../../application/ports/fanout.js';
+import type { AccessChangeNotice, Audience, Broadcaster, ConversationsEvent, FanoutObserver, MembershipChange, PushEvent, PushEvents } from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
 import {
   byteLength,
@@ -11,6 +11,9 @@ import {
   MAX_NOTIFY_BYTES,
   parkedPrefix,
 } from './notification-codec.js';
+
+/** Bytes of notifications sent in one statement. */
+const BATCH_BYTES = 512 * 1024;
 
 export interface PgBroadcasterOptions {
   readonly channel: string;
@@ -49,6 +52,17 @@ export class PgBroadcaster implements Broadcaster {
     await this.sendAll(fitting(conversationIds, (part) => encodeConversationEvent(this.options.nodeId, part, event, dataJson, except)));
   }
 
+  async toConversationsEach<E extends PushEvent>(events: ReadonlyArray<ConversationsEvent<E>>): Promise<void> {
+    await this.sendAll(
+      events.flatMap((e) => {
+        if (e.conversationIds.length === 0) return [];
+        const dataJson = JSON.stringify(e.data);
+        const except = e.audience?.exceptUserId ?? null;
+        return fitting(e.conversationIds, (part) => encodeConversationEvent(this.options.nodeId, part, e.event, dataJson, except));
+      }),
+    );
+  }
+
   async toUser<E extends PushEvent>(userId: number, event: E, data: PushEvents[E]): Promise<void> {
     await this.send(encodeUserEvent(this.options.nodeId, userId, event, JSON.stringify(data)));
   }
@@ -72,10 +86,38 @@ export class PgBroadcaster implements Broadcaster {
     await this.send(encodeAccessChange(this.options.nodeId, notice));
   }
 
-  /** Several notifications committed together, in order. */
-  private async sendAll(payloads: string[]): Promise<void> {
+  /**
+   * Several notifications, in order: those that fit go out many to a
+   * statement (a transaction's notifications arrive in the order sent), a
+   * parked one on its own between them.
+   */
+  private async sendAll(payloads: readonly string[]): Promise<void> {
     if (payloads.length === 1) return this.send(payloads[0]!);
-    for (const payload of payloads) await this.send(payload);
+    let batch: string[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const sending = batch;
+      batch = [];
+      bytes = 0;
+      try {
+        await this.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.options.channel, sending]);
+      } catch (error) {
+        this.log.error({ err: error, notifications: sending.length }, 'could not announce events');
+      }
+    };
+    for (const payload of payloads) {
+      const size = byteLength(payload);
+      if (size > MAX_NOTIFY_BYTES) {
+        await flush();
+        await this.send(payload);
+        continue;
+      }
+      if (bytes + size > BATCH_BYTES) await flush();
+      batch.push(payload);
+      bytes += size;
+    }
+    await flush();
   }
 
   /** Resolves once the NOTIFY is committed, so a later event or write cannot overtake it. Never rejects. */

@@ -36,6 +36,8 @@ export interface Broadcaster {
   toConversation<E extends PushEvent>(conversationId: number, event: E, data: PushEvents[E], audience?: Audience): Promise<void>;
   /** To everyone following any of these conversations, once per connection (presence goes to a user's contacts this way). */
   toConversations<E extends PushEvent>(conversationIds: readonly number[], event: E, data: PushEvents[E], audience?: Audience): Promise<void>;
+  /** Several events, each to everyone following any of its conversations, in order and in one step (presence of many users at once). */
+  toConversationsEach<E extends PushEvent>(events: ReadonlyArray<ConversationsEvent<E>>): Promise<void>;
   /** To every open connection of one user, whatever they follow. */
   toUser<E extends PushEvent>(userId: number, event: E, data: PushEvents[E]): Promise<void>;
   /** Starts or stops users' open connections receiving a conversation (several at once for a new group). */
@@ -45,6 +47,13 @@ export interface Broadcaster {
    * caches forget it and, when it ended, its open connections are closed.
    */
   accessChanged(change: AccessChangeNotice): Promise<void>;
+}
+
+export interface ConversationsEvent<E extends PushEvent> {
+  readonly conversationIds: readonly number[];
+  readonly event: E;
+  readonly data: PushEvents[E];
+  readonly audience?: Audience;
 }
 
 export interface AccessChangeNotice {
