@@ -1,17 +1,17 @@
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient, ChatError, type ClientEvents, type Message, type StateChange, type WebSocketConstructor } from '../../client/chat-client.js';
+import { ChatClient, ChatError, type Message, type StateChange, type WebSocketConstructor } from '../../client/chat-client.js';
+import { checkedFetch, CheckedWebSocket, nextEvent as next } from '../support/checked-transport.js';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/server-process.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 let server: TestServer;
 let unusedPort: number;
-const sockets: WebSocket[] = [];
+const sockets: CheckedWebSocket[] = [];
 const clients: ChatClient[] = [];
 
 /** The `ws` package as the client's WebSocket, remembering each socket so a test can kill it. */
-class TrackedWebSocket extends WebSocket {
+class TrackedWebSocket extends CheckedWebSocket {
   constructor(url: string) {
     super(url);
     sockets.push(this);
@@ -20,7 +20,7 @@ class TrackedWebSocket extends WebSocket {
 
 /** While the gate is shut, every connection attempt goes to a port nobody listens on. */
 let gateOpen = true;
-class GatedWebSocket extends WebSocket {
+class GatedWebSocket extends CheckedWebSocket {
   constructor(url: string) {
     super(gateOpen ? url : url.replace(/:\d+\/ws/, `:${unusedPort}/ws`));
     sockets.push(this);
@@ -37,6 +37,7 @@ function observed(token?: string, WS: WebSocketConstructor = TrackedWebSocket): 
   const client = new ChatClient({
     baseUrl: `http://127.0.0.1:${server.port}`,
     WebSocket: WS,
+    fetch: checkedFetch,
     backoff: { baseMs: 20, capMs: 200 },
     ...(token ? { token } : {}),
   });
@@ -46,19 +47,6 @@ function observed(token?: string, WS: WebSocketConstructor = TrackedWebSocket): 
   client.on('receiveMessage', (m) => received.push(m));
   client.on('state', (s) => states.push(s));
   return { client, received, states };
-}
-
-/** The next event of this name that matches (only those emitted from now on). */
-function next<E extends keyof ClientEvents>(client: ChatClient, event: E, match: (p: ClientEvents[E]) => boolean = () => true, timeoutMs = 10_000) {
-  return new Promise<ClientEvents[E]>((resolve, reject) => {
-    const timer = setTimeout(() => (off(), reject(new Error(`no ${event} within ${timeoutMs} ms`))), timeoutMs);
-    const off = client.on(event, (payload) => {
-      if (!match(payload)) return;
-      clearTimeout(timer);
-      off();
-      resolve(payload);
-    });
-  });
 }
 
 const idsIn = (messages: Message[], conversationId: number) => messages.filter((m) => m.conversation_id === conversationId).map((m) => m.id);
