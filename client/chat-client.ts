@@ -2,9 +2,11 @@ import { ChatError } from './chat-error.js';
 import { Emitter, type Listener } from './emitter.js';
 import { MessageFeed } from './message-feed.js';
 import { PendingSends, type PendingSend } from './pending-sends.js';
+import { PresenceState } from './presence-state.js';
 import { backoffDelay, SESSION_ENDED, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
 import { RestApi } from './rest-api.js';
 import { TokenKeeper, type RefreshClock, type SessionSharing } from './token-keeper.js';
+import { TypingThrottle } from './typing-throttle.js';
 import type {
   ClientEvents,
   Conversation,
@@ -14,6 +16,7 @@ import type {
   LogInInput,
   Message,
   MessagePage,
+  Participant,
   PendingMessage,
   PushEvents,
   ReadMarker,
@@ -31,6 +34,7 @@ import type {
 export type * from './types.js';
 export { ChatError } from './chat-error.js';
 export type { PendingSend } from './pending-sends.js';
+export { PresenceState, type PresenceEvents, type UserPresence } from './presence-state.js';
 export { backoffDelay, FINAL_CLOSE_CODES, SESSION_ENDED, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
 export { refreshDelay, type RefreshClock, type SessionSharing } from './token-keeper.js';
 
@@ -103,6 +107,8 @@ export class ChatClient {
   /** A password change in flight: it ends the session its socket belongs to, and answers the next one. */
   private credentialChange: Promise<Session> | null = null;
   private loggingOut = false;
+  private readonly presenceState = new PresenceState();
+  private readonly typingOut: TypingThrottle;
   private userValue: User | null = null;
   private socket: WebSocketLike | null = null;
   private stateValue: StateChange = { state: 'idle' };
@@ -146,9 +152,19 @@ export class ChatClient {
     this.maxFrameBytes = options.maxFrameBytes ?? 65_536;
     this.random = options.random ?? Math.random;
     this.backoff = options.backoff ?? {};
+    this.typingOut = new TypingThrottle((conversationId, isTyping) => {
+      this.request('typing', { conversation_id: conversationId, is_typing: isTyping }).catch(() => undefined); // best effort
+    });
     this.feed = new MessageFeed({
-      join: (data) => this.request('joinConversation', data),
-      fresh: (message) => this.events.emit('receiveMessage', message),
+      join: async (data) => {
+        const joined = await this.request('joinConversation', data);
+        this.presenceState.applyParticipants(joined.conversation.participants);
+        return joined;
+      },
+      fresh: (message) => {
+        this.presenceState.applyMessage(message);
+        this.events.emit('receiveMessage', message);
+      },
       arrived: (message) => this.pending.settle(message),
       synced: (conversationId, delivered) => this.events.emit('synced', { conversation_id: conversationId, messages: delivered }),
       isOpen: () => this.stateValue.state === 'open',
@@ -180,6 +196,11 @@ export class ChatClient {
 
   get state(): StateChange {
     return this.stateValue;
+  }
+
+  /** Who is online and who is typing, as far as this client has heard; it emits its own change events. */
+  get presence(): PresenceState {
+    return this.presenceState;
   }
 
   /** Listens to a push or to one of the client's own events; returns the function that stops listening. */
@@ -244,6 +265,13 @@ export class ChatClient {
     } finally {
       if (this.credentialChange === change) this.credentialChange = null;
     }
+  }
+
+  /** The participants of a conversation with their presence, which `presence` learns too. */
+  async participants(conversationId: number): Promise<Participant[]> {
+    const { participants } = await this.api.participants(conversationId);
+    this.presenceState.applyParticipants(participants);
+    return participants;
   }
 
   /** A page of the caller's conversations, most recent activity first, with last message and unread count. */
@@ -319,7 +347,17 @@ export class ChatClient {
    * transient errors, always with the same `client_id`, until acknowledged.
    */
   sendMessage(input: Omit<SendMessageData, 'client_id'> & { client_id?: string }): PendingSend {
+    this.typingOut.typing(input.conversation_id, false);
     return this.pending.add(input);
+  }
+
+  /**
+   * Tells the other participants the user is typing (call it on every
+   * keystroke: at most one announcement goes out every 3 s per conversation)
+   * or stopped (`false`, e.g. the input was cleared; `sendMessage` does it).
+   */
+  sendTyping(conversationId: number, isTyping = true): void {
+    this.typingOut.typing(conversationId, isTyping);
   }
 
   editMessage(messageId: number, content: string): Promise<Message> {
@@ -419,6 +457,7 @@ export class ChatClient {
     const generation = this.generation;
     this.failWaiting(new ChatError('DISCONNECTED', `The connection closed (${closeCode}) before the answer came`));
     this.pending.connectionLost();
+    this.typingOut.reset();
     if (closeCode === SESSION_ENDED) return this.sessionEnded(dialed.epoch);
     if (!shouldReconnect(closeCode)) return this.stop({ state: 'closed', reason: 'refused', closeCode }, new ChatError('UNAUTHORIZED', `The server closed the connection (${closeCode})`));
     if (!opened) {
@@ -460,6 +499,8 @@ export class ChatClient {
     this.generation += 1;
     this.feed.stop();
     this.keeper.stop();
+    this.typingOut.reset();
+    this.presenceState.clearTyping();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const socket = this.socket;
@@ -499,6 +540,8 @@ export class ChatClient {
     }
     if (frame.event === 'error') return; // every request carries an ack, so an error without one answers nothing of ours
     if (frame.event === 'receiveMessage') return void this.feed.deliver(frame.data as Message, 'push');
+    if (frame.event === 'presence') this.presenceState.applyPresence(frame.data as PushEvents['presence']);
+    if (frame.event === 'typing') this.presenceState.applyTyping(frame.data as PushEvents['typing']);
     if (frame.event === 'participantRemoved') {
       const notice = frame.data as ClientEvents['participantRemoved'];
       if (notice.user_id === this.userValue?.id) this.feed.unfollow(notice.conversation_id);

@@ -6,6 +6,7 @@ import type {
   DeviceSession,
   LogInInput,
   MessagePage,
+  Participant,
   RegisterInput,
   Session,
   User,
@@ -75,6 +76,10 @@ export class RestApi {
 
   createConversation(input: CreateConversationInput): Promise<Conversation> {
     return this.call('POST', '/conversations', input);
+  }
+
+  participants(conversationId: number): Promise<{ participants: Participant[] }> {
+    return this.call('GET', `/conversations/${conversationId}/participants`);
   }
 
   messages(conversationId: number, page: { before?: number; after?: number; limit?: number }): Promise<MessagePage> {
