@@ -91,7 +91,8 @@ export class TokenKeeper {
   private expiresAtMs: number | null = null;
   /** Our clock minus the server's, when they differ by more than rounding; read from fresh tokens. */
   private skewMs = 0;
-  private inFlight: Promise<void> | null = null;
+  /** The refresh under way, and the refresh token it spends. */
+  private inFlight: { readonly spends: string; readonly done: Promise<void> } | null = null;
   /** Moves whenever the tokens are replaced, so a refresh that was overtaken leaves them alone. */
   private generation = 0;
   private cancelTimer: (() => void) | null = null;
@@ -163,15 +164,21 @@ export class TokenKeeper {
    */
   async renew(stale: string | null = this.access): Promise<boolean> {
     if (stale !== this.access) return this.access !== null;
-    if (this.refreshToken === null) return false;
-    this.inFlight ??= this.refreshOnce().finally(() => (this.inFlight = null));
-    await this.inFlight;
+    const held = this.refreshToken;
+    if (held === null) return false;
+    // Joined only while it spends the token held now: one that just finished has already replaced it.
+    if (this.inFlight?.spends !== held) {
+      const done: Promise<void> = this.refreshOnce(held).finally(() => {
+        if (this.inFlight?.done === done) this.inFlight = null;
+      });
+      this.inFlight = { spends: held, done };
+    }
+    await this.inFlight.done;
     return true;
   }
 
-  private async refreshOnce(): Promise<void> {
+  private async refreshOnce(held: string): Promise<void> {
     const generation = this.generation;
-    const held = this.refreshToken!;
     const sharing = this.options.sharing;
     // Adopted inside the exclusive section: the other holders must find the new pair kept before they look.
     const exchange = async (): Promise<void> => {
