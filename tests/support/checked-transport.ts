@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ChatClient, ClientEvents } from '../../client/chat-client.js';
+import type { ChatClient, ClientEvents, PresenceEvents } from '../../client/chat-client.js';
 import { checkFrame, checkResponse } from './api-conformance.js';
 
 /**
@@ -44,6 +44,19 @@ export function nextEvent<E extends keyof ClientEvents>(client: ChatClient, even
   return new Promise<ClientEvents[E]>((resolve, reject) => {
     const timer = setTimeout(() => (off(), reject(new Error(`no ${event} within ${timeoutMs} ms`))), timeoutMs);
     const off = client.on(event, (payload) => {
+      if (!match(payload)) return;
+      clearTimeout(timer);
+      off();
+      resolve(payload);
+    });
+  });
+}
+
+/** The next change of the client's presence state that matches (from now on). */
+export function nextPresenceEvent<E extends keyof PresenceEvents>(client: ChatClient, event: E, match: (p: PresenceEvents[E]) => boolean, timeoutMs = 10_000) {
+  return new Promise<PresenceEvents[E]>((resolve, reject) => {
+    const timer = setTimeout(() => (off(), reject(new Error(`no matching ${event} within ${timeoutMs} ms`))), timeoutMs);
+    const off = client.presence.on(event, (payload) => {
       if (!match(payload)) return;
       clearTimeout(timer);
       off();
