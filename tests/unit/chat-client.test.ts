@@ -147,10 +147,17 @@ describe('ChatClient over an in-memory socket', () => {
     expect(states.at(-1)).toEqual({ state: 'connecting' });
   });
 
-  it.each([1008, 4001])('stops for good after close code %i', async (code) => {
+  it('stops for good after close code 1008', async () => {
     const { c, states } = await connected();
-    FakeSocket.last().drop(code);
-    expect(states.at(-1)).toEqual({ state: 'closed', reason: 'refused', closeCode: code });
+    FakeSocket.last().drop(1008);
+    expect(states.at(-1)).toEqual({ state: 'closed', reason: 'refused', closeCode: 1008 });
+    expect(c.state.state).toBe('closed');
+  });
+
+  it('stops for good after close code 4001, the end of its session, with reason revoked', async () => {
+    const { c, states } = await connected();
+    FakeSocket.last().drop(4001);
+    expect(states.at(-1)).toEqual({ state: 'closed', reason: 'revoked', closeCode: 4001 });
     expect(c.state.state).toBe('closed');
   });
 
@@ -223,7 +230,7 @@ describe('ChatClient over an in-memory socket', () => {
     const join = socket.lastSent('joinConversation');
     expect(join.data).toEqual({ conversation_id: 7, since: 10 });
     socket.push('receiveMessage', message(12));
-    socket.answer(join.ack, { conversation: {}, messages: [message(11), message(12), message(13)], has_more: false });
+    socket.answer(join.ack, { conversation: { participants: [] }, messages: [message(11), message(12), message(13)], has_more: false });
     socket.push('receiveMessage', message(13));
     socket.push('receiveMessage', message(14));
     await vi.waitFor(() => expect(c.lastSeenId(7)).toBe(14));
@@ -236,7 +243,7 @@ describe('ChatClient over an in-memory socket', () => {
     socket.open();
     const rejoin = socket.lastSent('joinConversation');
     expect(rejoin.data).toEqual({ conversation_id: 7, since: 14 });
-    socket.answer(rejoin.ack, { conversation: {}, messages: [message(15)], has_more: false });
+    socket.answer(rejoin.ack, { conversation: { participants: [] }, messages: [message(15)], has_more: false });
     await vi.waitFor(() => expect(received).toHaveLength(5));
     expect(received.at(-1)).toBe(15);
   });
@@ -246,11 +253,11 @@ describe('ChatClient over an in-memory socket', () => {
     c.follow(7, 0);
     const socket = FakeSocket.last();
     const first = socket.lastSent('joinConversation');
-    socket.answer(first.ack, { conversation: {}, messages: [message(1), message(2)], has_more: true });
+    socket.answer(first.ack, { conversation: { participants: [] }, messages: [message(1), message(2)], has_more: true });
     await vi.waitFor(() => expect(socket.sent.filter((f) => f.event === 'joinConversation')).toHaveLength(2));
     const second = socket.lastSent('joinConversation');
     expect(second.data).toEqual({ conversation_id: 7, since: 2 });
-    socket.answer(second.ack, { conversation: {}, messages: [message(3)], has_more: false });
+    socket.answer(second.ack, { conversation: { participants: [] }, messages: [message(3)], has_more: false });
     await vi.waitFor(() => expect(c.lastSeenId(7)).toBe(3));
     expect(received).toEqual([1, 2, 3]);
   });
@@ -260,7 +267,7 @@ describe('ChatClient over an in-memory socket', () => {
     const synced = new Promise((resolve) => c.on('synced', resolve));
     c.follow(7, 10);
     const socket = FakeSocket.last();
-    socket.answer(socket.lastSent('joinConversation').ack, { conversation: {}, messages: [], has_more: false });
+    socket.answer(socket.lastSent('joinConversation').ack, { conversation: { participants: [] }, messages: [], has_more: false });
     await synced;
     const send = c.sendMessage({ conversation_id: 7, content: 'mine' });
     socket.answer(socket.lastSent('sendMessage').ack, message(20, 7, send.pending.client_id));
