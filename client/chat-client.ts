@@ -480,7 +480,10 @@ export class ChatClient {
   /** Closed with 4001: final, unless a password change ended that session and answered a new one. */
   private async sessionEnded(epoch: number): Promise<void> {
     const generation = this.generation;
-    await this.credentialChange?.catch(() => undefined);
+    if (this.credentialChange) {
+      this.setState({ state: 'connecting' }); // the socket is gone; what comes next waits on the answer
+      await this.credentialChange.catch(() => undefined);
+    }
     if (generation !== this.generation) return;
     if (epoch !== this.sessionEpoch) return this.dial();
     this.stop({ state: 'closed', reason: 'revoked', closeCode: SESSION_ENDED }, new ChatError('UNAUTHORIZED', 'The session was ended: logged out, revoked, or the password changed'));

@@ -49,10 +49,10 @@ export interface TokenKeeperOptions {
   /** @default the system clock and setTimeout */
   readonly clock?: RefreshClock | undefined;
   readonly sharing?: SessionSharing | undefined;
-  /** How far into the access token's remaining life it is refreshed. @default 0.8 */
-  readonly refreshAt?: number | undefined;
 }
 
+/** How far into the access token's remaining life it is refreshed: late enough to be cheap, early enough for a slow network. */
+const REFRESH_AT = 0.8;
 /** A token this close to its end is refreshed before it is used to open a connection. */
 const EXPIRING_MS = 5_000;
 /** Differences between the server's clock and ours below this are the JWT's rounding, not skew. */
@@ -64,7 +64,7 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
  * When to refresh: `refreshAt` of the way from now to `expiresAtMs`, with no
  * jitter, so the same pair always gets the same schedule.
  */
-export const refreshDelay = (expiresAtMs: number, nowMs: number, refreshAt = 0.8): number =>
+export const refreshDelay = (expiresAtMs: number, nowMs: number, refreshAt = REFRESH_AT): number =>
   Math.min(MAX_DELAY_MS, Math.max(0, Math.floor((expiresAtMs - nowMs) * refreshAt)));
 
 /** The `iat` claim of a JWT in ms, or null for a token that is not one. */
@@ -98,11 +98,9 @@ export class TokenKeeper {
   private cancelTimer: (() => void) | null = null;
   private running = false;
   private readonly clock: RefreshClock;
-  private readonly refreshAt: number;
 
   constructor(private readonly options: TokenKeeperOptions) {
     this.clock = options.clock ?? systemClock;
-    this.refreshAt = options.refreshAt ?? 0.8;
   }
 
   get token(): string | null {
@@ -216,7 +214,7 @@ export class TokenKeeper {
       this.cancelTimer = null;
       // A failure other than the end of the session waits for the next demand (a 401, a reconnect).
       this.renew(current).catch(() => undefined);
-    }, refreshDelay(this.expiresAtMs, this.serverNow(), this.refreshAt));
+    }, refreshDelay(this.expiresAtMs, this.serverNow()));
   }
 
   private serverNow(): number {

@@ -275,6 +275,60 @@ describe('ChatClient over an in-memory socket', () => {
     expect(c.lastSeenId(7)).toBe(10);
   });
 
+  describe('a password change, whose own socket the server closes with 4001', () => {
+    const signedIn = (token: string) => ({
+      user: { id: 1, email: 'ann@example.com', username: 'ann', phone_number: null, profile_picture: null, role: 'tenant', is_active: true, is_staff: false, date_joined: '2026-01-01T00:00:00.000Z', last_login: null },
+      token,
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      refresh_token: `refresh-${token}`,
+      refresh_expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+
+    /** A client whose password change is answered only when the test says so. */
+    async function changing() {
+      let answer!: () => void;
+      const c = new ChatClient({
+        baseUrl: 'http://chat.test',
+        token: 'old',
+        refreshToken: 'refresh-old',
+        WebSocket: FakeSocket,
+        fetch: () => new Promise<Response>((resolve) => (answer = () => resolve(new Response(JSON.stringify(signedIn('new')), { status: 200 })))),
+        random: () => 0,
+      });
+      const states: StateChange[] = [];
+      c.on('state', (s) => states.push(s));
+      const opened = c.connect();
+      FakeSocket.last().open();
+      await opened;
+      const changed = c.changePassword('correct horse', 'battery staple');
+      return { c, states, changed, answer: () => answer() };
+    }
+
+    it('a 4001 that comes before the answer waits for it, then reconnects with the new token', async () => {
+      const { c, states, changed, answer } = await changing();
+      FakeSocket.last().drop(4001);
+      expect(states.at(-1)).toEqual({ state: 'connecting' });
+      expect(FakeSocket.all).toHaveLength(1);
+      answer();
+      await changed;
+      await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+      expect(FakeSocket.last().url).toBe('ws://chat.test/ws?token=new');
+      expect(states.filter((s) => s.state === 'closed')).toEqual([]);
+      c.close();
+    });
+
+    it('a 4001 that comes after the answer reconnects at once with the new token', async () => {
+      const { c, states, changed, answer } = await changing();
+      answer();
+      await changed;
+      FakeSocket.last().drop(4001);
+      await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+      expect(FakeSocket.last().url).toBe('ws://chat.test/ws?token=new');
+      expect(states.filter((s) => s.state === 'closed')).toEqual([]);
+      c.close();
+    });
+  });
+
   it('rejects pending sends and open requests with CLOSED when closed', async () => {
     const { c } = await connected();
     const send = c.sendMessage({ conversation_id: 7, content: 'late' });
