@@ -1,4 +1,4 @@
-import { ChatError } from './chat-error.js';
+import { type ChatError } from './chat-error.js';
 import { newClientId } from './client-id.js';
 import type { ErrorCode, Message, PendingMessage, SendMessageData } from './types.js';
 

@@ -11,7 +11,7 @@ import { asyncApiDocument, openApiDocument } from '../src/adapters/gateway/api-d
 import { restRoutes } from '../src/adapters/gateway/rest-routes.js';
 import { PRODUCT_VERSION } from '../src/bootstrap/version.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 /** Routes are only described here, never run. */
 const describedOnly = new Proxy({}, { get: () => { throw new Error('routes are not served by the document generator'); } }) as UseCases;

@@ -78,7 +78,8 @@ function request(context, event, data) {
     const timer = setTimeout(() => reject(new Error(`no answer to ${event}`)), 10_000);
     context.vars.waiters.set(ack, (frame) => {
       clearTimeout(timer);
-      frame.event === 'ack' ? resolve(frame.data) : reject(new Error(frame.error.code));
+      if (frame.event === 'ack') resolve(frame.data);
+      else reject(new Error(frame.error.code));
     });
     context.ws.send(JSON.stringify({ event, data, ack }));
   });

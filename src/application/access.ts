@@ -31,6 +31,8 @@ export async function conversationOfParticipant(
 export interface MessageLimits {
   /** Longest message content, in characters. */
   readonly maxContentLength: number;
+  /** The duplicate guard's window for sends without a client id (see `AppendOptions`); 0 is off. @default 0 */
+  readonly duplicateWindowMs?: number;
 }
 
 /** Each participant with whether they are online now and when they were last seen. */

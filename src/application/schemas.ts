@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MESSAGE_TYPES, isHttpUrl } from '../domain/message.js';
+import { MAX_URL_LENGTH, MESSAGE_TYPES, isHttpUrl } from '../domain/message.js';
 import { ROLES } from '../domain/user.js';
 
 /** The largest value of the database's integer columns (users, conversations). */
@@ -19,13 +19,14 @@ export const messageId = idUpTo(Number.MAX_SAFE_INTEGER);
 export const cursor = idUpTo(Number.MAX_SAFE_INTEGER, 0);
 
 /** Text that PostgreSQL can store: no NUL characters (they would fail the whole write). */
+// eslint-disable-next-line no-control-regex -- NUL is what it refuses
 export const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must not contain NUL characters');
 
 /** A hard ceiling against abuse; the configured content limit is a domain rule checked later. */
 const content = text(1_000_000);
 
 export const attachmentSchema = z.strictObject({
-  url: text(2048).refine(isHttpUrl, 'must be an http(s) URL'),
+  url: text(MAX_URL_LENGTH).refine(isHttpUrl, 'must be an http(s) URL'),
   name: text(255).optional(),
   mime_type: text(255).optional(),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),

@@ -51,6 +51,7 @@ export class Sessions {
 
 /** The label a device gives, trimmed to what is stored. */
 export const deviceOf = (userAgent: string, ip: string): Device => ({
+  // eslint-disable-next-line no-control-regex -- control characters are what it removes
   label: userAgent ? userAgent.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255) || null : null,
   ip: ip ? ip.slice(0, 64) : null,
 });

@@ -26,6 +26,34 @@ export const messageView = (m: Message): MessageView => ({
   updated_at: m.updatedAt.toISOString(),
 });
 
+/**
+ * A view already serialised: frames that carry it splice `json` in, and
+ * anything else that serialises it (Socket.IO, REST) gets the view through
+ * `toJSON`.
+ */
+export class Serialised<T = unknown> {
+  constructor(
+    readonly value: T,
+    readonly json: string,
+  ) {}
+
+  toJSON(): T {
+    return this.value;
+  }
+}
+
+const serialisedMessages = new WeakMap<Message, Serialised<MessageView>>();
+
+/** The message's view, serialised once however many frames (the ack, every push) carry it. */
+export function serialisedMessage(m: Message): Serialised<MessageView> {
+  let s = serialisedMessages.get(m);
+  if (!s) {
+    const view = messageView(m);
+    serialisedMessages.set(m, (s = new Serialised(view, JSON.stringify(view))));
+  }
+  return s;
+}
+
 /** A participant, with presence where it was read. */
 export const participantView = (p: ParticipantSummary | ParticipantPresence): ParticipantView =>
   'online' in p ? { id: p.id, username: p.username, online: p.online, last_seen_at: iso(p.lastSeenAt) } : { id: p.id, username: p.username };

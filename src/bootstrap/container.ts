@@ -69,7 +69,7 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string, te
     bind(id(TOKENS.Logger)).toConstantValue(logger);
     bind(id(TOKENS.Telemetry)).toConstantValue(telemetry);
     bind(id(TOKENS.Clock)).toConstantValue(new SystemClock());
-    bind(id(TOKENS.MessageLimits)).toConstantValue({ maxContentLength: config.MAX_CONTENT_LENGTH });
+    bind(id(TOKENS.MessageLimits)).toConstantValue({ maxContentLength: config.MAX_CONTENT_LENGTH, duplicateWindowMs: config.DUPLICATE_WINDOW_SECONDS * 1000 });
     bind(id(TOKENS.Policies)).toConstantValue({
       // The lockout stays on whatever RATE_LIMITS says.
       lockout: {

@@ -26,6 +26,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL, config.NODE_ENV === 'development' && process.stdout.isTTY);
+  // Once per start: workers inherit the same environment and keep quiet about it.
+  if (config.ignoredVariables.length > 0 && !process.env.CHAT_WORKER) {
+    const ignored = Object.fromEntries(config.ignoredVariables.map((v) => [v.name, v.reason]));
+    logger.warn({ ignored }, `set but ignored: ${config.ignoredVariables.map((v) => v.name).join(', ')}`);
+  }
   if (config.WORKERS > 1 && !process.env.CHAT_WORKER) {
     await supervise(config, logger).catch((error: unknown) => {
       logger.fatal({ err: error }, 'start-up failed');

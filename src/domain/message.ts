@@ -28,13 +28,22 @@ export interface Message {
 /** A message that has passed validation and waits to be stored. */
 export type MessageDraft = Omit<Message, 'id' | 'readAt' | 'editedAt' | 'updatedAt'>;
 
-/** Text needs words; media needs an attachment (its content is an optional caption). */
+/** The longest attachment URL (the schema at the edge uses the same bound). */
+export const MAX_URL_LENGTH = 2048;
+
+/**
+ * Text needs words; media needs an attachment (its content is an optional
+ * caption). Returns the attachment to store: clients of the original backend
+ * send media with the URL in `content` and no attachment, so for those the URL
+ * (an http(s) one) becomes the attachment, and `content` is kept as sent,
+ * since that is where those clients read it.
+ */
 export function checkMessageBody(
   type: MessageType,
   content: string,
   attachment: Attachment | null,
   maxContentLength: number,
-): Result<true> {
+): Result<Attachment | null> {
   if (content.length > maxContentLength) {
     return fail('CONTENT_TOO_LONG', `Content is longer than ${maxContentLength} characters`, {
       max: maxContentLength,
@@ -43,10 +52,17 @@ export function checkMessageBody(
   }
   if (type === 'text') {
     if (content.trim().length === 0) return fail('VALIDATION_FAILED', 'A text message needs non-empty content');
-    return ok(true);
+    return ok(attachment);
   }
-  if (!attachment) return fail('VALIDATION_FAILED', `A ${type} message needs an attachment`);
-  return ok(true);
+  if (attachment) return ok(attachment);
+  const url = content.trim();
+  if (url === '') return fail('VALIDATION_FAILED', `A ${type} message needs an attachment, or its URL as content`);
+  if (url.length > MAX_URL_LENGTH || !isHttpUrl(url)) {
+    return fail('VALIDATION_FAILED', `A ${type} message without an attachment needs an http(s) URL as its content`, [
+      { path: 'content', message: 'must be an http(s) URL' },
+    ]);
+  }
+  return ok({ url });
 }
 
 export const isHttpUrl = (value: string): boolean => {

@@ -209,6 +209,45 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       expect((await r.messages.page(ab.id, { limit: 10 })).messages).toEqual([]);
     });
 
+    it('with the duplicate guard, answers a send without client id repeating one of the window with that one, and stores the rest', async () => {
+      const r = await fresh();
+      const [a, b, c] = [await user(r), await user(r), await user(r)];
+      const { conversation: ab } = await r.conversations.findOrCreateDirect(a.id, b.id, t0);
+      const { conversation: ac } = await r.conversations.findOrCreateDirect(a.id, c.id, t0);
+      const guard = { duplicateWindowMs: 10_000 };
+      const first = await r.store.append(draft(ab.id, a.id, 'hello', null, 100), guard);
+      expect(first.created).toBe(true);
+      const repeat = await r.store.append(draft(ab.id, a.id, 'hello', null, 105), guard);
+      expect(repeat).toMatchObject({ created: false, message: { id: first.message!.id, content: 'hello', senderUsername: a.username } });
+
+      // Not repeats: another sender, other content, another type or attachment, another conversation, a client id.
+      const others: MessageDraft[] = [
+        draft(ab.id, b.id, 'hello', null, 106),
+        draft(ab.id, a.id, 'hello!', null, 106),
+        { ...draft(ab.id, a.id, 'hello', null, 106), type: 'image', attachment: { url: 'https://cdn.example.com/a.png' } },
+        { ...draft(ab.id, a.id, 'hello', null, 106), type: 'image', attachment: { url: 'https://cdn.example.com/b.png' } },
+        draft(ac.id, a.id, 'hello', null, 106),
+        draft(ab.id, a.id, 'hello', 'with-a-key', 106),
+      ];
+      for (const d of others) expect((await r.store.append(d, guard)).created).toBe(true);
+
+      // Past the window (the first was at 100, the repeat at 105 was not stored): a new message.
+      const late = await r.store.append(draft(ab.id, a.id, 'hello', null, 111), guard);
+      expect(late.created).toBe(true);
+      // Without the guard, the same content is simply stored again.
+      const unguarded = await r.store.append(draft(ab.id, a.id, 'hello', null, 112));
+      expect(unguarded.created).toBe(true);
+      // A deleted message is not repeated: the newest live one in the window is.
+      await r.messages.softDelete(unguarded.message!.id, at(113));
+      expect(await r.store.append(draft(ab.id, a.id, 'hello', null, 114), guard)).toMatchObject({ created: false, message: { id: late.message!.id } });
+
+      // Two at once (one batch, or one after the other): one message.
+      const both = await Promise.all([r.store.append(draft(ab.id, b.id, 'twice', null, 120), guard), r.store.append(draft(ab.id, b.id, 'twice', null, 120), guard)]);
+      expect(both.map((s) => s.created).sort()).toEqual([false, true]);
+      expect(both[0].message!.id).toBe(both[1].message!.id);
+      expect((await r.messages.page(ab.id, { after: first.message!.id - 1, limit: 100 })).messages.filter((m) => m.content === 'twice')).toHaveLength(1);
+    });
+
     it('finds by ids and reads what is newer than per-group cursors, ascending', async () => {
       const r = await fresh();
       const [a, b, c] = [await user(r), await user(r), await user(r)];

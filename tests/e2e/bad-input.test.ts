@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JoseTokenService } from '../../src/adapters/security/jose-token-service.js';
@@ -188,13 +189,57 @@ describe('authentication at the upgrade', () => {
     expect(me.status).toBe(401);
     expect(me.body.error.code).toBe('UNAUTHORIZED');
   });
-  it('answers a raw socket that never upgrades without crashing', async () => {
+  it('answers an upgrade to an unknown path with 404 and a plain GET of /ws with an error, not a WebSocket', async () => {
     const raw = new WebSocket(server.wsUrl.replace('/ws', '/nowhere'));
     const status = await new Promise((resolve) => {
       raw.once('unexpected-response', (_q, res) => resolve(res.statusCode));
       raw.once('error', () => resolve('error'));
     });
     expect(status).toBe(404);
+    const plain = await fetch(`http://127.0.0.1:${server.port}/ws?token=${alice.token}`);
+    expect(plain.status).toBeGreaterThanOrEqual(400);
+    expect(plain.status).toBeLessThan(500);
+    expect(plain.headers.get('upgrade')).toBeNull();
+  });
+
+  it('keeps serving while sockets hold half-sent upgrades open, and answers a malformed upgrade with a 4xx', async () => {
+    const half = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect(server.port, '127.0.0.1', () => {
+            socket.write(`GET /ws?token=${alice.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`);
+            resolve(socket);
+          });
+          socket.on('error', reject);
+        }),
+      ),
+    );
+    try {
+      // With the half-sent upgrades still open, a new client connects and converses.
+      const fresh = await WsClient.connect(server.wsUrl, bob.token);
+      const sent = await fresh.request('sendMessage', { conversation_id: conversationId, content: 'past the half-open sockets' });
+      expect(sent.event).toBe('ack');
+      await fresh.close();
+      expect(half.every((s) => !s.destroyed)).toBe(true);
+
+      const malformed = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(server.port, '127.0.0.1', () =>
+          socket.write(`GET /ws?token=${alice.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+        );
+        let text = '';
+        socket.on('data', (d) => {
+          text += d.toString();
+          if (!text.includes('\r\n')) return;
+          resolve(text.split('\r\n')[0]!);
+          socket.destroy();
+        });
+        socket.on('error', reject);
+      });
+      expect(malformed).toMatch(/^HTTP\/1\.1 4\d\d/);
+    } finally {
+      for (const s of half) s.destroy();
+    }
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { sleep, WsClient } from '../support/ws-client.js';
+import { WsClient } from '../support/ws-client.js';
 
 let server: TestServer;
 type U = { id: number; token: string; username: string };

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageWriter } from '../../src/adapters/pg-fanout/message-writer.js';
+import { MessageWriter, MissingReferenceError } from '../../src/adapters/pg-fanout/message-writer.js';
 import { ensureLanes } from '../../src/adapters/pg-fanout/write-lanes.js';
 import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
 import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
@@ -99,9 +99,26 @@ describe('group commit on PostgreSQL', () => {
 });
 
 describe('message references without per-row foreign keys', () => {
-  it('refuses a message whose conversation or sender does not exist, and the deletion or re-keying of a referenced user or conversation', async () => {
-    await expect(messages.append(draft('ghost sender', 1_999_999_999))).rejects.toMatchObject({ code: '23503' });
-    await expect(messages.append(draft('ghost conversation', senders[0], null, conversationId + LANES * 2_000_000))).rejects.toMatchObject({ code: '23503' });
+  it('stores a batch’s good rows and refuses only the one whose conversation or sender does not exist', async () => {
+    const [ghostSender, good, ghostConversation] = await Promise.allSettled([
+      messages.append(draft('ghost sender', 1_999_999_999)),
+      messages.append(draft('stored beside the ghosts')),
+      messages.append(draft('ghost conversation', senders[0], null, conversationId + LANES * 2_000_000)),
+    ]);
+    expect(ghostSender).toMatchObject({ status: 'rejected', reason: expect.any(MissingReferenceError) });
+    expect(ghostConversation).toMatchObject({ status: 'rejected', reason: expect.any(MissingReferenceError) });
+    expect(good).toMatchObject({ status: 'fulfilled', value: { created: true } });
+    const { rows } = await pool.query("SELECT content FROM messages WHERE content LIKE 'ghost%' OR content = 'stored beside the ghosts'");
+    expect(rows).toEqual([{ content: 'stored beside the ghosts' }]);
+  });
+
+  it('refuses other writers’ orphan messages, and the deletion or re-keying of a referenced user or conversation', async () => {
+    await expect(pool.query("INSERT INTO messages (conversation_id, sender_id, content, type) VALUES ($1, 1999999999, 'orphan', 'text')", [conversationId])).rejects.toMatchObject({
+      code: '23503',
+    });
+    await expect(
+      pool.query("INSERT INTO messages (conversation_id, sender_id, content, type) VALUES ($1, $2, 'orphan', 'text')", [conversationId + 5_000_000, senders[0]]),
+    ).rejects.toMatchObject({ code: '23503' });
     const stored = await messages.append(draft('referenced'));
     expect(stored.created).toBe(true);
     await expect(pool.query('DELETE FROM users WHERE id = $1', [senders[0]])).rejects.toMatchObject({ code: '23503' });
@@ -112,4 +129,49 @@ describe('message references without per-row foreign keys', () => {
     const { rows } = await pool.query<{ id: number }>("INSERT INTO users (email, username, password, role) VALUES ('free@x.io', 'free', 'h', 'tenant') RETURNING id");
     await pool.query('DELETE FROM users WHERE id = $1', [rows[0]!.id]);
   });
+
+  it('a delete racing an insert never leaves an orphan: the delete waits for the insert and is refused, or the insert waits for the delete and is refused', async () => {
+    const fresh = async (name: string) =>
+      (await pool.query<{ id: number }>("INSERT INTO users (email, username, password, role) VALUES ($1, $1, 'h', 'tenant') RETURNING id", [`${name}@x.io`])).rows[0]!.id;
+
+    // The insert first: its transaction is open when the delete comes; the delete waits, then sees the message.
+    const writerFirst = await fresh('race-a');
+    const inserting = await pool.connect();
+    try {
+      await inserting.query('BEGIN');
+      await inserting.query("INSERT INTO messages (conversation_id, sender_id, content, type) VALUES ($1, $2, 'racing', 'text')", [conversationId, writerFirst]);
+      const deleting = pool.query('DELETE FROM users WHERE id = $1', [writerFirst]);
+      await waitForLockWait();
+      await inserting.query('COMMIT');
+      await expect(deleting).rejects.toMatchObject({ code: '23503' });
+    } finally {
+      inserting.release();
+    }
+
+    // The delete first: the batch statement waits for it, then finds the sender gone and stores nothing for it.
+    const deletedFirst = await fresh('race-b');
+    const deleter = await pool.connect();
+    try {
+      await deleter.query('BEGIN');
+      await deleter.query('DELETE FROM users WHERE id = $1', [deletedFirst]);
+      const appending = messages.append(draft('after the delete', deletedFirst));
+      await waitForLockWait();
+      await deleter.query('COMMIT');
+      await expect(appending).rejects.toBeInstanceOf(MissingReferenceError);
+    } finally {
+      deleter.release();
+    }
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM messages m WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.sender_id)');
+    expect(rows[0]).toEqual({ n: 0 });
+  });
 });
+
+/** Resolves once some backend of this database waits for a lock (the racing statement has reached it). */
+async function waitForLockWait(): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+    if (rows[0].n > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('no statement came to wait for the lock');
+}

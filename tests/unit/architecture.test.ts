@@ -8,8 +8,12 @@ const files = (dir: string): string[] =>
     const full = path.join(dir, name);
     return statSync(full).isDirectory() ? files(full) : full.endsWith('.ts') ? [full] : [];
   });
-const importsOf = (file: string) =>
-  [...readFileSync(file, 'utf8').matchAll(/(?:import|export)[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)].map((m) => m[1] ?? m[2]!);
+const importsOf = (file: string) => importStatementsOf(file).map((i) => i.spec);
+const importStatementsOf = (file: string) =>
+  [...readFileSync(file, 'utf8').matchAll(/(import|export)(\s+type\b)?[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)].map((m) => ({
+    spec: m[3] ?? m[4]!,
+    typeOnly: m[2] !== undefined,
+  }));
 const layerOf = (file: string) => path.relative(root, file).split(path.sep)[0];
 
 /** The dependency rule, checked on every import of every source file. */
@@ -44,6 +48,53 @@ describe('architecture', () => {
         expect(layerOf(target), `${path.relative(root, file)} imports ${spec}`).not.toBe('bootstrap');
       }
     }
+  });
+
+  /**
+   * An adapter group uses the domain, the application's ports and schemas,
+   * `adapters/shared` and itself. The one other group others may use is the
+   * gateway, the transport-independent protocol core: transports and HTTP
+   * plug-ins build on its contract (the Connection base class, the HTTP shapes
+   * and helpers, and the types of the gateway, its router and its events),
+   * never on its other modules.
+   */
+  const GATEWAY_CONTRACT: Record<string, 'values' | 'types'> = {
+    'connection.ts': 'values',
+    'http.ts': 'values',
+    'transport.ts': 'types',
+    'gateway.ts': 'types',
+    'http-router.ts': 'types',
+    'chat-events.ts': 'types',
+  };
+  const GATEWAY_USERS = new Set(['uws', 'node-http', 'socketio', 'metrics', 'web-client']);
+  const groupOf = (file: string) => path.relative(path.join(root, 'adapters'), file).split(path.sep)[0]!;
+
+  it('lets each adapter group import only its own files, adapters/shared and the gateway’s contract (for transports and HTTP plug-ins)', () => {
+    const crossings: string[] = [];
+    for (const file of all.filter((f) => layerOf(f) === 'adapters' && f.includes(path.sep + 'adapters' + path.sep))) {
+      const group = groupOf(file);
+      if (group.endsWith('.ts')) continue; // single-file adapters at the top of adapters/ (the system clock)
+      for (const { spec, typeOnly } of importStatementsOf(file).filter((i) => i.spec.startsWith('.'))) {
+        const target = path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'));
+        if (layerOf(target) !== 'adapters') continue;
+        const targetGroup = groupOf(target);
+        if (targetGroup === group || targetGroup === 'shared') continue;
+        const where = `${path.relative(root, file)} imports ${spec}`;
+        if (targetGroup !== 'gateway' || !GATEWAY_USERS.has(group)) {
+          crossings.push(`${where}: another adapter group`);
+          continue;
+        }
+        const allowed = GATEWAY_CONTRACT[path.basename(target)];
+        if (!allowed) crossings.push(`${where}: not part of the gateway's contract`);
+        else if (allowed === 'types' && !typeOnly) crossings.push(`${where}: only its types may be imported`);
+      }
+    }
+    expect(crossings).toEqual([]);
+  });
+
+  it('sees the gateway contract in use, so the rule above checks real imports', () => {
+    const transport = path.join(root, 'adapters', 'uws', 'uws-transport.ts');
+    expect(importStatementsOf(transport)).toEqual(expect.arrayContaining([{ spec: '../gateway/gateway.js', typeOnly: true }]));
   });
 
   it('finds the source files it checks', () => {

@@ -49,3 +49,34 @@ describe('configuration', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://a.io, https://b.io' }).CORS_ORIGINS).toEqual(['https://a.io', 'https://b.io']);
   });
 });
+
+describe('the original backend’s variables', () => {
+  it('takes FRONTEND_URL’s origin as the one CORS origin when CORS_ORIGINS is unset or empty', () => {
+    expect(loadConfig({ FRONTEND_URL: 'https://app.example.com/' }).CORS_ORIGINS).toEqual(['https://app.example.com']);
+    expect(loadConfig({ FRONTEND_URL: 'http://localhost:3000/some/path', CORS_ORIGINS: '' }).CORS_ORIGINS).toEqual(['http://localhost:3000']);
+    expect(loadConfig({}).CORS_ORIGINS).toEqual([]);
+  });
+
+  it('lets CORS_ORIGINS win over FRONTEND_URL, and says FRONTEND_URL is ignored then', () => {
+    const c = loadConfig({ FRONTEND_URL: 'https://app.example.com', CORS_ORIGINS: 'https://a.io,https://b.io' });
+    expect(c.CORS_ORIGINS).toEqual(['https://a.io', 'https://b.io']);
+    expect(c.ignoredVariables.map((v) => v.name)).toEqual(['FRONTEND_URL']);
+  });
+
+  it('refuses a FRONTEND_URL that is not an http(s) URL, naming it', () => {
+    expect(() => loadConfig({ FRONTEND_URL: 'app.example.com' })).toThrow(/FRONTEND_URL: must be an http\(s\) URL/);
+    expect(() => loadConfig({ FRONTEND_URL: 'ftp://app.example.com' })).toThrow(/FRONTEND_URL/);
+  });
+
+  it('names each variable that is set but no longer read, with what replaced it, and none that are empty', () => {
+    const c = loadConfig({ BASE_URL: 'https://api.example.com', DJANGO_API_URL: 'http://django:8000', DB_DIALECT: 'postgres', PASSWORD_HASH_COST: '16384', SOCKETIO_NODE_PORT: '' });
+    expect(c.ignoredVariables.map((v) => v.name)).toEqual(['BASE_URL', 'DJANGO_API_URL', 'DB_DIALECT', 'PASSWORD_HASH_COST']);
+    expect(c.ignoredVariables.find((v) => v.name === 'PASSWORD_HASH_COST')?.reason).toMatch(/PASSWORD_HASH_MEMORY_KIB/);
+    expect(loadConfig({ PORT: '8001', DB_HOST: 'db', FRONTEND_URL: 'https://app.example.com' }).ignoredVariables).toEqual([]);
+  });
+
+  it('accepts DB_DIALECT=postgres (ignored) and refuses any other dialect', () => {
+    expect(loadConfig({ DB_DIALECT: 'PostgreSQL' }).ignoredVariables.map((v) => v.name)).toEqual(['DB_DIALECT']);
+    expect(() => loadConfig({ DB_DIALECT: 'mysql' })).toThrow(/DB_DIALECT: this server runs on PostgreSQL only \(got "mysql"\)/);
+  });
+});

@@ -104,6 +104,15 @@ describe('Argon2PasswordHasher', () => {
     const scrypt = ['scrypt', 1024, 8, 1, salt.toString('base64'), scryptSync('old one', salt, 32, { N: 1024, r: 8, p: 1 }).toString('base64')].join('$');
     expect(await hasher.verify('old one', scrypt)).toBe(true);
     expect([django, scrypt].map((h) => hasher.needsRehash(h))).toEqual([true, true]);
+    // Django's Argon2PasswordHasher writes its name before a standard argon2 hash.
+    const djangoArgon2 = `argon2${await hasher.hash('from django')}`;
+    expect(await hasher.verify('from django', djangoArgon2)).toBe(true);
+    expect(await hasher.verify('not it', djangoArgon2)).toBe(false);
+    expect(hasher.needsRehash(djangoArgon2)).toBe(true);
+    // Hashes it cannot verify are a mismatch, not an error: Django's scrypt (another field order) and bcrypt.
+    expect(await hasher.verify('x', 'scrypt$16384$somesalt$8$1$aGVsbG8=')).toBe(false);
+    expect(await hasher.verify('x', 'scrypt$3$8$1$c2FsdA==$aGVsbG8=')).toBe(false);
+    expect(await hasher.verify('x', 'bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv')).toBe(false);
     expect(hasher.needsRehash(await hasher.hash('x'))).toBe(false);
     expect(new Argon2PasswordHasher().needsRehash(await hasher.hash('x'))).toBe(true);
   });

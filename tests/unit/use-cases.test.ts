@@ -66,7 +66,17 @@ describe('use cases over in-memory adapters', () => {
     const cid = value(await u.createConversation.execute(a, { participant_ids: [b.id], is_open: false })).conversation.id;
     expect(codeOf(await u.sendMessage.execute(a, { conversation_id: cid, content: 'x'.repeat(21), type: 'text' }))).toBe('CONTENT_TOO_LONG');
     expect(codeOf(await u.sendMessage.execute(a, { conversation_id: cid, content: '', type: 'video' }))).toBe('VALIDATION_FAILED');
+    expect(codeOf(await u.sendMessage.execute(a, { conversation_id: cid, content: 'no url', type: 'image' }))).toBe('VALIDATION_FAILED');
+    expect(codeOf(await u.sendMessage.execute(a, { conversation_id: cid, content: 'ftp://x.io/a', type: 'file' }))).toBe('VALIDATION_FAILED');
     expect(value(await u.getMessages.execute(a, cid, { limit: 10 })).messages).toEqual([]);
+  });
+
+  it('takes the URL in the content of media sent without an attachment as its attachment, and keeps the content', async () => {
+    const [a, b] = [await register(), await register()];
+    const cid = value(await u.createConversation.execute(a, { participant_ids: [b.id], is_open: false })).conversation.id;
+    const sent = value(await u.sendMessage.execute(a, { conversation_id: cid, content: 'https://x.io/a.png', type: 'image' })).message;
+    expect(sent).toMatchObject({ type: 'image', content: 'https://x.io/a.png', attachment: { url: 'https://x.io/a.png' } });
+    expect(delivery.events('receiveMessage').at(-1)).toMatchObject({ id: sent.id, attachment: { url: 'https://x.io/a.png' } });
   });
 
   it('orders membership changes so the member hears of them: subscribe then announce; tell then unsubscribe', async () => {

@@ -11,7 +11,7 @@ import {
   sendMessageSchema,
   typingSchema,
 } from '../../application/schemas.js';
-import { conversationView, messageView } from '../../application/views.js';
+import { conversationView, messageView, serialisedMessage } from '../../application/views.js';
 import {
   deletedSchema,
   joinedConversationSchema,
@@ -81,7 +81,7 @@ const mapped = async <T, U>(result: Promise<Result<T>>, f: (value: T) => U): Pro
 /** The client events bound to the use cases, for every transport that speaks the protocol. */
 export function chatEvents(u: UseCases): ReadonlyMap<string, EventHandler> {
   const runners: { [K in ChatEventName]: Runner<K> } = {
-    sendMessage: (a, i) => mapped(u.sendMessage.execute(a, i), (s) => messageView(s.message)),
+    sendMessage: (a, i) => mapped(u.sendMessage.execute(a, i), (s) => serialisedMessage(s.message)),
     joinConversation: (a, i) =>
       mapped(u.joinConversation.execute(a, i), (j) => ({
         conversation: conversationView(j.conversation, j.participants),

@@ -3,7 +3,7 @@ import type { Logger } from '../../application/ports/services.js';
 import type { Telemetry } from '../../application/ports/telemetry.js';
 import type { UseCases } from '../../application/use-cases.js';
 import type { Connection, ConnectionInit } from './connection.js';
-import { ConnectionRegistry } from './connection-registry.js';
+import { type ConnectionRegistry } from './connection-registry.js';
 import { CorsPolicy } from './cors.js';
 import { bearer, retryAfterOf, type HttpHeaders, type HttpReply, type HttpRequest } from './http.js';
 import { HttpRouter, type PlainRoute, type Readiness } from './http-router.js';

@@ -1,5 +1,6 @@
 import type { Telemetry } from '../../application/ports/telemetry.js';
 import type { UseCases } from '../../application/use-cases.js';
+import { Serialised } from '../../application/views.js';
 import { chatEvents, dispatch, type Outcome } from './chat-events.js';
 import type { Connection } from './connection.js';
 import type { WireError } from './wire-error.js';
@@ -57,7 +58,7 @@ export class RealtimeEndpoint {
     void this.run(conn, event, data).then((outcome) => {
       try {
         if (!outcome.ok) return this.sendError(conn, ack, outcome.error);
-        if (ack !== undefined) this.send(conn, `{"event":"ack","ack":${JSON.stringify(ack)},"data":${JSON.stringify(outcome.data)}}`);
+        if (ack !== undefined) this.send(conn, `{"event":"ack","ack":${JSON.stringify(ack)},"data":${outcome.data instanceof Serialised ? outcome.data.json : JSON.stringify(outcome.data)}}`);
       } catch (error) {
         conn.logger.error({ err: error, event: event.slice(0, 64) }, 'could not answer an event');
         this.sendError(conn, ack, { code: 'INTERNAL', message: 'Internal server error' });

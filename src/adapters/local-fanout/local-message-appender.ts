@@ -1,6 +1,6 @@
 import type { MessageDraft } from '../../domain/message.js';
-import type { Broadcaster, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
-import { messageView } from '../../application/views.js';
+import type { AppendOptions, Broadcaster, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
+import { serialisedMessage } from '../../application/views.js';
 
 /**
  * Appends, then announces, within one process: the store resolves in commit
@@ -13,9 +13,9 @@ export class LocalMessageAppender implements MessageAppender {
     private readonly broadcaster: Broadcaster,
   ) {}
 
-  async append(draft: MessageDraft): Promise<Stored> {
-    const stored = await this.store.append(draft);
-    if (stored.created) await this.broadcaster.toConversation(draft.conversationId, 'receiveMessage', messageView(stored.message));
+  async append(draft: MessageDraft, options?: AppendOptions): Promise<Stored> {
+    const stored = await this.store.append(draft, options);
+    if (stored.created) await this.broadcaster.toConversation(draft.conversationId, 'receiveMessage', serialisedMessage(stored.message).value);
     return stored;
   }
 

@@ -1,17 +1,25 @@
 import type { Message, MessageDraft } from '../../domain/message.js';
-import type { MessageStore, Stored } from '../../application/ports/fanout.js';
+import type { AppendOptions, MessageStore, Stored } from '../../application/ports/fanout.js';
 import type { CatchUpGroup, MessagePage, MessageRepository, PageQuery } from '../../application/ports/message-repository.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
 export class InMemoryMessageRepository implements MessageRepository, MessageStore {
   constructor(private readonly store: InMemoryStore) {}
 
-  async append(draft: MessageDraft): Promise<Stored> {
+  async append(draft: MessageDraft, options: AppendOptions = {}): Promise<Stored> {
     if (draft.clientId !== null) {
       for (const { value, deletedAt } of this.store.messages.values()) {
         if (value.senderId !== draft.senderId || value.conversationId !== draft.conversationId || value.clientId !== draft.clientId) continue;
         return deletedAt ? { message: null, created: false } : { message: this.withSender(value), created: false };
       }
+    } else if ((options.duplicateWindowMs ?? 0) > 0) {
+      const since = draft.createdAt.getTime() - options.duplicateWindowMs!;
+      const attachment = JSON.stringify(draft.attachment);
+      const original = [...this.store.messages.values()]
+        .filter(({ value: m, deletedAt }) => !deletedAt && m.conversationId === draft.conversationId && m.senderId === draft.senderId && m.clientId === null)
+        .filter(({ value: m }) => m.type === draft.type && m.content === draft.content && JSON.stringify(m.attachment) === attachment && m.createdAt.getTime() >= since)
+        .at(-1);
+      if (original) return { message: this.withSender(original.value), created: false };
     }
     const message: Message = { ...draft, id: this.store.nextId('message'), readAt: null, editedAt: null, updatedAt: draft.createdAt };
     this.store.messages.set(message.id, { value: message, deletedAt: null });

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Message, MessageDraft } from '../../domain/message.js';
-import type { MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
+import type { AppendOptions, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
 import { NO_TELEMETRY, type Telemetry } from '../../application/ports/telemetry.js';
 import { GroupCommit, type GroupCommitOptions } from '../shared/group-commit.js';
@@ -24,8 +24,12 @@ type Settlement = { ok: true; value: Stored } | { ok: false; error: unknown };
 interface Row {
   id: string;
   created: boolean;
+  /** Whether the conversation and the sender exist (a row without them is not stored). */
+  referable: boolean;
   /** The lane's highest id before this batch (null when nothing was inserted). */
   prev_id: string | null;
+  /** The message a guarded row repeats (it was then not stored); only in the guarded statement. */
+  original_id?: string | null;
 }
 
 /**
@@ -36,21 +40,33 @@ export type CommitListener = (lane: number, previousId: number, stored: readonly
 
 /**
  * The write path, one statement per batch on purpose (one round trip, its own
- * transaction): take the lane's lock, draw ids in arrival order, insert (a
- * repeated (sender, conversation, client id) is skipped by the unique index),
- * move the lane's cursor, and, when announcing, NOTIFY the rows in chunks that
- * commit with them.
+ * transaction): take the lane's lock, draw ids in arrival order, insert the
+ * rows whose conversation and sender exist (checked here, for the batch, in
+ * place of the references trigger's own check: see migration
+ * 20261128000500), skip a repeated (sender, conversation, client id) by the
+ * unique index, move the lane's cursor, and, when announcing, NOTIFY the rows
+ * in chunks that commit with them. `guarded` is the variant for batches with rows under the
+ * duplicate guard: those rows are checked against recent messages (after the
+ * lock, see migration 20261129000000) and skipped when they repeat one; a batch
+ * without such rows runs the plain statement, unchanged.
  */
-const insertBatch = (lock: number) => `
-  WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lock}, $9::int)),
+const insertBatch = (lock: number, guarded: boolean) => `
+  WITH lock AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock(${lock}, $9::int), set_config('chat.references_checked', statement_timestamp()::text, true)
+  ),
   input AS MATERIALIZED (
-    SELECT nextval('messages_id_seq') AS id, u.*
-    FROM lock, unnest($1::int[], $2::int[], $3::text[], $4::enum_messages_type[], $5::jsonb[], $6::varchar[], $7::int8[], $11::int[])
-      WITH ORDINALITY AS u(conversation_id, sender_id, content, type, attachment, client_id, created_ms, chunk, ord)
-  ), inserted AS (
+    SELECT nextval('messages_id_seq') AS id, u.*,
+      EXISTS (SELECT 1 FROM conversations c WHERE c.id = u.conversation_id) AND EXISTS (SELECT 1 FROM users s WHERE s.id = u.sender_id) AS referable
+    FROM lock, unnest($1::int[], $2::int[], $3::text[], $4::enum_messages_type[], $5::jsonb[], $6::varchar[], $7::int8[], $11::int[]${guarded ? ', $13::int8[]' : ''})
+      WITH ORDINALITY AS u(conversation_id, sender_id, content, type, attachment, client_id, created_ms, chunk${guarded ? ', window_ms' : ''}, ord)
+  ), ${guarded ? `duplicate AS MATERIALIZED (
+    SELECT i.id, messages_recent_duplicate(i.conversation_id, i.sender_id, i.type, i.content, i.attachment, i.created_ms - i.window_ms, ${CLOCK_SLACK_MS}) AS original_id
+    FROM input i WHERE i.window_ms > 0
+  ), ` : ''}inserted AS (
     INSERT INTO messages (id, conversation_id, sender_id, content, type, attachment, client_id, created_at, updated_at)
     SELECT id, conversation_id, sender_id, content, type, attachment, client_id, at, at
-    FROM input, LATERAL (SELECT timestamptz 'epoch' + created_ms * interval '1 millisecond' AS at) t ORDER BY ord
+    FROM input, LATERAL (SELECT timestamptz 'epoch' + created_ms * interval '1 millisecond' AS at) t
+    WHERE referable${guarded ? ' AND NOT EXISTS (SELECT 1 FROM duplicate d WHERE d.id = input.id AND d.original_id IS NOT NULL)' : ''} ORDER BY ord
     ON CONFLICT (sender_id, conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
     RETURNING id
   ), cursor AS (
@@ -66,14 +82,30 @@ const insertBatch = (lock: number) => `
     ) c
     WHERE $8::text IS NOT NULL AND c.stored
   )
-  SELECT i.id, (ins.id IS NOT NULL) AS created, (SELECT count(*) FROM notified) AS announced, (SELECT prev_id FROM cursor) AS prev_id
-  FROM input i LEFT JOIN inserted ins ON ins.id = i.id ORDER BY i.ord`;
+  SELECT i.id, (ins.id IS NOT NULL) AS created, i.referable,${guarded ? ' d.original_id,' : ''} (SELECT count(*) FROM notified) AS announced, (SELECT prev_id FROM cursor) AS prev_id
+  FROM input i LEFT JOIN inserted ins ON ins.id = i.id${guarded ? ' LEFT JOIN duplicate d ON d.id = i.id' : ''} ORDER BY i.ord`;
 
+/** How far the guard looks past its window for messages stamped by a clock running a little behind. */
+const CLOCK_SLACK_MS = 5_000;
+
+const ORIGINAL_COLUMNS = `m.id, m.conversation_id, m.sender_id, u.username AS sender_username, m.content, m.type, m.attachment,
+  m.client_id, m.read_at, m.edited_at, m.created_at, m.updated_at, m.deleted_at`;
+/** Originals by client id, and (guarded repeats; they have none) by id: each branch on its own index. */
 const SELECT_ORIGINALS = `
-  SELECT m.id, m.conversation_id, m.sender_id, u.username AS sender_username, m.content, m.type, m.attachment,
-         m.client_id, m.read_at, m.edited_at, m.created_at, m.updated_at, m.deleted_at
-  FROM messages m JOIN users u ON u.id = m.sender_id
-  WHERE (m.sender_id, m.conversation_id, m.client_id) IN (SELECT * FROM unnest($1::int[], $2::int[], $3::varchar[]))`;
+  SELECT ${ORIGINAL_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+  WHERE (m.sender_id, m.conversation_id, m.client_id) IN (SELECT * FROM unnest($1::int[], $2::int[], $3::varchar[]))
+  UNION ALL
+  SELECT ${ORIGINAL_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.id = ANY($4::bigint[])`;
+
+/** One append waiting in a lane's queue. */
+interface Append {
+  readonly draft: MessageDraft;
+  /** The duplicate guard's window for this draft; 0 when it has a client id or the guard is off. */
+  readonly windowMs: number;
+}
+
+/** What makes two guarded sends the same message. */
+const duplicateKey = (d: MessageDraft): string => `${d.senderId}:${d.conversationId}:${d.type}:${JSON.stringify(d.attachment)}:${d.content}`;
 
 /**
  * Ordered write lanes: conversations map to lanes, each lane has its own
@@ -83,8 +115,9 @@ const SELECT_ORIGINALS = `
  * concurrently. Uses pg directly: this is the hottest statement there is.
  */
 export class MessageWriter implements MessageAppender, MessageStore {
-  private readonly queues: GroupCommit<MessageDraft, Stored>[];
-  private readonly sql = insertBatch(LANE_LOCK);
+  private readonly queues: GroupCommit<Append, Stored>[];
+  private readonly sql = insertBatch(LANE_LOCK, false);
+  private readonly guardedSql = insertBatch(LANE_LOCK, true);
 
   constructor(
     private readonly pool: pg.Pool,
@@ -97,8 +130,9 @@ export class MessageWriter implements MessageAppender, MessageStore {
     return this.queues.reduce((n, q) => n + q.queued, 0);
   }
 
-  append(draft: MessageDraft): Promise<Stored> {
-    return this.queues[laneOf(draft.conversationId, this.options.lanes)]!.push(draft);
+  append(draft: MessageDraft, options?: AppendOptions): Promise<Stored> {
+    const windowMs = draft.clientId === null ? (options?.duplicateWindowMs ?? 0) : 0;
+    return this.queues[laneOf(draft.conversationId, this.options.lanes)]!.push({ draft, windowMs });
   }
 
   /** Waits for every queued write to commit (for shutdown). */
@@ -106,23 +140,23 @@ export class MessageWriter implements MessageAppender, MessageStore {
     await Promise.all(this.queues.map((q) => q.drain()));
   }
 
-  private async writeBatch(lane: number, drafts: MessageDraft[]): Promise<Settlement[]> {
+  private async writeBatch(lane: number, appends: Append[]): Promise<Settlement[]> {
     const telemetry = this.options.telemetry ?? NO_TELEMETRY;
     const started = performance.now();
     try {
-      const stored = await this.insert(lane, drafts);
-      telemetry.writeBatch(drafts.length, (performance.now() - started) / 1000, true);
-      telemetry.messagesAcknowledged(stored.length);
-      return stored.map((value) => ({ ok: true, value }));
+      const settled = await this.insertDeduplicated(lane, appends);
+      telemetry.writeBatch(appends.length, (performance.now() - started) / 1000, true);
+      telemetry.messagesAcknowledged(settled.filter((s) => s.ok && s.value.created).length);
+      return settled;
     } catch (error) {
-      telemetry.writeBatch(drafts.length, (performance.now() - started) / 1000, false);
-      if (drafts.length === 1) return [{ ok: false, error: asUnavailable(error) }];
+      telemetry.writeBatch(appends.length, (performance.now() - started) / 1000, false);
+      if (appends.length === 1) return [{ ok: false, error: asUnavailable(error) }];
       // Validation keeps bad rows out; should one still fail, its neighbours must not: each is retried alone.
-      this.options.logger.error({ err: redacted(error), lane, size: drafts.length }, 'message batch failed; retrying its rows one by one');
+      this.options.logger.error({ err: redacted(error), lane, size: appends.length }, 'message batch failed; retrying its rows one by one');
       const settled: Settlement[] = [];
-      for (const draft of drafts) {
+      for (const append of appends) {
         try {
-          settled.push({ ok: true, value: (await this.insert(lane, [draft]))[0]! });
+          settled.push(...(await this.insert(lane, [append])));
         } catch (rowError) {
           settled.push({ ok: false, error: asUnavailable(rowError) });
         }
@@ -131,13 +165,42 @@ export class MessageWriter implements MessageAppender, MessageStore {
     }
   }
 
-  private async insert(lane: number, drafts: MessageDraft[]): Promise<Stored[]> {
+  /**
+   * Guarded sends repeated within one batch cannot see each other in the
+   * database (one statement, one snapshot): only the first goes to the
+   * statement, the repeats take its outcome.
+   */
+  private async insertDeduplicated(lane: number, appends: Append[]): Promise<Settlement[]> {
+    if (!appends.some((a) => a.windowMs > 0)) return this.insert(lane, appends);
+    const firstOf = new Map<string, number>();
+    const unique: Append[] = [];
+    const slot = appends.map((a) => {
+      if (a.windowMs === 0) return unique.push(a) - 1;
+      const key = duplicateKey(a.draft);
+      const seen = firstOf.get(key);
+      if (seen !== undefined) return seen;
+      firstOf.set(key, unique.length);
+      return unique.push(a) - 1;
+    });
+    const settled = await this.insert(lane, unique);
+    const told = new Set<number>();
+    return slot.map((k) => {
+      const first = settled[k]!;
+      if (!told.has(k)) return told.add(k), first;
+      return first.ok && first.value.message ? { ok: true, value: { message: first.value.message, created: false } } : first;
+    });
+  }
+
+  /** Throws only when the statement failed (then nothing of the batch was stored); after it committed, each draft is settled on its own. */
+  private async insert(lane: number, appends: Append[]): Promise<Settlement[]> {
+    const drafts = appends.map((a) => a.draft);
+    const guarded = appends.some((a) => a.windowMs > 0);
     const announce = this.options.announce;
     const chunks = announce ? encodeMessageChunks(announce.nodeId, lane, drafts) : null;
     // Named, so each connection plans it once; times go as epoch milliseconds (cheaper to encode than Dates).
     const { rows } = await this.pool.query<Row>({
-      name: 'message-batch',
-      text: this.sql,
+      name: guarded ? 'message-batch-guarded' : 'message-batch',
+      text: guarded ? this.guardedSql : this.sql,
       values: [
         drafts.map((d) => d.conversationId),
         drafts.map((d) => d.senderId),
@@ -151,37 +214,60 @@ export class MessageWriter implements MessageAppender, MessageStore {
         chunks?.prefix ?? '',
         chunks?.chunkOfRow ?? drafts.map(() => 1),
         chunks?.rows ?? [],
+        ...(guarded ? [appends.map((a) => a.windowMs)] : []),
       ],
     });
-    const stored: Array<Stored | null> = drafts.map((d, i) => {
+    const settled: Array<Settlement | null> = drafts.map((d, i) => {
       const row = rows[i]!;
+      if (!row.referable) return { ok: false, error: new MissingReferenceError(d) };
       if (!row.created) return null;
       const message: Message = { ...d, id: Number(row.id), readAt: null, editedAt: null, updatedAt: d.createdAt };
-      return { message, created: true };
+      return { ok: true, value: { message, created: true } };
     });
     const previous = rows[0]?.prev_id;
     if (previous !== null && previous !== undefined) {
-      this.options.onCommitted?.(lane, Number(previous), stored.flatMap((s) => (s?.created ? [s.message] : [])));
+      this.options.onCommitted?.(lane, Number(previous), settled.flatMap((s) => (s?.ok && s.value.created ? [s.value.message!] : [])));
     }
-    if (stored.some((s) => s === null)) await this.resolveRepeats(drafts, stored);
-    return stored as Stored[];
+    if (settled.some((s) => s === null)) {
+      try {
+        await this.resolveRepeats(drafts, rows, settled);
+      } catch (error) {
+        for (const [i, s] of settled.entries()) if (s === null) settled[i] = { ok: false, error: asUnavailable(error) };
+      }
+    }
+    return settled as Settlement[];
   }
 
-  /** The originals of repeated client ids are committed (earlier, or by this very statement): read them back. */
-  private async resolveRepeats(drafts: MessageDraft[], stored: Array<Stored | null>): Promise<void> {
-    const repeats = drafts.filter((_, i) => stored[i] === null);
-    const { rows } = await this.pool.query<Record<string, unknown>>(SELECT_ORIGINALS, [
+  /**
+   * The originals of repeated client ids are committed (earlier, or by this very statement), and so are
+   * those of guarded repeats (by id): read them back.
+   */
+  private async resolveRepeats(drafts: MessageDraft[], rows: Row[], settled: Array<Settlement | null>): Promise<void> {
+    const repeats = drafts.filter((d, i) => settled[i] === null && d.clientId !== null);
+    const duplicates = rows.flatMap((r, i) => (settled[i] === null && r.original_id != null ? [r.original_id] : []));
+    const { rows: originals } = await this.pool.query<Record<string, unknown>>(SELECT_ORIGINALS, [
       repeats.map((d) => d.senderId),
       repeats.map((d) => d.conversationId),
       repeats.map((d) => d.clientId),
+      duplicates,
     ]);
-    const byKey = new Map(rows.map((r) => [`${String(r.sender_id)}:${String(r.conversation_id)}:${String(r.client_id)}`, r]));
+    const byKey = new Map(originals.filter((r) => r.client_id !== null).map((r) => [`${String(r.sender_id)}:${String(r.conversation_id)}:${String(r.client_id)}`, r]));
+    const byId = new Map(originals.map((r) => [String(r.id), r]));
     drafts.forEach((d, i) => {
-      if (stored[i] !== null) return;
-      const r = byKey.get(`${d.senderId}:${d.conversationId}:${d.clientId}`);
-      if (!r) throw new Error('The original of a repeated client id could not be read');
-      stored[i] = r.deleted_at === null ? { message: originalOf(r), created: false } : { message: null, created: false };
+      if (settled[i] !== null) return;
+      const duplicateOf = rows[i]!.original_id ?? null;
+      const r = duplicateOf !== null ? byId.get(String(duplicateOf)) : byKey.get(`${d.senderId}:${d.conversationId}:${d.clientId}`);
+      settled[i] = !r
+        ? { ok: false, error: new Error('The original of a repeated message could not be read') }
+        : { ok: true, value: r.deleted_at === null ? { message: originalOf(r), created: false } : { message: null, created: false } };
     });
+  }
+}
+
+/** A draft whose conversation or sender no longer exists (deleted since the caller checked); it was not stored, its neighbours were. */
+export class MissingReferenceError extends Error {
+  constructor(draft: MessageDraft) {
+    super(`conversation ${draft.conversationId} or sender ${draft.senderId} does not exist`);
   }
 }
 

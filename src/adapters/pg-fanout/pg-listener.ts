@@ -6,7 +6,7 @@ import type { FanoutObserver, LocalDelivery } from '../../application/ports/fano
 import type { MessageRepository } from '../../application/ports/message-repository.js';
 import type { Logger } from '../../application/ports/services.js';
 import { NO_TELEMETRY, type Telemetry } from '../../application/ports/telemetry.js';
-import { messageView } from '../../application/views.js';
+import { serialisedMessage } from '../../application/views.js';
 import { DeliveredIds } from './delivered-ids.js';
 import { decode, membershipChanges, messagesPrefix, type Notification } from './notification-codec.js';
 import { dispatchAccessChange } from '../../application/access-changes.js';
@@ -225,7 +225,7 @@ export class PgListener {
   private deliverMessage(m: Message): void {
     if (!this.delivered.add(m.id)) return;
     this.telemetry.fanoutDelivered((Date.now() - m.createdAt.getTime()) / 1000);
-    this.options.delivery.publish([m.conversationId], 'receiveMessage', JSON.stringify(messageView(m)));
+    this.options.delivery.publish([m.conversationId], 'receiveMessage', serialisedMessage(m).json);
   }
 
   private advanceCursor(lane: number, id: number): void {

@@ -23,7 +23,7 @@ export interface Argon2Parameters {
 /**
  * argon2id with OWASP's parameters for new hashes. Still verifies this
  * server's earlier scrypt hashes (`scrypt$N$r$p$salt$hash`) and Django's
- * `pbkdf2_sha256$...`, and reports them (or argon2 hashes with weaker
+ * `pbkdf2_sha256$...` (its default) and `argon2$argon2id$...`, and reports them (or argon2 hashes with weaker
  * parameters) as due for re-hashing on the next successful login.
  */
 export class Argon2PasswordHasher implements PasswordHasher {
@@ -40,6 +40,8 @@ export class Argon2PasswordHasher implements PasswordHasher {
   }
 
   async verify(password: string, stored: string): Promise<boolean> {
+    // Django's Argon2PasswordHasher: its name, then a standard (PHC) argon2 hash.
+    if (stored.startsWith('argon2$argon2')) return this.verify(password, stored.slice('argon2'.length));
     if (stored.startsWith('$argon2')) {
       try {
         return await argon2Verify(stored, password);
@@ -51,8 +53,14 @@ export class Argon2PasswordHasher implements PasswordHasher {
     if (parts[0] === 'scrypt' && parts.length === 6) {
       const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
       const expected = Buffer.from(hash, 'base64');
-      const key = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * 1024 * 1024 });
-      return expected.length > 0 && timingSafeEqual(key, expected);
+      // Django's scrypt hashes share the prefix in another order (scrypt$N$salt$r$p$hash): not ours, so no match.
+      if (![n, r, p].every((v) => /^\d{1,8}$/.test(v))) return false;
+      try {
+        const key = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * 1024 * 1024 });
+        return expected.length > 0 && timingSafeEqual(key, expected);
+      } catch {
+        return false; // parameters scrypt refuses
+      }
     }
     if (parts[0] === 'pbkdf2_sha256' && parts.length === 4) {
       const [, iterations, salt, hash] = parts as [string, string, string, string];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import type { Logger } from '../../application/ports/services.js';
 
@@ -18,7 +18,12 @@ const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 /** Any constant: several processes starting at once apply the migrations one at a time. */
 const MIGRATION_LOCK = 727_001;
 
-export function migrator(sequelize: Sequelize, logger: Logger): Umzug<MigrationContext> {
+/**
+ * `schema` is where the history table lives: the schema the connection's
+ * search_path puts new tables in (see `migrate`). Without it, Sequelize checks
+ * for the table in `public` whatever the search_path says.
+ */
+export function migrator(sequelize: Sequelize, logger: Logger, schema?: string): Umzug<MigrationContext> {
   return new Umzug<MigrationContext>({
     migrations: {
       glob: ['*.{ts,js}', { cwd: MIGRATIONS_DIR, ignore: '*.d.ts' }],
@@ -33,7 +38,7 @@ export function migrator(sequelize: Sequelize, logger: Logger): Umzug<MigrationC
       },
     },
     context: { sequelize },
-    storage: new SequelizeStorage({ sequelize, tableName: 'schema_migrations' }),
+    storage: new SequelizeStorage({ sequelize, tableName: 'schema_migrations', ...(schema ? { schema } : {}) }),
     logger: {
       info: (m) => logger.info(m, 'migration'),
       warn: (m) => logger.warn(m, 'migration'),
@@ -47,7 +52,11 @@ export function migrator(sequelize: Sequelize, logger: Logger): Umzug<MigrationC
 export async function migrate(sequelize: Sequelize, logger: Logger): Promise<string[]> {
   return sequelize.transaction(async (transaction) => {
     await sequelize.query('SELECT pg_advisory_xact_lock(:lock)', { replacements: { lock: MIGRATION_LOCK }, transaction });
-    const applied = await migrator(sequelize, logger).up();
+    // Sequelize looks for the history table in `public` unless told a schema, while the
+    // migrations create theirs through the search_path (DB_SCHEMA): with a `schema_migrations`
+    // of someone else's in `public`, it would skip creating ours and then fail to read it.
+    const [row] = await sequelize.query<{ schema: string | null }>('SELECT current_schema() AS schema', { type: QueryTypes.SELECT, transaction });
+    const applied = await migrator(sequelize, logger, row?.schema ?? undefined).up();
     return applied.map((m) => m.name);
   });
 }

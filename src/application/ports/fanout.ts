@@ -61,6 +61,18 @@ export interface AccessChangeNotice {
  */
 export type Stored = { readonly message: Message; readonly created: boolean } | { readonly message: null; readonly created: false };
 
+export interface AppendOptions {
+  /**
+   * The duplicate guard, for a draft without a client id: when the same sender
+   * sent a message of the same type, content and attachment to the same
+   * conversation at most this many milliseconds before the draft (by
+   * `createdAt`), and it is not deleted, the append resolves to that message
+   * (`created: false`) and announces nothing, whichever process stored it.
+   * Absent or 0: off. @default 0
+   */
+  readonly duplicateWindowMs?: number;
+}
+
 /**
  * Appends a message and announces it as `receiveMessage` to its conversation
  * on every process, as one step: once resolved, the message is committed and
@@ -69,14 +81,14 @@ export type Stored = { readonly message: Message; readonly created: boolean } | 
  * original (or to null when it was deleted since) and announces nothing.
  */
 export interface MessageAppender {
-  append(draft: MessageDraft): Promise<Stored>;
+  append(draft: MessageDraft, options?: AppendOptions): Promise<Stored>;
   /** Resolves once everything appended so far is committed (for shutdown). */
   drain(): Promise<void>;
 }
 
 /** Appends durably without announcing (composed with a broadcaster where the two cannot be one step). */
 export interface MessageStore {
-  append(draft: MessageDraft): Promise<Stored>;
+  append(draft: MessageDraft, options?: AppendOptions): Promise<Stored>;
   drain(): Promise<void>;
 }
 

@@ -11,7 +11,9 @@ import type { TypingIndicators } from '../typing-indicators.js';
 /**
  * Resolves once the message is durably stored; the appender announces it to
  * the conversation in the same step. A repeat of an earlier `client_id` (same
- * sender and conversation) returns the original and announces nothing.
+ * sender and conversation) returns the original and announces nothing; so
+ * does, with the duplicate guard on, a send without a client id that repeats
+ * the sender's message of the last `duplicateWindowMs`.
  */
 export class SendMessage {
   constructor(
@@ -23,22 +25,25 @@ export class SendMessage {
   ) {}
 
   async execute(actor: Actor, input: SendMessageInput): Promise<Result<{ message: Message; created: boolean }>> {
-    const attachment = input.attachment ?? null;
-    const body = checkMessageBody(input.type, input.content, attachment, this.limits.maxContentLength);
+    const body = checkMessageBody(input.type, input.content, input.attachment ?? null, this.limits.maxContentLength);
     if (!body.ok) return body;
+    const attachment = body.value;
     const access = await conversationOfParticipant(this.conversations, input.conversation_id, actor);
     if (!access.ok) return access;
-    const stored = await this.messages.append({
+    const clientId = input.client_id ?? null;
+    const window = this.limits.duplicateWindowMs ?? 0;
+    const draft = {
       conversationId: input.conversation_id,
       senderId: actor.id,
       senderUsername: actor.username,
       content: input.content,
       type: input.type,
       attachment,
-      clientId: input.client_id ?? null,
+      clientId,
       createdAt: this.clock.now(),
-    });
-    if (stored.message === null) return fail('MESSAGE_NOT_FOUND', 'The message sent with this client_id has been deleted');
+    };
+    const stored = await (clientId === null && window > 0 ? this.messages.append(draft, { duplicateWindowMs: window }) : this.messages.append(draft));
+    if (stored.message === null) return fail('MESSAGE_NOT_FOUND', 'The message this send repeats has been deleted');
     if (stored.created) await this.typing.messageSent(actor, input.conversation_id);
     return ok({ message: stored.message, created: stored.created });
   }
