@@ -210,11 +210,14 @@ export class TokenKeeper {
     this.cancelTimer = null;
     if (!this.running || this.refreshToken === null || this.expiresAtMs === null) return;
     const current = this.access;
-    this.cancelTimer = this.clock.schedule(() => {
-      this.cancelTimer = null;
-      // A failure other than the end of the session waits for the next demand (a 401, a reconnect).
-      this.renew(current).catch(() => undefined);
-    }, refreshDelay(this.expiresAtMs, this.serverNow()));
+    this.cancelTimer = this.clock.schedule(
+      () => {
+        this.cancelTimer = null;
+        // A failure other than the end of the session waits for the next demand (a 401, a reconnect).
+        this.renew(current).catch(() => undefined);
+      },
+      refreshDelay(this.expiresAtMs, this.serverNow()),
+    );
   }
 
   private serverNow(): number {

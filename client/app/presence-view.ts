@@ -3,7 +3,13 @@ import { h } from './dom.js';
 
 /** The dot beside a name: green while the user is online. */
 export const presenceDot = (online: boolean): HTMLSpanElement =>
-  h('span', { className: 'presence', role: 'img', ariaLabel: online ? 'online' : 'offline', title: online ? 'Online' : 'Offline', dataset: { online: String(online) } });
+  h('span', {
+    className: 'presence',
+    role: 'img',
+    ariaLabel: online ? 'online' : 'offline',
+    title: online ? 'Online' : 'Offline',
+    dataset: { online: String(online) },
+  });
 
 /** The other participant of a direct conversation, or null for a group. */
 export const directPeer = (c: Conversation, myId: number): Participant | null =>

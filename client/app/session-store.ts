@@ -38,7 +38,8 @@ export function forgetSession(refreshToken: string | null): void {
 export function sharedSession(userId: () => number | undefined): SessionSharing {
   const locks = (navigator as { locks?: LockManager }).locks;
   return {
-    exclusive: async <T>(task: () => Promise<T>): Promise<T> => (locks ? await locks.request(LOCK, task) : task()),
+    // The lock's promise settles with the task's result; the DOM typing nests the promise.
+    exclusive: <T>(task: () => Promise<T>): Promise<T> => (locks ? (locks.request(LOCK, task) as unknown as Promise<T>) : task()),
     latest: () => {
       const kept = loadSession();
       return kept && kept.user.id === userId() ? kept : null;

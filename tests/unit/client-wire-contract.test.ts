@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import type { ConversationSummary, DeviceSession, Message, Participant, PushEvents, Requests, ServerErrorCode, Session, User } from '../../client/chat-client.js';
+import type {
+  ConversationSummary,
+  DeviceSession,
+  Message,
+  Participant,
+  PushEvents,
+  Requests,
+  ServerErrorCode,
+  Session,
+  User,
+} from '../../client/chat-client.js';
 import type { PushEvent } from '../../src/application/ports/fanout.js';
 import type { UseCases } from '../../src/application/use-cases.js';
 import type { conversationSummaryView, messageView, userView } from '../../src/application/views.js';

@@ -10,19 +10,32 @@ describe('TypingThrottle', () => {
   it('sends one true per conversation every 3 s however often it is told, and a false only after a true', () => {
     let now = 0;
     const sent: Array<[number, boolean]> = [];
-    const throttle = new TypingThrottle((id, isTyping) => sent.push([id, isTyping]), 3_000, () => now);
+    const throttle = new TypingThrottle(
+      (id, isTyping) => sent.push([id, isTyping]),
+      3_000,
+      () => now,
+    );
     throttle.typing(7, false);
     throttle.typing(7, true);
     throttle.typing(8, true);
     now = 2_999;
     throttle.typing(7, true);
-    expect(sent).toEqual([[7, true], [8, true]]);
+    expect(sent).toEqual([
+      [7, true],
+      [8, true],
+    ]);
     now = 3_000;
     throttle.typing(7, true);
     throttle.typing(7, false);
     throttle.typing(7, false);
     throttle.typing(7, true);
-    expect(sent).toEqual([[7, true], [8, true], [7, true], [7, false], [7, true]]);
+    expect(sent).toEqual([
+      [7, true],
+      [8, true],
+      [7, true],
+      [7, false],
+      [7, true],
+    ]);
     throttle.reset();
     throttle.typing(7, false);
     throttle.typing(7, true);
@@ -49,7 +62,10 @@ describe('PresenceState', () => {
     expect(seen).toEqual([{ conversation_id: 7, user_ids: [2] }]);
     vi.advanceTimersByTime(1);
     expect(state.typing(7)).toEqual([]);
-    expect(seen).toEqual([{ conversation_id: 7, user_ids: [2] }, { conversation_id: 7, user_ids: [] }]);
+    expect(seen).toEqual([
+      { conversation_id: 7, user_ids: [2] },
+      { conversation_id: 7, user_ids: [] },
+    ]);
   });
 
   it('ends one typist on their false or their message in that conversation, leaving the others', () => {
@@ -69,7 +85,10 @@ describe('PresenceState', () => {
     const state = new PresenceState();
     const seen: Array<PresenceEvents['presenceChanged']> = [];
     state.on('presenceChanged', (p) => seen.push(p));
-    state.applyParticipants([{ id: 2, username: 'ben' }, { id: 3, username: 'cat', online: true, last_seen_at: null }]);
+    state.applyParticipants([
+      { id: 2, username: 'ben' },
+      { id: 3, username: 'cat', online: true, last_seen_at: null },
+    ]);
     state.applyPresence({ user_id: 3, online: true, last_seen_at: null });
     state.applyPresence({ user_id: 3, online: false, last_seen_at: '2026-01-01T00:00:00.000Z' });
     expect(state.of(2)).toBeUndefined();
