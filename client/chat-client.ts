@@ -2,16 +2,21 @@ import { ChatError } from './chat-error.js';
 import { Emitter, type Listener } from './emitter.js';
 import { MessageFeed } from './message-feed.js';
 import { PendingSends, type PendingSend } from './pending-sends.js';
-import { backoffDelay, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
+import { PresenceState } from './presence-state.js';
+import { backoffDelay, SESSION_ENDED, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
 import { RestApi } from './rest-api.js';
+import { TokenKeeper, type RefreshClock, type SessionSharing } from './token-keeper.js';
+import { TypingThrottle } from './typing-throttle.js';
 import type {
   ClientEvents,
   Conversation,
   ConversationPage,
   CreateConversationInput,
+  DeviceSession,
   LogInInput,
   Message,
   MessagePage,
+  Participant,
   PendingMessage,
   PushEvents,
   ReadMarker,
@@ -29,13 +34,23 @@ import type {
 export type * from './types.js';
 export { ChatError } from './chat-error.js';
 export type { PendingSend } from './pending-sends.js';
-export { backoffDelay, FINAL_CLOSE_CODES, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
+export { PresenceState, type PresenceEvents, type UserPresence } from './presence-state.js';
+export { backoffDelay, FINAL_CLOSE_CODES, SESSION_ENDED, shouldReconnect, type BackoffOptions } from './reconnect-policy.js';
+export { refreshDelay, type RefreshClock, type SessionSharing } from './token-keeper.js';
 
 export interface ChatClientOptions {
   /** The server's HTTP origin, e.g. `https://chat.example.com`. @default the page's origin */
   readonly baseUrl?: string;
-  /** A token from an earlier session; `register` and `logIn` set one too. */
+  /** An access token from an earlier run; `register`, `logIn` and `changePassword` set one too. */
   readonly token?: string;
+  /** The refresh token that came with `token`: with it the client renews the access token itself. */
+  readonly refreshToken?: string;
+  /** The `expires_at` that came with `token`: it is then refreshed before it runs out, not after a refusal. */
+  readonly expiresAt?: string;
+  /** For clients holding one session together, such as browser tabs sharing localStorage. */
+  readonly sessionSharing?: SessionSharing;
+  /** The clock the refresh schedule runs on. @default Date.now and setTimeout */
+  readonly refreshClock?: RefreshClock;
   /** The WebSocket implementation (in Node.js 20, the `ws` package's). @default globalThis.WebSocket */
   readonly WebSocket?: WebSocketConstructor;
   /** @default globalThis.fetch */
@@ -48,6 +63,12 @@ export interface ChatClientOptions {
   readonly maxFrameBytes?: number;
   /** Where the back-off jitter comes from. @default Math.random */
   readonly random?: () => number;
+}
+
+/** What a socket was opened with, to judge its close against what the client holds by then. */
+interface Dialed {
+  readonly token: string | null;
+  readonly epoch: number;
 }
 
 interface Waiting {
@@ -65,6 +86,12 @@ const OPEN = 1;
  * that survive reconnects, and reconnection with full-jitter back-off followed
  * by a `since` catch-up of the conversations it follows (docs/PROTOCOL.md,
  * "Reconnecting"). It delivers each message once as `receiveMessage`.
+ *
+ * It keeps the session going: the access token is refreshed shortly before it
+ * expires and whenever the server refuses it, each new pair announced as a
+ * `session` event. The connection ends for good (state `closed`) when the
+ * session does: `revoked` on close code 4001, `unauthorized` when the refresh
+ * token is refused.
  */
 export class ChatClient {
   private readonly baseUrl: string;
@@ -74,7 +101,14 @@ export class ChatClient {
   private readonly maxFrameBytes: number;
   private readonly random: () => number;
   private readonly backoff: BackoffOptions;
-  private tokenValue: string | null;
+  private readonly keeper: TokenKeeper;
+  /** Moves with every new session (not with a refresh), to tell which one a socket belonged to. */
+  private sessionEpoch = 0;
+  /** A password change in flight: it ends the session its socket belongs to, and answers the next one. */
+  private credentialChange: Promise<Session> | null = null;
+  private loggingOut = false;
+  private readonly presenceState = new PresenceState();
+  private readonly typingOut: TypingThrottle;
   private userValue: User | null = null;
   private socket: WebSocketLike | null = null;
   private stateValue: StateChange = { state: 'idle' };
@@ -97,15 +131,40 @@ export class ChatClient {
     if (!WS) throw new TypeError('ChatClient needs a WebSocket implementation (pass the ws package in Node.js 20)');
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.WS = WS;
-    this.api = new RestApi(this.baseUrl, options.fetch ?? globalThis.fetch.bind(globalThis), () => this.tokenValue);
+    this.keeper = new TokenKeeper({
+      refresh: (refreshToken) => this.api.refresh(refreshToken),
+      changed: (session) => {
+        this.userValue = session.user;
+        this.events.emit('session', session);
+      },
+      ended: () => {
+        if (!this.loggingOut) this.stop({ state: 'closed', reason: 'unauthorized' }, new ChatError('UNAUTHORIZED', 'The session has ended; sign in again'));
+      },
+      clock: options.refreshClock,
+      sharing: options.sessionSharing,
+    });
+    if (options.token) this.keeper.restore({ token: options.token, refreshToken: options.refreshToken, expiresAt: options.expiresAt });
+    this.api = new RestApi(this.baseUrl, options.fetch ?? globalThis.fetch.bind(globalThis), {
+      token: () => this.keeper.token,
+      renew: (stale) => this.keeper.renew(stale),
+    });
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
     this.maxFrameBytes = options.maxFrameBytes ?? 65_536;
     this.random = options.random ?? Math.random;
     this.backoff = options.backoff ?? {};
-    this.tokenValue = options.token ?? null;
+    this.typingOut = new TypingThrottle((conversationId, isTyping) => {
+      this.request('typing', { conversation_id: conversationId, is_typing: isTyping }).catch(() => undefined); // best effort
+    });
     this.feed = new MessageFeed({
-      join: (data) => this.request('joinConversation', data),
-      fresh: (message) => this.events.emit('receiveMessage', message),
+      join: async (data) => {
+        const joined = await this.request('joinConversation', data);
+        this.presenceState.applyParticipants(joined.conversation.participants);
+        return joined;
+      },
+      fresh: (message) => {
+        this.presenceState.applyMessage(message);
+        this.events.emit('receiveMessage', message);
+      },
       arrived: (message) => this.pending.settle(message),
       synced: (conversationId, delivered) => this.events.emit('synced', { conversation_id: conversationId, messages: delivered }),
       isOpen: () => this.stateValue.state === 'open',
@@ -121,8 +180,13 @@ export class ChatClient {
     });
   }
 
+  /** The access token in use. */
   get token(): string | null {
-    return this.tokenValue;
+    return this.keeper.token;
+  }
+
+  get refreshToken(): string | null {
+    return this.keeper.heldRefreshToken;
   }
 
   /** The signed-in user, once `register`, `logIn` or `me` has answered. */
@@ -132,6 +196,11 @@ export class ChatClient {
 
   get state(): StateChange {
     return this.stateValue;
+  }
+
+  /** Who is online and who is typing, as far as this client has heard; it emits its own change events. */
+  get presence(): PresenceState {
+    return this.presenceState;
   }
 
   /** Listens to a push or to one of the client's own events; returns the function that stops listening. */
@@ -151,6 +220,58 @@ export class ChatClient {
 
   async me(): Promise<User> {
     return (this.userValue = await this.api.me());
+  }
+
+  /**
+   * Ends this session on the server (its refresh token stops working) and
+   * closes the client: state `closed`, reason `logged-out`. The client forgets
+   * its tokens even when the server cannot be reached (the error is rethrown).
+   */
+  async logOut(): Promise<void> {
+    // The socket goes first, so the server's 4001 for this session does not read as a revocation.
+    this.stop({ state: 'closed', reason: 'logged-out' }, new ChatError('CLOSED', 'Logged out'));
+    this.loggingOut = true;
+    try {
+      if (this.keeper.token) await this.api.logOut();
+    } catch (error) {
+      if (!(error instanceof ChatError && error.status === 401)) throw error; // a 401: the session had ended already
+    } finally {
+      this.loggingOut = false;
+      this.keeper.clear();
+      this.userValue = null;
+    }
+  }
+
+  /** The user's signed-in devices; `current` marks this one. */
+  async sessions(): Promise<DeviceSession[]> {
+    return (await this.api.sessions()).sessions;
+  }
+
+  /** Ends one of the user's sessions; its connections close with 4001 (this client's own too, if it is this one). */
+  async revokeSession(id: string): Promise<void> {
+    await this.api.revokeSession(id);
+  }
+
+  /**
+   * Changes the password. The server ends every session of the user, this one
+   * included, and answers a new pair, which the client adopts: its own
+   * connection, closed with the old session, opens again with the new one.
+   */
+  async changePassword(currentPassword: string, newPassword: string): Promise<Session> {
+    const change = this.api.changePassword({ current_password: currentPassword, new_password: newPassword });
+    this.credentialChange = change;
+    try {
+      return this.signedIn(await change);
+    } finally {
+      if (this.credentialChange === change) this.credentialChange = null;
+    }
+  }
+
+  /** The participants of a conversation with their presence, which `presence` learns too. */
+  async participants(conversationId: number): Promise<Participant[]> {
+    const { participants } = await this.api.participants(conversationId);
+    this.presenceState.applyParticipants(participants);
+    return participants;
   }
 
   /** A page of the caller's conversations, most recent activity first, with last message and unread count. */
@@ -183,11 +304,12 @@ export class ChatClient {
    */
   connect(): Promise<void> {
     if (this.stateValue.state === 'open') return Promise.resolve();
-    if (!this.tokenValue) return Promise.reject(new ChatError('UNAUTHORIZED', 'Log in or register first'));
+    if (!this.keeper.token) return Promise.reject(new ChatError('UNAUTHORIZED', 'Log in or register first'));
     const opened = new Promise<void>((resolve, reject) => this.openWaiters.push({ resolve, reject }));
     if (this.stateValue.state === 'idle' || this.stateValue.state === 'closed') {
       this.attempt = 0;
-      this.dial();
+      this.keeper.start();
+      this.open();
     }
     return opened;
   }
@@ -225,7 +347,17 @@ export class ChatClient {
    * transient errors, always with the same `client_id`, until acknowledged.
    */
   sendMessage(input: Omit<SendMessageData, 'client_id'> & { client_id?: string }): PendingSend {
+    this.typingOut.typing(input.conversation_id, false);
     return this.pending.add(input);
+  }
+
+  /**
+   * Tells the other participants the user is typing (call it on every
+   * keystroke: at most one announcement goes out every 3 s per conversation)
+   * or stopped (`false`, e.g. the input was cleared; `sendMessage` does it).
+   */
+  sendTyping(conversationId: number, isTyping = true): void {
+    this.typingOut.typing(conversationId, isTyping);
   }
 
   editMessage(messageId: number, content: string): Promise<Message> {
@@ -268,18 +400,28 @@ export class ChatClient {
   }
 
   private signedIn(session: Session): Session {
-    this.tokenValue = session.token;
-    this.userValue = session.user;
+    this.sessionEpoch += 1;
+    this.keeper.adopt(session);
     return session;
   }
 
-  private dial(): void {
+  /** Dials, first renewing an access token about to expire: a refused upgrade would cost a round trip more. */
+  private open(): void {
+    if (!this.keeper.expiring()) return this.dial();
+    const generation = this.generation;
     this.setState({ state: 'connecting' });
+    const dial = () => void (generation === this.generation && this.dial());
+    this.keeper.renew().then(dial, dial); // not renewed (offline?): the dial and the probe after it decide
+  }
+
+  private dial(): void {
+    if (this.stateValue.state !== 'connecting') this.setState({ state: 'connecting' });
+    const dialed: Dialed = { token: this.keeper.token, epoch: this.sessionEpoch };
     let socket: WebSocketLike;
     try {
-      socket = new this.WS(`${this.baseUrl.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(this.tokenValue ?? '')}`);
+      socket = new this.WS(`${this.baseUrl.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(dialed.token ?? '')}`);
     } catch {
-      void this.lost(1006, false);
+      void this.lost(1006, false, dialed);
       return;
     }
     this.socket = socket;
@@ -295,7 +437,7 @@ export class ChatClient {
     socket.addEventListener('close', (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      void this.lost(event.code, opened);
+      void this.lost(event.code, opened, dialed);
     });
     socket.addEventListener('error', () => undefined); // a close event follows every error
   }
@@ -311,23 +453,40 @@ export class ChatClient {
   }
 
   /** The connection closed (or never opened): fail what waited on it, then retry or stop. */
-  private async lost(closeCode: number, opened: boolean): Promise<void> {
+  private async lost(closeCode: number, opened: boolean, dialed: Dialed): Promise<void> {
     const generation = this.generation;
     this.failWaiting(new ChatError('DISCONNECTED', `The connection closed (${closeCode}) before the answer came`));
     this.pending.connectionLost();
+    this.typingOut.reset();
+    if (closeCode === SESSION_ENDED) return this.sessionEnded(dialed.epoch);
     if (!shouldReconnect(closeCode)) return this.stop({ state: 'closed', reason: 'refused', closeCode }, new ChatError('UNAUTHORIZED', `The server closed the connection (${closeCode})`));
-    // A browser cannot see the status of a refused upgrade, so ask REST whether the token still works.
-    if (!opened && (await this.tokenRefused())) {
-      return this.stop({ state: 'closed', reason: 'unauthorized', closeCode }, new ChatError('UNAUTHORIZED', 'The server refused the token'));
+    if (!opened) {
+      // A browser cannot see the status of a refused upgrade, so ask REST whether the token still
+      // works; asking renews it when it has expired.
+      const refused = await this.tokenRefused();
+      if (generation !== this.generation) return; // closed (or the session ended) while asking
+      if (refused) return this.stop({ state: 'closed', reason: 'unauthorized', closeCode }, new ChatError('UNAUTHORIZED', 'The server refused the token'));
+      if (this.keeper.token !== dialed.token) return this.dial(); // renewed: the refusal is answered, go again at once
     }
-    if (generation !== this.generation) return; // closed (and maybe reopened) while asking
     const delayMs = backoffDelay(this.attempt, this.backoff, this.random);
     this.attempt += 1;
     this.setState({ state: 'reconnecting', attempt: this.attempt, delayMs, closeCode });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      this.dial();
+      this.open();
     }, delayMs);
+  }
+
+  /** Closed with 4001: final, unless a password change ended that session and answered a new one. */
+  private async sessionEnded(epoch: number): Promise<void> {
+    const generation = this.generation;
+    if (this.credentialChange) {
+      this.setState({ state: 'connecting' }); // the socket is gone; what comes next waits on the answer
+      await this.credentialChange.catch(() => undefined);
+    }
+    if (generation !== this.generation) return;
+    if (epoch !== this.sessionEpoch) return this.dial();
+    this.stop({ state: 'closed', reason: 'revoked', closeCode: SESSION_ENDED }, new ChatError('UNAUTHORIZED', 'The session was ended: logged out, revoked, or the password changed'));
   }
 
   private async tokenRefused(): Promise<boolean> {
@@ -342,6 +501,9 @@ export class ChatClient {
   private stop(state: StateChange, error: ChatError): void {
     this.generation += 1;
     this.feed.stop();
+    this.keeper.stop();
+    this.typingOut.reset();
+    this.presenceState.clearTyping();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const socket = this.socket;
@@ -381,6 +543,8 @@ export class ChatClient {
     }
     if (frame.event === 'error') return; // every request carries an ack, so an error without one answers nothing of ours
     if (frame.event === 'receiveMessage') return void this.feed.deliver(frame.data as Message, 'push');
+    if (frame.event === 'presence') this.presenceState.applyPresence(frame.data as PushEvents['presence']);
+    if (frame.event === 'typing') this.presenceState.applyTyping(frame.data as PushEvents['typing']);
     if (frame.event === 'participantRemoved') {
       const notice = frame.data as ClientEvents['participantRemoved'];
       if (notice.user_id === this.userValue?.id) this.feed.unfollow(notice.conversation_id);

@@ -20,17 +20,20 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}, rand
   return Math.floor(random() * ceiling);
 }
 
+/** The server ended the session of this connection: a log-out, a revocation, a password change. */
+export const SESSION_ENDED = 4001;
+
 /**
  * Close codes after which reconnecting cannot help, because the server refused
- * this client rather than lost it: policy violation (1008) and the
- * authentication closes some servers use (4001, 4003, 4401, 4403).
+ * this client rather than lost it: policy violation (1008), the end of the
+ * session (4001) and the authentication closes some servers use (4003, 4401, 4403).
  */
 export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([1008, 4001, 4003, 4401, 4403]);
 
 /**
  * Everything else is worth another try: 1001 (server going away), 1006 (the
  * connection dropped, or the upgrade was refused: the client then asks REST
- * whether its token still works), 1011/1012/1013 (server trouble), 4008 (too
+ * whether its token still works, and refreshes it when it does not), 1011/1012/1013 (server trouble), 4008 (too
  * slow a consumer; nothing was skipped, catch-up fills the gap).
  */
 export const shouldReconnect = (closeCode: number): boolean => !FINAL_CLOSE_CODES.has(closeCode);

@@ -3,20 +3,33 @@ import type {
   Conversation,
   ConversationPage,
   CreateConversationInput,
+  DeviceSession,
   LogInInput,
   MessagePage,
+  Participant,
   RegisterInput,
   Session,
   User,
   WireError,
 } from './types.js';
 
-/** The REST API (docs/API.md); every failure is a ChatError with the server's code and the HTTP status. */
+/** Where the REST API gets its bearer token, and how it gets a new one. */
+export interface RestAuth {
+  token(): string | null;
+  /** Replaces `stale`, the token a request was refused with; true when a newer one is in place. */
+  renew(stale: string): Promise<boolean>;
+}
+
+/**
+ * The REST API (docs/API.md); every failure is a ChatError with the server's
+ * code and the HTTP status. A request refused with 401 `UNAUTHORIZED` is made
+ * once more after the token was renewed.
+ */
 export class RestApi {
   constructor(
     private readonly baseUrl: string,
     private readonly fetchImpl: typeof fetch,
-    private readonly token: () => string | null,
+    private readonly auth: RestAuth,
   ) {}
 
   register(input: RegisterInput): Promise<Session> {
@@ -25,6 +38,28 @@ export class RestApi {
 
   logIn(input: LogInInput): Promise<Session> {
     return this.call('POST', '/auth/login', input, false);
+  }
+
+  /** Exchanges the refresh token for a new pair; the old one stops working. */
+  refresh(refreshToken: string): Promise<Session> {
+    return this.call('POST', '/auth/refresh', { refresh_token: refreshToken }, false);
+  }
+
+  logOut(): Promise<{ revoked: boolean }> {
+    return this.call('POST', '/auth/logout');
+  }
+
+  sessions(): Promise<{ sessions: DeviceSession[] }> {
+    return this.call('GET', '/auth/sessions');
+  }
+
+  revokeSession(id: string): Promise<{ id: string }> {
+    return this.call('DELETE', `/auth/sessions/${encodeURIComponent(id)}`);
+  }
+
+  /** Ends every session of the user, this one included, and answers a new pair. */
+  changePassword(input: { current_password: string; new_password: string }): Promise<Session> {
+    return this.call('POST', '/users/me/password', input);
   }
 
   me(): Promise<User> {
@@ -43,6 +78,10 @@ export class RestApi {
     return this.call('POST', '/conversations', input);
   }
 
+  participants(conversationId: number): Promise<{ participants: Participant[] }> {
+    return this.call('GET', `/conversations/${conversationId}/participants`);
+  }
+
   messages(conversationId: number, page: { before?: number; after?: number; limit?: number }): Promise<MessagePage> {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(page)) if (value !== undefined) query.set(key, String(value));
@@ -51,8 +90,19 @@ export class RestApi {
   }
 
   private async call<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    const token = auth ? this.auth.token() : null;
+    try {
+      return await this.send<T>(method, path, body, token);
+    } catch (error) {
+      // The token expired (or its session ended): renew it once and ask again; an ended session fails the renewal.
+      const expired = token !== null && error instanceof ChatError && error.status === 401 && error.code === 'UNAUTHORIZED';
+      if (!expired || !(await this.auth.renew(token))) throw error;
+      return this.send<T>(method, path, body, this.auth.token());
+    }
+  }
+
+  private async send<T>(method: string, path: string, body: unknown, token: string | null): Promise<T> {
     const headers: Record<string, string> = {};
-    const token = auth ? this.token() : null;
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;

@@ -33,10 +33,29 @@ export interface User {
   readonly last_login: string | null;
 }
 
+/** What register, log-in, a refresh and a password change answer: the user and a token pair. */
 export interface Session {
   readonly user: User;
+  /** The access token, sent as a bearer token and to open `/ws`; short-lived. */
   readonly token: string;
   readonly expires_at: string;
+  /** Exchanged once at `POST /auth/refresh` for the next pair; a second use ends the session. */
+  readonly refresh_token: string;
+  readonly refresh_expires_at: string;
+}
+
+/** One signed-in device of the user (`GET /auth/sessions`). */
+export interface DeviceSession {
+  readonly id: string;
+  /** The device as it described itself (its User-Agent). */
+  readonly device: string | null;
+  readonly ip: string | null;
+  readonly created_at: string;
+  readonly last_used_at: string;
+  /** When its refresh token stops working unless used. */
+  readonly expires_at: string;
+  /** The session of the token that asked. */
+  readonly current: boolean;
 }
 
 export type MessageType = 'text' | 'image' | 'video' | 'file';
@@ -228,8 +247,14 @@ export interface StateChange {
   readonly delayMs?: number;
   /** The close code that ended the previous connection (1006 when it never opened). */
   readonly closeCode?: number;
-  /** `closed`: why the client stopped for good. */
-  readonly reason?: 'client' | 'unauthorized' | 'refused';
+  /**
+   * `closed`: why the client stopped for good: `close()` (`client`), `logOut()`
+   * (`logged-out`), the session was ended elsewhere (`revoked`: a log-out, a
+   * revocation or a password change closed the socket with 4001), the token
+   * was refused and could not be refreshed (`unauthorized`), or another final
+   * close code (`refused`).
+   */
+  readonly reason?: 'client' | 'logged-out' | 'revoked' | 'unauthorized' | 'refused';
 }
 
 /** A message sent but not acknowledged yet; it is re-sent after every reconnect until it is. */
@@ -250,6 +275,11 @@ export interface ClientEvents extends PushEvents {
   pending: { readonly conversation_id: number; readonly messages: readonly PendingMessage[] };
   /** A followed conversation caught up after (re)connecting; `messages` counts those it brought. */
   synced: { readonly conversation_id: number; readonly messages: number };
+  /**
+   * A new token pair is in use (signed in, refreshed, password changed): keep
+   * it where the next start finds it. The refresh token it replaces no longer works.
+   */
+  session: Session;
 }
 
 /**

@@ -1,9 +1,22 @@
-import { ChatClient, ChatError } from '../chat-client.js';
+import { ChatError, type ChatClient } from '../chat-client.js';
 import { field, h } from './dom.js';
 
-/** Registration and log-in side by side; calls `signedIn` with a client that holds the new token. */
-export function renderAuth(root: HTMLElement, signedIn: (client: ChatClient) => void): void {
-  const error = h('p', { className: 'error', role: 'alert' });
+interface NewClient {
+  readonly client: ChatClient;
+  readonly held: () => string | null;
+}
+
+/**
+ * Registration and log-in side by side, under `notice` (why the user is here
+ * again); calls `signedIn` with a client that holds the new session.
+ */
+export function renderAuth(
+  root: HTMLElement,
+  newClient: () => NewClient,
+  signedIn: (client: ChatClient, held: () => string | null) => void,
+  notice = '',
+): void {
+  const error = h('p', { className: 'error', role: 'alert' }, notice);
 
   const submit = (form: HTMLFormElement, action: (client: ChatClient) => Promise<unknown>) => {
     form.addEventListener('submit', (event) => {
@@ -11,9 +24,9 @@ export function renderAuth(root: HTMLElement, signedIn: (client: ChatClient) => 
       error.textContent = '';
       const button = form.querySelector('button')!;
       button.disabled = true;
-      const client = new ChatClient();
+      const { client, held } = newClient();
       action(client).then(
-        () => signedIn(client),
+        () => signedIn(client, held),
         (e: unknown) => {
           button.disabled = false;
           error.textContent = e instanceof ChatError ? e.message : String(e);

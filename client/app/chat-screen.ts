@@ -16,8 +16,14 @@ const describe = (s: StateChange): string => {
   }
 };
 
+/** How the signed-in screen ended: the user logged out, or the session ended elsewhere. */
+export type Ending = 'logged-out' | 'ended';
+
+/** Presence of the direct conversations' other users is asked for this many at a time. */
+const PRESENCE_REQUESTS = 4;
+
 /** The signed-in screen: conversation list, the open conversation, and the connection's state. */
-export function renderChat(root: HTMLElement, client: ChatClient, signedOut: () => void): void {
+export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending: Ending) => void): void {
   const me = client.user!;
   const connection = h('span', { className: 'connection', role: 'status', dataset: { state: client.state.state } }, describe(client.state));
   const signOut = h('button', { type: 'button', className: 'sign-out' }, 'Log out');
@@ -29,7 +35,7 @@ export function renderChat(root: HTMLElement, client: ChatClient, signedOut: () 
     h('span', { className: 'me', dataset: { userId: me.id } }, `Signed in as ${me.username} · your id is ${me.id}`),
     signOut,
   );
-  const list = new ConversationList(me.id, (id) => void open(id));
+  const list = new ConversationList(me.id, client.presence, (id) => void open(id));
   const sidebarStatus = h('p', { className: 'status', role: 'status' });
   const start = h(
     'form',
@@ -43,11 +49,25 @@ export function renderChat(root: HTMLElement, client: ChatClient, signedOut: () 
   let view: ConversationView | null = null;
   let connectedBefore = false;
   // The most recent 100; a conversation further down comes back up when it gets a message.
-  const refreshList = () =>
+  // After a reconnect (`stalePresence`) every presence shown may have changed meanwhile.
+  const refreshList = (stalePresence = false) =>
     client.listConversations({ limit: 100 }).then(
-      (page) => list.replaceAll(page.conversations),
+      (page) => {
+        list.replaceAll(page.conversations);
+        void askPresence(list.directConversations(!stalePresence));
+      },
       (e: unknown) => (sidebarStatus.textContent = `Could not load conversations: ${e instanceof ChatError ? e.message : String(e)}`),
     );
+
+  // The conversation list carries no presence, and pushes come only on changes: ask for the
+  // participants of the direct conversations, a few requests at a time.
+  async function askPresence(conversationIds: readonly number[]): Promise<void> {
+    const queue = [...conversationIds];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await client.participants(id).catch(() => undefined);
+    };
+    await Promise.all(Array.from({ length: Math.min(PRESENCE_REQUESTS, queue.length) }, worker));
+  }
 
   async function open(id: number): Promise<void> {
     const conversation = list.conversation(id);
@@ -96,22 +116,31 @@ export function renderChat(root: HTMLElement, client: ChatClient, signedOut: () 
   client.on('synced', (s) => current(s.conversation_id)?.synced());
   client.on('participantAdded', () => void refreshList());
   client.on('participantRemoved', () => void refreshList());
+  client.presence.on('presenceChanged', (p) => list.presenceChanged(p.user_id));
   client.on('state', (s) => {
     connection.textContent = describe(s);
     connection.dataset.state = s.state;
     if (s.state === 'open') {
-      if (connectedBefore) void refreshList(); // unread counts and new conversations from while we were away
+      if (connectedBefore) void refreshList(true); // unread counts, new conversations and presence from while we were away
       connectedBefore = true;
     }
-    if (s.state === 'closed' && s.reason === 'unauthorized') leave();
+    // Logged out elsewhere, revoked from another device, the password changed, or the refresh token refused.
+    if (s.state === 'closed' && (s.reason === 'revoked' || s.reason === 'unauthorized')) {
+      view?.close();
+      ended('ended');
+    }
   });
 
-  function leave(): void {
+  signOut.addEventListener('click', () => {
+    signOut.disabled = true;
     view?.close();
-    client.close();
-    signedOut();
-  }
-  signOut.addEventListener('click', leave);
+    view = null;
+    // Signed out here even when the server cannot be told.
+    client.logOut().then(
+      () => ended('logged-out'),
+      () => ended('logged-out'),
+    );
+  });
 
   void refreshList();
   client.connect().catch(() => undefined); // the state listener handles a refused token

@@ -1,5 +1,6 @@
-import type { Conversation, ConversationSummary, Message } from '../chat-client.js';
+import type { Conversation, ConversationSummary, Message, PresenceState } from '../chat-client.js';
 import { h, time } from './dom.js';
+import { directPeer, presenceDot } from './presence-view.js';
 
 interface Entry {
   conversation: Conversation;
@@ -16,7 +17,10 @@ export const titleOf = (c: Conversation, myId: number): string =>
     .join(', ') ||
     'Just you');
 
-/** The sidebar: conversations by latest activity, each with its last message and unread count. */
+/**
+ * The sidebar: conversations by latest activity, each with its last message
+ * and unread count, and a presence dot beside the other user of a direct one.
+ */
 export class ConversationList {
   readonly element = h('ul', { className: 'conversations', ariaLabel: 'Conversations' });
   private readonly entries = new Map<number, Entry>();
@@ -24,8 +28,24 @@ export class ConversationList {
 
   constructor(
     private readonly myId: number,
+    private readonly presence: PresenceState,
     private readonly open: (id: number) => void,
   ) {}
+
+  /** The direct conversations, those whose other user's presence is still unknown with `unknownOnly`. */
+  directConversations(unknownOnly: boolean): number[] {
+    return [...this.entries.values()]
+      .filter((e) => {
+        const peer = directPeer(e.conversation, this.myId);
+        return peer !== null && (!unknownOnly || this.presence.of(peer.id) === undefined);
+      })
+      .map((e) => e.conversation.id);
+  }
+
+  /** Someone's presence changed: redraw if they are the other user of a listed direct conversation. */
+  presenceChanged(userId: number): void {
+    if ([...this.entries.values()].some((e) => directPeer(e.conversation, this.myId)?.id === userId)) this.render();
+  }
 
   has(id: number): boolean {
     return this.entries.has(id);
@@ -87,10 +107,11 @@ export class ConversationList {
 
   private item({ conversation, lastMessage, unread }: Entry): HTMLLIElement {
     const preview = lastMessage ? `${lastMessage.sender_id === this.myId ? 'You' : lastMessage.sender.username}: ${lastMessage.content}` : 'No messages yet';
+    const peer = directPeer(conversation, this.myId);
     const button = h(
       'button',
       { type: 'button', onclick: () => this.open(conversation.id) },
-      h('span', { className: 'title' }, titleOf(conversation, this.myId)),
+      h('span', { className: 'title' }, peer && presenceDot(this.presence.isOnline(peer.id)), titleOf(conversation, this.myId)),
       unread > 0 && h('span', { className: 'unread', ariaLabel: `${unread} unread` }, String(unread)),
       h('span', { className: 'preview' }, preview),
       lastMessage && h('time', { className: 'when', dateTime: lastMessage.created_at }, time(lastMessage.created_at)),

@@ -1,16 +1,19 @@
 import { ChatError, type ChatClient, type Conversation, type Message, type PendingMessage, type PushEvents } from '../chat-client.js';
 import { titleOf } from './conversation-list.js';
 import { field, h, time } from './dom.js';
+import { presenceDot, typingLine } from './presence-view.js';
 
 const PAGE = 30;
 
 const reason = (e: unknown) => (e instanceof ChatError ? e.message : String(e));
 
 /**
- * One open conversation: history paged backwards, live and caught-up messages
- * in id order, pending sends below them, read receipts on one's own messages,
- * inline edit and delete, and the composer. It follows the conversation while
- * open, so the client catches it up after every reconnect.
+ * One open conversation: the other participants with their presence, history
+ * paged backwards, live and caught-up messages in id order, pending sends below
+ * them, read receipts on one's own messages, inline edit and delete, who is
+ * typing, and the composer (which tells the others while the user types). It
+ * follows the conversation while open, so the client catches it up after every
+ * reconnect.
  */
 export class ConversationView {
   readonly element: HTMLElement;
@@ -19,6 +22,9 @@ export class ConversationView {
   private readonly pendingList = h('ol', { className: 'messages pending-list', ariaLabel: 'Sending' });
   private readonly older = h('button', { type: 'button', className: 'older', hidden: true }, 'Load older messages');
   private readonly status = h('p', { className: 'status', role: 'status' });
+  private readonly participants = h('ul', { className: 'participants', ariaLabel: 'Participants' });
+  private readonly typing = h('p', { className: 'typing', ariaLive: 'polite', hidden: true });
+  private readonly unsubscribe: Array<() => void> = [];
   private readonly messages = new Map<number, Message>();
   /** The highest of one's own messages someone else has read. */
   private readUpTo = 0;
@@ -37,6 +43,8 @@ export class ConversationView {
       h('input', { name: 'content', placeholder: 'Write a message', autocomplete: 'off', required: true, ariaLabel: 'Message' }),
       h('button', { type: 'submit' }, 'Send'),
     );
+    // Every keystroke may say so: the client sends at most one announcement every 3 s.
+    composer.addEventListener('input', () => this.client.sendTyping(this.id, field(composer, 'content') !== ''));
     composer.addEventListener('submit', (event) => {
       event.preventDefault();
       const content = field(composer, 'content');
@@ -46,7 +54,24 @@ export class ConversationView {
     });
     this.older.addEventListener('click', () => void this.loadOlder());
     this.scroller.append(this.older, this.list, this.pendingList);
-    this.element = h('section', { className: 'conversation-view', dataset: { conversationId: this.id } }, h('h2', {}, titleOf(conversation, myId)), this.scroller, this.status, composer);
+    this.element = h(
+      'section',
+      { className: 'conversation-view', dataset: { conversationId: this.id } },
+      h('div', { className: 'conversation-head' }, h('h2', {}, titleOf(conversation, myId)), this.participants),
+      this.scroller,
+      this.typing,
+      this.status,
+      composer,
+    );
+    this.showParticipants();
+    this.unsubscribe.push(
+      client.presence.on('presenceChanged', (p) => {
+        if (conversation.participants.some((x) => x.id === p.user_id)) this.showParticipants();
+      }),
+      client.presence.on('typingChanged', (t) => {
+        if (t.conversation_id === this.id) this.showTyping(t.user_ids);
+      }),
+    );
     document.addEventListener('visibilitychange', this.onVisible);
   }
 
@@ -55,6 +80,8 @@ export class ConversationView {
   }
 
   async load(): Promise<void> {
+    // Presence, for the dots; it then follows the pushes.
+    this.client.participants(this.id).catch(() => undefined);
     const page = await this.client.history(this.id, { limit: PAGE });
     for (const m of page.messages) this.add(m);
     this.older.hidden = !page.has_more;
@@ -68,6 +95,8 @@ export class ConversationView {
 
   close(): void {
     this.client.unfollow(this.id);
+    this.client.sendTyping(this.id, false);
+    for (const off of this.unsubscribe) off();
     document.removeEventListener('visibilitychange', this.onVisible);
   }
 
@@ -115,6 +144,22 @@ export class ConversationView {
   }
 
   private readonly onVisible = () => this.markRead();
+
+  private showParticipants(): void {
+    const others = this.conversation.participants.filter((p) => p.id !== this.myId);
+    this.participants.replaceChildren(
+      ...others.map((p) => {
+        const online = this.client.presence.isOnline(p.id);
+        return h('li', { className: 'participant', dataset: { userId: p.id, online: String(online) } }, presenceDot(online), p.username);
+      }),
+    );
+  }
+
+  private showTyping(userIds: readonly number[]): void {
+    const names = userIds.map((id) => this.conversation.participants.find((p) => p.id === id)?.username ?? 'Someone');
+    this.typing.textContent = typingLine(names);
+    this.typing.hidden = names.length === 0;
+  }
 
   private add(m: Message): void {
     if (this.messages.has(m.id)) return this.updated(m);

@@ -1,7 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, startServerProcess } from '../support/server-process.js';
 
@@ -18,10 +16,10 @@ const ARGS = [
 ];
 
 let server: Awaited<ReturnType<typeof startServerProcess>> | null = null;
-let profile: string | null = null;
-let browser: BrowserContext | null = null;
+let browser: Browser | null = null;
 let ann: Page;
 let ben: Page;
+let annId: number;
 let benId: number;
 let conversationId: number;
 /**
@@ -45,8 +43,12 @@ const CONNECTION_SWITCH = `(() => {
 /** Console errors and uncaught exceptions of both pages (a CSP violation shows up here too). */
 const problems: string[] = [];
 
-async function openPage(reuse?: Page): Promise<Page> {
-  const page = reuse ?? (await browser!.newPage());
+/** A page in a browser context of its own: the app keeps its session in localStorage, which an origin's tabs share. */
+async function openPage(): Promise<Page> {
+  const context: BrowserContext = await browser!.newContext();
+  context.setDefaultTimeout(10_000);
+  await context.addInitScript({ content: CONNECTION_SWITCH });
+  const page = await context.newPage();
   page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   await page.goto(`http://127.0.0.1:${server!.port}/`);
@@ -79,14 +81,10 @@ const stored = (page: Page, text: string) => page.locator('.conversation-view ol
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
   server = await startServerProcess();
-  profile = mkdtempSync(path.join(os.tmpdir(), 'chat-browser-'));
-  // Each page keeps its session in sessionStorage, so two tabs of one profile are two users.
-  // A test brings a tab to the front before acting in it, as a person would: clicks in a
-  // background tab wait on animation frames that hardly come.
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
-  browser.setDefaultTimeout(10_000);
-  await browser.addInitScript({ content: CONNECTION_SWITCH });
-  ann = await openPage(browser.pages()[0]);
+  // A test brings a page to the front before acting in it, as a person would: clicks in a
+  // background page wait on animation frames that hardly come.
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  ann = await openPage();
   ben = await openPage();
 });
 
@@ -94,16 +92,23 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await server?.stop().catch(() => undefined);
   killAll();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 describe('two users in two pages of a headless Chromium', () => {
   it('both register through the form and see their own id in the header', async () => {
-    const annId = await register(ann, 'ann');
+    annId = await register(ann, 'ann');
     benId = await register(ben, 'ben');
     expect(annId).toBeGreaterThan(0);
     expect(benId).toBeGreaterThan(0);
     expect(benId).not.toBe(annId);
+  });
+
+  it('ann’s page, reloaded, is still signed in as ann: the session and its refresh token are kept in localStorage', async () => {
+    const kept = JSON.parse((await ann.evaluate<string | null>(`localStorage.getItem('chat.session')`)) ?? 'null') as unknown;
+    expect(kept).toMatchObject({ user: { id: annId }, refresh_token: expect.any(String) });
+    await ann.reload();
+    await ann.locator('.connection[data-state="open"]').waitFor();
+    expect(await ann.locator('header .me').getAttribute('data-user-id')).toBe(String(annId));
   });
 
   it('ann starts a conversation with ben by his id; her message shows as stored, with no pending copy left', async () => {
@@ -138,6 +143,27 @@ describe('two users in two pages of a headless Chromium', () => {
     expect(await annMessage.locator('.receipt').textContent()).toBe('Read');
   });
 
+  it('ben sees ann online: a green dot beside her name in his list and in the open conversation', async () => {
+    const item = ben.locator(`li.conversation[data-conversation-id="${conversationId}"]`);
+    await item.locator('.presence[data-online="true"]').waitFor();
+    await ben.locator(`.conversation-view li.participant[data-user-id="${annId}"][data-online="true"]`).waitFor();
+    expect(await ben.locator(`.conversation-view li.participant[data-user-id="${annId}"]`).textContent()).toBe('ann');
+  });
+
+  it('ben sees “ann is typing…” while she types, and it is gone once her message has arrived', async () => {
+    const typing = ben.locator('.conversation-view .typing');
+    expect(await typing.isHidden()).toBe(true);
+    await ann.bringToFront();
+    await ann.locator('form.composer input[name="content"]').pressSequentially('are you th');
+    await typing.waitFor({ state: 'visible' });
+    expect(await typing.textContent()).toBe('ann is typing…');
+    await ann.locator('form.composer input[name="content"]').pressSequentially('ere?');
+    await ann.locator('form.composer').getByRole('button', { name: 'Send' }).click();
+    await stored(ben, 'are you there?').waitFor();
+    await typing.waitFor({ state: 'hidden' });
+    expect(await typing.textContent()).toBe('');
+  });
+
   it('ben replies and the reply appears in ann’s open conversation as his', async () => {
     await send(ben, 'hi ann, got it');
     const reply = stored(ann, 'hi ann, got it');
@@ -157,6 +183,19 @@ describe('two users in two pages of a headless Chromium', () => {
     await send(ann, 'and one more after');
     await stored(ben, 'and one more after').waitFor();
     expect(await stored(ben, 'sent while you were away').count()).toBe(1);
+  });
+
+  it('ann logs out: the forms are back, a reload stays signed out, and ben sees her dot go grey', async () => {
+    await ann.bringToFront();
+    await ann.locator('header').getByRole('button', { name: 'Log out' }).click();
+    await ann.locator('form[aria-label="Log in"]').waitFor();
+    expect(await ann.evaluate<string | null>(`localStorage.getItem('chat.session')`)).toBeNull();
+    await ann.reload();
+    await ann.locator('form[aria-label="Log in"]').waitFor();
+    expect(await ann.locator('header .me').count()).toBe(0);
+    // Offline once the server's grace period (5 s) for a reconnect has passed.
+    await ben.locator(`.conversation-view li.participant[data-user-id="${annId}"][data-online="false"]`).waitFor({ timeout: 15_000 });
+    await ben.locator(`li.conversation[data-conversation-id="${conversationId}"] .presence[data-online="false"]`).waitFor();
   });
 
   it('logs no console error or uncaught exception in either page', () => {

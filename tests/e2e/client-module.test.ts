@@ -1,17 +1,19 @@
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient, ChatError, type ClientEvents, type Message, type StateChange, type WebSocketConstructor } from '../../client/chat-client.js';
+import { ChatClient, ChatError, type Message, type StateChange, type WebSocketConstructor } from '../../client/chat-client.js';
+import { checkedFetch, CheckedWebSocket, nextEvent as next, nextPresenceEvent } from '../support/checked-transport.js';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/server-process.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
+import { WsClient } from '../support/ws-client.js';
 
 let server: TestServer;
 let unusedPort: number;
-const sockets: WebSocket[] = [];
+const sockets: CheckedWebSocket[] = [];
 const clients: ChatClient[] = [];
+const rawClients: WsClient[] = [];
 
 /** The `ws` package as the client's WebSocket, remembering each socket so a test can kill it. */
-class TrackedWebSocket extends WebSocket {
+class TrackedWebSocket extends CheckedWebSocket {
   constructor(url: string) {
     super(url);
     sockets.push(this);
@@ -20,7 +22,7 @@ class TrackedWebSocket extends WebSocket {
 
 /** While the gate is shut, every connection attempt goes to a port nobody listens on. */
 let gateOpen = true;
-class GatedWebSocket extends WebSocket {
+class GatedWebSocket extends CheckedWebSocket {
   constructor(url: string) {
     super(gateOpen ? url : url.replace(/:\d+\/ws/, `:${unusedPort}/ws`));
     sockets.push(this);
@@ -37,6 +39,7 @@ function observed(token?: string, WS: WebSocketConstructor = TrackedWebSocket): 
   const client = new ChatClient({
     baseUrl: `http://127.0.0.1:${server.port}`,
     WebSocket: WS,
+    fetch: checkedFetch,
     backoff: { baseMs: 20, capMs: 200 },
     ...(token ? { token } : {}),
   });
@@ -46,19 +49,6 @@ function observed(token?: string, WS: WebSocketConstructor = TrackedWebSocket): 
   client.on('receiveMessage', (m) => received.push(m));
   client.on('state', (s) => states.push(s));
   return { client, received, states };
-}
-
-/** The next event of this name that matches (only those emitted from now on). */
-function next<E extends keyof ClientEvents>(client: ChatClient, event: E, match: (p: ClientEvents[E]) => boolean = () => true, timeoutMs = 10_000) {
-  return new Promise<ClientEvents[E]>((resolve, reject) => {
-    const timer = setTimeout(() => (off(), reject(new Error(`no ${event} within ${timeoutMs} ms`))), timeoutMs);
-    const off = client.on(event, (payload) => {
-      if (!match(payload)) return;
-      clearTimeout(timer);
-      off();
-      resolve(payload);
-    });
-  });
 }
 
 const idsIn = (messages: Message[], conversationId: number) => messages.filter((m) => m.conversation_id === conversationId).map((m) => m.id);
@@ -89,6 +79,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.close();
   for (const s of sockets) s.terminate();
+  for (const c of rawClients) c.socket.terminate();
   await server?.stop();
 });
 
@@ -213,5 +204,111 @@ describe('the client module against the real server', () => {
     expect(error).toMatchObject({ code: 'UNAUTHORIZED' });
     expect(intruder.client.state).toEqual({ state: 'closed', reason: 'unauthorized', closeCode: 1006 });
     expect(sockets.length - before).toBe(1);
+  });
+});
+
+describe('presence and typing in the client module', () => {
+  const typingOf = (conversationId: number) => (t: { conversation_id: number }) => t.conversation_id === conversationId;
+
+  it('learns presence from participants() and from a catch-up’s join answer, then follows the pushes: online on connect, offline after the grace period', async () => {
+    const { a, b, conversationId } = await pair();
+    const bob = observed(b.token);
+    await bob.client.connect();
+    const listed = await bob.client.participants(conversationId);
+    expect(listed.find((p) => p.id === a.id)).toEqual({ id: a.id, username: expect.any(String), online: false, last_seen_at: null });
+    expect(bob.client.presence.of(a.id)).toEqual({ user_id: a.id, online: false, last_seen_at: null });
+
+    const cameOnline = nextPresenceEvent(bob.client, 'presenceChanged', (p) => p.user_id === a.id);
+    const alice = observed(a.token);
+    await alice.client.connect();
+    expect(await cameOnline).toEqual({ user_id: a.id, online: true, last_seen_at: null });
+    expect(bob.client.presence.isOnline(a.id)).toBe(true);
+
+    // Presence is pushed on change only: a device that connects later learns it from the join answer.
+    const tablet = observed(b.token);
+    const pushed: unknown[] = [];
+    tablet.client.on('presence', (p) => pushed.push(p));
+    await tablet.client.connect();
+    const synced = next(tablet.client, 'synced', (s) => s.conversation_id === conversationId);
+    tablet.client.follow(conversationId, 0);
+    await synced;
+    expect(tablet.client.presence.of(a.id)).toEqual({ user_id: a.id, online: true, last_seen_at: null });
+    expect(pushed).toEqual([]);
+
+    const wentOffline = nextPresenceEvent(bob.client, 'presenceChanged', (p) => p.user_id === a.id, 15_000);
+    const closedAt = Date.now();
+    alice.client.close();
+    const offline = await wentOffline;
+    expect(offline).toEqual({ user_id: a.id, online: false, last_seen_at: expect.any(String) });
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(4_500);
+    expect(bob.client.presence.isOnline(a.id)).toBe(false);
+  });
+
+  it('sendTyping sends one true per 3 s however often it is called and a false only after a true; sendMessage sends the false; the other side shows and clears it', async () => {
+    const { a, b, conversationId } = await pair();
+    const alice = observed(a.token);
+    await alice.client.connect();
+    const aliceSocket = sockets.at(-1)!;
+    const bob = observed(b.token);
+    await bob.client.connect();
+    const sent = () => aliceSocket.sent.filter((f) => f.event === 'typing').map((f) => f.data.is_typing as boolean);
+
+    const shown = nextPresenceEvent(bob.client, 'typingChanged', typingOf(conversationId));
+    for (let i = 0; i < 5; i++) alice.client.sendTyping(conversationId);
+    expect(sent()).toEqual([true]);
+    expect(await shown).toEqual({ conversation_id: conversationId, user_ids: [a.id] });
+
+    const cleared = nextPresenceEvent(bob.client, 'typingChanged', typingOf(conversationId));
+    alice.client.sendTyping(conversationId, false);
+    alice.client.sendTyping(conversationId, false);
+    expect(sent()).toEqual([true, false]);
+    expect(await cleared).toEqual({ conversation_id: conversationId, user_ids: [] });
+
+    // After a false, the next keystroke announces at once; the message ends it.
+    const shownAgain = nextPresenceEvent(bob.client, 'typingChanged', typingOf(conversationId));
+    alice.client.sendTyping(conversationId);
+    expect(await shownAgain).toEqual({ conversation_id: conversationId, user_ids: [a.id] });
+    const clearedAgain = nextPresenceEvent(bob.client, 'typingChanged', typingOf(conversationId));
+    const message = await alice.client.sendMessage({ conversation_id: conversationId, content: 'done typing' }).acked;
+    expect(sent()).toEqual([true, false, true, false]);
+    expect(await clearedAgain).toEqual({ conversation_id: conversationId, user_ids: [] });
+    await eventually(() => idsIn(bob.received, conversationId).includes(message.id));
+    expect(bob.client.presence.typing(conversationId)).toEqual([]);
+  });
+
+  it('drops a typing indicator nobody renews 6 s after it arrived, with no false from the typist', async () => {
+    const { a, b, conversationId } = await pair();
+    const alice = observed(a.token);
+    const bob = observed(b.token);
+    await Promise.all([alice.client.connect(), bob.client.connect()]);
+    const pushes: unknown[] = [];
+    bob.client.on('typing', (t) => pushes.push(t));
+    const shown = nextPresenceEvent(bob.client, 'typingChanged', typingOf(conversationId));
+    alice.client.sendTyping(conversationId);
+    await shown;
+    const shownAt = Date.now();
+    const expired = await nextPresenceEvent(bob.client, 'typingChanged', typingOf(conversationId), 15_000);
+    expect(Date.now() - shownAt).toBeGreaterThanOrEqual(5_900);
+    expect(expired).toEqual({ conversation_id: conversationId, user_ids: [] });
+    expect(pushes).toEqual([{ conversation_id: conversationId, user_id: a.id, is_typing: true }]);
+  });
+
+  it('clears a typing indicator when the typist’s message arrives, before any is_typing false does', async () => {
+    const { a, b, conversationId } = await pair();
+    const bob = observed(b.token);
+    await bob.client.connect();
+    // Alice on a bare socket: no client module sending its false before the message.
+    const alice = await WsClient.connect(server.wsUrl, a.token);
+    rawClients.push(alice);
+    let falseArrived = false;
+    bob.client.on('typing', (t) => (falseArrived ||= !t.is_typing));
+    const shown = nextPresenceEvent(bob.client, 'typingChanged', typingOf(conversationId));
+    await alice.request('typing', { conversation_id: conversationId });
+    expect((await shown).user_ids).toEqual([a.id]);
+    const atArrival = new Promise<{ typing: number[]; falseArrived: boolean }>((resolve) =>
+      bob.client.on('receiveMessage', () => resolve({ typing: bob.client.presence.typing(conversationId), falseArrived })),
+    );
+    await alice.request('sendMessage', { conversation_id: conversationId, content: 'here it is' });
+    expect(await atArrival).toEqual({ typing: [], falseArrived: false });
   });
 });

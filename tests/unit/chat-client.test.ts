@@ -147,10 +147,17 @@ describe('ChatClient over an in-memory socket', () => {
     expect(states.at(-1)).toEqual({ state: 'connecting' });
   });
 
-  it.each([1008, 4001])('stops for good after close code %i', async (code) => {
+  it('stops for good after close code 1008', async () => {
     const { c, states } = await connected();
-    FakeSocket.last().drop(code);
-    expect(states.at(-1)).toEqual({ state: 'closed', reason: 'refused', closeCode: code });
+    FakeSocket.last().drop(1008);
+    expect(states.at(-1)).toEqual({ state: 'closed', reason: 'refused', closeCode: 1008 });
+    expect(c.state.state).toBe('closed');
+  });
+
+  it('stops for good after close code 4001, the end of its session, with reason revoked', async () => {
+    const { c, states } = await connected();
+    FakeSocket.last().drop(4001);
+    expect(states.at(-1)).toEqual({ state: 'closed', reason: 'revoked', closeCode: 4001 });
     expect(c.state.state).toBe('closed');
   });
 
@@ -223,7 +230,7 @@ describe('ChatClient over an in-memory socket', () => {
     const join = socket.lastSent('joinConversation');
     expect(join.data).toEqual({ conversation_id: 7, since: 10 });
     socket.push('receiveMessage', message(12));
-    socket.answer(join.ack, { conversation: {}, messages: [message(11), message(12), message(13)], has_more: false });
+    socket.answer(join.ack, { conversation: { participants: [] }, messages: [message(11), message(12), message(13)], has_more: false });
     socket.push('receiveMessage', message(13));
     socket.push('receiveMessage', message(14));
     await vi.waitFor(() => expect(c.lastSeenId(7)).toBe(14));
@@ -236,7 +243,7 @@ describe('ChatClient over an in-memory socket', () => {
     socket.open();
     const rejoin = socket.lastSent('joinConversation');
     expect(rejoin.data).toEqual({ conversation_id: 7, since: 14 });
-    socket.answer(rejoin.ack, { conversation: {}, messages: [message(15)], has_more: false });
+    socket.answer(rejoin.ack, { conversation: { participants: [] }, messages: [message(15)], has_more: false });
     await vi.waitFor(() => expect(received).toHaveLength(5));
     expect(received.at(-1)).toBe(15);
   });
@@ -246,11 +253,11 @@ describe('ChatClient over an in-memory socket', () => {
     c.follow(7, 0);
     const socket = FakeSocket.last();
     const first = socket.lastSent('joinConversation');
-    socket.answer(first.ack, { conversation: {}, messages: [message(1), message(2)], has_more: true });
+    socket.answer(first.ack, { conversation: { participants: [] }, messages: [message(1), message(2)], has_more: true });
     await vi.waitFor(() => expect(socket.sent.filter((f) => f.event === 'joinConversation')).toHaveLength(2));
     const second = socket.lastSent('joinConversation');
     expect(second.data).toEqual({ conversation_id: 7, since: 2 });
-    socket.answer(second.ack, { conversation: {}, messages: [message(3)], has_more: false });
+    socket.answer(second.ack, { conversation: { participants: [] }, messages: [message(3)], has_more: false });
     await vi.waitFor(() => expect(c.lastSeenId(7)).toBe(3));
     expect(received).toEqual([1, 2, 3]);
   });
@@ -260,12 +267,66 @@ describe('ChatClient over an in-memory socket', () => {
     const synced = new Promise((resolve) => c.on('synced', resolve));
     c.follow(7, 10);
     const socket = FakeSocket.last();
-    socket.answer(socket.lastSent('joinConversation').ack, { conversation: {}, messages: [], has_more: false });
+    socket.answer(socket.lastSent('joinConversation').ack, { conversation: { participants: [] }, messages: [], has_more: false });
     await synced;
     const send = c.sendMessage({ conversation_id: 7, content: 'mine' });
     socket.answer(socket.lastSent('sendMessage').ack, message(20, 7, send.pending.client_id));
     await send.acked;
     expect(c.lastSeenId(7)).toBe(10);
+  });
+
+  describe('a password change, whose own socket the server closes with 4001', () => {
+    const signedIn = (token: string) => ({
+      user: { id: 1, email: 'ann@example.com', username: 'ann', phone_number: null, profile_picture: null, role: 'tenant', is_active: true, is_staff: false, date_joined: '2026-01-01T00:00:00.000Z', last_login: null },
+      token,
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      refresh_token: `refresh-${token}`,
+      refresh_expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+
+    /** A client whose password change is answered only when the test says so. */
+    async function changing() {
+      let answer!: () => void;
+      const c = new ChatClient({
+        baseUrl: 'http://chat.test',
+        token: 'old',
+        refreshToken: 'refresh-old',
+        WebSocket: FakeSocket,
+        fetch: () => new Promise<Response>((resolve) => (answer = () => resolve(new Response(JSON.stringify(signedIn('new')), { status: 200 })))),
+        random: () => 0,
+      });
+      const states: StateChange[] = [];
+      c.on('state', (s) => states.push(s));
+      const opened = c.connect();
+      FakeSocket.last().open();
+      await opened;
+      const changed = c.changePassword('correct horse', 'battery staple');
+      return { c, states, changed, answer: () => answer() };
+    }
+
+    it('a 4001 that comes before the answer waits for it, then reconnects with the new token', async () => {
+      const { c, states, changed, answer } = await changing();
+      FakeSocket.last().drop(4001);
+      expect(states.at(-1)).toEqual({ state: 'connecting' });
+      expect(FakeSocket.all).toHaveLength(1);
+      answer();
+      await changed;
+      await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+      expect(FakeSocket.last().url).toBe('ws://chat.test/ws?token=new');
+      expect(states.filter((s) => s.state === 'closed')).toEqual([]);
+      c.close();
+    });
+
+    it('a 4001 that comes after the answer reconnects at once with the new token', async () => {
+      const { c, states, changed, answer } = await changing();
+      answer();
+      await changed;
+      FakeSocket.last().drop(4001);
+      await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+      expect(FakeSocket.last().url).toBe('ws://chat.test/ws?token=new');
+      expect(states.filter((s) => s.state === 'closed')).toEqual([]);
+      c.close();
+    });
   });
 
   it('rejects pending sends and open requests with CLOSED when closed', async () => {

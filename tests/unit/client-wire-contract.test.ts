@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversationSummary, Message, PushEvents, Requests, ServerErrorCode, User } from '../../client/chat-client.js';
+import type { z } from 'zod';
+import type {
+  ConversationSummary,
+  DeviceSession,
+  Message,
+  Participant,
+  PushEvents,
+  Requests,
+  ServerErrorCode,
+  Session,
+  User,
+} from '../../client/chat-client.js';
 import type { PushEvent } from '../../src/application/ports/fanout.js';
 import type { UseCases } from '../../src/application/use-cases.js';
 import type { conversationSummaryView, messageView, userView } from '../../src/application/views.js';
+import type { participantSchema, sessionViewSchema, signedInSchema } from '../../src/application/wire-schemas.js';
 import { chatEvents } from '../../src/adapters/gateway/chat-events.js';
 import type { WireError } from '../../src/adapters/gateway/wire-error.js';
 
@@ -20,6 +32,9 @@ agree<Equal<keyof PushEvents, PushEvent>>();
 agree<Equal<keyof Message, keyof ReturnType<typeof messageView>>>();
 agree<Equal<keyof User, keyof ReturnType<typeof userView>>>();
 agree<Equal<keyof ConversationSummary, keyof ReturnType<typeof conversationSummaryView>>>();
+agree<Equal<keyof Session, keyof z.infer<typeof signedInSchema>>>();
+agree<Equal<keyof DeviceSession, keyof z.infer<typeof sessionViewSchema>>>();
+agree<Equal<keyof Participant, keyof z.infer<typeof participantSchema>>>();
 
 const CLIENT_EVENTS = ['sendMessage', 'joinConversation', 'leaveConversation', 'editMessage', 'deleteMessage', 'markRead', 'typing'] as const;
 agree<Equal<(typeof CLIENT_EVENTS)[number], keyof Requests>>();
