@@ -1,0 +1,122 @@
+import { preview } from './json.js';
+import { showBytes } from './findings.js';
+import { RawHttpConnection, type RawOutcome } from './raw-http.js';
+import { renderRequest, RestRequestGenerator, showRequest, type RestRequest } from './rest-requests.js';
+import type { ChannelContext } from './ws-channel.js';
+
+export interface RestStats {
+  requests: number;
+  byStatus: Record<string, number>;
+  unanswered: number;
+  malformed: { answered: number; closed: number; noReaction: number };
+  upgrades: number;
+}
+
+const WORKERS = 8;
+const STANDARD_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const MALFORMED_TIMEOUT_MS = 3_000;
+
+/** Whether a reply body has the documented error shape `{"error": {"code", "message"}}`. */
+export function hasErrorShape(body: Buffer): boolean {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; message?: unknown } };
+    return typeof parsed?.error?.code === 'string' && typeof parsed.error.message === 'string';
+  } catch {
+    return false;
+  }
+}
+
+const errorCodeOf = (body: Buffer): string => {
+  try {
+    return String((JSON.parse(body.toString('utf8')) as { error?: { code?: unknown } }).error?.code ?? '-');
+  } catch {
+    return '-';
+  }
+};
+
+/**
+ * Checks one REST answer: a status (unless the request broke HTTP's grammar),
+ * never 5xx, the documented error shape on API routes, and nothing more than
+ * one response per request.
+ */
+export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: RestRequest, bytes: Buffer, outcome: RawOutcome, channel: 'rest' | 'socketio' = 'rest'): void {
+  const f = ctx.findings;
+  const input = showRequest(req, bytes);
+  const raw = bytes.length <= 2 * 1024 * 1024 ? bytes.toString('base64') : undefined;
+  if (!outcome.ok) {
+    if (req.malformed) {
+      if (outcome.reason === 'timeout') stats.malformed.noReaction += 1;
+      else stats.malformed.closed += 1;
+      return;
+    }
+    stats.unanswered += 1;
+    f.add(channel, 'unanswered', `${req.route}|${outcome.reason}`, `${req.route}: ${outcome.reason === 'timeout' ? `no response within the timeout` : outcome.reason === 'closed' ? 'the connection closed without a response' : `no HTTP response (${outcome.reason})`}`, {
+      input,
+      raw,
+      response: outcome.partial.length ? showBytes(outcome.partial) : `(${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`,
+      tags: req.tags,
+    });
+    return;
+  }
+  const { status, body } = outcome.response;
+  stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+  if (req.malformed) stats.malformed.answered += 1;
+  const response = `HTTP ${status} ${preview(body.toString('utf8'), 400)}`;
+  if (status >= 500) {
+    f.add(channel, 'server-error', `${req.route}|${status}|${errorCodeOf(body)}`, `${req.route}: answered ${status} ${errorCodeOf(body)}`, { input, raw, response, tags: req.tags });
+  }
+  // Node's HTTP parser answers methods it does not know with a bare 400 before any route runs: not the API's.
+  const apiRoute = !req.malformed && !req.upgrade && channel === 'rest' && STANDARD_METHODS.has(req.method);
+  if (apiRoute && status >= 400 && !hasErrorShape(body)) {
+    f.add(channel, 'error-shape', `${req.route}|${status}`, `${req.route}: a ${status} whose body is not {"error": {"code", "message"}}`, { input, raw, response, tags: req.tags });
+  }
+}
+
+/** Runs `count` requests over several keep-alive connections. */
+export async function fuzzRest(ctx: ChannelContext, count: number): Promise<RestStats> {
+  const stats: RestStats = { requests: 0, byStatus: {}, unanswered: 0, malformed: { answered: 0, closed: 0, noReaction: 0 }, upgrades: 0 };
+  const { target, world } = ctx;
+  const host = `${target.host}:${target.port}`;
+  const users = [world.alice, world.bob, world.carol, world.mallory];
+  await Promise.all(
+    Array.from({ length: WORKERS }, async (_, i) => {
+      const share = Math.floor(count / WORKERS) + (i < count % WORKERS ? 1 : 0);
+      const disposable = world.disposable.filter((_, k) => k % WORKERS === i);
+      const gen = new RestRequestGenerator(ctx.prng.fork(`rest/${i}`), world, users[i % users.length]!, { host: target.host, port: target.port, maxBodyBytes: target.maxBodyBytes, allowedOrigin: target.allowedOrigin, disposable }, `${ctx.prng.seed}r${i}`);
+      const keepAlive = new RawHttpConnection(target.host, target.port);
+      let previous: { req: RestRequest; bytes: Buffer } | null = null;
+      try {
+        for (let k = 0; k < share; k++) {
+          if (!target.alive()) return;
+          const req = gen.next();
+          const own = req.malformed || req.upgrade;
+          const conn = own ? new RawHttpConnection(target.host, target.port) : keepAlive;
+          const bytes = renderRequest(req, host, !own);
+          const outcome = await conn.request(bytes, { head: req.method === 'HEAD', timeoutMs: req.malformed ? MALFORMED_TIMEOUT_MS : ctx.answerTimeoutMs });
+          stats.requests += 1;
+          if (req.upgrade) stats.upgrades += 1;
+          checkRestOutcome(ctx, stats, req, bytes, outcome);
+          const stray = conn.takeStray();
+          if (stray.length > 0 && !req.malformed) {
+            ctx.findings.add('rest', 'duplicate-answer', req.route, `${req.route}: more bytes after the response (a second response?)`, {
+              input: showRequest(req, bytes),
+              response: showBytes(stray),
+              tags: req.tags,
+            });
+          }
+          if (own) conn.destroy();
+          previous = { req, bytes };
+        }
+        // Anything that arrived on the kept-alive connection after its last response.
+        await new Promise((r) => setTimeout(r, 50));
+        const late = keepAlive.takeStray();
+        if (late.length > 0 && previous) {
+          ctx.findings.add('rest', 'duplicate-answer', previous.req.route, `${previous.req.route}: more bytes after the response (a second response?)`, { input: showRequest(previous.req, previous.bytes), response: showBytes(late), tags: previous.req.tags });
+        }
+      } finally {
+        keepAlive.destroy();
+      }
+    }),
+  );
+  return stats;
+}
