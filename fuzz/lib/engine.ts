@@ -1,5 +1,6 @@
 import { conversationStillWorks, healthy, rssOf, sampleRss, serverErrors } from './checks.js';
 import { Findings, type Finding } from './findings.js';
+import { findRootCauses, type RootCause } from './minimize.js';
 import { Prng } from './prng.js';
 import { fuzzRest, type RestStats } from './rest-channel.js';
 import { fuzzSocketIo, type SocketIoStats } from './socketio-channel.js';
@@ -22,6 +23,8 @@ export interface FuzzOptions {
   readonly rssTolerance?: number;
   /** How long to wait for RSS to come back (garbage collection, idle timers). @default 30000 */
   readonly rssWaitMs?: number;
+  /** Reduce failing inputs to minimal ones after the checks. @default true */
+  readonly minimize?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -37,6 +40,8 @@ export interface FuzzReport {
   readonly health: { readonly ok: boolean; readonly detail: string };
   readonly conversation: { readonly failedStep: string | null; readonly detail: string };
   readonly findings: Finding[];
+  /** Failing inputs reduced and grouped by what they reduce to. */
+  readonly rootCauses: RootCause[];
   readonly serverErrors: Array<{ count: number; line: string }>;
   /** One line per failed property; empty when the run passed. */
   readonly failures: string[];
@@ -147,6 +152,8 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
     findings.add('server', 'conversation-broken', conversation.failedStep, `an ordinary conversation failed after the fuzz at: ${conversation.failedStep}`, { input: conversation.failedStep, response: conversation.detail, tags: [] });
   }
 
+  // Last, so the extra requests do not disturb the memory and health checks.
+  const rootCauses = alive && options.minimize !== false ? await findRootCauses(target, world, findings, log) : [];
   const list = findings.list();
   const failures = list.filter((f) => f.failure).map((f) => `${f.channel} ${f.kind}: ${f.title} (×${f.count})`);
   return {
@@ -161,6 +168,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
     health,
     conversation,
     findings: list,
+    rootCauses,
     serverErrors: serverErrors(output),
     failures,
     passed: failures.length === 0,

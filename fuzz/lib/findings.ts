@@ -23,6 +23,9 @@ export type FindingKind =
   | 'error-shape'
   | 'not-verbatim';
 
+const MAX_EXAMPLES = 8;
+const tagSignature = (tags: readonly string[]) => [...new Set(tags)].sort().join('|');
+
 const NOTES: ReadonlySet<FindingKind> = new Set(['error-shape', 'not-verbatim']);
 
 /** One input that shows a finding, exactly as sent, and what came back. */
@@ -34,9 +37,17 @@ export interface Example {
   readonly response: string;
   /** The mutations that built the input. */
   readonly tags: readonly string[];
-  /** Set when the input was reduced to a smaller one that still shows the finding. */
-  minimized?: { readonly input: string; readonly response: string; readonly tags: readonly string[] };
+  /** How to send it again, for minimisation (not part of the written report). */
+  readonly replay?: Replay;
 }
+
+/** An input in a form that can be sent again, reduced, and sent again. */
+export type Replay =
+  | { readonly kind: 'ws'; readonly token: string; readonly frame: string }
+  /** Frames without ack, one of which caused an error: each is resent with an ack. */
+  | { readonly kind: 'ws-candidates'; readonly token: string; readonly frames: readonly string[] }
+  | { readonly kind: 'sio'; readonly token: string; readonly event: string | number; readonly args: readonly unknown[] }
+  | { readonly kind: 'http'; readonly request: import('./rest-requests.js').RestRequest };
 
 export interface Finding {
   readonly key: string;
@@ -47,6 +58,8 @@ export interface Finding {
   count: number;
   /** The shortest example seen. */
   example: Example;
+  /** A few examples with different mutations (different causes may share a group). */
+  readonly examples: Example[];
   /** How often each mutation tag appeared among the examples (what they have in common points at the cause). */
   readonly tagCounts: Map<string, number>;
 }
@@ -59,10 +72,12 @@ export class Findings {
     const key = `${channel}|${kind}|${group}`;
     let f = this.byKey.get(key);
     if (!f) {
-      f = { key, channel, kind, title, failure: !NOTES.has(kind), count: 0, example, tagCounts: new Map() };
+      f = { key, channel, kind, title, failure: !NOTES.has(kind), count: 0, example, examples: [example], tagCounts: new Map() };
       this.byKey.set(key, f);
-    } else if (example.input.length < f.example.input.length) {
-      f.example = example;
+    } else {
+      if (example.input.length < f.example.input.length) f.example = example;
+      const signature = tagSignature(example.tags);
+      if (f.examples.length < MAX_EXAMPLES && !f.examples.some((e) => tagSignature(e.tags) === signature)) f.examples.push(example);
     }
     f.count += 1;
     for (const t of new Set(example.tags)) f.tagCounts.set(t, (f.tagCounts.get(t) ?? 0) + 1);

@@ -46,12 +46,18 @@ export function formatReport(r: FuzzReport): string {
     lines.push(`      input:`);
     lines.push(indent(f.example.input, '        '));
     lines.push(`      response: ${f.example.response.split('\n').join('\n        ')}`);
-    if (f.example.minimized) {
-      lines.push(`      minimal input:`);
-      lines.push(indent(f.example.minimized.input, '        '));
-      lines.push(`      minimal response: ${f.example.minimized.response}`);
-    }
     if (f.tagCounts.size) lines.push(`      mutations seen: ${topTags(f)}`);
+  }
+  if (r.rootCauses.length) {
+    lines.push('');
+    lines.push('  causes (failing inputs reduced while they still fail the same way):');
+    for (const [i, c] of r.rootCauses.entries()) {
+      lines.push(`  (${i + 1}) ${c.channel} ${c.what}: ${c.failure}${c.reproducible ? '' : ' — did NOT fail again when sent alone'}  (${c.examples} examples, ${c.occurrences} occurrences in ${c.findings.size} findings)`);
+      if (c.serverLog) lines.push(`      server logged: ${c.serverLog}`);
+      lines.push('      minimal input:');
+      lines.push(indent(c.input, '        '));
+      lines.push(`      response: ${c.response}`);
+    }
   }
   if (r.serverErrors.length) {
     lines.push('');
@@ -63,5 +69,14 @@ export function formatReport(r: FuzzReport): string {
 
 /** The report as JSON, with each finding's exact input (for replay). */
 export function reportJson(r: FuzzReport): string {
-  return JSON.stringify({ ...r, findings: r.findings.map((f) => ({ ...f, tagCounts: Object.fromEntries(f.tagCounts) })) }, null, 2);
+  const example = ({ replay: _replay, ...e }: Finding['example']) => e;
+  return JSON.stringify(
+    {
+      ...r,
+      findings: r.findings.map((f) => ({ ...f, example: example(f.example), examples: f.examples.map(example), tagCounts: Object.fromEntries(f.tagCounts) })),
+      rootCauses: r.rootCauses.map((c) => ({ ...c, findings: [...c.findings] })),
+    },
+    null,
+    2,
+  );
 }

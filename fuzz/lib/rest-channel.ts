@@ -55,6 +55,7 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
       raw,
       response: outcome.partial.length ? showBytes(outcome.partial) : `(${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`,
       tags: req.tags,
+      replay: { kind: 'http', request: req },
     });
     return;
   }
@@ -63,7 +64,7 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
   if (req.malformed) stats.malformed.answered += 1;
   const response = `HTTP ${status} ${preview(body.toString('utf8'), 400)}`;
   if (status >= 500) {
-    f.add(channel, 'server-error', `${req.route}|${status}|${errorCodeOf(body)}`, `${req.route}: answered ${status} ${errorCodeOf(body)}`, { input, raw, response, tags: req.tags });
+    f.add(channel, 'server-error', `${req.route}|${status}|${errorCodeOf(body)}`, `${req.route}: answered ${status} ${errorCodeOf(body)}`, { input, raw, response, tags: req.tags, replay: { kind: 'http', request: req } });
   }
   // Node's HTTP parser answers methods it does not know with a bare 400 before any route runs: not the API's.
   const apiRoute = !req.malformed && !req.upgrade && channel === 'rest' && STANDARD_METHODS.has(req.method);

@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
+import type { Replay } from './findings.js';
 import { preview } from './json.js';
 import { RawHttpConnection } from './raw-http.js';
 import { checkRestOutcome, type RestStats } from './rest-channel.js';
@@ -137,6 +138,7 @@ class SioConnection {
         input: showSio(input),
         response: '(none)',
         tags: input.tags,
+        replay: this.replayOf(input),
       });
       this.notify();
     }, this.ctx.answerTimeoutMs);
@@ -166,7 +168,24 @@ class SioConnection {
     }
     const code = a.success ? null : String(a.error?.code);
     if (code === 'INTERNAL' || code === 'SERVICE_UNAVAILABLE' || code === 'OVERLOADED') {
-      this.ctx.findings.add('socketio', 'internal', `${event}|${code}`, `Socket.IO ${event}: answered ${code}`, { input: showSio(p.input), response: preview(JSON.stringify(answer)), tags: p.input.tags });
+      this.ctx.findings.add('socketio', 'internal', `${event}|${code}`, `Socket.IO ${event}: answered ${code}`, {
+        input: showSio(p.input),
+        response: preview(JSON.stringify(answer)),
+        tags: p.input.tags,
+        replay: this.replayOf(p.input),
+      });
+    }
+  }
+
+  /** An emit as it can be sent again; a hand-written packet becomes the emit of what it parses to. */
+  private replayOf(input: SioInput): Replay | undefined {
+    if (input.kind === 'emit') return { kind: 'sio', token: this.user.token, event: input.event, args: input.args };
+    if (input.kind !== 'packet') return undefined;
+    try {
+      const [event, ...args] = JSON.parse(input.text.replace(/^2\d*/, '')) as [string | number, ...unknown[]];
+      return { kind: 'sio', token: this.user.token, event, args };
+    } catch {
+      return undefined;
     }
   }
 
@@ -289,7 +308,9 @@ export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshake
     [w.alice, 'polling'],
   ];
   const connections = plan.map(([u, t], i) => new SioConnection(ctx, u, t, stats, `sio#${i} (${u.username}, ${t})`));
-  await Promise.all(connections.map((c) => c.open()));
+  const refused = (conn: SioConnection, error: unknown) =>
+    ctx.findings.add('socketio', 'unexpected-close', 'connect-refused', 'Socket.IO: a connection with a valid token could not be (re)opened', { input: `io(url, { query: { token } }) for ${conn.name}`, response: String(error), tags: [] });
+  const opened = await Promise.all(connections.map((c) => c.open().then(() => true, (error: unknown) => (refused(c, error), false))));
   let sideInFlight = 0;
   const side: Array<Promise<void>> = [];
   const runSide = async (work: () => Promise<void>) => {
@@ -300,6 +321,7 @@ export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshake
   try {
     await Promise.all(
       connections.map(async (conn, i) => {
+        if (!opened[i]) return;
         const share = Math.floor(count / plan.length) + (i < count % plan.length ? 1 : 0);
         const [user] = plan[i]!;
         const gen = new SioGenerator(ctx.prng.fork(`sio/${i}`), w, user, ctx.target, `${ctx.prng.seed}s${i}`);
@@ -310,7 +332,14 @@ export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshake
           if (input.kind === 'junk') await runSide(() => sendJunk(ctx, user, input, stats));
           else if (input.kind === 'emit' && input.largestFrame > ctx.target.maxFrameBytes) await runSide(() => sendOversize(ctx, user, input, stats));
           else if (input.kind === 'packet' && !parserAccepts(input.text)) await runSide(() => sendJunk(ctx, user, { kind: 'junk', frames: [`4${input.text}`], tags: input.tags }, stats));
-          else await conn.send(input);
+          else {
+            try {
+              await conn.send(input);
+            } catch (error) {
+              refused(conn, error);
+              return;
+            }
+          }
         }
       }),
     );

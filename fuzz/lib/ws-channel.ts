@@ -39,6 +39,7 @@ interface Pending {
 
 export const showWs = (input: WsInput): string => `${input.binary ? '[binary] ' : ''}${showBytes(input.bytes)}`;
 const rawWs = (input: WsInput): string | undefined => rawIfNeeded(input.bytes, showBytes(input.bytes));
+const textOf = (input: WsInput): string => input.bytes.toString('utf8');
 
 /** Opens a `/ws` connection for a user; rejects with the HTTP status when refused. */
 export function openWs(url: string, token: string): Promise<WebSocket> {
@@ -125,6 +126,7 @@ class FuzzConnection {
         raw: rawWs(p.input),
         response: '(none)',
         tags: p.input.tags,
+        replay: { kind: 'ws', token: this.user.token, frame: textOf(p.input) },
       });
     }
     this.notify();
@@ -231,6 +233,7 @@ class FuzzConnection {
           input: this.recentAckless.slice(-5).map(showWs).join('\n'),
           response: preview(raw.toString('utf8')),
           tags: this.recentAckless.slice(-5).flatMap((i) => i.tags),
+          replay: { kind: 'ws-candidates', token: this.user.token, frames: this.recentAckless.map(textOf).reverse() },
         });
       }
       return;
@@ -250,7 +253,13 @@ class FuzzConnection {
     this.notify();
     const e = p.expectation;
     if (code === 'INTERNAL' || code === 'SERVICE_UNAVAILABLE' || code === 'OVERLOADED') {
-      this.ctx.findings.add('ws', 'internal', `${e.event}|${code}`, `/ws ${e.event}: answered ${code}`, { input: showWs(p.input), raw: rawWs(p.input), response: preview(raw.toString('utf8')), tags: p.input.tags });
+      this.ctx.findings.add('ws', 'internal', `${e.event}|${code}`, `/ws ${e.event}: answered ${code}`, {
+        input: showWs(p.input),
+        raw: rawWs(p.input),
+        response: preview(raw.toString('utf8')),
+        tags: p.input.tags,
+        replay: { kind: 'ws', token: this.user.token, frame: textOf(p.input) },
+      });
     }
     if (frame.event === 'ack' && e.sentContent !== undefined && frame.data?.content !== e.sentContent) {
       this.ctx.findings.add('ws', 'not-verbatim', e.event, `/ws ${e.event}: the stored content differs from the content sent`, {
@@ -325,13 +334,16 @@ export async function fuzzWs(ctx: ChannelContext, count: number): Promise<WsStat
   const w = ctx.world;
   const users = [w.alice, w.alice, w.bob, w.bob, w.carol, w.mallory];
   const connections = users.map((u, i) => new FuzzConnection(ctx, u, stats, `ws#${i} (${u.username})`));
-  await Promise.all(connections.map((c) => c.open()));
+  const refused = (conn: FuzzConnection, error: unknown) =>
+    ctx.findings.add('ws', 'unexpected-close', 'connect-refused', '/ws: a connection with a valid token could not be (re)opened', { input: `GET /ws?token=<token of ${conn.name}>`, response: String(error), tags: [] });
+  const opened = await Promise.all(connections.map((c) => c.open().then(() => true, (error: unknown) => (refused(c, error), false))));
   const expiry = setInterval(() => connections.forEach((c) => c.expire()), 500);
   let closingInFlight = 0;
   const closing: Array<Promise<void>> = [];
   try {
     await Promise.all(
       connections.map(async (conn, i) => {
+        if (!opened[i]) return;
         const share = Math.floor(count / users.length) + (i < count % users.length ? 1 : 0);
         const gen = new WsFrameGenerator(ctx.prng.fork(`ws/${i}`), w, users[i]!, ctx.target, `${ctx.prng.seed}-${i}`);
         for (let k = 0; k < share; k++) {
@@ -352,7 +364,13 @@ export async function fuzzWs(ctx: ChannelContext, count: number): Promise<WsStat
             );
             continue;
           }
-          await conn.send(input, expectation);
+          try {
+            await conn.send(input, expectation);
+          } catch (error) {
+            // The connection could not be reopened: this connection's share ends here.
+            refused(conn, error);
+            return;
+          }
         }
       }),
     );
