@@ -179,7 +179,7 @@ export class RestRequestGenerator {
 
     // Headers
     const headers: Array<[string, string]> = [];
-    const auth = this.authorization(spec);
+    const auth = this.authorization(spec, deletesAccount(method, path));
     if (auth) {
       headers.push(['Authorization', auth.value]);
       if (auth.tag) tags.push(auth.tag);
@@ -235,11 +235,12 @@ export class RestRequestGenerator {
     return { method, path, query, headers, body, chunked, route, tags, malformed, upgrade: false };
   }
 
-  private authorization(spec: RouteSpec): { value: string; tag?: string } | null {
+  /** `deletes`: the request may delete the caller's account, so only a throwaway account's token is spent on it. */
+  private authorization(spec: RouteSpec, deletes: boolean): { value: string; tag?: string } | null {
     const r = this.r;
     const w = this.world;
     const valid = (): string => {
-      if (spec.method === 'DELETE' && spec.pattern === '/users/me') {
+      if (deletes) {
         // Spend a throwaway account; once they are gone, their tokens are refused.
         const user = this.options.disposable[this.disposableNext++];
         return user ? user.token : w.deletedToken;
@@ -467,6 +468,21 @@ export class RestRequestGenerator {
       raw: Buffer.from(raw, 'latin1'),
     };
   }
+}
+
+/**
+ * Whether a request could reach DELETE /users/me however its path is spelt:
+ * the fuzz's own users must survive it (their tokens drive the other channels).
+ */
+function deletesAccount(method: string, path: string): boolean {
+  if (method.toUpperCase() !== 'DELETE') return false;
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // keep it raw
+  }
+  return /users/i.test(decoded) && /me/i.test(decoded);
 }
 
 /** The bytes of a request: its own `raw`, or the fields rendered as HTTP/1.1. */
