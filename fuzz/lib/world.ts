@@ -43,7 +43,11 @@ export interface World {
   readonly deletedToken: string;
   readonly conversations: { readonly direct: number; readonly group: number; readonly openGroup: number; readonly closedGroup: number };
   readonly messageIds: number[];
-  /** Tokens that must be refused, by name. */
+  /**
+   * Hostile tokens by name: mostly ones that must be refused, a few odd but
+   * valid ones. All name a user of their own, so whatever they are sent with
+   * (DELETE /users/me included) touches no user the fuzz relies on.
+   */
   readonly badTokens: ReadonlyArray<readonly [string, string]>;
 }
 
@@ -88,6 +92,7 @@ export async function buildWorld(target: FuzzTarget, runTag: string): Promise<Wo
   const disposable: FuzzUser[] = [];
   for (let i = 0; i < 12; i++) disposable.push(await register('temp'));
   const gone = await register('gone');
+  const victim = await register('victim');
   await expectOk('delete gone', call(baseUrl, 'DELETE', '/users/me', undefined, gone.token));
 
   const conv = (token: string, body: unknown) => expectOk<{ id: number }>('create conversation', call(baseUrl, 'POST', '/conversations', body, token)).then((c) => c.id);
@@ -108,15 +113,15 @@ export async function buildWorld(target: FuzzTarget, runTag: string): Promise<Wo
     await post(mallory.token, closedGroup, `mallory in the closed group ${i}`);
   }
 
-  const [, alicePayload] = alice.token.split('.');
+  const [, victimPayload] = victim.token.split('.');
   const badTokens: Array<[string, string]> = [
     ['garbage', 'not.a.jwt'],
     ['empty-parts', '..'],
-    ['alg-none', `${b64('{"alg":"none","typ":"JWT"}')}.${alicePayload}.`],
-    ['wrong-signature', `${alice.token.slice(0, -4)}AAAA`],
+    ['alg-none', `${b64('{"alg":"none","typ":"JWT"}')}.${victimPayload}.`],
+    ['wrong-signature', `${victim.token.slice(0, -4)}AAAA`],
     ['deleted-user', gone.token],
-    ['other-secret', signJwt('some-other-secret-some-other-secret!', { sub: String(alice.id), exp: 4102444800 })],
-    ['over-4096', `${alice.token}.${'A'.repeat(4100)}`],
+    ['other-secret', signJwt('some-other-secret-some-other-secret!', { sub: String(victim.id), exp: 4102444800 })],
+    ['over-4096', `${victim.token}.${'A'.repeat(4100)}`],
   ];
   const s = target.jwtSecret;
   if (s) {
@@ -130,18 +135,18 @@ export async function buildWorld(target: FuzzTarget, runTag: string): Promise<Wo
       ['sub-negative', { sub: -1, exp: far }],
       ['sub-fraction', { sub: 1.5, exp: far }],
       ['sub-true', { sub: true, exp: far }],
-      ['sub-object', { sub: { id: alice.id }, exp: far }],
+      ['sub-object', { sub: { id: victim.id }, exp: far }],
       ['sub-"1e1"', { sub: '1e1', exp: far }],
-      ['no-exp', { sub: String(alice.id) }],
-      ['expired', { sub: String(alice.id), exp: 1000 }],
-      ['exp-string', { sub: String(alice.id), exp: String(far) }],
-      ['nbf-future', { sub: String(alice.id), exp: far, nbf: far - 10 }],
-      ['refresh-token', { sub: String(alice.id), exp: far, token_type: 'refresh' }],
+      ['no-exp', { sub: String(victim.id) }],
+      ['expired', { sub: String(victim.id), exp: 1000 }],
+      ['exp-string', { sub: String(victim.id), exp: String(far) }],
+      ['nbf-future', { sub: String(victim.id), exp: far, nbf: far - 10 }],
+      ['refresh-token', { sub: String(victim.id), exp: far, token_type: 'refresh' }],
       ['claims-array', [1, 2, 3]],
       ['claims-not-json', '{"sub":'],
-      ['header-HS512', { sub: String(alice.id), exp: far }, { alg: 'HS512', typ: 'JWT' }],
-      ['header-not-object', { sub: String(alice.id), exp: far }, 'x'],
-      ['huge-claims', { sub: String(alice.id), exp: far, pad: 'x'.repeat(2500) }],
+      ['header-HS512', { sub: String(victim.id), exp: far }, { alg: 'HS512', typ: 'JWT' }],
+      ['header-not-object', { sub: String(victim.id), exp: far }, 'x'],
+      ['huge-claims', { sub: String(victim.id), exp: far, pad: 'x'.repeat(2500) }],
       ['sub-deleted-user', { sub: String(gone.id), exp: far }],
     ];
     for (const [name, claims, header] of forged) badTokens.push([name, signJwt(s, claims, header)]);
