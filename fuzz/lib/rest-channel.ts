@@ -69,7 +69,15 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
   // Node's HTTP parser answers methods it does not know with a bare 400 before any route runs: not the API's.
   const apiRoute = !req.malformed && !req.upgrade && channel === 'rest' && STANDARD_METHODS.has(req.method);
   if (apiRoute && status >= 400 && !hasErrorShape(body)) {
-    f.add(channel, 'error-shape', `${req.route}|${status}`, `${req.route}: a ${status} whose body is not {"error": {"code", "message"}}`, { input, raw, response, tags: req.tags });
+    // An empty body means the HTTP parser refused the request before any route saw it (e.g. headers over its limit).
+    const bare = body.length === 0;
+    f.add(
+      channel,
+      'error-shape',
+      bare ? `bare|${status}` : `${req.route}|${status}`,
+      bare ? `a bare ${status} with no body: refused before the API saw the request` : `${req.route}: a ${status} whose body is not {"error": {"code", "message"}}`,
+      { input, raw, response, tags: req.tags },
+    );
   }
 }
 

@@ -93,7 +93,8 @@ const PATH_JUNK: ReadonlyArray<readonly [string, string, boolean]> = [
   ['raw-DEL', '\u007f', true],
 ];
 
-const QUERY_JUNK = ['', 'abc', '-1', '0', '1.5', '1e2', '101', '100', '2147483648', '9007199254740993', '%zz', '%00', '%201', '[]', 'null', 'true', '１', '0x10', ' 5'];
+/** Query values; all legal in a request target (non-ASCII and spaces percent-encoded). */
+const QUERY_JUNK = ['', 'abc', '-1', '0', '1.5', '1e2', '101', '100', '2147483648', '9007199254740993', '%zz', '%00', '%201', '%205', '+5', '[]', 'null', 'true', '%EF%BC%91', '0x10', '%E6%97%A5'];
 
 /**
  * Mutated requests to every route: paths, query strings, methods, headers
