@@ -154,6 +154,11 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
  * each step that still fails the same way. `fails` spends the budget.
  */
 async function reduce(value: unknown, fails: (candidate: unknown) => Promise<boolean>, keep: ReadonlySet<string> = new Set()): Promise<unknown> {
+  if (depthOf(value) > 100) {
+    // Deep nesting is the point of such a value: try it flat, else keep it whole.
+    for (const flat of [[], {}, null]) if (await fails(flat)) return flat;
+    return value;
+  }
   if (Array.isArray(value)) {
     let current = value;
     for (let i = current.length - 1; i >= 0; i--) {
@@ -200,6 +205,20 @@ async function reduce(value: unknown, fails: (candidate: unknown) => Promise<boo
     return s;
   }
   return value;
+}
+
+/** How deep arrays and objects nest, without recursion (a fuzzed value may nest thousands deep). */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null || Buffer.isBuffer(v)) continue;
+    max = Math.max(max, d + 1);
+    if (max > 1_000) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
 }
 
 /** The lines the server logged at error level while one input was handled, with values masked. */
@@ -255,29 +274,11 @@ export async function findRootCauses(target: FuzzTarget, world: World, findings:
     for (const finding of replayable) {
       for (const example of finding.examples) {
         if (!example.replay || !target.alive()) continue;
-        const subject = await subjectOf(example.replay, finding, probeFor, http);
-        if (!subject) continue;
-        const original = await loggedDuring(target, () => subject.probe.run(subject.input));
-        const key0 = `${finding.channel}|${subject.what}`;
-        if (!original.result.failure) {
-          addCause(causes, `${key0}|not reproducible|${example.input}`, { channel: finding.channel, what: subject.what, failure: finding.kind, serverLog: '', input: example.input, response: example.response, reproducible: false }, finding);
-          continue;
+        try {
+          await reduceExample(target, finding, example.replay, example, causes, probeFor, http);
+        } catch (error) {
+          log(`could not replay an example of "${finding.title}" (${describeReplay(example.replay)}): ${String(error)}`);
         }
-        const failure = original.result.failure;
-        let budget = BUDGET;
-        const fails = async (candidate: unknown) => {
-          if (budget-- <= 0 || !target.alive()) return false;
-          return (await subject.probe.run(candidate)).failure === failure;
-        };
-        const reduced = await subject.shrink(subject.input, fails);
-        const final = await loggedDuring(target, () => subject.probe.run(reduced));
-        const serverLog = final.log || original.log;
-        addCause(
-          causes,
-          `${key0}|${failure}|${serverLog || subject.show(reduced)}`,
-          { channel: finding.channel, what: subject.what, failure, serverLog, input: subject.show(reduced), response: final.result.response, reproducible: true },
-          finding,
-        );
       }
     }
   } finally {
@@ -286,6 +287,53 @@ export async function findRootCauses(target: FuzzTarget, world: World, findings:
   log(`minimised ${replayable.reduce((s, f) => s + f.examples.length, 0)} examples into ${causes.size} causes`);
   return [...causes.values()].sort((a, b) => a.channel.localeCompare(b.channel) || a.what.localeCompare(b.what));
 }
+
+/** Sends one example again; if it still fails, shrinks it and files it under the cause it reduces to. */
+async function reduceExample(
+  target: FuzzTarget,
+  finding: Finding,
+  replay: Replay,
+  example: Finding['example'],
+  causes: Map<string, RootCause>,
+  probeFor: (kind: 'ws' | 'sio', token: string) => WsProbe | SioProbe,
+  http: HttpProbe,
+): Promise<void> {
+  const subject = await subjectOf(replay, finding, probeFor, http);
+  if (!subject) return;
+  const original = await loggedDuring(target, () => subject.probe.run(subject.input));
+  const key0 = `${finding.channel}|${subject.what}`;
+  if (!original.result.failure) {
+    addCause(causes, `${key0}|not reproducible|${example.input}`, { channel: finding.channel, what: subject.what, failure: finding.kind, serverLog: '', input: example.input, response: example.response, reproducible: false }, finding);
+    return;
+  }
+  const failure = original.result.failure;
+  let budget = BUDGET;
+  const fails = async (candidate: unknown) => {
+    if (budget-- <= 0 || !target.alive()) return false;
+    return (await subject.probe.run(candidate).catch(() => ({ failure: null }))).failure === failure;
+  };
+  const reduced = await subject.shrink(subject.input, fails);
+  const final = await loggedDuring(target, () => subject.probe.run(reduced));
+  const serverLog = final.log || original.log;
+  addCause(
+    causes,
+    `${key0}|${failure}|${serverLog || subject.show(reduced)}`,
+    { channel: finding.channel, what: subject.what, failure, serverLog, input: subject.show(reduced), response: final.result.response, reproducible: true },
+    finding,
+  );
+}
+
+const describeReplay = (replay: Replay): string => {
+  if (replay.kind === 'http') return replay.request.route;
+  const claims = replay.token.split('.')[1] ?? '';
+  let sub = '?';
+  try {
+    sub = String((JSON.parse(Buffer.from(claims, 'base64url').toString()) as { sub?: unknown }).sub);
+  } catch {
+    // not a JWT
+  }
+  return `${replay.kind} as user ${sub}`;
+};
 
 function addCause(causes: Map<string, RootCause>, key: string, cause: Omit<RootCause, 'examples' | 'occurrences' | 'findings'>, finding: Finding): void {
   let c = causes.get(key);
@@ -378,8 +426,10 @@ async function shrinkRequest(req: RestRequest, fails: (c: unknown) => Promise<bo
     }
     const base = current;
     const reduced = await reduce(parsed, (c) => fails({ ...base, body: Buffer.from(JSON.stringify(c)), chunked: false }));
-    const candidate = { ...base, body: Buffer.from(JSON.stringify(reduced)), chunked: false };
-    if (await fails(candidate)) current = candidate;
+    if (reduced !== parsed) {
+      const candidate = { ...base, body: Buffer.from(JSON.stringify(reduced)), chunked: false };
+      if (await fails(candidate)) current = candidate;
+    }
   }
   return current;
 }
