@@ -30,7 +30,7 @@ beforeAll(async () => {
     output: () => server.process.output(),
   };
   // A fixed seed, so a failure here replays with `npm run fuzz -- --seed e2e-fuzz ...`; FUZZ_SEED tries another.
-  report = await runFuzz(target, { seed: process.env.FUZZ_SEED ?? 'e2e-fuzz', ...SIZE, minimize: false, rssWaitMs: 10_000 });
+  report = await runFuzz(target, { seed: process.env.FUZZ_SEED ?? 'e2e-fuzz', ...SIZE, minimize: false, rssWaitMs: 20_000 });
 }, 120_000);
 
 afterAll(async () => {
