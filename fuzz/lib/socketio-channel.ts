@@ -86,7 +86,7 @@ class SioConnection {
     const socket = await openSio(this.ctx.world.baseUrl, this.user.token, this.transport);
     this.socket = socket;
     (socket.io.engine as unknown as EngineLike).on('packet', (p) => this.onEnginePacket(p));
-    socket.on('disconnect', (reason) => this.onDisconnect(socket, reason));
+    socket.on('disconnect', (reason, description) => this.onDisconnect(socket, reason, description));
   }
 
   async send(input: SioInput): Promise<void> {
@@ -205,7 +205,13 @@ class SioConnection {
     this.answered(id, Array.isArray(args) ? args[0] : args);
   }
 
-  private onDisconnect(socket: Socket, reason: string): void {
+  private onDisconnect(socket: Socket, reason: string, description?: unknown): void {
+    // Engine.IO's TransportError: `description` is the HTTP status (polling) or the WebSocket error event.
+    const d = description as { message?: string; description?: unknown; context?: { status?: number; responseText?: string } } | undefined;
+    const inner = d?.description;
+    const detail = [d?.message, typeof inner === 'number' ? `HTTP ${inner}` : (inner as { message?: string } | undefined)?.message, d?.context?.responseText?.slice(0, 200)]
+      .filter((x) => x !== undefined && x !== '')
+      .join('; ');
     if (socket !== this.socket || this.closedByUs) return;
     this.stats.disconnects += 1;
     const lost = [...this.pending.values()];
@@ -213,9 +219,9 @@ class SioConnection {
     this.pending.clear();
     this.stats.unanswered += lost.length;
     this.notify();
-    this.ctx.findings.add('socketio', 'unexpected-close', reason, `Socket.IO: the server disconnected a client (${reason}) after ordinary packets`, {
+    this.ctx.findings.add('socketio', 'unexpected-close', `${this.transport}|${reason}`, `Socket.IO over ${this.transport}: the server disconnected a client (${reason}) after ordinary packets`, {
       input: this.recent.map(showSio).join('\n'),
-      response: `disconnect: ${reason}; ${lost.length} answers lost with it`,
+      response: `${this.name}: disconnect: ${reason}${detail ? ` (${detail})` : ''}; ${lost.length} answers lost with it`,
       tags: this.recent.flatMap((i) => i.tags),
     });
   }
@@ -323,15 +329,18 @@ export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshake
       connections.map(async (conn, i) => {
         if (!opened[i]) return;
         const share = Math.floor(count / plan.length) + (i < count % plan.length ? 1 : 0);
-        const [user] = plan[i]!;
-        const gen = new SioGenerator(ctx.prng.fork(`sio/${i}`), w, user, ctx.target, `${ctx.prng.seed}s${i}`);
+        const [user, transport] = plan[i]!;
+        const gen = new SioGenerator(ctx.prng.fork(`sio/${i}`), w, user, ctx.target, `${ctx.prng.seed}s${i}`, transport);
         for (let k = 0; k < share; k++) {
           if (!ctx.target.alive()) return;
           const input = gen.next();
           stats.packets += 1;
           if (input.kind === 'junk') await runSide(() => sendJunk(ctx, user, input, stats));
           else if (input.kind === 'emit' && input.largestFrame > ctx.target.maxFrameBytes) await runSide(() => sendOversize(ctx, user, input, stats));
-          else if (input.kind === 'packet' && !parserAccepts(input.text)) await runSide(() => sendJunk(ctx, user, { kind: 'junk', frames: [`4${input.text}`], tags: input.tags }, stats));
+          else if (input.kind === 'packet' && (!parserAccepts(input.text) || Buffer.byteLength(input.text) + 1 > ctx.target.maxFrameBytes)) {
+            // The server disconnects for these (a parse error, a packet over the limit): on a connection of their own.
+            await runSide(() => sendJunk(ctx, user, { kind: 'junk', frames: [`4${input.text}`], tags: input.tags }, stats));
+          }
           else {
             try {
               await conn.send(input);
