@@ -106,7 +106,7 @@ export async function fuzzRest(ctx: ChannelContext, count: number): Promise<Rest
           if (req.upgrade) stats.upgrades += 1;
           checkRestOutcome(ctx, stats, req, bytes, outcome);
           const stray = conn.takeStray();
-          if (stray.length > 0 && !req.malformed) {
+          if (stray.length > 0 && !req.malformed && !req.upgrade) {
             ctx.findings.add('rest', 'duplicate-answer', req.route, `${req.route}: more bytes after the response (a second response?)`, {
               input: showRequest(req, bytes),
               response: showBytes(stray),
