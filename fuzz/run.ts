@@ -6,6 +6,7 @@
  *
  *   npm run fuzz -- [--frames 100000] [--rest 20000] [--socketio 20000]
  *                   [--handshakes N] [--seed S] [--transport uws|node] [--out fuzz/results]
+ *                   [--skip-minimize]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string' },
     transport: { type: 'string', default: 'uws' },
     out: { type: 'string', default: 'fuzz/results' },
+    'skip-minimize': { type: 'boolean', default: false },
   },
 });
 
@@ -68,6 +70,7 @@ async function main(): Promise<number> {
       rest: count('rest', args.rest),
       socketio: count('socketio', args.socketio),
       ...(args.handshakes === undefined ? {} : { handshakes: count('handshakes', args.handshakes) }),
+      minimize: !args['skip-minimize'],
       log,
     });
     console.log(`\n${formatReport(report)}\n`);

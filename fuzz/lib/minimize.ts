@@ -37,6 +37,12 @@ const BAD_CODES = new Set(['INTERNAL', 'SERVICE_UNAVAILABLE', 'OVERLOADED']);
 const ASK_TIMEOUT_MS = 5_000;
 /** Requests one example may spend on shrinking. */
 const BUDGET = 80;
+/** Time one example may spend on shrinking. */
+const EXAMPLE_MS = 20_000;
+/** Examples of one finding that are reduced (they were picked for differing mutations). */
+const EXAMPLES_PER_FINDING = 5;
+/** Time all minimisation may take. */
+const TOTAL_MS = 8 * 60_000;
 
 type Outcome = { failure: string | null; response: string };
 
@@ -270,10 +276,16 @@ export async function findRootCauses(target: FuzzTarget, world: World, findings:
   };
   const http = new HttpProbe(target);
   const replayable = findings.list().filter((f) => f.failure && (f.kind === 'internal' || f.kind === 'server-error' || f.kind === 'unanswered'));
+  const until = Date.now() + TOTAL_MS;
+  let skipped = 0;
   try {
     for (const finding of replayable) {
-      for (const example of finding.examples) {
+      for (const example of finding.examples.slice(0, EXAMPLES_PER_FINDING)) {
         if (!example.replay || !target.alive()) continue;
+        if (Date.now() > until) {
+          skipped += 1;
+          continue;
+        }
         try {
           await reduceExample(target, finding, example.replay, example, causes, probeFor, http);
         } catch (error) {
@@ -284,7 +296,7 @@ export async function findRootCauses(target: FuzzTarget, world: World, findings:
   } finally {
     for (const p of probes.values()) p.close();
   }
-  log(`minimised ${replayable.reduce((s, f) => s + f.examples.length, 0)} examples into ${causes.size} causes`);
+  log(`minimised examples into ${causes.size} causes${skipped ? `; ${skipped} examples left out after ${TOTAL_MS / 60_000} min` : ''}`);
   return [...causes.values()].sort((a, b) => a.channel.localeCompare(b.channel) || a.what.localeCompare(b.what));
 }
 
@@ -307,9 +319,11 @@ async function reduceExample(
     return;
   }
   const failure = original.result.failure;
-  let budget = BUDGET;
+  // A silent failure costs a whole timeout per try: far fewer tries for those.
+  let budget = failure.includes('no answer') ? 8 : BUDGET;
+  const deadline = Date.now() + EXAMPLE_MS;
   const fails = async (candidate: unknown) => {
-    if (budget-- <= 0 || !target.alive()) return false;
+    if (budget-- <= 0 || Date.now() > deadline || !target.alive()) return false;
     return (await subject.probe.run(candidate).catch(() => ({ failure: null }))).failure === failure;
   };
   const reduced = await subject.shrink(subject.input, fails);

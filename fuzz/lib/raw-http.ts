@@ -8,9 +8,15 @@ export interface RawResponse {
   readonly closing: boolean;
 }
 
-export type RawOutcome =
+export type RawOutcome = (
   | { readonly ok: true; readonly response: RawResponse }
-  | { readonly ok: false; readonly reason: 'closed' | 'timeout' | 'error' | 'bad-response'; readonly partial: Buffer; readonly detail?: string };
+  | { readonly ok: false; readonly reason: 'closed' | 'timeout' | 'error' | 'bad-response'; readonly partial: Buffer; readonly detail?: string }
+) & {
+  /** Sent on a connection kept alive from an earlier request (which the server may have been closing). */
+  readonly reused?: boolean;
+  /** Milliseconds from sending to the outcome. */
+  readonly ms?: number;
+};
 
 /**
  * A minimal HTTP/1.1 client over a raw socket, for requests no well-behaved
@@ -65,6 +71,13 @@ export class RawHttpConnection {
 
   /** Sends the bytes of one request and reads one response. `head`: the response has no body. */
   async request(bytes: Buffer, options: { head?: boolean; timeoutMs: number }): Promise<RawOutcome> {
+    const reused = this.usable;
+    const started = Date.now();
+    const outcome = await this.exchange(bytes, options);
+    return { ...outcome, reused, ms: Date.now() - started };
+  }
+
+  private async exchange(bytes: Buffer, options: { head?: boolean; timeoutMs: number }): Promise<RawOutcome> {
     if (!this.usable) {
       try {
         await this.connect();

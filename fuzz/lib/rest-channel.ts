@@ -10,6 +10,8 @@ export interface RestStats {
   unanswered: number;
   malformed: { answered: number; closed: number; noReaction: number };
   upgrades: number;
+  /** Requests sent again because a kept-alive connection was closed under them. */
+  retried: number;
 }
 
 const WORKERS = 8;
@@ -83,7 +85,7 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
 
 /** Runs `count` requests over several keep-alive connections. */
 export async function fuzzRest(ctx: ChannelContext, count: number): Promise<RestStats> {
-  const stats: RestStats = { requests: 0, byStatus: {}, unanswered: 0, malformed: { answered: 0, closed: 0, noReaction: 0 }, upgrades: 0 };
+  const stats: RestStats = { requests: 0, byStatus: {}, unanswered: 0, malformed: { answered: 0, closed: 0, noReaction: 0 }, upgrades: 0, retried: 0 };
   const { target, world } = ctx;
   const host = `${target.host}:${target.port}`;
   const users = [world.alice, world.bob, world.carol, world.mallory];
@@ -101,7 +103,14 @@ export async function fuzzRest(ctx: ChannelContext, count: number): Promise<Rest
           const own = req.malformed || req.upgrade;
           const conn = own ? new RawHttpConnection(target.host, target.port) : keepAlive;
           const bytes = renderRequest(req, host, !own);
-          const outcome = await conn.request(bytes, { head: req.method === 'HEAD', timeoutMs: req.malformed ? MALFORMED_TIMEOUT_MS : ctx.answerTimeoutMs });
+          const options = { head: req.method === 'HEAD', timeoutMs: req.malformed ? MALFORMED_TIMEOUT_MS : ctx.answerTimeoutMs };
+          let outcome = await conn.request(bytes, options);
+          if (!outcome.ok && outcome.reason === 'closed' && outcome.partial.length === 0 && outcome.reused && (outcome.ms ?? 0) < 1_000) {
+            // The server closed the kept-alive connection as the request went out (it may, after any
+            // response): as HTTP clients do, send it again once on a fresh connection.
+            stats.retried += 1;
+            outcome = await conn.request(bytes, options);
+          }
           stats.requests += 1;
           if (req.upgrade) stats.upgrades += 1;
           checkRestOutcome(ctx, stats, req, bytes, outcome);

@@ -204,7 +204,7 @@ export class RestRequestGenerator {
       headers.push(extra);
       tags.push(`header:${extra[0]}`);
     }
-    if (r.chance(0.01)) {
+    if (r.chance(0.004)) {
       for (let i = 0; i < 100; i++) headers.push([`X-Many-${i}`, 'x']);
       tags.push('header:100-headers');
     }
