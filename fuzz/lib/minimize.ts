@@ -3,7 +3,7 @@ import type WebSocket from 'ws';
 import { preview } from './json.js';
 import type { Channel, Finding, Findings, Replay } from './findings.js';
 import { RawHttpConnection } from './raw-http.js';
-import { renderRequest, showRequest, type RestRequest } from './rest-requests.js';
+import { renderRequest, showRequest, transportTrait, type RestRequest } from './rest-requests.js';
 import { openSio } from './socketio-channel.js';
 import { showSio } from './socketio-inputs.js';
 import { openWs, sleep } from './ws-channel.js';
@@ -258,6 +258,8 @@ interface Reducible {
   /** Parts of the input never removed (the event name). */
   readonly shrink: (input: unknown, fails: (c: unknown) => Promise<boolean>) => Promise<unknown>;
   readonly show: (input: unknown) => string;
+  /** What several reduced inputs failing without a log line have in common, to group them. */
+  readonly signature?: (input: unknown) => string;
 }
 
 /**
@@ -331,7 +333,7 @@ async function reduceExample(
   const serverLog = final.log || original.log;
   addCause(
     causes,
-    `${key0}|${failure}|${serverLog || subject.show(reduced)}`,
+    `${key0}|${failure}|${serverLog || subject.signature?.(reduced) || subject.show(reduced)}`,
     { channel: finding.channel, what: subject.what, failure, serverLog, input: subject.show(reduced), response: final.result.response, reproducible: true },
     finding,
   );
@@ -415,6 +417,7 @@ async function subjectOf(replay: Replay, finding: Finding, probeFor: (kind: 'ws'
     input: req,
     shrink: (input, fails) => shrinkRequest(input as RestRequest, fails),
     show: (input) => showRequest(input as RestRequest, renderRequest(input as RestRequest, 'HOST', false)),
+    signature: (input) => transportTrait(input as RestRequest),
   };
 }
 

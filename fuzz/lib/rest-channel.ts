@@ -1,7 +1,7 @@
 import { preview } from './json.js';
 import { showBytes } from './findings.js';
 import { RawHttpConnection, type RawOutcome } from './raw-http.js';
-import { renderRequest, RestRequestGenerator, showRequest, type RestRequest } from './rest-requests.js';
+import { renderRequest, RestRequestGenerator, showRequest, STANDARD_METHODS, transportTrait, type RestRequest } from './rest-requests.js';
 import type { ChannelContext } from './ws-channel.js';
 
 export interface RestStats {
@@ -15,7 +15,7 @@ export interface RestStats {
 }
 
 const WORKERS = 8;
-const STANDARD_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 const MALFORMED_TIMEOUT_MS = 3_000;
 
 /** Whether a reply body has the documented error shape `{"error": {"code", "message"}}`. */
@@ -52,7 +52,8 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
       return;
     }
     stats.unanswered += 1;
-    f.add(channel, 'unanswered', `${req.route}|${outcome.reason}`, `${req.route}: ${outcome.reason === 'timeout' ? `no response within the timeout` : outcome.reason === 'closed' ? 'the connection closed without a response' : `no HTTP response (${outcome.reason})`}`, {
+    const what = transportTrait(req) ? `any route, with ${transportTrait(req)}` : req.route;
+    f.add(channel, 'unanswered', `${what}|${outcome.reason}`, `${what}: ${outcome.reason === 'timeout' ? `no response within the timeout` : outcome.reason === 'closed' ? 'the connection closed without a response' : `no HTTP response (${outcome.reason})`}`, {
       input,
       raw,
       response: outcome.partial.length ? showBytes(outcome.partial) : `(${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`,
@@ -69,7 +70,7 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
     f.add(channel, 'server-error', `${req.route}|${status}|${errorCodeOf(body)}`, `${req.route}: answered ${status} ${errorCodeOf(body)}`, { input, raw, response, tags: req.tags, replay: { kind: 'http', request: req } });
   }
   // Node's HTTP parser answers methods it does not know with a bare 400 before any route runs: not the API's.
-  const apiRoute = !req.malformed && !req.upgrade && channel === 'rest' && STANDARD_METHODS.has(req.method);
+  const apiRoute = !req.malformed && !req.upgrade && channel === 'rest' && STANDARD_METHODS.has(req.method) && req.method !== 'HEAD';
   if (apiRoute && status >= 400 && !hasErrorShape(body)) {
     // An empty body means the HTTP parser refused the request before any route saw it (e.g. headers over its limit).
     const bare = body.length === 0;

@@ -486,6 +486,21 @@ function deletesAccount(method: string, path: string): boolean {
   return /users/i.test(decoded) && /me/i.test(decoded);
 }
 
+export const STANDARD_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+/**
+ * A trait of a request that servers treat before any route does (a method no
+ * standard names, dozens of header lines), or '' when it has none: findings
+ * about unanswered requests group by it rather than by route.
+ */
+export function transportTrait(req: RestRequest): string {
+  if (req.raw) return '';
+  if (!STANDARD_METHODS.has(req.method)) return 'a method outside the standard ones';
+  const lines = req.headers.length + 1;
+  if (lines >= 40) return `${lines} header lines`;
+  return '';
+}
+
 /** The bytes of a request: its own `raw`, or the fields rendered as HTTP/1.1. */
 export function renderRequest(req: RestRequest, host: string, keepAlive: boolean): Buffer {
   if (req.raw) return req.raw;

@@ -282,7 +282,10 @@ export class HandshakeGenerator {
       const [name, t] = r.pick(this.world.badTokens);
       tags.push(`auth:${name}`);
       params.push(`token=${encodeURIComponent(t)}`);
-    } else if (tokenKind === 'junk') params.push(`token=${r.pick(['', '%', '%E0%A4%A', '%00', 'a'.repeat(9_000), 'null', '[object Object]', '日本'])}`);
+    } else if (tokenKind === 'junk') {
+      // Legal in a request target (raw spaces or non-ASCII would break the request line, which is another test).
+      params.push(`token=${r.pick(['', '%', '%E0%A4%A', '%00', 'a'.repeat(9_000), 'null', '%5Bobject%20Object%5D', '%E6%97%A5%E6%9C%AC'])}`);
+    }
     else if (tokenKind === 'userId') params.push(`userId=${r.pick([String(this.world.alice.id), '1', '-1', 'abc'])}`);
     else if (tokenKind === 'repeated') params.push(`token=${this.me.token}`, 'token=junk');
     else if (tokenKind === 'header') headers.push(['Authorization', r.pick([`Bearer ${this.me.token}`, 'Bearer junk', `Bearer ${'A'.repeat(5_000)}`])]);

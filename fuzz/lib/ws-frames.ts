@@ -14,8 +14,11 @@ export interface WsInput {
 
 /** What the protocol promises for a frame (docs/PROTOCOL.md). */
 export type Expectation =
-  /** Closes the connection: the close code it must use. */
-  | { readonly kind: 'close'; readonly code: number; readonly why: 'too-big' | 'invalid-utf8' }
+  /**
+   * Closes the connection with `code`. A frame both too big and not UTF-8 may
+   * be refused for either reason, so `alternative` is as fine.
+   */
+  | { readonly kind: 'close'; readonly code: number; readonly alternative?: number; readonly why: 'too-big' | 'invalid-utf8' }
   /** An `error` frame without ack, with this code. */
   | { readonly kind: 'ackless-error'; readonly code: 'INVALID_JSON' | 'INVALID_FRAME' }
   /** Exactly one `ack` or `error` carrying this ack. */
@@ -30,13 +33,15 @@ const UWS_MAX_PAYLOAD = 16 * 1024 * 1024;
 /** Decides what the server owes a frame, from the bytes alone, as the server would read them. */
 export function expectationOf(input: WsInput, limits: { maxFrameBytes: number; transport: 'uws' | 'node' }): Expectation {
   const { bytes } = input;
+  const invalidUtf8Code = limits.transport === 'uws' ? 1006 : 1007;
+  const textNotUtf8 = !input.binary && !isUtf8(bytes);
   if (bytes.length > limits.maxFrameBytes) {
     // uWS itself drops frames over its own 16 MiB ceiling without a close frame (1006), as documented.
     const code = limits.transport === 'uws' && bytes.length > UWS_MAX_PAYLOAD ? 1006 : 1009;
-    return { kind: 'close', code, why: 'too-big' };
+    return { kind: 'close', code, ...(textNotUtf8 ? { alternative: invalidUtf8Code } : {}), why: 'too-big' };
   }
   if (input.binary) return { kind: 'ackless-error', code: 'INVALID_FRAME' };
-  if (!isUtf8(bytes)) return { kind: 'close', code: limits.transport === 'uws' ? 1006 : 1007, why: 'invalid-utf8' };
+  if (textNotUtf8) return { kind: 'close', code: invalidUtf8Code, why: 'invalid-utf8' };
   let frame: unknown;
   try {
     frame = JSON.parse(bytes.toString('utf8'));
