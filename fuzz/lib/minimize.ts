@@ -28,8 +28,7 @@ export interface RootCause {
   readonly reproducible: boolean;
   /** Examples that reduced to this cause. */
   examples: number;
-  /** Occurrences during the run, summed over the findings it explains. */
-  occurrences: number;
+  /** Keys of the findings those examples came from. */
   readonly findings: Set<string>;
 }
 
@@ -351,15 +350,12 @@ const describeReplay = (replay: Replay): string => {
   return `${replay.kind} as user ${sub}`;
 };
 
-function addCause(causes: Map<string, RootCause>, key: string, cause: Omit<RootCause, 'examples' | 'occurrences' | 'findings'>, finding: Finding): void {
+function addCause(causes: Map<string, RootCause>, key: string, cause: Omit<RootCause, 'examples' | 'findings'>, finding: Finding): void {
   let c = causes.get(key);
-  if (!c) causes.set(key, (c = { ...cause, examples: 0, occurrences: 0, findings: new Set() }));
-  else if (cause.input.length < c.input.length) causes.set(key, (c = { ...c, ...cause, examples: c.examples, occurrences: c.occurrences, findings: c.findings }));
+  if (!c) causes.set(key, (c = { ...cause, examples: 0, findings: new Set() }));
+  else if (cause.input.length < c.input.length) causes.set(key, (c = { ...c, ...cause, examples: c.examples, findings: c.findings }));
   c.examples += 1;
-  if (!c.findings.has(finding.key)) {
-    c.findings.add(finding.key);
-    c.occurrences += finding.count;
-  }
+  c.findings.add(finding.key);
 }
 
 async function subjectOf(replay: Replay, finding: Finding, probeFor: (kind: 'ws' | 'sio', token: string) => WsProbe | SioProbe, http: HttpProbe): Promise<Reducible | null> {
@@ -412,7 +408,7 @@ async function subjectOf(replay: Replay, finding: Finding, probeFor: (kind: 'ws'
   const req = replay.request;
   return {
     channel: finding.channel,
-    what: req.route,
+    what: transportTrait(req) ? `any route, with ${transportTrait(req)}` : req.route,
     probe: http,
     input: req,
     shrink: (input, fails) => shrinkRequest(input as RestRequest, fails),

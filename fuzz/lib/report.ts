@@ -52,7 +52,8 @@ export function formatReport(r: FuzzReport): string {
     lines.push('');
     lines.push('  causes (failing inputs reduced while they still fail the same way):');
     for (const [i, c] of r.rootCauses.entries()) {
-      lines.push(`  (${i + 1}) ${c.channel} ${c.what}: ${c.failure}${c.reproducible ? '' : ' — did NOT fail again when sent alone'}  (${c.examples} examples, ${c.occurrences} occurrences in ${c.findings.size} findings)`);
+      const from = [...c.findings].map((k) => `[${r.findings.findIndex((f) => f.key === k) + 1}]`).join(' ');
+      lines.push(`  (${i + 1}) ${c.channel} ${c.what}: ${c.failure}${c.reproducible ? '' : ' — did NOT fail again when sent alone (it may need state that has changed since, or concurrency)'}  (${c.examples} examples reduced to it, from findings ${from})`);
       if (c.serverLog) lines.push(`      server logged: ${c.serverLog}`);
       lines.push('      minimal input:');
       lines.push(indent(c.input, '        '));

@@ -16,7 +16,8 @@ export interface RestStats {
 
 const WORKERS = 8;
 
-const MALFORMED_TIMEOUT_MS = 3_000;
+/** Enough to see a server's immediate reaction to broken framing; waiting for more bytes is no fault. */
+const MALFORMED_TIMEOUT_MS = 1_500;
 
 /** Whether a reply body has the documented error shape `{"error": {"code", "message"}}`. */
 export function hasErrorShape(body: Buffer): boolean {

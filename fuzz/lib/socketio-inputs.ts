@@ -54,7 +54,10 @@ export function nestingDepth(text: string): number {
 /** Bytes of the largest frame an emit becomes (text part with placeholders, or one attachment). */
 function largestFrame(event: string | number, args: unknown[]): number {
   let biggestBinary = 0;
-  const text = JSON.stringify([event, ...args], (_k, v: unknown) => {
+  const binary = args.some(containsBuffer);
+  const text = JSON.stringify([event, ...args], (key, v: unknown) => {
+    // socket.io-parser copies a packet with attachments key by key, so an own "__proto__" key is lost on the way.
+    if (binary && key === '__proto__') return undefined;
     if (isBufferJson(v)) {
       biggestBinary = Math.max(biggestBinary, (v as { data: number[] }).data.length);
       return { _placeholder: true, num: 0 };
@@ -63,6 +66,9 @@ function largestFrame(event: string | number, args: unknown[]): number {
   });
   return Math.max(Buffer.byteLength(text) + 16, biggestBinary + 1);
 }
+
+const containsBuffer = (v: unknown): boolean =>
+  Buffer.isBuffer(v) || (typeof v === 'object' && v !== null && Object.values(v).some(containsBuffer));
 
 /**
  * Mutated Socket.IO traffic for one socket: emits of every client event with
