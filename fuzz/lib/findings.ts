@@ -34,6 +34,8 @@ export interface Example {
   readonly input: string;
   /** The exact bytes, base64, when `input` had to shorten or escape them. */
   readonly raw?: string;
+  /** A Socket.IO emit exactly, as JSON (`{"$buffer": base64}` for binary), when `input` shortens it. */
+  readonly exact?: string;
   readonly response: string;
   /** The mutations that built the input. */
   readonly tags: readonly string[];

@@ -5,7 +5,7 @@ import { preview } from './json.js';
 import { RawHttpConnection } from './raw-http.js';
 import { checkRestOutcome, type RestStats } from './rest-channel.js';
 import { renderRequest } from './rest-requests.js';
-import { HandshakeGenerator, PARSER_RESERVED, showSio, SioGenerator, type SioInput } from './socketio-inputs.js';
+import { exactSio, HandshakeGenerator, PARSER_RESERVED, showSio, SioGenerator, type SioInput } from './socketio-inputs.js';
 import { sleep, type ChannelContext } from './ws-channel.js';
 import type { FuzzUser } from './world.js';
 
@@ -136,6 +136,7 @@ class SioConnection {
       const what = input.kind === 'emit' ? `emit ${String(input.event)} with a callback` : 'packet with an ack id';
       this.ctx.findings.add('socketio', 'unanswered', `${input.kind}|${input.kind === 'emit' ? String(input.event) : 'packet'}`, `Socket.IO: ${what} got no answer within ${this.ctx.answerTimeoutMs} ms`, {
         input: showSio(input),
+        exact: exactSio(input),
         response: '(none)',
         tags: input.tags,
         replay: this.replayOf(input),
@@ -170,6 +171,7 @@ class SioConnection {
     if (code === 'INTERNAL' || code === 'SERVICE_UNAVAILABLE' || code === 'OVERLOADED') {
       this.ctx.findings.add('socketio', 'internal', `${event}|${code}`, `Socket.IO ${event}: answered ${code}`, {
         input: showSio(p.input),
+        exact: exactSio(p.input),
         response: preview(JSON.stringify(answer)),
         tags: p.input.tags,
         replay: this.replayOf(p.input),
@@ -263,6 +265,7 @@ async function sendOversize(ctx: ChannelContext, user: FuzzUser, input: SioEmitI
     const again = await attempt();
     ctx.findings.add('socketio', 'close-code', 'oversize-kept', `Socket.IO: a packet of ${input.largestFrame} bytes (over MAX_FRAME_BYTES) did not disconnect the client within ${DISCONNECT_TIMEOUT_MS} ms`, {
       input: showSio(input),
+      exact: exactSio(input),
       response: `(still connected); sent again on a new socket: ${again === null ? 'still connected again' : `disconnected (${again}) that time`}`,
       tags: input.tags,
     });
@@ -300,7 +303,7 @@ async function sendJunk(ctx: ChannelContext, user: FuzzUser, input: Extract<SioI
   else ws.terminate();
   const internal = received.find((m) => /"code":"(INTERNAL|SERVICE_UNAVAILABLE|OVERLOADED)"/.test(m));
   if (internal) {
-    ctx.findings.add('socketio', 'internal', `junk|${input.tags[0]}`, `Socket.IO: protocol junk answered with an error that is not the client's fault`, { input: showSio(input), response: preview(internal), tags: input.tags });
+    ctx.findings.add('socketio', 'internal', `junk|${input.tags[0]}`, `Socket.IO: protocol junk answered with an error that is not the client's fault`, { input: showSio(input), exact: exactSio(input), response: preview(internal), tags: input.tags });
   }
 }
 

@@ -32,6 +32,15 @@ export function showSio(input: SioInput): string {
   return `socket.emit(${JSON.stringify(input.event)}${input.args.map((a) => `, ${arg(a)}`).join('')}${input.callback ? ', <callback>' : ''})`;
 }
 
+/** An input exactly, as JSON: an emit's event and arguments (binary as `{"$buffer": base64}`), or a packet's text. */
+export function exactSio(input: SioInput): string {
+  if (input.kind === 'packet') return JSON.stringify({ packet: input.text });
+  if (input.kind === 'junk') return JSON.stringify({ frames: input.frames.map((f) => (typeof f === 'string' ? f : { $buffer: f.toString('base64') })) });
+  return JSON.stringify({ event: input.event, args: input.args, callback: input.callback }, (_k, v: unknown) =>
+    isBufferJson(v) ? { $buffer: Buffer.from((v as { data: number[] }).data).toString('base64') } : v,
+  );
+}
+
 const isBufferJson = (v: unknown) => typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data);
 
 /** How deep arrays and objects nest in a JSON text (strings skipped). */
