@@ -21,12 +21,14 @@ export type FindingKind =
   | 'unhealthy'
   | 'conversation-broken'
   | 'error-shape'
-  | 'not-verbatim';
+  | 'not-verbatim'
+  /** A request uWebSockets.js's native HTTP parser drops before any JavaScript runs (a documented limit of that transport). */
+  | 'parser-refusal';
 
 const MAX_EXAMPLES = 8;
 const tagSignature = (tags: readonly string[]) => [...new Set(tags)].sort().join('|');
 
-const NOTES: ReadonlySet<FindingKind> = new Set(['error-shape', 'not-verbatim']);
+const NOTES: ReadonlySet<FindingKind> = new Set(['error-shape', 'not-verbatim', 'parser-refusal']);
 
 /** One input that shows a finding, exactly as sent, and what came back. */
 export interface Example {

@@ -26,7 +26,7 @@ export function formatReport(r: FuzzReport): string {
   if (r.rest) {
     const s = r.rest;
     const statuses = Object.entries(s.byStatus).map(([k, v]) => `${k}×${v}`).join(' ');
-    lines.push(`  REST       ${s.requests} requests (${s.upgrades} upgrades); statuses ${statuses}; ${s.unanswered} unanswered (${s.retried} resent after a kept-alive connection closed under them); malformed HTTP: ${s.malformed.answered} answered, ${s.malformed.closed} closed, ${s.malformed.noReaction} ignored`);
+    lines.push(`  REST       ${s.requests} requests (${s.upgrades} upgrades); statuses ${statuses}; ${s.unanswered} unanswered, ${s.refusedByParser} dropped by the uWS parser (${s.retried} resent after a kept-alive connection closed under them); malformed HTTP: ${s.malformed.answered} answered, ${s.malformed.closed} closed, ${s.malformed.noReaction} ignored`);
   }
   if (r.socketio) {
     const s = r.socketio;

@@ -8,6 +8,8 @@ export interface RestStats {
   requests: number;
   byStatus: Record<string, number>;
   unanswered: number;
+  /** Requests uWebSockets.js's HTTP parser dropped unanswered (unknown methods, too many header lines). */
+  refusedByParser: number;
   malformed: { answered: number; closed: number; noReaction: number };
   upgrades: number;
   /** Requests sent again because a kept-alive connection was closed under them. */
@@ -52,6 +54,14 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
       else stats.malformed.closed += 1;
       return;
     }
+    const trait = transportTrait(req);
+    if (trait && ctx.target.transport === 'uws' && outcome.partial.length === 0) {
+      // uWebSockets.js parses HTTP natively and drops such requests before any handler can answer
+      // (docs/SECURITY.md, "Transport limits"); the Node transport answers them.
+      stats.refusedByParser += 1;
+      f.add(channel, 'parser-refusal', trait, `any route, with ${trait}: dropped by uWebSockets.js's HTTP parser without a response`, { input, raw, response: `(${outcome.reason})`, tags: req.tags });
+      return;
+    }
     stats.unanswered += 1;
     const what = transportTrait(req) ? `any route, with ${transportTrait(req)}` : req.route;
     f.add(channel, 'unanswered', `${what}|${outcome.reason}`, `${what}: ${outcome.reason === 'timeout' ? `no response within the timeout` : outcome.reason === 'closed' ? 'the connection closed without a response' : `no HTTP response (${outcome.reason})`}`, {
@@ -87,7 +97,7 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
 
 /** Runs `count` requests over several keep-alive connections. */
 export async function fuzzRest(ctx: ChannelContext, count: number): Promise<RestStats> {
-  const stats: RestStats = { requests: 0, byStatus: {}, unanswered: 0, malformed: { answered: 0, closed: 0, noReaction: 0 }, upgrades: 0, retried: 0 };
+  const stats: RestStats = { requests: 0, byStatus: {}, unanswered: 0, refusedByParser: 0, malformed: { answered: 0, closed: 0, noReaction: 0 }, upgrades: 0, retried: 0 };
   const { target, world } = ctx;
   const host = `${target.host}:${target.port}`;
   const users = [world.alice, world.bob, world.carol, world.mallory];

@@ -309,7 +309,7 @@ async function sendJunk(ctx: ChannelContext, user: FuzzUser, input: Extract<SioI
 
 /** `count` Socket.IO packets over four sockets (three WebSocket, one long-polling), then `handshakes` raw handshakes. */
 export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshakes: number): Promise<SocketIoStats> {
-  const handshakeStats: RestStats = { requests: 0, byStatus: {}, unanswered: 0, malformed: { answered: 0, closed: 0, noReaction: 0 }, upgrades: 0, retried: 0 };
+  const handshakeStats: RestStats = { requests: 0, byStatus: {}, unanswered: 0, refusedByParser: 0, malformed: { answered: 0, closed: 0, noReaction: 0 }, upgrades: 0, retried: 0 };
   const stats: SocketIoStats = {
     packets: 0, emits: 0, callbacksExpected: 0, callbacksAnswered: 0, rawPackets: 0, rawAcksExpected: 0, rawAcksAnswered: 0, unanswered: 0,
     junkConnections: 0, junkClosedByServer: 0, oversize: 0, oversizeDisconnected: 0, disconnects: 0, handshakes: handshakeStats,

@@ -18,9 +18,15 @@ export const messageId = idUpTo(Number.MAX_SAFE_INTEGER);
 /** A message cursor: a message id, or 0 for "from the beginning". */
 export const cursor = idUpTo(Number.MAX_SAFE_INTEGER, 0);
 
-/** Text that PostgreSQL can store: no NUL characters (they would fail the whole write). */
+/**
+ * Text that PostgreSQL stores as sent: no NUL characters (they would fail the whole write) and no
+ * lone UTF-16 surrogates (JSON allows `"\ud800"`; UTF-8 cannot carry it, so it would be stored as
+ * U+FFFD, or fail a jsonb column). With the `u` flag a surrogate pair is one code point outside the
+ * class, so emoji pass.
+ */
 // eslint-disable-next-line no-control-regex -- NUL is what it refuses
-export const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must not contain NUL characters');
+const STORABLE = /^[^\u0000\uD800-\uDFFF]*$/u;
+export const text = (max: number) => z.string().max(max).regex(STORABLE, 'must not contain NUL characters or lone surrogates');
 
 /** A hard ceiling against abuse; the configured content limit is a domain rule checked later. */
 const content = text(1_000_000);

@@ -45,6 +45,24 @@ describe('validation', () => {
     expect(outcomes.filter((c) => c === 'ack')).toHaveLength(232);
   });
 
+  it('refuses lone surrogates in content, client_id and attachment text with VALIDATION_FAILED, and stores surrogate pairs (emoji) verbatim', async () => {
+    const s = await server();
+    const [a, b] = [await s.http.register(), await s.http.register()];
+    const conv = (await s.http.post('/conversations', { participant_ids: [b.id] }, a.token)).body.id;
+    const ws = await connect(s, a.token);
+    const attachment = (name: string) => ({ url: 'https://cdn.example.com/a.png', name, mime_type: 'image/png', size: 10 });
+    expect(code(await ws.request('sendMessage', { conversation_id: conv, content: 'half \ud800 a pair' }))).toBe('VALIDATION_FAILED');
+    expect(code(await ws.request('sendMessage', { conversation_id: conv, content: 'x', client_id: 'k\udc00' }))).toBe('VALIDATION_FAILED');
+    expect(code(await ws.request('sendMessage', { conversation_id: conv, content: 'x', type: 'image', attachment: attachment('\udc00\ud800') }))).toBe('VALIDATION_FAILED');
+    const rest = await s.http.post(`/conversations/${conv}/messages`, { content: 'rest \udfff' }, a.token);
+    expect([rest.status, rest.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const emoji = 'pair 😀 and 𝄞';
+    const sent = await ws.request('sendMessage', { conversation_id: conv, content: emoji, client_id: 'k😀', type: 'image', attachment: attachment('😀.png') });
+    expect(sent.event).toBe('ack');
+    const stored = (await s.http.get(`/conversations/${conv}/messages`, a.token)).body.messages.find((m: { id: number }) => m.id === sent.data.id);
+    expect([stored.content, stored.client_id, stored.attachment.name]).toEqual([emoji, 'k😀', '😀.png']);
+  });
+
   it('refuses ids beyond the column types with VALIDATION_FAILED, and accepts numeric strings and 0 cursors as documented', async () => {
     const s = await server();
     const [a, b] = [await s.http.register(), await s.http.register()];
