@@ -76,7 +76,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
     crashedDuring = phase;
     return false;
   };
-  let before = 0;
+  let before: number;
   try {
     // Warm-up: the first requests compile code and fill pools; memory is measured after it.
     log('warm-up');

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { preview } from './json.js';
+import type { RestRequest } from './rest-requests.js';
 
 export type Channel = 'ws' | 'rest' | 'socketio' | 'server';
 
@@ -51,7 +52,7 @@ export type Replay =
   /** Frames without ack, one of which caused an error: each is resent with an ack. */
   | { readonly kind: 'ws-candidates'; readonly token: string; readonly frames: readonly string[] }
   | { readonly kind: 'sio'; readonly token: string; readonly event: string | number; readonly args: readonly unknown[] }
-  | { readonly kind: 'http'; readonly request: import('./rest-requests.js').RestRequest };
+  | { readonly kind: 'http'; readonly request: RestRequest };
 
 export interface Finding {
   readonly key: string;

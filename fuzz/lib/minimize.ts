@@ -128,7 +128,7 @@ class HttpProbe implements Probe {
     conn.destroy();
     if (!outcome.ok) return { failure: req.malformed ? null : 'no answer', response: `(${outcome.reason})` };
     const { status, body } = outcome.response;
-    let code = '';
+    let code: string;
     try {
       code = String((JSON.parse(body.toString()) as { error?: { code?: string } }).error?.code ?? '');
     } catch {

@@ -30,7 +30,6 @@ const WINDOW = 32;
 const DISCONNECT_TIMEOUT_MS = 5_000;
 
 type SioEmitInput = Extract<SioInput, { kind: 'emit' }>;
-type SioPacketInput = Extract<SioInput, { kind: 'packet' }>;
 
 interface EngineLike {
   write(data: string): void;
