@@ -68,7 +68,10 @@ function onDelivery(me: ClientSpec, message: { sender_id: number; content: strin
 
 function openWs(c: ClientSpec, index: number): Promise<Client> {
   const localAddress = spec.localAddresses?.[index % spec.localAddresses.length];
-  const socket = new WebSocket(`${c.url ?? spec.url}?${c.query ?? `token=${c.token}`}`, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
+  const socket = new WebSocket(`${c.url ?? spec.url}?${c.query ?? `token=${c.token}`}`, {
+    perMessageDeflate: false,
+    ...(localAddress ? { localAddress } : {}),
+  });
   const pending = new Map<number, (ok: boolean, code?: string) => void>();
   let seq = 0;
   socket.on('message', (raw) => {

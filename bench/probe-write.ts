@@ -64,7 +64,10 @@ const statement = (describe: string, sql: string, setup?: string): Target => ({
           await client.query({
             name: 'probe',
             text: sql,
-            values: [b.map((r) => r.conversationId), b.map((r) => r.senderId), b.map((r) => r.content), b.map((r) => r.createdAt), b.map(() => 'probe')].slice(0, countParams(sql)),
+            values: [b.map((r) => r.conversationId), b.map((r) => r.senderId), b.map((r) => r.content), b.map((r) => r.createdAt), b.map(() => 'probe')].slice(
+              0,
+              countParams(sql),
+            ),
           });
         }
       },
@@ -93,7 +96,18 @@ const writer = (describe: string, lanes: number, announce: boolean): Target => (
     return {
       write: async (rows) => {
         await Promise.all(
-          rows.map((r) => w.append({ conversationId: r.conversationId, senderId: r.senderId, senderUsername: 'probe', content: r.content, type: 'text', attachment: null, clientId: null, createdAt: r.createdAt })),
+          rows.map((r) =>
+            w.append({
+              conversationId: r.conversationId,
+              senderId: r.senderId,
+              senderUsername: 'probe',
+              content: r.content,
+              type: 'text',
+              attachment: null,
+              clientId: null,
+              createdAt: r.createdAt,
+            }),
+          ),
         );
       },
       close: () => pool.end(),
@@ -140,7 +154,12 @@ try {
       const seconds = (performance.now() - started) / 1000;
       const pgSeconds = pgCpu ? pgCpu.end() : NaN;
       const client = process.cpuUsage(clientCpu);
-      results.push({ name, rowsPerSecond: total / seconds, postgresUsPerRow: (pgSeconds * 1e6) / total, clientUsPerRow: (client.user + client.system) / total });
+      results.push({
+        name,
+        rowsPerSecond: total / seconds,
+        postgresUsPerRow: (pgSeconds * 1e6) / total,
+        clientUsPerRow: (client.user + client.system) / total,
+      });
       console.log(`${name}: ${TARGETS[name]!.describe}: ${Math.round(total / seconds)} rows/s`);
     } finally {
       await target.close();

@@ -26,7 +26,10 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '25' }, by: { type: 'string', default: 'function' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { top: { type: 'string', default: '25' }, by: { type: 'string', default: 'function' } },
+  allowPositionals: true,
+});
 
 /** The npm package a script belongs to, this project's file, or the kind of built-in it is. */
 function moduleOf(url: string, functionName: string): string {
@@ -53,6 +56,9 @@ for (const file of positionals) {
   const idle = self.get('(idle)') ?? 0;
   const busy = total - idle;
   console.log(`\n${path.basename(file)}: ${(total / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s busy (${((100 * busy) / total).toFixed(0)} %)`);
-  const rows = [...self.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, Number(values.top));
+  const rows = [...self.entries()]
+    .filter(([k]) => k !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, Number(values.top));
   for (const [key, ms] of rows) console.log(`  ${((100 * ms) / busy).toFixed(1).padStart(5)} % of busy  ${(ms / 1000).toFixed(2).padStart(7)} s  ${key}`);
 }

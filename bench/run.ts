@@ -60,7 +60,10 @@ const { values: args } = parseArgs({
     'storm-client-nice': { type: 'string', default: '10' },
   },
 });
-const selected = args.scenarios!.split(',').map((s) => s.trim()).filter(Boolean);
+const selected = args
+  .scenarios!.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = selected.filter((s) => !SCENARIOS[s]);
 if (unknown.length > 0) {
   console.error(`Unknown scenario(s): ${unknown.join(', ')}. Known: ${Object.keys(SCENARIOS).join(', ')}`);
@@ -123,7 +126,11 @@ async function postgresVersion(url: string): Promise<string> {
   }
 }
 
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 let cleanup: (() => Promise<void>) | null = null;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -183,7 +190,12 @@ function write(run: { ctx: BenchContext; date: string; machine: string; loadBefo
         '',
         '| scenario | variant | figures |',
         '|---|---|---|',
-        ...ctx.absolute.map((r) => `| ${r.scenario} | ${r.variant} | ${Object.entries(r.figures).map(([k, v]) => `${k}=${typeof v === 'string' ? v : fmt(v, 1)}`).join(', ')} |`),
+        ...ctx.absolute.map(
+          (r) =>
+            `| ${r.scenario} | ${r.variant} | ${Object.entries(r.figures)
+              .map(([k, v]) => `${k}=${typeof v === 'string' ? v : fmt(v, 1)}`)
+              .join(', ')} |`,
+        ),
       ].join('\n')
     : '';
   const md = [
@@ -194,7 +206,13 @@ function write(run: { ctx: BenchContext; date: string; machine: string; loadBefo
     `- Machine: ${machine}`,
     `- Load average (1, 5, 15 min) before: ${run.loadBefore}; after: ${run.loadAfter}`,
     `- Command: \`${command}\``,
-    ...(Object.keys(options.serverEnv).length ? [`- Added to the server's environment: ${Object.entries(options.serverEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    ...(Object.keys(options.serverEnv).length
+      ? [
+          `- Added to the server's environment: ${Object.entries(options.serverEnv)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        ]
+      : []),
     '',
     ...ctx.comparisons.flatMap((c) => [comparisonMarkdown(c), '']),
     absolute,
@@ -204,7 +222,21 @@ function write(run: { ctx: BenchContext; date: string; machine: string; loadBefo
   mkdirSync(args.out!, { recursive: true });
   writeFileSync(
     path.join(args.out!, `${stamp}.json`),
-    JSON.stringify({ date, commit, machine, load: { before: run.loadBefore, after: run.loadAfter }, command, options, comparisons: ctx.comparisons.map(comparisonJson), absolute: ctx.absolute, notes: ctx.notes }, null, 2),
+    JSON.stringify(
+      {
+        date,
+        commit,
+        machine,
+        load: { before: run.loadBefore, after: run.loadAfter },
+        command,
+        options,
+        comparisons: ctx.comparisons.map(comparisonJson),
+        absolute: ctx.absolute,
+        notes: ctx.notes,
+      },
+      null,
+      2,
+    ),
   );
   writeFileSync(path.join(args.out!, `${stamp}.md`), `${md}\n`);
   console.log(`\n${md}\n\nwritten to ${args.out}/${stamp}.{json,md}`);

@@ -193,7 +193,15 @@ function final(): StormFinal {
     else if (ledger.receiverOf.get(id)?.recovered === false) unreached += 1;
     else lostAckedAt.push(at);
   }
-  return { acked: ledger.ackAt.size, received: ledger.receivedAt.size, lostAckedAt, unreached, rawDuplicates: counters.rawDuplicates, appDuplicates: counters.appDuplicates, deliveryMs };
+  return {
+    acked: ledger.ackAt.size,
+    received: ledger.receivedAt.size,
+    lostAckedAt,
+    unreached,
+    rawDuplicates: counters.rawDuplicates,
+    appDuplicates: counters.appDuplicates,
+    deliveryMs,
+  };
 }
 
 async function handle(r: StormRequest): Promise<unknown> {

@@ -459,7 +459,8 @@ export class ChatClient {
     this.pending.connectionLost();
     this.typingOut.reset();
     if (closeCode === SESSION_ENDED) return this.sessionEnded(dialed.epoch);
-    if (!shouldReconnect(closeCode)) return this.stop({ state: 'closed', reason: 'refused', closeCode }, new ChatError('UNAUTHORIZED', `The server closed the connection (${closeCode})`));
+    if (!shouldReconnect(closeCode))
+      return this.stop({ state: 'closed', reason: 'refused', closeCode }, new ChatError('UNAUTHORIZED', `The server closed the connection (${closeCode})`));
     if (!opened) {
       // A browser cannot see the status of a refused upgrade, so ask REST whether the token still
       // works; asking renews it when it has expired.
@@ -486,7 +487,10 @@ export class ChatClient {
     }
     if (generation !== this.generation) return;
     if (epoch !== this.sessionEpoch) return this.dial();
-    this.stop({ state: 'closed', reason: 'revoked', closeCode: SESSION_ENDED }, new ChatError('UNAUTHORIZED', 'The session was ended: logged out, revoked, or the password changed'));
+    this.stop(
+      { state: 'closed', reason: 'revoked', closeCode: SESSION_ENDED },
+      new ChatError('UNAUTHORIZED', 'The session was ended: logged out, revoked, or the password changed'),
+    );
   }
 
   private async tokenRefused(): Promise<boolean> {

@@ -57,7 +57,9 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   const started = Date.now();
   const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
-  console.log(`seed ${seed}  (replay: npm run fuzz -- --seed ${seed} --transport ${transport} --frames ${args.frames} --rest ${args.rest} --socketio ${args.socketio})`);
+  console.log(
+    `seed ${seed}  (replay: npm run fuzz -- --seed ${seed} --transport ${transport} --frames ${args.frames} --rest ${args.rest} --socketio ${args.socketio})`,
+  );
   try {
     log('starting PostgreSQL');
     const databaseUrl = await env.startDatabase();

@@ -14,7 +14,14 @@ import { PRODUCT_VERSION } from '../src/bootstrap/version.js';
 type Json = Record<string, any>;
 
 /** Routes are only described here, never run. */
-const describedOnly = new Proxy({}, { get: () => { throw new Error('routes are not served by the document generator'); } }) as UseCases;
+const describedOnly = new Proxy(
+  {},
+  {
+    get: () => {
+      throw new Error('routes are not served by the document generator');
+    },
+  },
+) as UseCases;
 
 export function apiDocumentFiles(): Record<string, string> {
   const openapi = openApiDocument(restRoutes(describedOnly), { version: PRODUCT_VERSION });
@@ -44,7 +51,14 @@ function render(openapi: Json, asyncapi: Json): string {
       out.push(`### ${method.toUpperCase()} ${route}`, '', `${op.summary}.${op.description ? ` ${op.description}` : ''}`, '');
       if (op.security) out.push('Requires `Authorization: Bearer <access token>`.', '');
       const params = (op.parameters ?? []) as Json[];
-      if (params.length) out.push(...fieldTable(Object.fromEntries(params.map((p) => [`${p.name} (${p.in})`, p.schema])), params.filter((p) => p.required).map((p) => `${p.name} (${p.in})`)), '');
+      if (params.length)
+        out.push(
+          ...fieldTable(
+            Object.fromEntries(params.map((p) => [`${p.name} (${p.in})`, p.schema])),
+            params.filter((p) => p.required).map((p) => `${p.name} (${p.in})`),
+          ),
+          '',
+        );
       const body = op.requestBody?.content['application/json'].schema;
       if (body) out.push('Body:', '', ...fieldTable(body.properties ?? {}, body.required ?? []), '');
       out.push('| status | body |', '|---|---|');
@@ -52,7 +66,12 @@ function render(openapi: Json, asyncapi: Json): string {
       out.push('');
     }
   }
-  out.push('## WebSocket (`/ws`)', '', 'Client frames are `{"event", "data", "ack?"}`; with `ack`, the answer is an `ack` or an `error` frame carrying it.', '');
+  out.push(
+    '## WebSocket (`/ws`)',
+    '',
+    'Client frames are `{"event", "data", "ack?"}`; with `ack`, the answer is an `ack` or an `error` frame carrying it.',
+    '',
+  );
   const messages = asyncapi.components.messages as Json;
   for (const [name, op] of Object.entries(asyncapi.operations as Json)) {
     if (op.action !== 'receive') continue;

@@ -6,7 +6,11 @@
 const rooms = new Map(); // one shared open group per HTTP base, per Artillery worker
 let seq = 0;
 
-const httpBase = (wsTarget) => wsTarget.replace(/^ws/, 'http').replace(/\/ws\/?$/, '').replace(/\/$/, '');
+const httpBase = (wsTarget) =>
+  wsTarget
+    .replace(/^ws/, 'http')
+    .replace(/\/ws\/?$/, '')
+    .replace(/\/$/, '');
 
 async function register(base) {
   const name = `art_${process.pid}_${Date.now().toString(36)}_${++seq}`;
@@ -21,16 +25,19 @@ async function register(base) {
 
 async function room(base) {
   if (!rooms.has(base)) {
-    rooms.set(base, (async () => {
-      const [host, guest] = [await register(base), await register(base)];
-      const res = await fetch(`${base}/conversations`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${host.token}` },
-        body: JSON.stringify({ participant_ids: [guest.user.id], title: 'artillery', is_open: true }),
-      });
-      if (res.status !== 201) throw new Error(`room failed: ${res.status} ${await res.text()}`);
-      return (await res.json()).id;
-    })());
+    rooms.set(
+      base,
+      (async () => {
+        const [host, guest] = [await register(base), await register(base)];
+        const res = await fetch(`${base}/conversations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${host.token}` },
+          body: JSON.stringify({ participant_ids: [guest.user.id], title: 'artillery', is_open: true }),
+        });
+        if (res.status !== 201) throw new Error(`room failed: ${res.status} ${await res.text()}`);
+        return (await res.json()).id;
+      })(),
+    );
   }
   return rooms.get(base);
 }

@@ -26,8 +26,12 @@ if (!existsSync(bin)) {
   });
   if (install.status !== 0) process.exit(install.status ?? 1);
 }
-const overrides = values.duration || values.rate
-  ? ['--overrides', JSON.stringify({ config: { phases: [{ duration: Number(values.duration ?? 30), arrivalRate: Number(values.rate ?? 5), maxVusers: 200 }] } })]
-  : [];
+const overrides =
+  values.duration || values.rate
+    ? [
+        '--overrides',
+        JSON.stringify({ config: { phases: [{ duration: Number(values.duration ?? 30), arrivalRate: Number(values.rate ?? 5), maxVusers: 200 }] } }),
+      ]
+    : [];
 const run = spawnSync(bin, ['run', '--target', values.target, ...overrides, values.script], { stdio: 'inherit', cwd: here });
 process.exit(run.status ?? 1);

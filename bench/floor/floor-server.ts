@@ -120,7 +120,9 @@ const app = uws.App().ws<SocketData>('/ws', {
 const listenSocket = await new Promise<Uws.us_listen_socket>((resolve, reject) =>
   app.listen(HOST, PORT, (socket) => (socket ? resolve(socket) : reject(new Error(`floor: cannot listen on ${HOST}:${PORT}`)))),
 );
-console.log(`floor listening on http://${HOST}:${uws.us_socket_local_port(listenSocket)} (uws native ABI ${process.versions.modules}, lock ${LOCK ? 'on' : 'off'}, batch ${BATCH_MAX}, pid ${process.pid})`);
+console.log(
+  `floor listening on http://${HOST}:${uws.us_socket_local_port(listenSocket)} (uws native ABI ${process.versions.modules}, lock ${LOCK ? 'on' : 'off'}, batch ${BATCH_MAX}, pid ${process.pid})`,
+);
 
 process.once('SIGTERM', () => {
   uws.us_listen_socket_close(listenSocket);

@@ -53,8 +53,18 @@ export function describeActivity(after: DbActivity, before: DbActivity, per: num
     .sort((x, y) => y.scans + y.written - (x.scans + x.written));
   const parts = [
     `per ${unit}: ${f(after.transactions - before.transactions)} transactions`,
-    `scans ${tables.filter((t) => t.scans > 0).map((t) => `${t.name} ${f(t.scans)}`).join(', ') || 'none'}`,
-    `rows written ${tables.filter((t) => t.written > 0).map((t) => `${t.name} ${f(t.written)}`).join(', ') || 'none'}`,
+    `scans ${
+      tables
+        .filter((t) => t.scans > 0)
+        .map((t) => `${t.name} ${f(t.scans)}`)
+        .join(', ') || 'none'
+    }`,
+    `rows written ${
+      tables
+        .filter((t) => t.written > 0)
+        .map((t) => `${t.name} ${f(t.written)}`)
+        .join(', ') || 'none'
+    }`,
   ];
   if (after.statements && before.statements) {
     const top = Object.entries(after.statements)
@@ -62,7 +72,9 @@ export function describeActivity(after: DbActivity, before: DbActivity, per: num
       .filter((s) => s.calls > 0)
       .sort((x, y) => y.ms - x.ms)
       .slice(0, 6);
-    parts.push(`statements by time (calls per ${unit}, ms per call): ${top.map((s) => `\`${s.query}\` ${f(s.calls)}, ${(s.ms / s.calls).toFixed(3)}`).join('; ')}`);
+    parts.push(
+      `statements by time (calls per ${unit}, ms per call): ${top.map((s) => `\`${s.query}\` ${f(s.calls)}, ${(s.ms / s.calls).toFixed(3)}`).join('; ')}`,
+    );
   }
   return parts.join('; ');
 }

@@ -97,7 +97,9 @@ export function commandLine(pid: number): string {
  */
 export function pssBytes(pid: number): number {
   try {
-    const line = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n').find((l) => l.startsWith('Pss:'));
+    const line = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Pss:'));
     return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
   } catch {
     return 0;
@@ -165,7 +167,15 @@ export function machineCpuByKind(): { user: number; system: number; softirq: num
 }
 
 /** TCP counters that explain slow connects (machine-wide: every process on this kernel adds to them). */
-const TCP_COUNTERS = ['TcpExt:ListenOverflows', 'TcpExt:ListenDrops', 'TcpExt:TCPSynRetrans', 'TcpExt:TWRecycled', 'TcpExt:TCPTimeouts', 'Tcp:AttemptFails', 'Tcp:OutRsts'];
+const TCP_COUNTERS = [
+  'TcpExt:ListenOverflows',
+  'TcpExt:ListenDrops',
+  'TcpExt:TCPSynRetrans',
+  'TcpExt:TWRecycled',
+  'TcpExt:TCPTimeouts',
+  'Tcp:AttemptFails',
+  'Tcp:OutRsts',
+];
 
 export function tcpCounters(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -191,7 +201,9 @@ export function tcpCounters(): Record<string, number> {
 
 export function rssBytes(pid: number): number {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
     return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
   } catch {
     return 0;
@@ -225,7 +237,10 @@ export class PeakRss {
     return this.peakBytes;
   }
   private sample(): void {
-    this.peakBytes = Math.max(this.peakBytes, this.pids().reduce((sum, pid) => sum + rssBytes(pid), 0));
+    this.peakBytes = Math.max(
+      this.peakBytes,
+      this.pids().reduce((sum, pid) => sum + rssBytes(pid), 0),
+    );
   }
 }
 

@@ -23,7 +23,12 @@ export interface ResourceUse {
   /** CPU seconds used in each second of the window, per group. */
   readonly perSecond: { server: number[]; postgres: number[]; clients: number[] };
   /** Each server process seen in the window (a killed worker and its replacement apart): cores over the time it was seen. */
-  readonly serverProcesses: Array<{ pid: number; cores: number; seconds: number; /** Share of the time its main thread was runnable but had no CPU. */ waitingForCpu: number }>;
+  readonly serverProcesses: Array<{
+    pid: number;
+    cores: number;
+    seconds: number;
+    /** Share of the time its main thread was runnable but had no CPU. */ waitingForCpu: number;
+  }>;
   /** This harness process itself, in cores. */
   readonly harnessCores: number;
   /** The busiest processes outside the server, PostgreSQL, the clients and this harness: who the other load was. */
@@ -90,7 +95,10 @@ export class ResourceSampler {
     const machine = machineBusySeconds() - this.machineStart;
     const { server, postgres, clients } = this.used;
     const harness = process.cpuUsage(this.harnessStart);
-    const ours = new Set([process.pid, ...treePids([...this.groups.server(), ...this.groups.clients, ...(this.groups.postgres === null ? [] : [this.groups.postgres])])]);
+    const ours = new Set([
+      process.pid,
+      ...treePids([...this.groups.server(), ...this.groups.clients, ...(this.groups.postgres === null ? [] : [this.groups.postgres])]),
+    ]);
     const others = [...allCpuSeconds()]
       .filter(([pid]) => !ours.has(pid) && this.everyoneStart.has(pid))
       .map(([pid, cpu]) => ({ pid, cores: (cpu - this.everyoneStart.get(pid)!) / seconds }))
@@ -141,7 +149,10 @@ export class ResourceSampler {
     if (this.ticks > 0) add('clients', Math.max(0, clients - this.last.clients));
     this.last.clients = clients;
     const pids = treePids(roots);
-    this.peakServerRss = Math.max(this.peakServerRss, pids.reduce((s, pid) => s + rssBytes(pid), 0));
+    this.peakServerRss = Math.max(
+      this.peakServerRss,
+      pids.reduce((s, pid) => s + rssBytes(pid), 0),
+    );
     for (const pid of pids) {
       const cpu = ownCpuSeconds(pid);
       if (!Number.isFinite(cpu)) continue;
@@ -155,7 +166,11 @@ export class ResourceSampler {
       const postgres = treeCpuSeconds([pg]);
       if (this.ticks > 0) add('postgres', Math.max(0, postgres - this.last.postgres));
       this.last.postgres = postgres;
-      if (lastReading || this.ticks % this.pssEvery === 0) this.peakPostgresPss = Math.max(this.peakPostgresPss, treePids([pg]).reduce((s, pid) => s + pssBytes(pid), 0));
+      if (lastReading || this.ticks % this.pssEvery === 0)
+        this.peakPostgresPss = Math.max(
+          this.peakPostgresPss,
+          treePids([pg]).reduce((s, pid) => s + pssBytes(pid), 0),
+        );
     }
     this.ticks += 1;
   }

@@ -72,8 +72,13 @@ export async function seed(url: string, spec: { users: number; pairs?: number; g
     for (const size of spec.groups ?? []) {
       const members = seeded.slice(offset, offset + size);
       offset += size;
-      const c = await db.query<{ id: number }>(`INSERT INTO conversations (kind, title, created_by) VALUES ('group', 'bench', $1) RETURNING id`, [members[0]!.id]);
-      await db.query('INSERT INTO conversation_participants (conversation_id, user_id) SELECT $1, unnest($2::int[])', [c.rows[0]!.id, members.map((m) => m.id)]);
+      const c = await db.query<{ id: number }>(`INSERT INTO conversations (kind, title, created_by) VALUES ('group', 'bench', $1) RETURNING id`, [
+        members[0]!.id,
+      ]);
+      await db.query('INSERT INTO conversation_participants (conversation_id, user_id) SELECT $1, unnest($2::int[])', [
+        c.rows[0]!.id,
+        members.map((m) => m.id),
+      ]);
       groups.push({ conversationId: c.rows[0]!.id, members });
     }
     return { users: seeded, pairs, groups };

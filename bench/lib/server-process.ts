@@ -41,7 +41,12 @@ export function killAllServers(): void {
  * Spawns `args` under Node in its own process group (so a failed run can kill
  * whatever it forked) and waits until `ready` says it is listening.
  */
-async function launch(args: string[], env: NodeJS.ProcessEnv, ready: (output: string) => boolean, extraPids: (output: string) => number[]): Promise<BenchServer> {
+async function launch(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: (output: string) => boolean,
+  extraPids: (output: string) => number[],
+): Promise<BenchServer> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process (see docs/BENCHMARKS.md).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const gcHook = ['--expose-gc', '--import', 'tsx', '--import', path.join(root, 'bench/lib/gc-on-signal.ts')];
@@ -72,9 +77,9 @@ async function launch(args: string[], env: NodeJS.ProcessEnv, ready: (output: st
     await new Promise<void>((resolve, reject) => {
       const deadline = Date.now() + 60_000;
       const timer = setInterval(() => {
-        if (ready(output)) return clearInterval(timer), resolve();
-        if (child.exitCode !== null || child.signalCode !== null) return clearInterval(timer), reject(new Error(`server exited: ${output.slice(-2000)}`));
-        if (Date.now() > deadline) return clearInterval(timer), reject(new Error(`server not listening after 60 s: ${output.slice(-2000)}`));
+        if (ready(output)) return (clearInterval(timer), resolve());
+        if (child.exitCode !== null || child.signalCode !== null) return (clearInterval(timer), reject(new Error(`server exited: ${output.slice(-2000)}`)));
+        if (Date.now() > deadline) return (clearInterval(timer), reject(new Error(`server not listening after 60 s: ${output.slice(-2000)}`)));
       }, 20);
     });
   } catch (error) {

@@ -31,7 +31,9 @@ export class StormFleet {
     // BENCH_CLIENT_CPU_PROF=<dir> writes a V8 CPU profile of each client process, as BENCH_CPU_PROF does of the servers.
     const dir = process.env.BENCH_CLIENT_CPU_PROF;
     const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
-    this.workers = Array.from({ length: processes }, () => fork(entry, [], { execArgv: [...profile, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    this.workers = Array.from({ length: processes }, () =>
+      fork(entry, [], { execArgv: [...profile, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
     for (const w of this.workers) if (nice > 0) os.setPriority(w.pid!, nice);
     live.add(this);
     this.ready = Promise.all(

@@ -59,7 +59,8 @@ function combine<T extends object>(a: T, b: T, sign: 1 | -1): T {
 }
 
 /** Element-wise sum of series of different lengths. */
-const sumSeries = (all: number[][]): number[] => Array.from({ length: Math.max(0, ...all.map((a) => a.length)) }, (_, i) => all.reduce((s, a) => s + (a[i] ?? 0), 0));
+const sumSeries = (all: number[][]): number[] =>
+  Array.from({ length: Math.max(0, ...all.map((a) => a.length)) }, (_, i) => all.reduce((s, a) => s + (a[i] ?? 0), 0));
 
 const total = (m: Record<string, number>) => Object.values(m).reduce((s, n) => s + n, 0);
 
@@ -184,20 +185,32 @@ export async function runStorm(r: StormRun): Promise<StormPhase> {
       `no answer: ${unanswered.length} (${unanswered.filter((h) => Number.isFinite(h[1])).length} of them after TCP had connected)`,
     `client processes' event loops: delay p99 ${loopDelayP99Ms.toFixed(0)} ms, max ${loopDelayMaxMs.toFixed(0)} ms (a late client also measures its handshakes late)`,
     `the machine's CPU by kind, cores: ${(['user', 'system', 'softirq', 'steal', 'idle'] as const).map((k) => `${k} ${((cpuAfter[k] - cpuBefore[k]) / use.seconds).toFixed(2)}`).join(', ')}; ` +
-      `TCP counters (machine-wide) ${Object.entries(tcpAfter).map(([k, v]) => `${k} ${v - (tcpBefore[k] ?? 0)}`).join(', ')}`,
+      `TCP counters (machine-wide) ${Object.entries(tcpAfter)
+        .map(([k, v]) => `${k} ${v - (tcpBefore[k] ?? 0)}`)
+        .join(', ')}`,
     `PostgreSQL, second by second: statements running ${series(db.active)}; waiting on a lock ${series(db.lockWaits)}; ` +
       `waits seen ${JSON.stringify(db.waitEvents)}; longest statement seen ${db.longestSeconds.toFixed(1)} s: \`${db.longestQuery}\``,
     `other load ${use.otherCores.toFixed(2)} cores: this harness ${use.harnessCores.toFixed(2)}, other processes alive throughout ${use.otherLongLivedCores.toFixed(2)} ` +
-      `(busiest ${use.otherProcesses.slice(0, 2).map((p) => `${p.cores.toFixed(2)} \`${p.command.slice(0, 50)}\``).join(', ')}), ` +
+      `(busiest ${use.otherProcesses
+        .slice(0, 2)
+        .map((p) => `${p.cores.toFixed(2)} \`${p.command.slice(0, 50)}\``)
+        .join(', ')}), ` +
       'the rest in processes that came and went, and in the kernel',
     `server processes while seen: ${use.serverProcesses
       .filter((p) => p.seconds > 0)
-      .map((p) => `${p.pid} ${p.cores.toFixed(2)} cores, main thread waiting for a CPU ${Math.round(100 * p.waitingForCpu)} % of the time (${p.seconds.toFixed(0)} s)`)
+      .map(
+        (p) =>
+          `${p.pid} ${p.cores.toFixed(2)} cores, main thread waiting for a CPU ${Math.round(100 * p.waitingForCpu)} % of the time (${p.seconds.toFixed(0)} s)`,
+      )
       .join('; ')}`,
     `closes seen by clients ${JSON.stringify(d.closes)}; attempts without an answer ${JSON.stringify(d.networkErrors)}` +
       `${total(d.otherStatus) ? `; answers other than 101/503 ${JSON.stringify(d.otherStatus)}` : ''}` +
       `${total(d.catchUpErrors) ? `; catch-up errors ${JSON.stringify(d.catchUpErrors)}` : ''}`,
-    ...(recovered ? [] : [`not recovered within ${r.timeoutMs / 1000} s: ${JSON.stringify(waited.progress)}; ${missing} messages acknowledged by the last return not delivered 1.5 s later`]),
+    ...(recovered
+      ? []
+      : [
+          `not recovered within ${r.timeoutMs / 1000} s: ${JSON.stringify(waited.progress)}; ${missing} messages acknowledged by the last return not delivered 1.5 s later`,
+        ]),
   ];
   say(
     `${r.label}: ${recovered ? `recovered in ${figures.recoveredSeconds!.toFixed(1)} s` : 'NOT recovered'}; ${dropped} dropped, ${d.opens} reconnects in ${d.attempts} attempts, ` +

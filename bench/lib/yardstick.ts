@@ -101,7 +101,10 @@ export function medianFigures(runs: readonly Record<string, number>[]): Record<s
   const keys = new Set(runs.flatMap((r) => Object.keys(r)));
   return Object.fromEntries(
     [...keys].map((k) => {
-      const values = runs.map((r) => r[k] ?? NaN).filter(Number.isFinite).sort((a, b) => a - b);
+      const values = runs
+        .map((r) => r[k] ?? NaN)
+        .filter(Number.isFinite)
+        .sort((a, b) => a - b);
       if (values.length === 0) return [k, NaN];
       const mid = values.length / 2;
       return [k, values.length % 2 ? values[Math.floor(mid)]! : (values[mid - 1]! + values[mid]!) / 2];

@@ -63,8 +63,15 @@ export async function cross(ctx: BenchContext): Promise<void> {
         { token: p.b.token, userId: p.b.id, conversationId: p.conversationId, sender: false, url: `ws://127.0.0.1:${p2}/ws` },
       ]);
       const r = await drive({
-        url: `ws://127.0.0.1:${p1}/ws`, transport: 'ws', mode: 'rate', ratePerSender: offered / pairs, clients,
-        processes: ctx.options.loadProcesses, seconds: ctx.options.seconds, serverPids: () => [...s1.pids(), ...s2.pids()], postgresPid: ctx.postgresPid,
+        url: `ws://127.0.0.1:${p1}/ws`,
+        transport: 'ws',
+        mode: 'rate',
+        ratePerSender: offered / pairs,
+        clients,
+        processes: ctx.options.loadProcesses,
+        seconds: ctx.options.seconds,
+        serverPids: () => [...s1.pids(), ...s2.pids()],
+        postgresPid: ctx.postgresPid,
       });
       ctx.absolute.push({
         scenario: '4 two processes, clients split',

@@ -44,7 +44,16 @@ async function rowsPerCommit(url: string, table: string): Promise<number> {
 
 /** `drive` for scenario 1: every client sends its next message as soon as the last is acknowledged. */
 const closed = (ctx: BenchContext, url: string, transport: 'ws' | 'socketio', clients: ClientSpec[], serverPids: () => number[]) =>
-  drive({ url, transport, mode: 'closed-loop', clients, processes: ctx.options.loadProcesses, seconds: ctx.options.seconds, serverPids, postgresPid: ctx.postgresPid });
+  drive({
+    url,
+    transport,
+    mode: 'closed-loop',
+    clients,
+    processes: ctx.options.loadProcesses,
+    seconds: ctx.options.seconds,
+    serverPids,
+    postgresPid: ctx.postgresPid,
+  });
 
 const realServer = (label: string, transport: 'uws' | 'node', client: 'ws' | 'socketio'): Variant => ({
   label,
@@ -104,7 +113,8 @@ function remarks(runs: DriveResult[]): string[] {
   if (failed > 0) out.push(`${failed} clients failed to connect`);
   if (runs.some((r) => r.loadGenBottleneck)) out.push('a load-generator process was above 0.9 core: the load generator may be the limit');
   const other = Math.max(...runs.map((r) => r.otherCores));
-  if (other > OTHER_LOAD_WARNING) out.push(`other work on the machine took up to ${other.toFixed(2)} cores during its run${runs.length > 1 ? 's' : ''}: its ratios are suspect`);
+  if (other > OTHER_LOAD_WARNING)
+    out.push(`other work on the machine took up to ${other.toFixed(2)} cores during its run${runs.length > 1 ? 's' : ''}: its ratios are suspect`);
   return out;
 }
 
@@ -126,7 +136,9 @@ export async function closedLoop(ctx: BenchContext): Promise<void> {
     for (const [i, v] of variants.entries()) {
       const result = await v.run(ctx, round);
       runs[i]!.push(result);
-      console.log(`  closed loop, round ${round + 1}: ${v.label}: ${Math.round(result.ackedPerSecond)} acked/s, p99 ${result.ack.p99.toFixed(1)} ms, server ${result.serverUsPerAck.toFixed(1)} µs/msg, PG ${result.postgresUsPerAck.toFixed(1)} µs/msg`);
+      console.log(
+        `  closed loop, round ${round + 1}: ${v.label}: ${Math.round(result.ackedPerSecond)} acked/s, p99 ${result.ack.p99.toFixed(1)} ms, server ${result.serverUsPerAck.toFixed(1)} µs/msg, PG ${result.postgresUsPerAck.toFixed(1)} µs/msg`,
+      );
     }
   }
   const measured: Measured[] = variants.map((v, i) => ({

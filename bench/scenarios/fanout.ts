@@ -41,7 +41,17 @@ export async function fanout(ctx: BenchContext): Promise<void> {
   for (const size of ctx.options.groups) {
     const rate = RATES[size] ?? Math.max(10, 100_000 / size);
     const run = (url: string, clients: Parameters<typeof drive>[0]['clients'], serverPids: () => number[]) =>
-      drive({ url, transport: 'ws', mode: 'rate', ratePerSender: rate, clients, processes: ctx.options.loadProcesses, seconds: ctx.options.seconds, serverPids, postgresPid: ctx.postgresPid });
+      drive({
+        url,
+        transport: 'ws',
+        mode: 'rate',
+        ratePerSender: rate,
+        clients,
+        processes: ctx.options.loadProcesses,
+        seconds: ctx.options.seconds,
+        serverPids,
+        postgresPid: ctx.postgresPid,
+      });
 
     const floorUrl = await freshCheckpointedDatabase(ctx, `fanout_floor_${size}`);
     const floorPort = await freePort();
@@ -61,7 +71,9 @@ export async function fanout(ctx: BenchContext): Promise<void> {
       const clients = group.members.map((m, i) => ({ token: m.token, userId: m.id, conversationId: group.conversationId, sender: i === 0 }));
       return run(`ws://127.0.0.1:${port}/ws`, clients, server.pids);
     });
-    console.log(`  fan-out ${size}: floor ${Math.round(floorRun.deliveriesPerSecond)} deliveries/s, server ${Math.round(serverRun.deliveriesPerSecond)} deliveries/s`);
+    console.log(
+      `  fan-out ${size}: floor ${Math.round(floorRun.deliveriesPerSecond)} deliveries/s, server ${Math.round(serverRun.deliveriesPerSecond)} deliveries/s`,
+    );
 
     ctx.comparisons.push({
       scenario: `2 fan-out, group of ${size}`,

@@ -59,11 +59,18 @@ async function profile(ctx: BenchContext, server: BenchServer, url: string, clie
       await sleep(500);
       const gc = await server.collectGarbage();
       await sleep(200);
-      points.push({ connections: held.connected, rssBytes: await settledRss(pid, 3, 400), youngGenerationBytes: gc.newSpaceBytes, heapUsedBytes: gc.heapUsedBytes });
+      points.push({
+        connections: held.connected,
+        rssBytes: await settledRss(pid, 3, 400),
+        youngGenerationBytes: gc.newSpaceBytes,
+        heapUsedBytes: gc.heapUsedBytes,
+      });
     }
     const fit = linearFit(points.map((p) => [p.connections, p.rssBytes - p.youngGenerationBytes]));
     const mb = (b: number) => (b / 2 ** 20).toFixed(1);
-    console.log(`    connections: RSS MB (young generation MB): ${points.map((p) => `${p.connections}: ${mb(p.rssBytes)} (${mb(p.youngGenerationBytes)})`).join(', ')}`);
+    console.log(
+      `    connections: RSS MB (young generation MB): ${points.map((p) => `${p.connections}: ${mb(p.rssBytes)} (${mb(p.youngGenerationBytes)})`).join(', ')}`,
+    );
     const figures = {
       bytesPerConnection: fit.slope,
       r2: fit.r2,
@@ -112,12 +119,17 @@ export async function memory(ctx: BenchContext): Promise<void> {
     ...(f.failed! > 0 ? [`${f.failed} connections failed`] : []),
     ...(f.r2! < 0.9 ? [`memory fits a line poorly (r² ${f.r2!.toFixed(2)}): read the slope with care`] : []),
   ];
-  const measured = (label: string, run: typeof floorRun): Measured => ({ label, figures: run.figures, remarks: remarks(run.figures), detail: { points: run.points } });
+  const measured = (label: string, run: typeof floorRun): Measured => ({
+    label,
+    figures: run.figures,
+    remarks: remarks(run.figures),
+    detail: { points: run.points },
+  });
   ctx.comparisons.push({
     scenario: 'memory, idle connections',
     description:
       `One process each; memory read at ${memoryPoints} points from ${from.toLocaleString('en-US')} to ${max.toLocaleString('en-US')} idle connections ` +
-      "(each an authenticated user following one conversation; on the floor, a socket subscribed to one topic), each reading after a full collection; " +
+      '(each an authenticated user following one conversation; on the floor, a socket subscribed to one topic), each reading after a full collection; ' +
       "slope by least squares, of RSS less V8's young generation (whose size follows the allocation rate, not what is held), and of raw RSS. " +
       `Fixed: RSS after start-up and a ${ctx.options.settleSeconds} s settle, before any connection. Both run under Node with tsx.`,
     metrics: MEMORY_METRICS,

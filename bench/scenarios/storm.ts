@@ -98,10 +98,19 @@ async function upgradeRate(ctx: BenchContext, url: string, pairs: Pairs, process
       const tallies = await fleet.upgrades(target, deal(queries, processes), ctx.options.stormInFlight, addresses);
       const use = sampler.end();
       await sleep(1_200);
-      const db = describeActivity(await dbActivity(url), dbBefore, Math.max(1, tallies.reduce((s, t) => s + t.ok, 0)), 'upgrade');
+      const db = describeActivity(
+        await dbActivity(url),
+        dbBefore,
+        Math.max(
+          1,
+          tallies.reduce((s, t) => s + t.ok, 0),
+        ),
+        'upgrade',
+      );
       const ok = tallies.reduce((s, t) => s + t.ok, 0);
       const seconds = (Math.max(...tallies.map((t) => t.lastAt)) - Math.min(...tallies.map((t) => t.startedAt))) / 1000;
-      const count = (f: (t: (typeof tallies)[number]) => Record<string, number>) => tallies.reduce((s, t) => s + Object.values(f(t)).reduce((a, b) => a + b, 0), 0);
+      const count = (f: (t: (typeof tallies)[number]) => Record<string, number>) =>
+        tallies.reduce((s, t) => s + Object.values(f(t)).reduce((a, b) => a + b, 0), 0);
       const clientMaxCores = Math.max(...tallies.map((t) => t.cpuSeconds)) / seconds;
       const figures = {
         upgradesPerSecond: ok / seconds,
@@ -116,14 +125,22 @@ async function upgradeRate(ctx: BenchContext, url: string, pairs: Pairs, process
         clientMaxCores,
         otherCores: use.otherCores,
       };
-      say(`upgrade rate: ${label}: ${Math.round(figures.upgradesPerSecond)} upgrades/s, server ${figures.serverCores.toFixed(2)} cores, clients ${figures.clientCores.toFixed(2)}`);
+      say(
+        `upgrade rate: ${label}: ${Math.round(figures.upgradesPerSecond)} upgrades/s, server ${figures.serverCores.toFixed(2)} cores, clients ${figures.clientCores.toFixed(2)}`,
+      );
       const merged = (f: (t: (typeof tallies)[number]) => Record<string, number>) =>
         tallies.reduce<Record<string, number>>((m, t) => (Object.entries(f(t)).forEach(([k, v]) => (m[k] = (m[k] ?? 0) + v)), m), {});
       const busiest = use.otherProcesses[0];
       const main = use.serverProcesses.find((p) => p.pid === server.pids()[0]);
-      const remarks = upgradeRemarks(figures, merged((t) => t.otherStatus), merged((t) => t.networkErrors));
-      if (figures.otherCores > OTHER_LOAD_WARNING && busiest) remarks.push(`the busiest other process took ${busiest.cores.toFixed(2)} cores: \`${busiest.command}\``);
-      if (main) remarks.push(`its process's main thread ran ${main.cores.toFixed(2)} cores and waited for a CPU ${Math.round(100 * main.waitingForCpu)} % of the time`);
+      const remarks = upgradeRemarks(
+        figures,
+        merged((t) => t.otherStatus),
+        merged((t) => t.networkErrors),
+      );
+      if (figures.otherCores > OTHER_LOAD_WARNING && busiest)
+        remarks.push(`the busiest other process took ${busiest.cores.toFixed(2)} cores: \`${busiest.command}\``);
+      if (main)
+        remarks.push(`its process's main thread ran ${main.cores.toFixed(2)} cores and waited for a CPU ${Math.round(100 * main.waitingForCpu)} % of the time`);
       return { label, figures, remarks: [...remarks, `database ${db}`] };
     } finally {
       await fleet.close();
@@ -132,11 +149,21 @@ async function upgradeRate(ctx: BenchContext, url: string, pairs: Pairs, process
 
   const floorPort = await freePort();
   const floor = await withFloor(ctx, url, floorPort, (f) =>
-    measure(floorLabel(ctx), f, `ws://127.0.0.1:${floorPort}/ws`, members.map(({ u, conversationId }) => `uid=${u.id}&conv=${conversationId}`)),
+    measure(
+      floorLabel(ctx),
+      f,
+      `ws://127.0.0.1:${floorPort}/ws`,
+      members.map(({ u, conversationId }) => `uid=${u.id}&conv=${conversationId}`),
+    ),
   );
   const port = await freePort();
   const server = await withServer(ctx, { DATABASE_URL: url, PORT: String(port), TRANSPORT: 'uws', WORKERS: '1', RATE_LIMITS: 'off' }, (s) =>
-    measure('server, TRANSPORT=uws, /ws', s, `ws://127.0.0.1:${port}/ws`, members.map(({ u }) => `token=${u.token}`)),
+    measure(
+      'server, TRANSPORT=uws, /ws',
+      s,
+      `ws://127.0.0.1:${port}/ws`,
+      members.map(({ u }) => `token=${u.token}`),
+    ),
   );
   ctx.comparisons.push({
     scenario: 'storm 1: upgrade rate',
@@ -158,7 +185,9 @@ function upgradeRemarks(f: Record<string, number>, other: Record<string, number>
   const idle = os.cpus().length - f.serverCores! - f.clientCores! - f.otherCores!;
   if (f.clientMaxCores! > 0.9) out.push(`a client process used ${f.clientMaxCores!.toFixed(2)} cores: the client side may be the limit`);
   else if (f.serverCores! < 0.9 && idle < 0.3) {
-    out.push(`the machine was saturated (${idle.toFixed(2)} cores idle) while the server used ${f.serverCores!.toFixed(2)}: the clients (${f.clientCores!.toFixed(2)} cores) or other work may be the limit`);
+    out.push(
+      `the machine was saturated (${idle.toFixed(2)} cores idle) while the server used ${f.serverCores!.toFixed(2)}: the clients (${f.clientCores!.toFixed(2)} cores) or other work may be the limit`,
+    );
   }
   if (f.otherCores! > OTHER_LOAD_WARNING) out.push(`other work on the machine took ${f.otherCores!.toFixed(2)} cores during the run: the ratio is suspect`);
   return out;
@@ -169,7 +198,12 @@ async function storms(ctx: BenchContext, url: string, seeded: Pairs, processes: 
   const o = ctx.options;
   const clients = seeded.length * 2;
   const share = o.stormChatters;
-  const pairs: StormPair[] = seeded.map((p, i) => ({ conversationId: p.conversationId, a: p.a, b: p.b, chatty: Math.floor((i + 1) * share) > Math.floor(i * share) }));
+  const pairs: StormPair[] = seeded.map((p, i) => ({
+    conversationId: p.conversationId,
+    a: p.a,
+    b: p.b,
+    chatty: Math.floor((i + 1) * share) > Math.floor(i * share),
+  }));
   const chatters = pairs.filter((p) => p.chatty).length * 2;
   const port = await freePort();
   const env = { DATABASE_URL: url, PORT: String(port), TRANSPORT: 'uws', WORKERS: '2', RATE_LIMITS: 'off', ...o.serverEnv };
@@ -180,7 +214,9 @@ async function storms(ctx: BenchContext, url: string, seeded: Pairs, processes: 
     if (!server.output().includes('"transport":"uws"')) throw new Error(`The server did not start on uws:\n${server.output().slice(-2000)}`);
     const t0 = performance.now();
     const connected = (await fleet.connect(target, deal(pairs, processes), addressesFor(clients), 96)).reduce((s, c) => s + c.connected, 0);
-    say(`${connected} of ${clients} clients connected in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${chatters} of them chatting at ${o.stormRate} msg/s each`);
+    say(
+      `${connected} of ${clients} clients connected in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${chatters} of them chatting at ${o.stormRate} msg/s each`,
+    );
     await fleet.all({ type: 'chat', ratePerChatter: o.stormRate });
     await sleep(3_000);
     const groups = { server: () => [server.child.pid!], postgres: ctx.postgresPid, clients: fleet.pids };
@@ -200,7 +236,7 @@ async function storms(ctx: BenchContext, url: string, seeded: Pairs, processes: 
         const before = listening();
         process.kill(workers[0]!, 'SIGKILL');
         void (async () => {
-          for (const deadline = Date.now() + 60_000; Date.now() < deadline && listening() <= before; ) await sleep(50);
+          for (const deadline = Date.now() + 60_000; Date.now() < deadline && listening() <= before;) await sleep(50);
           if (listening() > before) milestone('replacementListeningSeconds');
         })();
       },

@@ -42,12 +42,7 @@ export function renderAuth(
     h('label', {}, 'Email', h('input', { name: 'email', type: 'email', required: true, autocomplete: 'email' })),
     h('label', {}, 'Username', h('input', { name: 'username', required: true, minLength: 3, autocomplete: 'username' })),
     h('label', {}, 'Password', h('input', { name: 'password', type: 'password', required: true, minLength: 8, autocomplete: 'new-password' })),
-    h(
-      'label',
-      {},
-      'Role',
-      h('select', { name: 'role' }, h('option', { value: 'tenant' }, 'Tenant'), h('option', { value: 'landlord' }, 'Landlord')),
-    ),
+    h('label', {}, 'Role', h('select', { name: 'role' }, h('option', { value: 'tenant' }, 'Tenant'), h('option', { value: 'landlord' }, 'Landlord'))),
     h('button', { type: 'submit' }, 'Register'),
   );
   submit(register, (client) =>

@@ -40,7 +40,12 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
   const start = h(
     'form',
     { className: 'start' },
-    h('label', {}, 'Start a conversation with user id(s)', h('input', { name: 'participants', required: true, placeholder: 'e.g. 7 or 7, 9', inputMode: 'numeric' })),
+    h(
+      'label',
+      {},
+      'Start a conversation with user id(s)',
+      h('input', { name: 'participants', required: true, placeholder: 'e.g. 7 or 7, 9', inputMode: 'numeric' }),
+    ),
     h('button', { type: 'submit' }, 'Start'),
   );
   const pane = h('div', { className: 'pane' }, h('p', { className: 'placeholder' }, 'Pick a conversation or start one.'));
@@ -82,7 +87,10 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
   start.addEventListener('submit', (event) => {
     event.preventDefault();
     sidebarStatus.textContent = '';
-    const ids = field(start, 'participants').split(/[\s,]+/).filter(Boolean).map(Number);
+    const ids = field(start, 'participants')
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map(Number);
     client.createConversation({ participant_ids: ids }).then(
       async (conversation) => {
         start.reset();

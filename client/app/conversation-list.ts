@@ -116,6 +116,10 @@ export class ConversationList {
       h('span', { className: 'preview' }, preview),
       lastMessage && h('time', { className: 'when', dateTime: lastMessage.created_at }, time(lastMessage.created_at)),
     );
-    return h('li', { className: conversation.id === this.selected ? 'conversation selected' : 'conversation', dataset: { conversationId: conversation.id } }, button);
+    return h(
+      'li',
+      { className: conversation.id === this.selected ? 'conversation selected' : 'conversation', dataset: { conversationId: conversation.id } },
+      button,
+    );
   }
 }

@@ -7,7 +7,9 @@ import { restCall, type World } from './world.js';
 /** Resident set size of a process, from /proc (0 when it is gone). */
 export function rssOf(pid: number): number {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
     return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
   } catch {
     return 0;
@@ -87,7 +89,12 @@ export async function conversationStillWorks(world: World, tag: string): Promise
   try {
     const reg = async (name: string) => {
       const username = `${name}_${tag}`;
-      const r = await restCall(world.baseUrl, 'POST', '/auth/register', { email: `${username}@fuzz.example`, username, password: 'correct horse battery', role: 'tenant' });
+      const r = await restCall(world.baseUrl, 'POST', '/auth/register', {
+        email: `${username}@fuzz.example`,
+        username,
+        password: 'correct horse battery',
+        role: 'tenant',
+      });
       if (r.status !== 201) throw new Error(`register answered ${r.status} ${JSON.stringify(r.body)}`);
       return { id: r.body.user.id as number, token: r.body.token as string };
     };

@@ -35,7 +35,13 @@ export interface FuzzReport {
   readonly ws: WsStats | null;
   readonly rest: RestStats | null;
   readonly socketio: SocketIoStats | null;
-  readonly rss: { readonly beforeBytes: number; readonly afterBytes: number; readonly peakBytes: number; readonly waitedMs: number; readonly withinTolerance: boolean };
+  readonly rss: {
+    readonly beforeBytes: number;
+    readonly afterBytes: number;
+    readonly peakBytes: number;
+    readonly waitedMs: number;
+    readonly withinTolerance: boolean;
+  };
   readonly alive: boolean;
   readonly health: { readonly ok: boolean; readonly detail: string };
   readonly conversation: { readonly failedStep: string | null; readonly detail: string };
@@ -124,7 +130,10 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
     let trickling = true;
     const trickle = (async () => {
       while (trickling && target.alive()) {
-        await fetch(`${world.baseUrl}/healthz`).then((r) => r.text(), () => '');
+        await fetch(`${world.baseUrl}/healthz`).then(
+          (r) => r.text(),
+          () => '',
+        );
         await sleep(50);
       }
     })();
@@ -152,15 +161,30 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
     });
   }
   if (alive && !withinTolerance) {
-    findings.add('server', 'memory', 'rss', `RSS grew by more than ${Math.round(tolerance * 100)}% over the fuzz and did not come back within ${waitMs / 1000} s`, {
-      input: `RSS before ${mb(before)} (after warm-up), peak ${mb(peak)}`,
-      response: `RSS after ${mb(after)} (+${(((after - before) / before) * 100).toFixed(1)}%)`,
+    findings.add(
+      'server',
+      'memory',
+      'rss',
+      `RSS grew by more than ${Math.round(tolerance * 100)}% over the fuzz and did not come back within ${waitMs / 1000} s`,
+      {
+        input: `RSS before ${mb(before)} (after warm-up), peak ${mb(peak)}`,
+        response: `RSS after ${mb(after)} (+${(((after - before) / before) * 100).toFixed(1)}%)`,
+        tags: [],
+      },
+    );
+  }
+  if (alive && !health.ok)
+    findings.add('server', 'unhealthy', 'healthz', 'GET /healthz did not answer 200 {"status":"ok"} after the fuzz', {
+      input: 'GET /healthz',
+      response: health.detail,
       tags: [],
     });
-  }
-  if (alive && !health.ok) findings.add('server', 'unhealthy', 'healthz', 'GET /healthz did not answer 200 {"status":"ok"} after the fuzz', { input: 'GET /healthz', response: health.detail, tags: [] });
   if (alive && conversation.failedStep) {
-    findings.add('server', 'conversation-broken', conversation.failedStep, `an ordinary conversation failed after the fuzz at: ${conversation.failedStep}`, { input: conversation.failedStep, response: conversation.detail, tags: [] });
+    findings.add('server', 'conversation-broken', conversation.failedStep, `an ordinary conversation failed after the fuzz at: ${conversation.failedStep}`, {
+      input: conversation.failedStep,
+      response: conversation.detail,
+      tags: [],
+    });
   }
 
   // Last, so the extra requests do not disturb the memory and health checks.

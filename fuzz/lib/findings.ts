@@ -97,7 +97,9 @@ export class Findings {
   }
 
   count(kind?: FindingKind): number {
-    return this.list().filter((f) => kind === undefined || f.kind === kind).reduce((s, f) => s + f.count, 0);
+    return this.list()
+      .filter((f) => kind === undefined || f.kind === kind)
+      .reduce((s, f) => s + f.count, 0);
   }
 }
 
@@ -108,7 +110,9 @@ export class Findings {
 export function showBytes(bytes: Buffer, max = 600): string {
   const text = isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1').replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
   // eslint-disable-next-line no-control-regex
-  const escaped = text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  const escaped = text.replace(/[\u0000-\u001f\u007f]/g, (c) =>
+    c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
   return preview(escaped, max);
 }
 

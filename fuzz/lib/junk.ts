@@ -148,7 +148,10 @@ export function junkValue(r: Prng, depth = 0): Junk {
     case 3:
       return r.pick([j('val:null', null), j('val:true', true), j('val:false', false), j('val:NaN-literal', new Raw('NaN')), j('val:-0', new Raw('-0'))]);
     case 4:
-      return j('val:array', Array.from({ length: r.int(0, 4) }, () => junkValue(r, depth + 1).value));
+      return j(
+        'val:array',
+        Array.from({ length: r.int(0, 4) }, () => junkValue(r, depth + 1).value),
+      );
     case 5:
       return j('val:weird-keys-object', junkObject(r, depth + 1));
     case 6:

@@ -124,7 +124,10 @@ class HttpProbe implements Probe {
   async run(input: unknown): Promise<Outcome> {
     const req = input as RestRequest;
     const conn = new RawHttpConnection(this.target.host, this.target.port);
-    const outcome = await conn.request(renderRequest(req, `${this.target.host}:${this.target.port}`, false), { head: req.method === 'HEAD', timeoutMs: ASK_TIMEOUT_MS });
+    const outcome = await conn.request(renderRequest(req, `${this.target.host}:${this.target.port}`, false), {
+      head: req.method === 'HEAD',
+      timeoutMs: ASK_TIMEOUT_MS,
+    });
     conn.destroy();
     if (!outcome.ok) return { failure: req.malformed ? null : 'no answer', response: `(${outcome.reason})` };
     const { status, body } = outcome.response;
@@ -141,7 +144,8 @@ class HttpProbe implements Probe {
 }
 
 /** Plain JSON values: what JSON.parse gives and a reduction keeps (own "__proto__" keys included). */
-const setOwn = (o: Record<string, unknown>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+const setOwn = (o: Record<string, unknown>, k: string, v: unknown) =>
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 const without = (o: Record<string, unknown>, key: string) => {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (k !== key) setOwn(out, k, v);
@@ -172,7 +176,11 @@ async function reduce(value: unknown, fails: (candidate: unknown) => Promise<boo
     }
     for (let i = 0; i < current.length; i++) {
       const at = i;
-      current = [...current.slice(0, at), await reduce(current[at], (c) => fails([...current.slice(0, at), c, ...current.slice(at + 1)])), ...current.slice(at + 1)];
+      current = [
+        ...current.slice(0, at),
+        await reduce(current[at], (c) => fails([...current.slice(0, at), c, ...current.slice(at + 1)])),
+        ...current.slice(at + 1),
+      ];
     }
     return current;
   }
@@ -316,7 +324,20 @@ async function reduceExample(
   const original = await loggedDuring(target, () => subject.probe.run(subject.input));
   const key0 = `${finding.channel}|${subject.what}`;
   if (!original.result.failure) {
-    addCause(causes, `${key0}|not reproducible|${example.input}`, { channel: finding.channel, what: subject.what, failure: finding.kind, serverLog: '', input: example.input, response: example.response, reproducible: false }, finding);
+    addCause(
+      causes,
+      `${key0}|not reproducible|${example.input}`,
+      {
+        channel: finding.channel,
+        what: subject.what,
+        failure: finding.kind,
+        serverLog: '',
+        input: example.input,
+        response: example.response,
+        reproducible: false,
+      },
+      finding,
+    );
     return;
   }
   const failure = original.result.failure;
@@ -358,7 +379,12 @@ function addCause(causes: Map<string, RootCause>, key: string, cause: Omit<RootC
   c.findings.add(finding.key);
 }
 
-async function subjectOf(replay: Replay, finding: Finding, probeFor: (kind: 'ws' | 'sio', token: string) => WsProbe | SioProbe, http: HttpProbe): Promise<Reducible | null> {
+async function subjectOf(
+  replay: Replay,
+  finding: Finding,
+  probeFor: (kind: 'ws' | 'sio', token: string) => WsProbe | SioProbe,
+  http: HttpProbe,
+): Promise<Reducible | null> {
   if (replay.kind === 'ws' || replay.kind === 'ws-candidates') {
     const probe = probeFor('ws', replay.token);
     let frame: Record<string, unknown> | null = null;

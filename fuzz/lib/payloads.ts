@@ -43,7 +43,13 @@ export class PayloadFactory {
     this.all = [c.direct, c.group, c.openGroup, c.closedGroup];
     const w = world;
     this.memberOf =
-      me.id === w.alice.id ? [c.direct, c.group] : me.id === w.bob.id ? [c.direct, c.group, c.openGroup] : me.id === w.carol.id ? [c.group, c.openGroup, c.closedGroup] : [c.closedGroup];
+      me.id === w.alice.id
+        ? [c.direct, c.group]
+        : me.id === w.bob.id
+          ? [c.direct, c.group, c.openGroup]
+          : me.id === w.carol.id
+            ? [c.group, c.openGroup, c.closedGroup]
+            : [c.closedGroup];
   }
 
   pickEvent(): ClientEvent {
@@ -220,9 +226,19 @@ export class PayloadFactory {
           junkText(r),
         ]);
       case 'password':
-        return r.pick([{ value: 'short', tag: 'password:short' }, { value: 'x'.repeat(257), tag: 'password:len-257' }, { value: 'correct horse battery', tag: 'password:right' }, junkText(r)]);
+        return r.pick([
+          { value: 'short', tag: 'password:short' },
+          { value: 'x'.repeat(257), tag: 'password:len-257' },
+          { value: 'correct horse battery', tag: 'password:right' },
+          junkText(r),
+        ]);
       case 'role':
-        return r.pick([{ value: 'admin', tag: 'role:admin' }, { value: 'LANDLORD', tag: 'role:upper' }, { value: 'landlord', tag: 'role:landlord' }, { value: '__proto__', tag: 'role:__proto__' }]);
+        return r.pick([
+          { value: 'admin', tag: 'role:admin' },
+          { value: 'LANDLORD', tag: 'role:upper' },
+          { value: 'landlord', tag: 'role:landlord' },
+          { value: '__proto__', tag: 'role:__proto__' },
+        ]);
       case 'since':
         return r.chance(0.2) ? { value: 0, tag: 'since:0' } : junkId(r, this.messageId());
       case 'text':

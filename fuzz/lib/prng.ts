@@ -67,10 +67,16 @@ export class Prng {
 }
 
 /** A fresh seed to print and replay. */
-export const randomSeed = (): string => Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
+export const randomSeed = (): string =>
+  Math.floor(Math.random() * 0xffffffff)
+    .toString(16)
+    .padStart(8, '0');
 
 function cyrb128(str: string): [number, number, number, number] {
-  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  let h1 = 1779033703,
+    h2 = 3144134277,
+    h3 = 1013904242,
+    h4 = 2773480762;
   for (let i = 0; i < str.length; i++) {
     const k = str.charCodeAt(i);
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);

@@ -150,7 +150,15 @@ function parse(buf: Buffer, head: boolean, ended: boolean): { response: RawRespo
   let offset = 0;
   for (;;) {
     const end = buf.indexOf('\r\n\r\n', offset);
-    if (end < 0) return buf.length - offset > 256 * 1024 || (buf.length > offset + 5 && !buf.subarray(offset, offset + 5).toString('latin1').startsWith('HTTP/')) ? 'bad' : null;
+    if (end < 0)
+      return buf.length - offset > 256 * 1024 ||
+        (buf.length > offset + 5 &&
+          !buf
+            .subarray(offset, offset + 5)
+            .toString('latin1')
+            .startsWith('HTTP/'))
+        ? 'bad'
+        : null;
     const lines = buf.subarray(offset, end).toString('latin1').split('\r\n');
     const m = /^HTTP\/\d\.\d (\d{3})/.exec(lines[0] ?? '');
     if (!m) return 'bad';

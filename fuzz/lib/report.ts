@@ -1,7 +1,11 @@
 import { mb, type FuzzReport } from './engine.js';
 import type { Finding } from './findings.js';
 
-const indent = (text: string, by = '      ') => text.split('\n').map((l) => by + l).join('\n');
+const indent = (text: string, by = '      ') =>
+  text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
 
 function topTags(f: Finding, n = 6): string {
   return [...f.tagCounts.entries()]
@@ -25,8 +29,12 @@ export function formatReport(r: FuzzReport): string {
   }
   if (r.rest) {
     const s = r.rest;
-    const statuses = Object.entries(s.byStatus).map(([k, v]) => `${k}×${v}`).join(' ');
-    lines.push(`  REST       ${s.requests} requests (${s.upgrades} upgrades); statuses ${statuses}; ${s.unanswered} unanswered, ${s.refusedByParser} dropped by the uWS parser (${s.retried} resent after a kept-alive connection closed under them); malformed HTTP: ${s.malformed.answered} answered, ${s.malformed.closed} closed, ${s.malformed.noReaction} ignored`);
+    const statuses = Object.entries(s.byStatus)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(' ');
+    lines.push(
+      `  REST       ${s.requests} requests (${s.upgrades} upgrades); statuses ${statuses}; ${s.unanswered} unanswered, ${s.refusedByParser} dropped by the uWS parser (${s.retried} resent after a kept-alive connection closed under them); malformed HTTP: ${s.malformed.answered} answered, ${s.malformed.closed} closed, ${s.malformed.noReaction} ignored`,
+    );
   }
   if (r.socketio) {
     const s = r.socketio;
@@ -35,10 +43,18 @@ export function formatReport(r: FuzzReport): string {
         `${s.unanswered} unanswered, ${s.junkConnections} junk connections (${s.junkClosedByServer} closed by the server), ${s.oversizeDisconnected}/${s.oversize} oversize disconnected, ${s.disconnects} unexpected disconnects`,
     );
     const h = s.handshakes;
-    lines.push(`  handshakes ${h.requests} (${h.upgrades} upgrades); statuses ${Object.entries(h.byStatus).map(([k, v]) => `${k}×${v}`).join(' ')}; ${h.unanswered} unanswered`);
+    lines.push(
+      `  handshakes ${h.requests} (${h.upgrades} upgrades); statuses ${Object.entries(h.byStatus)
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ')}; ${h.unanswered} unanswered`,
+    );
   }
-  lines.push(`  RSS        before ${mb(r.rss.beforeBytes)}, peak ${mb(r.rss.peakBytes)}, after ${mb(r.rss.afterBytes)} (${pct}, waited ${(r.rss.waitedMs / 1000).toFixed(1)} s): ${r.rss.withinTolerance ? 'ok' : 'NOT within tolerance'}`);
-  lines.push(`  alive ${r.alive ? 'yes' : 'NO'}; /healthz ${r.health.ok ? 'ok' : `FAILED (${r.health.detail})`}; conversation ${r.conversation.failedStep ? `FAILED at ${r.conversation.failedStep}: ${r.conversation.detail}` : 'ok'}`);
+  lines.push(
+    `  RSS        before ${mb(r.rss.beforeBytes)}, peak ${mb(r.rss.peakBytes)}, after ${mb(r.rss.afterBytes)} (${pct}, waited ${(r.rss.waitedMs / 1000).toFixed(1)} s): ${r.rss.withinTolerance ? 'ok' : 'NOT within tolerance'}`,
+  );
+  lines.push(
+    `  alive ${r.alive ? 'yes' : 'NO'}; /healthz ${r.health.ok ? 'ok' : `FAILED (${r.health.detail})`}; conversation ${r.conversation.failedStep ? `FAILED at ${r.conversation.failedStep}: ${r.conversation.detail}` : 'ok'}`,
+  );
   if (r.findings.length === 0) lines.push('  no findings');
   for (const [i, f] of r.findings.entries()) {
     lines.push('');
@@ -53,7 +69,9 @@ export function formatReport(r: FuzzReport): string {
     lines.push('  causes (failing inputs reduced while they still fail the same way):');
     for (const [i, c] of r.rootCauses.entries()) {
       const from = [...c.findings].map((k) => `[${r.findings.findIndex((f) => f.key === k) + 1}]`).join(' ');
-      lines.push(`  (${i + 1}) ${c.channel} ${c.what}: ${c.failure}${c.reproducible ? '' : ' — did NOT fail again when sent alone (it may need state that has changed since, or concurrency)'}  (${c.examples} examples reduced to it, from findings ${from})`);
+      lines.push(
+        `  (${i + 1}) ${c.channel} ${c.what}: ${c.failure}${c.reproducible ? '' : ' — did NOT fail again when sent alone (it may need state that has changed since, or concurrency)'}  (${c.examples} examples reduced to it, from findings ${from})`,
+      );
       if (c.serverLog) lines.push(`      server logged: ${c.serverLog}`);
       lines.push('      minimal input:');
       lines.push(indent(c.input, '        '));

@@ -44,7 +44,14 @@ const errorCodeOf = (body: Buffer): string => {
  * never 5xx, the documented error shape on API routes, and nothing more than
  * one response per request.
  */
-export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: RestRequest, bytes: Buffer, outcome: RawOutcome, channel: 'rest' | 'socketio' = 'rest'): void {
+export function checkRestOutcome(
+  ctx: ChannelContext,
+  stats: RestStats,
+  req: RestRequest,
+  bytes: Buffer,
+  outcome: RawOutcome,
+  channel: 'rest' | 'socketio' = 'rest',
+): void {
   const f = ctx.findings;
   const input = showRequest(req, bytes);
   const raw = bytes.length <= 2 * 1024 * 1024 ? bytes.toString('base64') : undefined;
@@ -59,18 +66,29 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
       // uWebSockets.js parses HTTP natively and drops such requests before any handler can answer
       // (docs/SECURITY.md, "Transport limits"); the Node transport answers them.
       stats.refusedByParser += 1;
-      f.add(channel, 'parser-refusal', trait, `any route, with ${trait}: dropped by uWebSockets.js's HTTP parser without a response`, { input, raw, response: `(${outcome.reason})`, tags: req.tags });
+      f.add(channel, 'parser-refusal', trait, `any route, with ${trait}: dropped by uWebSockets.js's HTTP parser without a response`, {
+        input,
+        raw,
+        response: `(${outcome.reason})`,
+        tags: req.tags,
+      });
       return;
     }
     stats.unanswered += 1;
     const what = transportTrait(req) ? `any route, with ${transportTrait(req)}` : req.route;
-    f.add(channel, 'unanswered', `${what}|${outcome.reason}`, `${what}: ${outcome.reason === 'timeout' ? `no response within the timeout` : outcome.reason === 'closed' ? 'the connection closed without a response' : `no HTTP response (${outcome.reason})`}`, {
-      input,
-      raw,
-      response: outcome.partial.length ? showBytes(outcome.partial) : `(${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`,
-      tags: req.tags,
-      replay: { kind: 'http', request: req },
-    });
+    f.add(
+      channel,
+      'unanswered',
+      `${what}|${outcome.reason}`,
+      `${what}: ${outcome.reason === 'timeout' ? `no response within the timeout` : outcome.reason === 'closed' ? 'the connection closed without a response' : `no HTTP response (${outcome.reason})`}`,
+      {
+        input,
+        raw,
+        response: outcome.partial.length ? showBytes(outcome.partial) : `(${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ''})`,
+        tags: req.tags,
+        replay: { kind: 'http', request: req },
+      },
+    );
     return;
   }
   const { status, body } = outcome.response;
@@ -78,7 +96,13 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
   if (req.malformed) stats.malformed.answered += 1;
   const response = `HTTP ${status} ${preview(body.toString('utf8'), 400)}`;
   if (status >= 500) {
-    f.add(channel, 'server-error', `${req.route}|${status}|${errorCodeOf(body)}`, `${req.route}: answered ${status} ${errorCodeOf(body)}`, { input, raw, response, tags: req.tags, replay: { kind: 'http', request: req } });
+    f.add(channel, 'server-error', `${req.route}|${status}|${errorCodeOf(body)}`, `${req.route}: answered ${status} ${errorCodeOf(body)}`, {
+      input,
+      raw,
+      response,
+      tags: req.tags,
+      replay: { kind: 'http', request: req },
+    });
   }
   // Node's HTTP parser answers methods it does not know with a bare 400 before any route runs: not the API's.
   const apiRoute = !req.malformed && !req.upgrade && channel === 'rest' && STANDARD_METHODS.has(req.method) && req.method !== 'HEAD';
@@ -89,7 +113,9 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
       channel,
       'error-shape',
       bare ? `bare|${status}` : `${req.route}|${status}`,
-      bare ? `a bare ${status} with no body: refused before the API saw the request` : `${req.route}: a ${status} whose body is not {"error": {"code", "message"}}`,
+      bare
+        ? `a bare ${status} with no body: refused before the API saw the request`
+        : `${req.route}: a ${status} whose body is not {"error": {"code", "message"}}`,
       { input, raw, response, tags: req.tags },
     );
   }
@@ -97,7 +123,15 @@ export function checkRestOutcome(ctx: ChannelContext, stats: RestStats, req: Res
 
 /** Runs `count` requests over several keep-alive connections. */
 export async function fuzzRest(ctx: ChannelContext, count: number): Promise<RestStats> {
-  const stats: RestStats = { requests: 0, byStatus: {}, unanswered: 0, refusedByParser: 0, malformed: { answered: 0, closed: 0, noReaction: 0 }, upgrades: 0, retried: 0 };
+  const stats: RestStats = {
+    requests: 0,
+    byStatus: {},
+    unanswered: 0,
+    refusedByParser: 0,
+    malformed: { answered: 0, closed: 0, noReaction: 0 },
+    upgrades: 0,
+    retried: 0,
+  };
   const { target, world } = ctx;
   const host = `${target.host}:${target.port}`;
   const users = [world.alice, world.bob, world.carol, world.mallory];
@@ -105,7 +139,13 @@ export async function fuzzRest(ctx: ChannelContext, count: number): Promise<Rest
     Array.from({ length: WORKERS }, async (_, i) => {
       const share = Math.floor(count / WORKERS) + (i < count % WORKERS ? 1 : 0);
       const disposable = world.disposable.filter((_, k) => k % WORKERS === i);
-      const gen = new RestRequestGenerator(ctx.prng.fork(`rest/${i}`), world, users[i % users.length]!, { host: target.host, port: target.port, maxBodyBytes: target.maxBodyBytes, allowedOrigin: target.allowedOrigin, disposable }, `${ctx.prng.seed}r${i}`);
+      const gen = new RestRequestGenerator(
+        ctx.prng.fork(`rest/${i}`),
+        world,
+        users[i % users.length]!,
+        { host: target.host, port: target.port, maxBodyBytes: target.maxBodyBytes, allowedOrigin: target.allowedOrigin, disposable },
+        `${ctx.prng.seed}r${i}`,
+      );
       const keepAlive = new RawHttpConnection(target.host, target.port);
       let previous: { req: RestRequest; bytes: Buffer } | null = null;
       try {
@@ -141,7 +181,11 @@ export async function fuzzRest(ctx: ChannelContext, count: number): Promise<Rest
         await new Promise((r) => setTimeout(r, 50));
         const late = keepAlive.takeStray();
         if (late.length > 0 && previous) {
-          ctx.findings.add('rest', 'duplicate-answer', previous.req.route, `${previous.req.route}: more bytes after the response (a second response?)`, { input: showRequest(previous.req, previous.bytes), response: showBytes(late), tags: previous.req.tags });
+          ctx.findings.add('rest', 'duplicate-answer', previous.req.route, `${previous.req.route}: more bytes after the response (a second response?)`, {
+            input: showRequest(previous.req, previous.bytes),
+            response: showBytes(late),
+            tags: previous.req.tags,
+          });
         }
       } finally {
         keepAlive.destroy();

@@ -36,7 +36,12 @@ interface RouteSpec {
 
 /** Every route of docs/API.md. */
 export const ROUTES: readonly RouteSpec[] = [
-  { method: 'POST', pattern: '/auth/register', auth: false, body: { email: 'email', username: 'username', password: 'password', role: 'role', phone_number: 'text', profile_picture: 'url' } },
+  {
+    method: 'POST',
+    pattern: '/auth/register',
+    auth: false,
+    body: { email: 'email', username: 'username', password: 'password', role: 'role', phone_number: 'text', profile_picture: 'url' },
+  },
   { method: 'POST', pattern: '/auth/login', auth: false, body: { email: 'email', username: 'username', password: 'password' } },
   { method: 'GET', pattern: '/users/me', auth: true },
   { method: 'DELETE', pattern: '/users/me', auth: true },
@@ -47,7 +52,12 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', pattern: '/conversations/:cid/participants', auth: true, body: { user_id: 'id' } },
   { method: 'DELETE', pattern: '/conversations/:cid/participants/:uid', auth: true },
   { method: 'GET', pattern: '/conversations/:cid/messages', auth: true },
-  { method: 'POST', pattern: '/conversations/:cid/messages', auth: true, body: { content: 'text', type: 'type', client_id: 'client_id', attachment: 'attachment' } },
+  {
+    method: 'POST',
+    pattern: '/conversations/:cid/messages',
+    auth: true,
+    body: { content: 'text', type: 'type', client_id: 'client_id', attachment: 'attachment' },
+  },
   { method: 'PATCH', pattern: '/messages/:mid', auth: true, body: { content: 'text' } },
   { method: 'DELETE', pattern: '/messages/:mid', auth: true },
   { method: 'POST', pattern: '/conversations/:cid/read', auth: true, body: { message_id: 'id' } },
@@ -94,7 +104,29 @@ const PATH_JUNK: ReadonlyArray<readonly [string, string, boolean]> = [
 ];
 
 /** Query values; all legal in a request target (non-ASCII and spaces percent-encoded). */
-const QUERY_JUNK = ['', 'abc', '-1', '0', '1.5', '1e2', '101', '100', '2147483648', '9007199254740993', '%zz', '%00', '%201', '%205', '+5', '[]', 'null', 'true', '%EF%BC%91', '0x10', '%E6%97%A5'];
+const QUERY_JUNK = [
+  '',
+  'abc',
+  '-1',
+  '0',
+  '1.5',
+  '1e2',
+  '101',
+  '100',
+  '2147483648',
+  '9007199254740993',
+  '%zz',
+  '%00',
+  '%201',
+  '%205',
+  '+5',
+  '[]',
+  'null',
+  'true',
+  '%EF%BC%91',
+  '0x10',
+  '%E6%97%A5',
+];
 
 /**
  * Mutated requests to every route: paths, query strings, methods, headers
@@ -124,8 +156,22 @@ export class RestRequestGenerator {
     let route = `${spec.method} ${spec.pattern}`;
 
     // Path
-    const segments = spec.pattern.split('/').slice(1).map((s) => (s === ':cid' ? String(this.payloads.conversationId()) : s === ':mid' ? String(this.payloads.messageId()) : s === ':uid' ? String(this.payloads.userId()) : s));
-    const params = spec.pattern.split('/').slice(1).flatMap((s, i) => (s.startsWith(':') ? [i] : []));
+    const segments = spec.pattern
+      .split('/')
+      .slice(1)
+      .map((s) =>
+        s === ':cid'
+          ? String(this.payloads.conversationId())
+          : s === ':mid'
+            ? String(this.payloads.messageId())
+            : s === ':uid'
+              ? String(this.payloads.userId())
+              : s,
+      );
+    const params = spec.pattern
+      .split('/')
+      .slice(1)
+      .flatMap((s, i) => (s.startsWith(':') ? [i] : []));
     if (params.length && r.chance(0.35)) {
       const at = r.pick(params);
       const [tag, junk, breaks] = r.pick(PATH_JUNK);
@@ -136,8 +182,19 @@ export class RestRequestGenerator {
     let path = `/${segments.join('/')}`;
     if (r.chance(0.06)) {
       const shape = r.int(0, 7);
-      const shaped = [`${path}/`, `/${path}`, path.toUpperCase(), `${path}//`, `/.${path}`, `/..${path}`, `${path}/%2e%2e/%2e%2e`, `/${'x/'.repeat(r.pick([10, 1_000]))}`][shape]!;
-      tags.push(`path-shape:${['trailing-slash', 'double-slash', 'upper-case', 'double-trailing', 'dot-prefix', 'dotdot-prefix', 'encoded-dotdot', 'deep'][shape]}`);
+      const shaped = [
+        `${path}/`,
+        `/${path}`,
+        path.toUpperCase(),
+        `${path}//`,
+        `/.${path}`,
+        `/..${path}`,
+        `${path}/%2e%2e/%2e%2e`,
+        `/${'x/'.repeat(r.pick([10, 1_000]))}`,
+      ][shape]!;
+      tags.push(
+        `path-shape:${['trailing-slash', 'double-slash', 'upper-case', 'double-trailing', 'dot-prefix', 'dotdot-prefix', 'encoded-dotdot', 'deep'][shape]}`,
+      );
       path = shaped;
     }
     if (r.chance(0.02)) {
@@ -186,7 +243,14 @@ export class RestRequestGenerator {
       if (auth.tag) tags.push(auth.tag);
     }
     if (r.chance(0.08)) {
-      const origin = r.pick([this.options.allowedOrigin ?? 'http://localhost:3000', 'http://evil.example', 'null', '', 'http://x'.repeat(2_000), '\u00ff\u00fe']);
+      const origin = r.pick([
+        this.options.allowedOrigin ?? 'http://localhost:3000',
+        'http://evil.example',
+        'null',
+        '',
+        'http://x'.repeat(2_000),
+        '\u00ff\u00fe',
+      ]);
       headers.push(['Origin', origin]);
       tags.push(`origin:${origin === this.options.allowedOrigin ? 'allowed' : origin.slice(0, 20)}`);
     }
@@ -330,7 +394,10 @@ export class RestRequestGenerator {
         const target = wire === 'pad-under' ? max - r.int(0, 1) : r.pick([max + 1, 4 * max]);
         tags.push(`body-size:${target}`);
         const filler = Math.max(0, target - Buffer.byteLength(text) - ',"_pad":""'.length);
-        text = text.startsWith('{') && text.length > 2 ? `${text.slice(0, -1)},"_pad":"${'p'.repeat(filler)}"}` : text + ' '.repeat(Math.max(0, target - Buffer.byteLength(text)));
+        text =
+          text.startsWith('{') && text.length > 2
+            ? `${text.slice(0, -1)},"_pad":"${'p'.repeat(filler)}"}`
+            : text + ' '.repeat(Math.max(0, target - Buffer.byteLength(text)));
         break;
       }
       case 'NUL-bytes':
@@ -366,7 +433,9 @@ export class RestRequestGenerator {
           ? Obj.of({ username: this.me.username, password: r.chance(0.5) ? 'correct horse battery' : 'wrong password' })
           : Obj.of({ email: `${this.me.username}@fuzz.example`, password: 'correct horse battery' });
       case '/conversations':
-        return r.chance(0.5) ? Obj.of({ participant_ids: [this.payloads.userId()] }) : Obj.of({ participant_ids: [w.bob.id, w.carol.id], title: `group ${n}`, is_open: r.chance(0.5) });
+        return r.chance(0.5)
+          ? Obj.of({ participant_ids: [this.payloads.userId()] })
+          : Obj.of({ participant_ids: [w.bob.id, w.carol.id], title: `group ${n}`, is_open: r.chance(0.5) });
       case '/conversations/:cid/participants':
         return Obj.of({ user_id: this.payloads.userId() });
       case '/conversations/:cid/messages': {
@@ -420,7 +489,18 @@ export class RestRequestGenerator {
       tags.push('upgrade:junk-token');
     }
     const query = token === null ? null : `token=${token}`;
-    return { method: 'GET', path: r.chance(0.1) ? '/ws/' : '/ws', query, headers, body: null, chunked: false, route: 'GET /ws (upgrade)', tags, malformed: false, upgrade: true };
+    return {
+      method: 'GET',
+      path: r.chance(0.1) ? '/ws/' : '/ws',
+      query,
+      headers,
+      body: null,
+      chunked: false,
+      route: 'GET /ws (upgrade)',
+      tags,
+      malformed: false,
+      upgrade: true,
+    };
   }
 
   /** Requests whose HTTP framing itself is wrong: a 4xx or a closed connection are both fine. */
@@ -437,8 +517,14 @@ export class RestRequestGenerator {
       ['header-no-colon', `GET /healthz HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n`],
       ['header-name-space', `GET /healthz HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n`],
       ['obs-fold', `GET /users/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n ${token}\r\n\r\n`],
-      ['CL-and-TE', `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`],
-      ['two-CL', `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nContent-Length: 3\r\n\r\n${body}`],
+      [
+        'CL-and-TE',
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+      ],
+      [
+        'two-CL',
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nContent-Length: 3\r\n\r\n${body}`,
+      ],
       ['CL-negative', `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n`],
       ['CL-junk', `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n`],
       ['CL-plus', `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: +${body.length}\r\n\r\n${body}`],
@@ -525,10 +611,12 @@ export function renderRequest(req: RestRequest, host: string, keepAlive: boolean
   return Buffer.concat([head, body]);
 }
 
+// eslint-disable-next-line no-control-regex -- control bytes are what it shows escaped
+const UNPRINTABLE = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u00ff]/g;
+
 /** A readable, exact-enough form of a request for a finding (bodies shortened). */
 export function showRequest(req: RestRequest, bytes: Buffer): string {
   const text = bytes.toString('latin1');
   const shown = text.length > 1500 ? `${text.slice(0, 1000)}…[${text.length - 1400} more bytes]…${text.slice(-400)}` : text;
-  // eslint-disable-next-line no-control-regex
-  return shown.replace(/[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(/\r\n/g, '\\r\\n\n');
+  return shown.replace(UNPRINTABLE, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(/\r\n/g, '\\r\\n\n');
 }

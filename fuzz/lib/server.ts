@@ -92,7 +92,10 @@ export class FuzzEnvironment {
     for (;;) {
       if (!alive()) throw new Error(`the server exited during start-up:\n${output.slice(-3000)}`);
       if (Date.now() > deadline) throw new Error(`the server did not answer /healthz within 60 s:\n${output.slice(-3000)}`);
-      const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await new Promise((r) => setTimeout(r, 100));
     }

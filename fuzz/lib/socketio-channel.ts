@@ -133,13 +133,19 @@ class SioConnection {
       if (!this.pending.delete(id)) return;
       this.stats.unanswered += 1;
       const what = input.kind === 'emit' ? `emit ${String(input.event)} with a callback` : 'packet with an ack id';
-      this.ctx.findings.add('socketio', 'unanswered', `${input.kind}|${input.kind === 'emit' ? String(input.event) : 'packet'}`, `Socket.IO: ${what} got no answer within ${this.ctx.answerTimeoutMs} ms`, {
-        input: showSio(input),
-        exact: exactSio(input),
-        response: '(none)',
-        tags: input.tags,
-        replay: this.replayOf(input),
-      });
+      this.ctx.findings.add(
+        'socketio',
+        'unanswered',
+        `${input.kind}|${input.kind === 'emit' ? String(input.event) : 'packet'}`,
+        `Socket.IO: ${what} got no answer within ${this.ctx.answerTimeoutMs} ms`,
+        {
+          input: showSio(input),
+          exact: exactSio(input),
+          response: '(none)',
+          tags: input.tags,
+          replay: this.replayOf(input),
+        },
+      );
       this.notify();
     }, this.ctx.answerTimeoutMs);
     this.pending.set(id, { input, sentAt: Date.now(), timer });
@@ -163,7 +169,11 @@ class SioConnection {
     const a = answer as { success?: unknown; error?: { code?: unknown } } | undefined;
     const event = p.input.kind === 'emit' ? String(p.input.event) : 'packet';
     if (typeof a?.success !== 'boolean') {
-      this.ctx.findings.add('socketio', 'malformed-answer', event, `Socket.IO ${event}: an answer without a boolean success`, { input: showSio(p.input), response: preview(JSON.stringify(answer) ?? 'undefined'), tags: p.input.tags });
+      this.ctx.findings.add('socketio', 'malformed-answer', event, `Socket.IO ${event}: an answer without a boolean success`, {
+        input: showSio(p.input),
+        response: preview(JSON.stringify(answer) ?? 'undefined'),
+        tags: p.input.tags,
+      });
       return;
     }
     const code = a.success ? null : String(a.error?.code);
@@ -210,7 +220,11 @@ class SioConnection {
     // Engine.IO's TransportError: `description` is the HTTP status (polling) or the WebSocket error event.
     const d = description as { message?: string; description?: unknown; context?: { status?: number; responseText?: string } } | undefined;
     const inner = d?.description;
-    const detail = [d?.message, typeof inner === 'number' ? `HTTP ${inner}` : (inner as { message?: string } | undefined)?.message, d?.context?.responseText?.slice(0, 200)]
+    const detail = [
+      d?.message,
+      typeof inner === 'number' ? `HTTP ${inner}` : (inner as { message?: string } | undefined)?.message,
+      d?.context?.responseText?.slice(0, 200),
+    ]
       .filter((x) => x !== undefined && x !== '')
       .join('; ');
     if (socket !== this.socket || this.closedByUs) return;
@@ -220,11 +234,17 @@ class SioConnection {
     this.pending.clear();
     this.stats.unanswered += lost.length;
     this.notify();
-    this.ctx.findings.add('socketio', 'unexpected-close', `${this.transport}|${reason}`, `Socket.IO over ${this.transport}: the server disconnected a client (${reason}) after ordinary packets`, {
-      input: this.recent.map(showSio).join('\n'),
-      response: `${this.name}: disconnect: ${reason}${detail ? ` (${detail})` : ''}; ${lost.length} answers lost with it`,
-      tags: this.recent.flatMap((i) => i.tags),
-    });
+    this.ctx.findings.add(
+      'socketio',
+      'unexpected-close',
+      `${this.transport}|${reason}`,
+      `Socket.IO over ${this.transport}: the server disconnected a client (${reason}) after ordinary packets`,
+      {
+        input: this.recent.map(showSio).join('\n'),
+        response: `${this.name}: disconnect: ${reason}${detail ? ` (${detail})` : ''}; ${lost.length} answers lost with it`,
+        tags: this.recent.flatMap((i) => i.tags),
+      },
+    );
   }
 
   private changed(): Promise<void> {
@@ -262,14 +282,24 @@ async function sendOversize(ctx: ChannelContext, user: FuzzUser, input: SioEmitI
     }
     // Once more on a new socket, to tell a rule that does not hold from one that held late.
     const again = await attempt();
-    ctx.findings.add('socketio', 'close-code', 'oversize-kept', `Socket.IO: a packet of ${input.largestFrame} bytes (over MAX_FRAME_BYTES) did not disconnect the client within ${DISCONNECT_TIMEOUT_MS} ms`, {
-      input: showSio(input),
-      exact: exactSio(input),
-      response: `(still connected); sent again on a new socket: ${again === null ? 'still connected again' : `disconnected (${again}) that time`}`,
-      tags: input.tags,
-    });
+    ctx.findings.add(
+      'socketio',
+      'close-code',
+      'oversize-kept',
+      `Socket.IO: a packet of ${input.largestFrame} bytes (over MAX_FRAME_BYTES) did not disconnect the client within ${DISCONNECT_TIMEOUT_MS} ms`,
+      {
+        input: showSio(input),
+        exact: exactSio(input),
+        response: `(still connected); sent again on a new socket: ${again === null ? 'still connected again' : `disconnected (${again}) that time`}`,
+        tags: input.tags,
+      },
+    );
   } catch (error) {
-    ctx.findings.add('socketio', 'unexpected-close', 'connect-refused', 'Socket.IO: a connection with a valid token was refused', { input: 'io(url, { query: { token } })', response: String(error), tags: [] });
+    ctx.findings.add('socketio', 'unexpected-close', 'connect-refused', 'Socket.IO: a connection with a valid token was refused', {
+      input: 'io(url, { query: { token } })',
+      response: String(error),
+      tags: [],
+    });
   }
 }
 
@@ -289,10 +319,18 @@ async function sendJunk(ctx: ChannelContext, user: FuzzUser, input: Extract<SioI
     received.push(text);
     if (text === '2') ws.send('3'); // answer pings
   });
-  const opened = await Promise.race([new Promise<boolean>((resolve) => ws.once('open', () => resolve(true))), closed.then(() => false), sleep(5_000).then(() => false)]);
+  const opened = await Promise.race([
+    new Promise<boolean>((resolve) => ws.once('open', () => resolve(true))),
+    closed.then(() => false),
+    sleep(5_000).then(() => false),
+  ]);
   if (!opened) {
     ws.terminate();
-    ctx.findings.add('socketio', 'unexpected-close', 'engine-ws-refused', 'Socket.IO: a raw Engine.IO WebSocket with a valid token did not open', { input: url.replace(user.token, '<token>'), response: received.join(' | '), tags: [] });
+    ctx.findings.add('socketio', 'unexpected-close', 'engine-ws-refused', 'Socket.IO: a raw Engine.IO WebSocket with a valid token did not open', {
+      input: url.replace(user.token, '<token>'),
+      response: received.join(' | '),
+      tags: [],
+    });
     return;
   }
   ws.send('40');
@@ -302,16 +340,41 @@ async function sendJunk(ctx: ChannelContext, user: FuzzUser, input: Extract<SioI
   else ws.terminate();
   const internal = received.find((m) => /"code":"(INTERNAL|SERVICE_UNAVAILABLE|OVERLOADED)"/.test(m));
   if (internal) {
-    ctx.findings.add('socketio', 'internal', `junk|${input.tags[0]}`, `Socket.IO: protocol junk answered with an error that is not the client's fault`, { input: showSio(input), exact: exactSio(input), response: preview(internal), tags: input.tags });
+    ctx.findings.add('socketio', 'internal', `junk|${input.tags[0]}`, `Socket.IO: protocol junk answered with an error that is not the client's fault`, {
+      input: showSio(input),
+      exact: exactSio(input),
+      response: preview(internal),
+      tags: input.tags,
+    });
   }
 }
 
 /** `count` Socket.IO packets over four sockets (three WebSocket, one long-polling), then `handshakes` raw handshakes. */
 export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshakes: number): Promise<SocketIoStats> {
-  const handshakeStats: RestStats = { requests: 0, byStatus: {}, unanswered: 0, refusedByParser: 0, malformed: { answered: 0, closed: 0, noReaction: 0 }, upgrades: 0, retried: 0 };
+  const handshakeStats: RestStats = {
+    requests: 0,
+    byStatus: {},
+    unanswered: 0,
+    refusedByParser: 0,
+    malformed: { answered: 0, closed: 0, noReaction: 0 },
+    upgrades: 0,
+    retried: 0,
+  };
   const stats: SocketIoStats = {
-    packets: 0, emits: 0, callbacksExpected: 0, callbacksAnswered: 0, rawPackets: 0, rawAcksExpected: 0, rawAcksAnswered: 0, unanswered: 0,
-    junkConnections: 0, junkClosedByServer: 0, oversize: 0, oversizeDisconnected: 0, disconnects: 0, handshakes: handshakeStats,
+    packets: 0,
+    emits: 0,
+    callbacksExpected: 0,
+    callbacksAnswered: 0,
+    rawPackets: 0,
+    rawAcksExpected: 0,
+    rawAcksAnswered: 0,
+    unanswered: 0,
+    junkConnections: 0,
+    junkClosedByServer: 0,
+    oversize: 0,
+    oversizeDisconnected: 0,
+    disconnects: 0,
+    handshakes: handshakeStats,
   };
   const w = ctx.world;
   const plan: Array<[FuzzUser, 'websocket' | 'polling']> = [
@@ -322,8 +385,19 @@ export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshake
   ];
   const connections = plan.map(([u, t], i) => new SioConnection(ctx, u, t, stats, `sio#${i} (${u.username}, ${t})`));
   const refused = (conn: SioConnection, error: unknown) =>
-    ctx.findings.add('socketio', 'unexpected-close', 'connect-refused', 'Socket.IO: a connection with a valid token could not be (re)opened', { input: `io(url, { query: { token } }) for ${conn.name}`, response: String(error), tags: [] });
-  const opened = await Promise.all(connections.map((c) => c.open().then(() => true, (error: unknown) => (refused(c, error), false))));
+    ctx.findings.add('socketio', 'unexpected-close', 'connect-refused', 'Socket.IO: a connection with a valid token could not be (re)opened', {
+      input: `io(url, { query: { token } }) for ${conn.name}`,
+      response: String(error),
+      tags: [],
+    });
+  const opened = await Promise.all(
+    connections.map((c) =>
+      c.open().then(
+        () => true,
+        (error: unknown) => (refused(c, error), false),
+      ),
+    ),
+  );
   let sideInFlight = 0;
   const side: Array<Promise<void>> = [];
   const runSide = async (work: () => Promise<void>) => {
@@ -347,8 +421,7 @@ export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshake
           else if (input.kind === 'packet' && (!parserAccepts(input.text) || Buffer.byteLength(input.text) + 1 > ctx.target.maxFrameBytes)) {
             // The server disconnects for these (a parse error, a packet over the limit): on a connection of their own.
             await runSide(() => sendJunk(ctx, user, { kind: 'junk', frames: [`4${input.text}`], tags: input.tags }, stats));
-          }
-          else {
+          } else {
             try {
               await conn.send(input);
             } catch (error) {
@@ -375,7 +448,12 @@ async function fuzzHandshakes(ctx: ChannelContext, count: number, stats: RestSta
   const workers = 4;
   await Promise.all(
     Array.from({ length: workers }, async (_, i) => {
-      const gen = new HandshakeGenerator(ctx.prng.fork(`handshake/${i}`), world, [world.alice, world.bob, world.carol, world.mallory][i]!, target.allowedOrigin);
+      const gen = new HandshakeGenerator(
+        ctx.prng.fork(`handshake/${i}`),
+        world,
+        [world.alice, world.bob, world.carol, world.mallory][i]!,
+        target.allowedOrigin,
+      );
       const share = Math.floor(count / workers) + (i < count % workers ? 1 : 0);
       for (let k = 0; k < share; k++) {
         if (!target.alive()) return;
@@ -399,6 +477,14 @@ async function closeSession(hostName: string, port: number, host: string, body: 
   if (!m) return;
   const conn = new RawHttpConnection(hostName, port);
   const payload = Buffer.from('1');
-  await conn.request(Buffer.concat([Buffer.from(`POST /socket.io/?EIO=4&transport=polling&sid=${m[1]} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 1\r\nConnection: close\r\n\r\n`), payload]), { timeoutMs: 5_000 });
+  await conn.request(
+    Buffer.concat([
+      Buffer.from(
+        `POST /socket.io/?EIO=4&transport=polling&sid=${m[1]} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 1\r\nConnection: close\r\n\r\n`,
+      ),
+      payload,
+    ]),
+    { timeoutMs: 5_000 },
+  );
   conn.destroy();
 }

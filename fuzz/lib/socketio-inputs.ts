@@ -27,8 +27,10 @@ export type SioInput =
 /** A readable form of an input for a finding. */
 export function showSio(input: SioInput): string {
   if (input.kind === 'packet') return `engine.write(${JSON.stringify(preview(input.text, 800))})`;
-  if (input.kind === 'junk') return `raw Engine.IO frames: ${input.frames.map((f) => (typeof f === 'string' ? JSON.stringify(preview(f, 300)) : `<binary ${f.length} bytes>`)).join(', ')}`;
-  const arg = (a: unknown) => preview(JSON.stringify(a, (_k, v: unknown) => (isBufferJson(v) ? `<Buffer ${(v as { data: number[] }).data.length} bytes>` : v)) ?? 'undefined', 600);
+  if (input.kind === 'junk')
+    return `raw Engine.IO frames: ${input.frames.map((f) => (typeof f === 'string' ? JSON.stringify(preview(f, 300)) : `<binary ${f.length} bytes>`)).join(', ')}`;
+  const arg = (a: unknown) =>
+    preview(JSON.stringify(a, (_k, v: unknown) => (isBufferJson(v) ? `<Buffer ${(v as { data: number[] }).data.length} bytes>` : v)) ?? 'undefined', 600);
   return `socket.emit(${JSON.stringify(input.event)}${input.args.map((a) => `, ${arg(a)}`).join('')}${input.callback ? ', <callback>' : ''})`;
 }
 
@@ -41,7 +43,8 @@ export function exactSio(input: SioInput): string {
   );
 }
 
-const isBufferJson = (v: unknown) => typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data);
+const isBufferJson = (v: unknown) =>
+  typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data);
 
 /** How deep arrays and objects nest in a JSON text (strings skipped). */
 export function nestingDepth(text: string): number {
@@ -76,8 +79,7 @@ function largestFrame(event: string | number, args: unknown[]): number {
   return Math.max(Buffer.byteLength(text) + 16, biggestBinary + 1);
 }
 
-const containsBuffer = (v: unknown): boolean =>
-  Buffer.isBuffer(v) || (typeof v === 'object' && v !== null && Object.values(v).some(containsBuffer));
+const containsBuffer = (v: unknown): boolean => Buffer.isBuffer(v) || (typeof v === 'object' && v !== null && Object.values(v).some(containsBuffer));
 
 /**
  * Mutated Socket.IO traffic for one socket: emits of every client event with
@@ -126,7 +128,7 @@ export class SioGenerator {
 
   private mutatedData(event: string, tags: string[]): J {
     const r = this.r;
-    let data: J = this.payloads.valid((this.payloadEvent(event)) as never);
+    let data: J = this.payloads.valid(this.payloadEvent(event) as never);
     const rounds = r.weighted([
       [20, 0],
       [45, 1],
@@ -149,7 +151,9 @@ export class SioGenerator {
   }
 
   private payloadEvent(event: string): string {
-    return ['sendMessage', 'joinConversation', 'leaveConversation', 'editMessage', 'deleteMessage', 'markRead', 'typing'].includes(event) ? event : 'sendMessage';
+    return ['sendMessage', 'joinConversation', 'leaveConversation', 'editMessage', 'deleteMessage', 'markRead', 'typing'].includes(event)
+      ? event
+      : 'sendMessage';
   }
 
   private emit(): Extract<SioInput, { kind: 'emit' }> | null {
@@ -300,12 +304,23 @@ export class HandshakeGenerator {
     } else if (tokenKind === 'junk') {
       // Legal in a request target (raw spaces or non-ASCII would break the request line, which is another test).
       params.push(`token=${r.pick(['', '%', '%E0%A4%A', '%00', 'a'.repeat(9_000), 'null', '%5Bobject%20Object%5D', '%E6%97%A5%E6%9C%AC'])}`);
-    }
-    else if (tokenKind === 'userId') params.push(`userId=${r.pick([String(this.world.alice.id), '1', '-1', 'abc'])}`);
+    } else if (tokenKind === 'userId') params.push(`userId=${r.pick([String(this.world.alice.id), '1', '-1', 'abc'])}`);
     else if (tokenKind === 'repeated') params.push(`token=${this.me.token}`, 'token=junk');
     else if (tokenKind === 'header') headers.push(['Authorization', r.pick([`Bearer ${this.me.token}`, 'Bearer junk', `Bearer ${'A'.repeat(5_000)}`])]);
     if (r.chance(0.15)) {
-      const extra = r.pick(['sid=junk', 'sid=', `sid=${'A'.repeat(20)}`, 'b64=1', 'j=0', `t=${'x'.repeat(r.pick([10, 5_000]))}`, '__proto__=x', 'constructor=x', '%=%', '&&', 'sid[]=1']);
+      const extra = r.pick([
+        'sid=junk',
+        'sid=',
+        `sid=${'A'.repeat(20)}`,
+        'b64=1',
+        'j=0',
+        `t=${'x'.repeat(r.pick([10, 5_000]))}`,
+        '__proto__=x',
+        'constructor=x',
+        '%=%',
+        '&&',
+        'sid[]=1',
+      ]);
       params.push(extra);
       tags.push(`query:${extra.slice(0, 16)}`);
     }
@@ -335,9 +350,25 @@ export class HandshakeGenerator {
     if (path !== '/socket.io/') tags.push(`path:${path}`);
     const upgrade = transport === 'websocket' && r.chance(0.7);
     if (upgrade) {
-      headers.push(['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Key', Buffer.from(r.bytes(16)).toString('base64')], ['Sec-WebSocket-Version', '13']);
+      headers.push(
+        ['Upgrade', 'websocket'],
+        ['Connection', 'Upgrade'],
+        ['Sec-WebSocket-Key', Buffer.from(r.bytes(16)).toString('base64')],
+        ['Sec-WebSocket-Version', '13'],
+      );
       tags.push('upgrade');
     }
-    return { method, path, query: params.join('&'), headers, body, chunked: false, route: `${method} /socket.io/ (handshake)`, tags, malformed: false, upgrade };
+    return {
+      method,
+      path,
+      query: params.join('&'),
+      headers,
+      body,
+      chunked: false,
+      route: `${method} /socket.io/ (handshake)`,
+      tags,
+      malformed: false,
+      upgrade,
+    };
   }
 }

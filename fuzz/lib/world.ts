@@ -95,7 +95,8 @@ export async function buildWorld(target: FuzzTarget, runTag: string): Promise<Wo
   const victim = await register('victim');
   await expectOk('delete gone', call(baseUrl, 'DELETE', '/users/me', undefined, gone.token));
 
-  const conv = (token: string, body: unknown) => expectOk<{ id: number }>('create conversation', call(baseUrl, 'POST', '/conversations', body, token)).then((c) => c.id);
+  const conv = (token: string, body: unknown) =>
+    expectOk<{ id: number }>('create conversation', call(baseUrl, 'POST', '/conversations', body, token)).then((c) => c.id);
   const direct = await conv(alice.token, { participant_ids: [bob.id] });
   const group = await conv(alice.token, { participant_ids: [bob.id, carol.id], title: 'fuzz group' });
   const openGroup = await conv(carol.token, { participant_ids: [bob.id], title: 'open group', is_open: true });

@@ -43,7 +43,11 @@ const textOf = (input: WsInput): string => input.bytes.toString('utf8');
 
 /** Opens a `/ws` connection for a user; rejects with the HTTP status when refused. */
 export function openWs(url: string, token: string): Promise<WebSocket> {
-  const socket = new WebSocket(`${url}?token=${encodeURIComponent(token)}`, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024, handshakeTimeout: 10_000 });
+  const socket = new WebSocket(`${url}?token=${encodeURIComponent(token)}`, {
+    perMessageDeflate: false,
+    maxPayload: 256 * 1024 * 1024,
+    handshakeTimeout: 10_000,
+  });
   return new Promise((resolve, reject) => {
     socket.once('open', () => resolve(socket));
     socket.once('unexpected-response', (_req, res) => {
@@ -121,13 +125,19 @@ class FuzzConnection {
       if (now - p.sentAt < this.ctx.answerTimeoutMs) continue;
       this.pending.delete(key);
       this.stats.unanswered += 1;
-      this.ctx.findings.add('ws', 'unanswered', p.expectation.event, `/ws ${p.expectation.event} frame with an ack got no answer within ${this.ctx.answerTimeoutMs} ms`, {
-        input: showWs(p.input),
-        raw: rawWs(p.input),
-        response: '(none)',
-        tags: p.input.tags,
-        replay: { kind: 'ws', token: this.user.token, frame: textOf(p.input) },
-      });
+      this.ctx.findings.add(
+        'ws',
+        'unanswered',
+        p.expectation.event,
+        `/ws ${p.expectation.event} frame with an ack got no answer within ${this.ctx.answerTimeoutMs} ms`,
+        {
+          input: showWs(p.input),
+          raw: rawWs(p.input),
+          response: '(none)',
+          tags: p.input.tags,
+          replay: { kind: 'ws', token: this.user.token, frame: textOf(p.input) },
+        },
+      );
     }
     this.notify();
   }
@@ -205,7 +215,11 @@ class FuzzConnection {
       return;
     }
     if (isBinary) {
-      this.ctx.findings.add('ws', 'malformed-answer', 'binary', '/ws: the server sent a binary frame', { input: this.recent.map(showWs).join('\n'), response: preview(raw.toString('utf8')), tags: [] });
+      this.ctx.findings.add('ws', 'malformed-answer', 'binary', '/ws: the server sent a binary frame', {
+        input: this.recent.map(showWs).join('\n'),
+        response: preview(raw.toString('utf8')),
+        tags: [],
+      });
     }
     if (frame.event !== 'ack' && frame.event !== 'error') {
       this.stats.pushes += 1;
@@ -221,7 +235,11 @@ class FuzzConnection {
     const code = frame.event === 'error' ? String(frame.error?.code) : null;
     if (!('ack' in frame)) {
       if (frame.event === 'ack') {
-        this.ctx.findings.add('ws', 'malformed-answer', 'ack-without-ack', '/ws: an ack frame without an ack', { input: this.recent.map(showWs).join('\n'), response: preview(raw.toString('utf8')), tags: [] });
+        this.ctx.findings.add('ws', 'malformed-answer', 'ack-without-ack', '/ws: an ack frame without an ack', {
+          input: this.recent.map(showWs).join('\n'),
+          response: preview(raw.toString('utf8')),
+          tags: [],
+        });
         return;
       }
       this.stats.acklessErrors += 1;
@@ -299,12 +317,21 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * UTF-8) goes on a connection of its own, so the answers owed on the others
  * are not lost with it; the close code must be the documented one.
  */
-export async function sendClosingFrame(ctx: ChannelContext, user: FuzzUser, input: WsInput, expectation: Extract<Expectation, { kind: 'close' }>): Promise<{ code: number | null }> {
+export async function sendClosingFrame(
+  ctx: ChannelContext,
+  user: FuzzUser,
+  input: WsInput,
+  expectation: Extract<Expectation, { kind: 'close' }>,
+): Promise<{ code: number | null }> {
   let socket: WebSocket;
   try {
     socket = await openWs(ctx.world.wsUrl, user.token);
   } catch (error) {
-    ctx.findings.add('ws', 'unexpected-close', 'upgrade-refused', '/ws: an upgrade with a valid token was refused', { input: `GET /ws?token=<${user.username}>`, response: String(error), tags: [] });
+    ctx.findings.add('ws', 'unexpected-close', 'upgrade-refused', '/ws: an upgrade with a valid token was refused', {
+      input: `GET /ws?token=<${user.username}>`,
+      response: String(error),
+      tags: [],
+    });
     return { code: null };
   }
   const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
@@ -330,13 +357,35 @@ export async function sendClosingFrame(ctx: ChannelContext, user: FuzzUser, inpu
 
 /** `count` mutated frames over six connections of four users; returns what was sent and seen. */
 export async function fuzzWs(ctx: ChannelContext, count: number): Promise<WsStats> {
-  const stats: WsStats = { frames: 0, answersExpected: 0, answered: 0, unanswered: 0, acklessErrors: 0, closingFrames: 0, closesAsDocumented: 0, pushes: 0, reconnects: 0, bytesSent: 0 };
+  const stats: WsStats = {
+    frames: 0,
+    answersExpected: 0,
+    answered: 0,
+    unanswered: 0,
+    acklessErrors: 0,
+    closingFrames: 0,
+    closesAsDocumented: 0,
+    pushes: 0,
+    reconnects: 0,
+    bytesSent: 0,
+  };
   const w = ctx.world;
   const users = [w.alice, w.alice, w.bob, w.bob, w.carol, w.mallory];
   const connections = users.map((u, i) => new FuzzConnection(ctx, u, stats, `ws#${i} (${u.username})`));
   const refused = (conn: FuzzConnection, error: unknown) =>
-    ctx.findings.add('ws', 'unexpected-close', 'connect-refused', '/ws: a connection with a valid token could not be (re)opened', { input: `GET /ws?token=<token of ${conn.name}>`, response: String(error), tags: [] });
-  const opened = await Promise.all(connections.map((c) => c.open().then(() => true, (error: unknown) => (refused(c, error), false))));
+    ctx.findings.add('ws', 'unexpected-close', 'connect-refused', '/ws: a connection with a valid token could not be (re)opened', {
+      input: `GET /ws?token=<token of ${conn.name}>`,
+      response: String(error),
+      tags: [],
+    });
+  const opened = await Promise.all(
+    connections.map((c) =>
+      c.open().then(
+        () => true,
+        (error: unknown) => (refused(c, error), false),
+      ),
+    ),
+  );
   const expiry = setInterval(() => connections.forEach((c) => c.expire()), 500);
   let closingInFlight = 0;
   const closing: Array<Promise<void>> = [];

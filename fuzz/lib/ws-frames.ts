@@ -58,8 +58,16 @@ export function expectationOf(input: WsInput, limits: { maxFrameBytes: number; t
   }
   const d = data as { content?: unknown; client_id?: unknown } | undefined;
   const sentContent =
-    (event === 'sendMessage' || event === 'editMessage') && d && typeof d === 'object' && typeof d.content === 'string' && d.client_id == null ? d.content : undefined;
-  return { kind: 'answer', ack: ack as number | string, key: ackKey(ack), event: typeof event === 'string' ? event : `(${typeof event})`, ...(sentContent === undefined ? {} : { sentContent }) };
+    (event === 'sendMessage' || event === 'editMessage') && d && typeof d === 'object' && typeof d.content === 'string' && d.client_id == null
+      ? d.content
+      : undefined;
+  return {
+    kind: 'answer',
+    ack: ack as number | string,
+    key: ackKey(ack),
+    event: typeof event === 'string' ? event : `(${typeof event})`,
+    ...(sentContent === undefined ? {} : { sentContent }),
+  };
 }
 
 /**
@@ -138,7 +146,9 @@ export class WsFrameGenerator {
         }
       } else {
         whole = r.pick<J>([[1, 2, 3], 'sendMessage', 42, null, true, new Obj(), deepNest(10_000, '[', ']'), new Raw('{}'.repeat(3))]);
-        tags.push(`whole:${whole === null ? 'null' : Array.isArray(whole) ? 'array' : whole instanceof Obj ? '{}' : whole instanceof Raw ? 'raw' : typeof whole}`);
+        tags.push(
+          `whole:${whole === null ? 'null' : Array.isArray(whole) ? 'array' : whole instanceof Obj ? '{}' : whole instanceof Raw ? 'raw' : typeof whole}`,
+        );
       }
     }
     const frame = new Obj();

@@ -15,15 +15,8 @@ export const conversationNotFound = <T = never>(conversationId: number): Result<
 export const messageNotFound = <T = never>(messageId: number): Result<T> => fail('MESSAGE_NOT_FOUND', `Message ${messageId} does not exist`);
 
 /** The conversation, provided the actor takes part in it (otherwise, as if it did not exist). */
-export async function conversationOfParticipant(
-  conversations: ConversationRepository,
-  conversationId: number,
-  actor: Actor,
-): Promise<Result<Conversation>> {
-  const [conversation, member] = await Promise.all([
-    conversations.findById(conversationId),
-    conversations.isParticipant(conversationId, actor.id),
-  ]);
+export async function conversationOfParticipant(conversations: ConversationRepository, conversationId: number, actor: Actor): Promise<Result<Conversation>> {
+  const [conversation, member] = await Promise.all([conversations.findById(conversationId), conversations.isParticipant(conversationId, actor.id)]);
   if (!conversation || !member) return conversationNotFound(conversationId);
   return ok(conversation);
 }

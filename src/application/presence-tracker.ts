@@ -52,7 +52,9 @@ export class PresenceTracker {
   /** Takes the lease; the users of processes that died are announced offline in the background, not before serving. */
   async start(): Promise<void> {
     const ended = await this.store.heartbeat();
-    this.flushing = this.flushing.then(() => this.announce(ended)).catch((error: unknown) => this.logger.warn({ err: error }, 'could not announce presence that ended'));
+    this.flushing = this.flushing
+      .then(() => this.announce(ended))
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not announce presence that ended'));
     this.heartbeatTimer = setInterval(() => {
       void this.store.heartbeat().then(
         (ended) => this.announce(ended),

@@ -8,8 +8,20 @@ export const MAX_INT_ID = 2_147_483_647;
 /** Ids arrive as numbers or (from older clients) numeric strings; `max` is the column's range. */
 const idUpTo = (max: number, min = 1) =>
   z
-    .union([z.number(), z.string().regex(/^\d{1,16}$/, 'must be a positive integer').transform(Number)])
-    .pipe(z.number().int('must be an integer').min(min, min === 0 ? 'must be 0 or more' : 'must be a positive integer').max(max, `must be at most ${max}`));
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^\d{1,16}$/, 'must be a positive integer')
+        .transform(Number),
+    ])
+    .pipe(
+      z
+        .number()
+        .int('must be an integer')
+        .min(min, min === 0 ? 'must be 0 or more' : 'must be a positive integer')
+        .max(max, `must be at most ${max}`),
+    );
 
 /** A user or conversation id (an integer column). */
 export const id = idUpTo(MAX_INT_ID);
@@ -95,13 +107,29 @@ export const addParticipantSchema = z.object({ user_id: id });
 export const pageQuerySchema = z.object({
   before: messageId.optional(),
   after: cursor.optional(),
-  limit: z.string().regex(/^\d{1,3}$/, 'must be a number from 1 to 100').transform(Number).pipe(z.number().int().min(1).max(100)).optional().default(50),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a number from 1 to 100')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional()
+    .default(50),
 });
 
 /** `GET /conversations`: a page of at most `limit`, after `cursor`. */
 export const listQuerySchema = z.object({
-  limit: z.string().regex(/^\d{1,3}$/, 'must be a number from 1 to 100').transform(Number).pipe(z.number().int().min(1).max(100)).optional().default(50),
-  cursor: z.string().max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor this server gave out').optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a number from 1 to 100')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional()
+    .default(50),
+  cursor: z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor this server gave out')
+    .optional(),
 });
 
 export type ChangePasswordInput = z.infer<typeof changePasswordSchema>;

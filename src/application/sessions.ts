@@ -36,12 +36,14 @@ export class Sessions {
     const now = this.clock.now();
     const refresh = this.tokens.newRefreshToken();
     const expiresAt = this.refreshExpiry(now);
-    const session = await this.sessions.create(
-      { id: this.newId(), userId: user.id, deviceLabel: device.label, ip: device.ip, expiresAt },
-      refresh.hash,
-      now,
-    );
-    return { user, sessionId: session.id, token: await this.tokens.issue({ userId: user.id, sessionId: session.id }), refreshToken: refresh.token, refreshExpiresAt: expiresAt };
+    const session = await this.sessions.create({ id: this.newId(), userId: user.id, deviceLabel: device.label, ip: device.ip, expiresAt }, refresh.hash, now);
+    return {
+      user,
+      sessionId: session.id,
+      token: await this.tokens.issue({ userId: user.id, sessionId: session.id }),
+      refreshToken: refresh.token,
+      refreshExpiresAt: expiresAt,
+    };
   }
 
   refreshExpiry(now: Date): Date {

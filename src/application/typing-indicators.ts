@@ -48,7 +48,12 @@ export class TypingIndicators {
       if (last === undefined || now - last >= this.expireMs) return false;
       this.announced.delete(key);
     }
-    await this.broadcaster.toConversation(conversationId, 'typing', { conversation_id: conversationId, user_id: actor.id, is_typing: isTyping }, { exceptUserId: actor.id });
+    await this.broadcaster.toConversation(
+      conversationId,
+      'typing',
+      { conversation_id: conversationId, user_id: actor.id, is_typing: isTyping },
+      { exceptUserId: actor.id },
+    );
     return true;
   }
 

@@ -118,9 +118,7 @@ export const readReceiptResultSchema = z.object({ conversation_id: int, message_
 export const deletedSchema = z.object({ id: int });
 export const typingResultSchema = z.object({ conversation_id: int, is_typing: z.boolean() });
 
-export const errorSchema = z
-  .object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) })
-  .meta({ id: 'Error' });
+export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) }).meta({ id: 'Error' });
 
 export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 

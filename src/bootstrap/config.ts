@@ -3,9 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { originalVariables, type IgnoredVariable } from './original-variables.js';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(min).max(max);
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
@@ -19,76 +17,197 @@ export const documented = z.registry<VariableDoc>();
 
 /** Every variable the server reads, validated at start-up. */
 export const configSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development').register(documented, { group: 'server', description: '`production` refuses to start without a strong `JWT_SECRET`' }),
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'])
+    .default('development')
+    .register(documented, { group: 'server', description: '`production` refuses to start without a strong `JWT_SECRET`' }),
   HOST: z.string().min(1).default('0.0.0.0').register(documented, { group: 'server', description: 'Address to listen on' }),
   PORT: int(0, 65535).default(8001).register(documented, { group: 'server', description: 'Port for REST, `/ws` and Socket.IO (0: a free one)' }),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').register(documented, { group: 'server', description: 'pino level; JSON lines, pretty in development on a terminal' }),
-  DATABASE_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' }).optional()).register(documented, { group: 'database', description: 'PostgreSQL to use (postgres://user:password@host:5432/db); empty (and no DB_HOST): the embedded one under DATA_DIR' }),
-  DB_HOST: z.preprocess(blankToUndefined, z.string().optional()).register(documented, { group: 'database', description: 'The original backend’s variables, used when DATABASE_URL is empty' }),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .register(documented, { group: 'server', description: 'pino level; JSON lines, pretty in development on a terminal' }),
+  DATABASE_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' }).optional()).register(documented, {
+    group: 'database',
+    description: 'PostgreSQL to use (postgres://user:password@host:5432/db); empty (and no DB_HOST): the embedded one under DATA_DIR',
+  }),
+  DB_HOST: z
+    .preprocess(blankToUndefined, z.string().optional())
+    .register(documented, { group: 'database', description: 'The original backend’s variables, used when DATABASE_URL is empty' }),
   DB_PORT: z.preprocess(blankToUndefined, int(1, 65535).optional()).register(documented, { group: 'database', description: '' }),
   DB_USER: z.preprocess(blankToUndefined, z.string().optional()).register(documented, { group: 'database', description: '' }),
   DB_PASSWORD: z.preprocess(blankToUndefined, z.string().optional()).register(documented, { group: 'database', description: '' }),
   DB_NAME: z.preprocess(blankToUndefined, z.string().optional()).register(documented, { group: 'database', description: '' }),
-  DB_SCHEMA: z.preprocess(blankToUndefined, z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier').optional()).register(documented, { group: 'database', description: 'Schema for the tables (created if missing); default `public` (docs/MIGRATING.md)' }),
+  DB_SCHEMA: z
+    .preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier')
+        .optional(),
+    )
+    .register(documented, { group: 'database', description: 'Schema for the tables (created if missing); default `public` (docs/MIGRATING.md)' }),
   DB_POOL_MAX: int(1, 1000).default(10).register(documented, { group: 'database', description: 'Connections per server process' }),
-  DATA_DIR: z.string().min(1).default('./.data').register(documented, { group: 'database', description: 'Embedded database and generated secrets (any writable folder; works as root)' }),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('./.data')
+    .register(documented, { group: 'database', description: 'Embedded database and generated secrets (any writable folder; works as root)' }),
   EMBEDDED_DB_PORT: int(0, 65535).default(0).register(documented, { group: 'database', description: 'Port of the embedded database (0: a free one)' }),
   MIGRATE_ON_START: bool.default(true).register(documented, { group: 'database', description: 'Apply migrations at start-up (else `npm run migrate`)' }),
-  JWT_SECRET: z.preprocess(blankToUndefined, z.string().optional()).register(documented, { group: 'auth', description: 'HS256 key for this server’s tokens (32+ random bytes in production; generated under DATA_DIR otherwise)' }),
+  JWT_SECRET: z.preprocess(blankToUndefined, z.string().optional()).register(documented, {
+    group: 'auth',
+    description: 'HS256 key for this server’s tokens (32+ random bytes in production; generated under DATA_DIR otherwise)',
+  }),
   JWT_TTL_SECONDS: int(60, 86_400).default(900).register(documented, { group: 'auth', description: 'Lifetime of access tokens' }),
-  JWT_MAX_LIFETIME_SECONDS: int(60, 31_536_000).default(86_400).register(documented, { group: 'auth', description: 'No token living longer than this is accepted, whoever signed it' }),
+  JWT_MAX_LIFETIME_SECONDS: int(60, 31_536_000)
+    .default(86_400)
+    .register(documented, { group: 'auth', description: 'No token living longer than this is accepted, whoever signed it' }),
   REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30).register(documented, { group: 'auth', description: 'Lifetime of refresh tokens (each works once)' }),
-  JWT_ISSUER: z.preprocess(blankToUndefined, z.string().max(512).optional()).register(documented, { group: 'auth', description: 'Required `iss` of every token (and written into this server’s)' }),
-  JWT_AUDIENCE: z.preprocess(blankToUndefined, z.string().max(512).optional()).register(documented, { group: 'auth', description: 'Required `aud` of every token (and written into this server’s)' }),
-  JWT_JWKS_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()).register(documented, { group: 'auth', description: 'An identity provider’s keys (RS256/ES256)' }),
-  JWT_PUBLIC_KEY: z.preprocess(blankToUndefined, z.string().regex(/-----BEGIN PUBLIC KEY-----/, 'must be a PEM public key (SPKI)').optional()).register(documented, { group: 'auth', description: 'Or one PEM (SPKI) public key of it' }),
-  JWT_USER_ID_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a claim name').default('sub').register(documented, { group: 'auth', description: 'Claim carrying the user id (`user_id` for Django REST SimpleJWT)' }),
+  JWT_ISSUER: z
+    .preprocess(blankToUndefined, z.string().max(512).optional())
+    .register(documented, { group: 'auth', description: 'Required `iss` of every token (and written into this server’s)' }),
+  JWT_AUDIENCE: z
+    .preprocess(blankToUndefined, z.string().max(512).optional())
+    .register(documented, { group: 'auth', description: 'Required `aud` of every token (and written into this server’s)' }),
+  JWT_JWKS_URL: z
+    .preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional())
+    .register(documented, { group: 'auth', description: 'An identity provider’s keys (RS256/ES256)' }),
+  JWT_PUBLIC_KEY: z
+    .preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/-----BEGIN PUBLIC KEY-----/, 'must be a PEM public key (SPKI)')
+        .optional(),
+    )
+    .register(documented, { group: 'auth', description: 'Or one PEM (SPKI) public key of it' }),
+  JWT_USER_ID_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a claim name')
+    .default('sub')
+    .register(documented, { group: 'auth', description: 'Claim carrying the user id (`user_id` for Django REST SimpleJWT)' }),
   PASSWORD_HASH_MEMORY_KIB: int(1024, 1_048_576).default(19_456).register(documented, { group: 'auth', description: 'argon2id memory cost' }),
   PASSWORD_HASH_TIME_COST: int(1, 100).default(2).register(documented, { group: 'auth', description: 'argon2id passes' }),
   CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)).register(documented, { group: 'server', description: 'Comma-separated browser origins allowed on REST, upgrades and Socket.IO; empty: FRONTEND_URL’s, else any origin' }),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .register(documented, {
+      group: 'server',
+      description: 'Comma-separated browser origins allowed on REST, upgrades and Socket.IO; empty: FRONTEND_URL’s, else any origin',
+    }),
   // The original backend's single CORS origin, used when CORS_ORIGINS is empty (original-variables.ts).
-  FRONTEND_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()).register(documented, { group: 'server', description: 'The original backend’s single CORS origin, used when CORS_ORIGINS is empty' }),
-  DB_DIALECT: z.preprocess(blankToUndefined, z.string().regex(/^postgres(ql)?$/i, 'this server runs on PostgreSQL only').optional()).register(documented, { group: 'database', description: 'Accepted from the original backend’s .env; PostgreSQL only' }),
+  FRONTEND_URL: z
+    .preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional())
+    .register(documented, { group: 'server', description: 'The original backend’s single CORS origin, used when CORS_ORIGINS is empty' }),
+  DB_DIALECT: z
+    .preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?$/i, 'this server runs on PostgreSQL only')
+        .optional(),
+    )
+    .register(documented, { group: 'database', description: 'Accepted from the original backend’s .env; PostgreSQL only' }),
   MAX_CONTENT_LENGTH: int(1, 1_000_000).default(10_000).register(documented, { group: 'limits', description: 'Characters per message (`CONTENT_TOO_LONG`)' }),
-  DUPLICATE_WINDOW_SECONDS: int(0, 3600).default(0).register(documented, { group: 'limits', description: 'Over 0: a send without client_id that repeats one of the sender’s in the conversation within this window answers with the first (docs/API.md)' }),
-  MAX_FRAME_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024).register(documented, { group: 'limits', description: 'Larger frames or Socket.IO packets close the connection (1009)' }),
-  MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024).register(documented, { group: 'limits', description: 'Larger REST bodies get 413' }),
-  RATE_LIMIT_PER_SECOND: z.coerce.number({ message: 'must be a number' }).min(0).default(50).register(documented, { group: 'limits', description: 'Events per connection per second (0: no limit)' }),
+  DUPLICATE_WINDOW_SECONDS: int(0, 3600).default(0).register(documented, {
+    group: 'limits',
+    description:
+      'Over 0: a send without client_id that repeats one of the sender’s in the conversation within this window answers with the first (docs/API.md)',
+  }),
+  MAX_FRAME_BYTES: int(1024, 16 * 1024 * 1024)
+    .default(64 * 1024)
+    .register(documented, { group: 'limits', description: 'Larger frames or Socket.IO packets close the connection (1009)' }),
+  MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024)
+    .default(64 * 1024)
+    .register(documented, { group: 'limits', description: 'Larger REST bodies get 413' }),
+  RATE_LIMIT_PER_SECOND: z.coerce
+    .number({ message: 'must be a number' })
+    .min(0)
+    .default(50)
+    .register(documented, { group: 'limits', description: 'Events per connection per second (0: no limit)' }),
   RATE_LIMIT_BURST: int(1, 1_000_000).default(100).register(documented, { group: 'limits', description: 'Events a connection may send at once' }),
-  RATE_LIMITS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on').register(documented, { group: 'limits', description: '`off` turns off every per-address and per-user limit and the connection caps (not the login lockout)' }),
+  RATE_LIMITS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on').register(documented, {
+    group: 'limits',
+    description: '`off` turns off every per-address and per-user limit and the connection caps (not the login lockout)',
+  }),
   LOGIN_PER_IP_PER_MINUTE: int(0, 1_000_000).default(30).register(documented, { group: 'limits', description: 'Logins per client address' }),
   REGISTER_PER_IP_PER_MINUTE: int(0, 1_000_000).default(10).register(documented, { group: 'limits', description: 'Registrations per client address' }),
   REST_SENDS_PER_USER_PER_MINUTE: int(0, 1_000_000).default(120).register(documented, { group: 'limits', description: 'Messages sent over REST per user' }),
   CONVERSATIONS_PER_USER_PER_MINUTE: int(0, 1_000_000).default(20).register(documented, { group: 'limits', description: 'Conversations created per user' }),
   GROUPS_PER_USER_PER_HOUR: int(0, 1_000_000).default(50).register(documented, { group: 'limits', description: 'Groups created per user' }),
   MAX_CONNECTIONS_PER_USER: int(0, 1_000_000).default(50).register(documented, { group: 'limits', description: 'Open connections of one user, per process' }),
-  MAX_CONNECTIONS_PER_ADDRESS: int(0, 1_000_000).default(1000).register(documented, { group: 'limits', description: 'Open connections from one address, per process' }),
-  UPGRADE_MAX_IN_FLIGHT: int(1, 100_000).default(256).register(documented, { group: 'limits', description: 'Upgrades being authenticated at once, per process (503 beyond)' }),
+  MAX_CONNECTIONS_PER_ADDRESS: int(0, 1_000_000)
+    .default(1000)
+    .register(documented, { group: 'limits', description: 'Open connections from one address, per process' }),
+  UPGRADE_MAX_IN_FLIGHT: int(1, 100_000)
+    .default(256)
+    .register(documented, { group: 'limits', description: 'Upgrades being authenticated at once, per process (503 beyond)' }),
   LOGIN_LOCKOUT_FAILURES: int(1, 1000).default(10).register(documented, { group: 'limits', description: 'Failed logins of one account that lock it' }),
   LOGIN_LOCKOUT_WINDOW_MINUTES: int(1, 10_080).default(15).register(documented, { group: 'limits', description: 'The window those failures are counted in' }),
   LOGIN_LOCKOUT_MINUTES: int(1, 10_080).default(15).register(documented, { group: 'limits', description: 'How long the lock lasts' }),
-  TRUST_PROXY_HOPS: int(0, 10).default(0).register(documented, { group: 'server', description: 'Proxies in front whose X-Forwarded-For is trusted (docs/SECURITY.md)' }),
-  METRICS_PORT: int(0, 65535).default(9464).register(documented, { group: 'metrics', description: 'Prometheus metrics of the whole process tree on their own port (0: off)' }),
+  TRUST_PROXY_HOPS: int(0, 10)
+    .default(0)
+    .register(documented, { group: 'server', description: 'Proxies in front whose X-Forwarded-For is trusted (docs/SECURITY.md)' }),
+  METRICS_PORT: int(0, 65535)
+    .default(9464)
+    .register(documented, { group: 'metrics', description: 'Prometheus metrics of the whole process tree on their own port (0: off)' }),
   METRICS_HOST: z.string().min(1).default('127.0.0.1').register(documented, { group: 'metrics', description: 'Address of the metrics port' }),
-  METRICS_TOKEN: z.preprocess(blankToUndefined, z.string().min(16, 'must be at least 16 characters').optional()).register(documented, { group: 'metrics', description: 'When set, also serve `/metrics` on the public port to this bearer token' }),
-  WS_IDLE_TIMEOUT_SECONDS: int(0, 960).default(120).register(documented, { group: 'connections', description: 'A silent connection is dropped after this; the server pings' }),
-  WS_MAX_BACKPRESSURE_BYTES: int(1024, 1024 * 1024 * 1024).default(1024 * 1024).register(documented, { group: 'connections', description: 'A consumer this far behind is disconnected (4008)' }),
+  METRICS_TOKEN: z
+    .preprocess(blankToUndefined, z.string().min(16, 'must be at least 16 characters').optional())
+    .register(documented, { group: 'metrics', description: 'When set, also serve `/metrics` on the public port to this bearer token' }),
+  WS_IDLE_TIMEOUT_SECONDS: int(0, 960)
+    .default(120)
+    .register(documented, { group: 'connections', description: 'A silent connection is dropped after this; the server pings' }),
+  WS_MAX_BACKPRESSURE_BYTES: int(1024, 1024 * 1024 * 1024)
+    .default(1024 * 1024)
+    .register(documented, { group: 'connections', description: 'A consumer this far behind is disconnected (4008)' }),
   WS_MAX_IN_FLIGHT: int(1, 100_000).default(256).register(documented, { group: 'limits', description: 'Unanswered events per connection' }),
   // At most 800, so a batch's ids always fit in one NOTIFY payload.
-  WRITE_BATCH_MAX: int(1, 800).default(500).register(documented, { group: 'write path', description: 'Messages per insert statement (at most 800, so a batch’s ids fit one NOTIFY)' }),
-  WRITE_BATCH_WAIT_MS: int(0, 1000).default(0).register(documented, { group: 'write path', description: 'Extra wait for a batch to fill (0: none; batches form while the previous one commits)' }),
-  WRITE_QUEUE_MAX: int(1, 10_000_000).default(10_000).register(documented, { group: 'write path', description: 'Messages waiting to be written, per process (`OVERLOADED` beyond)' }),
-  WRITE_LANES: int(1, 64).default(4).register(documented, { group: 'write path', description: 'Ordered write lanes, cluster-wide (docs/SCALING.md: what N to choose)' }),
-  PRESENCE_LEASE_SECONDS: int(3, 600).default(20).register(documented, { group: 'connections', description: 'How long a process’s presence outlives it if it dies' }),
-  PRESENCE_GRACE_MS: int(0, 60_000).default(5_000).register(documented, { group: 'connections', description: 'A user whose last connection closes is shown offline after this, unless they reconnect' }),
-  TRANSPORT: z.enum(['auto', 'uws', 'node']).default('auto').register(documented, { group: 'server', description: '`auto`: the official uWebSockets.js if installed, else the npm build where it loads natively, else Node’s http + ws; `uws` refuses to start without a native build; `node` always the Node transport' }),
-  SOCKETIO_ENABLED: bool.default(true).register(documented, { group: 'server', description: 'Serve the Socket.IO endpoint at `/socket.io/` for clients of the original backend' }),
-  WEB_CLIENT_ENABLED: bool.default(true).register(documented, { group: 'server', description: 'Serve the browser app at `/` and the client module at `/chat-client.js`' }),
-  FANOUT: z.enum(['postgres', 'local']).default('postgres').register(documented, { group: 'write path', description: '`postgres`: delivery across processes over LISTEN/NOTIFY; `local`: a single process without it' }),
-  NOTIFY_CHANNEL: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('chat_fanout').register(documented, { group: 'write path', description: 'The LISTEN/NOTIFY channel' }),
+  WRITE_BATCH_MAX: int(1, 800)
+    .default(500)
+    .register(documented, { group: 'write path', description: 'Messages per insert statement (at most 800, so a batch’s ids fit one NOTIFY)' }),
+  WRITE_BATCH_WAIT_MS: int(0, 1000)
+    .default(0)
+    .register(documented, { group: 'write path', description: 'Extra wait for a batch to fill (0: none; batches form while the previous one commits)' }),
+  WRITE_QUEUE_MAX: int(1, 10_000_000)
+    .default(10_000)
+    .register(documented, { group: 'write path', description: 'Messages waiting to be written, per process (`OVERLOADED` beyond)' }),
+  WRITE_LANES: int(1, 64)
+    .default(4)
+    .register(documented, { group: 'write path', description: 'Ordered write lanes, cluster-wide (docs/SCALING.md: what N to choose)' }),
+  PRESENCE_LEASE_SECONDS: int(3, 600)
+    .default(20)
+    .register(documented, { group: 'connections', description: 'How long a process’s presence outlives it if it dies' }),
+  PRESENCE_GRACE_MS: int(0, 60_000)
+    .default(5_000)
+    .register(documented, { group: 'connections', description: 'A user whose last connection closes is shown offline after this, unless they reconnect' }),
+  TRANSPORT: z.enum(['auto', 'uws', 'node']).default('auto').register(documented, {
+    group: 'server',
+    description:
+      '`auto`: the official uWebSockets.js if installed, else the npm build where it loads natively, else Node’s http + ws; `uws` refuses to start without a native build; `node` always the Node transport',
+  }),
+  SOCKETIO_ENABLED: bool
+    .default(true)
+    .register(documented, { group: 'server', description: 'Serve the Socket.IO endpoint at `/socket.io/` for clients of the original backend' }),
+  WEB_CLIENT_ENABLED: bool
+    .default(true)
+    .register(documented, { group: 'server', description: 'Serve the browser app at `/` and the client module at `/chat-client.js`' }),
+  FANOUT: z.enum(['postgres', 'local']).default('postgres').register(documented, {
+    group: 'write path',
+    description: '`postgres`: delivery across processes over LISTEN/NOTIFY; `local`: a single process without it',
+  }),
+  NOTIFY_CHANNEL: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier')
+    .default('chat_fanout')
+    .register(documented, { group: 'write path', description: 'The LISTEN/NOTIFY channel' }),
   WORKERS: int(1, 64).default(1).register(documented, { group: 'server', description: 'Server processes sharing PORT (docs/SCALING.md)' }),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).register(documented, { group: 'server', description: 'How long shutdown waits for work in flight' }),
 });

@@ -83,17 +83,20 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string, te
       new Argon2PasswordHasher({ memoryCost: config.PASSWORD_HASH_MEMORY_KIB, timeCost: config.PASSWORD_HASH_TIME_COST }),
     );
     bind(id(TOKENS.TokenService))
-      .toDynamicValue((ctx) => new JoseTokenService({
-        secret: jwtSecret,
-        ttlSeconds: config.JWT_TTL_SECONDS,
-        userIdClaim: config.JWT_USER_ID_CLAIM,
-        maxLifetimeSeconds: config.JWT_MAX_LIFETIME_SECONDS,
-        ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
-        ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
-        ...(config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : {}),
-        ...(config.JWT_PUBLIC_KEY ? { publicKeyPem: config.JWT_PUBLIC_KEY } : {}),
-        clock: get(ctx, TOKENS.Clock),
-      }))
+      .toDynamicValue(
+        (ctx) =>
+          new JoseTokenService({
+            secret: jwtSecret,
+            ttlSeconds: config.JWT_TTL_SECONDS,
+            userIdClaim: config.JWT_USER_ID_CLAIM,
+            maxLifetimeSeconds: config.JWT_MAX_LIFETIME_SECONDS,
+            ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+            ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+            ...(config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : {}),
+            ...(config.JWT_PUBLIC_KEY ? { publicKeyPem: config.JWT_PUBLIC_KEY } : {}),
+            clock: get(ctx, TOKENS.Clock),
+          }),
+      )
       .inSingletonScope();
   });
 
@@ -183,7 +186,13 @@ export const postgresFanoutModule = (o: { channel: string; nodeId: string }) =>
   new ContainerModule(({ bind }) => {
     bind(id(TOKENS.Broadcaster))
       .toDynamicValue(
-        (ctx) => new PgBroadcaster(get(ctx, TOKENS.PgPool), { channel: o.channel, nodeId: o.nodeId, observers: get(ctx, TOKENS.FanoutObservers), logger: get(ctx, TOKENS.Logger) }),
+        (ctx) =>
+          new PgBroadcaster(get(ctx, TOKENS.PgPool), {
+            channel: o.channel,
+            nodeId: o.nodeId,
+            observers: get(ctx, TOKENS.FanoutObservers),
+            logger: get(ctx, TOKENS.Logger),
+          }),
       )
       .inSingletonScope();
   });

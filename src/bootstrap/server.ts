@@ -76,7 +76,11 @@ async function openDatabase(config: Config, logger: Logger) {
 }
 
 async function ready(sequelize: Sequelize, pool: pg.Pool) {
-  const ping = (q: () => Promise<unknown>) => q().then(() => true, () => false);
+  const ping = (q: () => Promise<unknown>) =>
+    q().then(
+      () => true,
+      () => false,
+    );
   const [orm, direct] = await Promise.all([ping(() => sequelize.query('SELECT 1')), ping(() => pool.query('SELECT 1'))]);
   return orm && direct;
 }
@@ -90,10 +94,9 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   let lanes: number;
   try {
     // The users table's trigger announces lost access on this channel (none with local fan-out).
-    await db.pool.query(
-      'INSERT INTO fanout_settings (singleton, channel) VALUES (true, $1) ON CONFLICT (singleton) DO UPDATE SET channel = excluded.channel',
-      [channel],
-    );
+    await db.pool.query('INSERT INTO fanout_settings (singleton, channel) VALUES (true, $1) ON CONFLICT (singleton) DO UPDATE SET channel = excluded.channel', [
+      channel,
+    ]);
     lanes = await ensureLanes(db.pool, config.WRITE_LANES, async () => {
       const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM server_nodes WHERE lease_expires_at > now()');
       return Number(rows[0]!.n);
@@ -112,7 +115,11 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   const container = buildContainer(
     coreModule(config, logger, await jwtSecret(config), telemetry),
     postgresModule(config, {
-      sequelize: db.sequelize, pool: db.pool, lanes, nodeId, channel,
+      sequelize: db.sequelize,
+      pool: db.pool,
+      lanes,
+      nodeId,
+      channel,
       onCommitted: (lane, previousId, stored) => listener?.deliverCommitted(lane, previousId, stored),
     }),
     deliveryModule(registry),
@@ -144,7 +151,10 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   const useCases = resolve(container, TOKENS.UseCases);
   let transport: Transport | null = null;
   const limitsOn = config.RATE_LIMITS === 'on';
-  if (!limitsOn) logger.warn('RATE_LIMITS=off: no per-IP or per-user request limits and no connection caps (the per-account login lockout stays on); for benchmarks on a trusted network only');
+  if (!limitsOn)
+    logger.warn(
+      'RATE_LIMITS=off: no per-IP or per-user request limits and no connection caps (the per-account login lockout stays on); for benchmarks on a trusted network only',
+    );
   const gateway = new Gateway(useCases, registry, {
     version: PRODUCT_VERSION,
     maxFrameBytes: config.MAX_FRAME_BYTES,
@@ -193,7 +203,10 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     choice.kind === 'uws'
       ? new UwsTransport(choice.build, gateway, { host: config.HOST, port: config.PORT })
       : new NodeTransport(gateway, { host: config.HOST, port: config.PORT });
-  logger.info({ transport: transport.name, build: transport.build, reason: choice.reason, node: process.version }, `transport: ${transport.name} (${transport.build})`);
+  logger.info(
+    { transport: transport.name, build: transport.build, reason: choice.reason, node: process.version },
+    `transport: ${transport.name} (${transport.build})`,
+  );
 
   let socketIo: SocketIoEndpoint | null = null;
   if (config.SOCKETIO_ENABLED) {

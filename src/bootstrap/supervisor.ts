@@ -66,7 +66,9 @@ export async function supervise(config: Config, logger: Logger): Promise<void> {
   };
   for (let slot = 0; slot < config.WORKERS; slot++) start(slot);
   // One /metrics for the cluster: every worker's registry, merged over IPC.
-  const metrics = config.METRICS_PORT ? await startMetricsServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, collect: clusterMetrics(), logger: log }) : null;
+  const metrics = config.METRICS_PORT
+    ? await startMetricsServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, collect: clusterMetrics(), logger: log })
+    : null;
 
   const shutdown = async (signal: string) => {
     if (stopping) return;

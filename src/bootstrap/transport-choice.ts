@@ -2,9 +2,7 @@ import { loadNativeUws, OFFICIAL_INSTALL, type UwsBuild } from '../adapters/uws/
 
 export type TransportSetting = 'auto' | 'uws' | 'node';
 
-export type TransportChoice =
-  | { readonly kind: 'uws'; readonly build: UwsBuild; readonly reason: string }
-  | { readonly kind: 'node'; readonly reason: string };
+export type TransportChoice = { readonly kind: 'uws'; readonly build: UwsBuild; readonly reason: string } | { readonly kind: 'node'; readonly reason: string };
 
 export class TransportUnavailableError extends Error {}
 

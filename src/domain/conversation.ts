@@ -25,12 +25,7 @@ export const directKey = (a: number, b: number): string => (a < b ? `${a}:${b}` 
  * Who may add `userId` to a conversation: anyone may join an open group;
  * any participant of a group may add others; direct conversations never change.
  */
-export function canAddParticipant(
-  conversation: Conversation,
-  actor: Actor,
-  actorIsParticipant: boolean,
-  userId: number,
-): Result<true> {
+export function canAddParticipant(conversation: Conversation, actor: Actor, actorIsParticipant: boolean, userId: number): Result<true> {
   if (conversation.kind !== 'group') return fail('NOT_A_GROUP', 'Direct conversations have exactly two participants');
   if (userId === actor.id) {
     if (actorIsParticipant || conversation.isOpen || actor.isStaff) return ok(true);

@@ -38,12 +38,7 @@ export const MAX_URL_LENGTH = 2048;
  * (an http(s) one) becomes the attachment, and `content` is kept as sent,
  * since that is where those clients read it.
  */
-export function checkMessageBody(
-  type: MessageType,
-  content: string,
-  attachment: Attachment | null,
-  maxContentLength: number,
-): Result<Attachment | null> {
+export function checkMessageBody(type: MessageType, content: string, attachment: Attachment | null, maxContentLength: number): Result<Attachment | null> {
   if (content.length > maxContentLength) {
     return fail('CONTENT_TOO_LONG', `Content is longer than ${maxContentLength} characters`, {
       max: maxContentLength,

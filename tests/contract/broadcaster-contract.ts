@@ -22,7 +22,14 @@ export interface FanoutFixture {
 export const observing = (observed: MembershipChange[]): FanoutObserver => ({ membershipChanged: (c) => observed.push(c) });
 
 const draft = (conversationId: number, senderId: number, content: string, clientId: string | null = null): MessageDraft => ({
-  conversationId, senderId, senderUsername: `u${senderId}`, content, type: 'text', attachment: null, clientId, createdAt: new Date(),
+  conversationId,
+  senderId,
+  senderUsername: `u${senderId}`,
+  content,
+  type: 'text',
+  attachment: null,
+  clientId,
+  createdAt: new Date(),
 });
 
 /**
@@ -31,7 +38,9 @@ const draft = (conversationId: number, senderId: number, content: string, client
  */
 export function broadcasterContract(name: string, fresh: () => Promise<FanoutFixture>) {
   const received = (p: FanoutProcess, event: string, conversationId?: number) =>
-    p.delivery.delivered.filter((d) => d.kind === 'publish' && d.event === event && (conversationId === undefined || d.conversationIds.includes(conversationId)));
+    p.delivery.delivered.filter(
+      (d) => d.kind === 'publish' && d.event === event && (conversationId === undefined || d.conversationIds.includes(conversationId)),
+    );
 
   describe(`${name}: broadcaster contract`, () => {
     it('announces each appended message once on every process, in append order, and a repeated client id not at all', async () => {
@@ -105,7 +114,11 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
       await f.processes[0]!.broadcaster.toConversationsEach(events);
       for (const p of f.processes) {
         await eventually(() => received(p, 'presence').length >= events.length);
-        const got = received(p, 'presence') as Array<{ conversationIds: number[]; exceptUserId?: number; data: { user_id: number; last_seen_at: string | null } }>;
+        const got = received(p, 'presence') as Array<{
+          conversationIds: number[];
+          exceptUserId?: number;
+          data: { user_id: number; last_seen_at: string | null };
+        }>;
         expect(got.map((d) => d.data.user_id)).toEqual(events.map((e) => e.data.user_id));
         expect(got[2_500]!.data.last_seen_at).toBe('y'.repeat(9_000));
         expect(got.every((d, i) => d.exceptUserId === i + 1 && d.conversationIds[0] === 2_000_000 + (i % 50))).toBe(true);
@@ -124,7 +137,12 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
         expect(changes.every((c) => c.conversationId === 42 && c.added)).toBe(true);
         expect(p.observed.map((c) => c.userId)).toEqual(users);
         // Sent after the changes, delivered after them.
-        expect(p.delivery.delivered.at(-1)).toEqual({ kind: 'user', userId: 3, event: 'participantRemoved', data: { conversation_id: 42, user_id: 3, removed_by: 1 } });
+        expect(p.delivery.delivered.at(-1)).toEqual({
+          kind: 'user',
+          userId: 3,
+          event: 'participantRemoved',
+          data: { conversation_id: 42, user_id: 3, removed_by: 1 },
+        });
       }
     });
   });

@@ -51,7 +51,12 @@ broadcasterContract('PostgreSQL LISTEN/NOTIFY', async (): Promise<FanoutFixture>
     const delivery = new RecordingDelivery();
     const observed: MembershipChange[] = [];
     const listener = new PgListener(pool, {
-      url, channel, nodeId: node, lanes, delivery, observers: [observing(observed)],
+      url,
+      channel,
+      nodeId: node,
+      lanes,
+      delivery,
+      observers: [observing(observed)],
       messages: new SequelizeMessageRepository(sequelize),
       conversations: new SequelizeConversationRepository(sequelize),
       logger: silentLogger,
@@ -79,7 +84,10 @@ broadcasterContract('PostgreSQL LISTEN/NOTIFY', async (): Promise<FanoutFixture>
       const userIds: number[] = [];
       for (let i = 0; i < members; i++) {
         const k = `${Date.now()}_${++n}`;
-        const created = await users.create({ email: `f${k}@x.io`, username: `f${k}`, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' }, new Date());
+        const created = await users.create(
+          { email: `f${k}@x.io`, username: `f${k}`, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' },
+          new Date(),
+        );
         if (!created.ok) throw new Error(created.error.code);
         userIds.push(created.value.id);
       }

@@ -37,7 +37,14 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
     return created.value;
   };
   const draft = (conversationId: number, senderId: number, content: string, clientId: string | null = null, s = 0): MessageDraft => ({
-    conversationId, senderId, senderUsername: 'ignored-by-some', content, type: 'text', attachment: null, clientId, createdAt: at(s),
+    conversationId,
+    senderId,
+    senderUsername: 'ignored-by-some',
+    content,
+    type: 'text',
+    attachment: null,
+    clientId,
+    createdAt: at(s),
   });
 
   describe(`${name}: users`, () => {
@@ -47,9 +54,15 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       expect(u.email).toBe(u.email.toLowerCase());
       expect((await r.users.findByEmail(u.email.toUpperCase()))?.id).toBe(u.id);
       expect((await r.users.findByUsername(u.username))?.id).toBe(u.id);
-      const dupEmail = await r.users.create({ email: u.email, username: 'other', passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' }, t0);
+      const dupEmail = await r.users.create(
+        { email: u.email, username: 'other', passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' },
+        t0,
+      );
       expect(dupEmail.ok ? null : dupEmail.error.code).toBe('EMAIL_TAKEN');
-      const dupName = await r.users.create({ email: 'o@x.io', username: u.username, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' }, t0);
+      const dupName = await r.users.create(
+        { email: 'o@x.io', username: u.username, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' },
+        t0,
+      );
       expect(dupName.ok ? null : dupName.error.code).toBe('USERNAME_TAKEN');
     });
 
@@ -118,7 +131,8 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const r = await fresh();
       const [a, b] = [await user(r), await user(r)];
       const groups = [];
-      for (let i = 0; i < 5; i++) groups.push(await r.conversations.createGroup({ title: `g${i}`, isOpen: false, createdBy: b.id, participantIds: [a.id, b.id] }, at(100 + i)));
+      for (let i = 0; i < 5; i++)
+        groups.push(await r.conversations.createGroup({ title: `g${i}`, isOpen: false, createdBy: b.id, participantIds: [a.id, b.id] }, at(100 + i)));
       for (let i = 0; i < 105; i++) await r.store.append(draft(groups[1]!.id, b.id, `spam ${i}`, null, 200));
       const first = await r.conversations.listForUser(a.id, { limit: 2 });
       expect(first.conversations.map((s) => s.conversation.id)).toEqual([groups[1]!.id, groups[4]!.id]);
@@ -143,7 +157,10 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const id = uuid(++s + n * 1000);
       await r.sessions.create({ id, userId: u.id, deviceLabel: 'Phone', ip: '10.0.0.1', expiresAt: at(1000) }, `h1-${id}`, t0);
       const rotated = await r.sessions.rotate(`h1-${id}`, `h2-${id}`, at(10), at(2000), { deviceLabel: 'Phone 2', ip: null });
-      expect(rotated).toMatchObject({ kind: 'rotated', session: { id, userId: u.id, deviceLabel: 'Phone 2', ip: '10.0.0.1', expiresAt: at(2000), lastUsedAt: at(10) } });
+      expect(rotated).toMatchObject({
+        kind: 'rotated',
+        session: { id, userId: u.id, deviceLabel: 'Phone 2', ip: '10.0.0.1', expiresAt: at(2000), lastUsedAt: at(10) },
+      });
       expect(await r.sessions.rotate(`h1-${id}`, `h3-${id}`, at(11), at(2000), device)).toMatchObject({ kind: 'reused', session: { id } });
       expect(await r.sessions.rotate('no such hash', 'x', at(11), at(2000), device)).toEqual({ kind: 'unknown' });
       expect((await r.sessions.listLive(u.id, at(12))).map((x) => x.id)).toEqual([id]);
@@ -242,7 +259,10 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       expect(await r.store.append(draft(ab.id, a.id, 'hello', null, 114), guard)).toMatchObject({ created: false, message: { id: late.message!.id } });
 
       // Two at once (one batch, or one after the other): one message.
-      const both = await Promise.all([r.store.append(draft(ab.id, b.id, 'twice', null, 120), guard), r.store.append(draft(ab.id, b.id, 'twice', null, 120), guard)]);
+      const both = await Promise.all([
+        r.store.append(draft(ab.id, b.id, 'twice', null, 120), guard),
+        r.store.append(draft(ab.id, b.id, 'twice', null, 120), guard),
+      ]);
       expect(both.map((s) => s.created).sort()).toEqual([false, true]);
       expect(both[0].message!.id).toBe(both[1].message!.id);
       expect((await r.messages.page(ab.id, { after: first.message!.id - 1, limit: 100 })).messages.filter((m) => m.content === 'twice')).toHaveLength(1);
@@ -256,10 +276,21 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const ids: number[] = [];
       for (let i = 0; i < 6; i++) ids.push((await r.store.append(draft(i % 2 ? ac.id : ab.id, a.id, `m${i}`))).message!.id);
       expect((await r.messages.findByIds([ids[3]!, ids[0]!, 99_999_999])).map((m) => m.id)).toEqual([ids[0], ids[3]]);
-      const newer = await r.messages.newerThan([{ conversationIds: [ab.id], afterId: ids[0]! }, { conversationIds: [ac.id], afterId: ids[3]! }], 10);
+      const newer = await r.messages.newerThan(
+        [
+          { conversationIds: [ab.id], afterId: ids[0]! },
+          { conversationIds: [ac.id], afterId: ids[3]! },
+        ],
+        10,
+      );
       expect(newer.map((m) => m.id)).toEqual([ids[2], ids[4], ids[5]]);
       expect((await r.messages.newerThan([{ conversationIds: [ab.id, ac.id], afterId: 0 }], 2)).map((m) => m.id)).toEqual(ids.slice(0, 2));
-      expect(await r.conversations.conversationIdsOfUsers([a.id, b.id, 987_654])).toEqual(new Map([[a.id, [ab.id, ac.id].sort((x, y) => x - y)], [b.id, [ab.id]]]));
+      expect(await r.conversations.conversationIdsOfUsers([a.id, b.id, 987_654])).toEqual(
+        new Map([
+          [a.id, [ab.id, ac.id].sort((x, y) => x - y)],
+          [b.id, [ab.id]],
+        ]),
+      );
     });
 
     it('pages ascending: newest page by default, before/after cursors, has_more', async () => {

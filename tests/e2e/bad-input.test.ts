@@ -45,7 +45,7 @@ describe('hostile WebSocket frames get an error frame with a stable code, and th
     it(`answers ${name} with ${code}`, async () => {
       const before = ws.frames.length;
       ws.sendRaw(raw);
-      const frame = await ws.waitFor((f, ) => f.event === 'error' && ws.frames.indexOf(f) >= before);
+      const frame = await ws.waitFor((f) => f.event === 'error' && ws.frames.indexOf(f) >= before);
       expect(frame.error?.code).toBe(code);
       expect(typeof frame.error?.message).toBe('string');
     });
@@ -159,7 +159,8 @@ describe('authentication at the upgrade', () => {
     }
   };
   const forge = async (secret: string, ttl: number, userId: number) =>
-    (await new JoseTokenService({ secret, ttlSeconds: 60, clock: { now: () => new Date(Date.now() + ttl * 1000) } }).issue({ userId, sessionId: randomUUID() })).token;
+    (await new JoseTokenService({ secret, ttlSeconds: 60, clock: { now: () => new Date(Date.now() + ttl * 1000) } }).issue({ userId, sessionId: randomUUID() }))
+      .token;
 
   it('refuses a missing token with 401', async () => {
     expect(await refusedWith(server.wsUrl)).toBe(401);
@@ -204,14 +205,16 @@ describe('authentication at the upgrade', () => {
 
   it('keeps serving while sockets hold half-sent upgrades open, and answers a malformed upgrade with a 4xx', async () => {
     const half = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        new Promise<net.Socket>((resolve, reject) => {
-          const socket = net.connect(server.port, '127.0.0.1', () => {
-            socket.write(`GET /ws?token=${alice.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`);
-            resolve(socket);
-          });
-          socket.on('error', reject);
-        }),
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const socket = net.connect(server.port, '127.0.0.1', () => {
+              socket.write(`GET /ws?token=${alice.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`);
+              resolve(socket);
+            });
+            socket.on('error', reject);
+          }),
       ),
     );
     try {
@@ -224,7 +227,9 @@ describe('authentication at the upgrade', () => {
 
       const malformed = await new Promise<string>((resolve, reject) => {
         const socket = net.connect(server.port, '127.0.0.1', () =>
-          socket.write(`GET /ws?token=${alice.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+          socket.write(
+            `GET /ws?token=${alice.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          ),
         );
         let text = '';
         socket.on('data', (d) => {

@@ -97,7 +97,10 @@ describe('the client module against the real server', () => {
     expect(login.user.id).toBe(ben.id);
     await Promise.all([ann.client.connect(), benClient.client.connect()]);
     expect([ann.client.state, benClient.client.state]).toEqual([{ state: 'open' }, { state: 'open' }]);
-    await expect(benClient.client.logIn({ username: ben.username, password: 'wrong password' })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+    await expect(benClient.client.logIn({ username: ben.username, password: 'wrong password' })).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+      status: 401,
+    });
   });
 
   it('shows a send as pending until acked; the receiver gets it once; edit, delete and read receipt reach the other side', async () => {

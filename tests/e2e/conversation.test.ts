@@ -193,7 +193,9 @@ describe('groups and membership changes', () => {
     const closed = await server.http.post('/conversations', { participant_ids: [carol.id], title: 'Private' }, alice.token);
     const d = await connect(dave);
     expect((await d.request('joinConversation', { conversation_id: closed.body.id })).error?.code).toBe('CONVERSATION_NOT_FOUND');
-    expect((await server.http.post(`/conversations/${closed.body.id}/participants`, { user_id: dave.id }, dave.token)).body.error.code).toBe('CONVERSATION_NOT_FOUND');
+    expect((await server.http.post(`/conversations/${closed.body.id}/participants`, { user_id: dave.id }, dave.token)).body.error.code).toBe(
+      'CONVERSATION_NOT_FOUND',
+    );
     const joined = await d.request('joinConversation', { conversation_id: open.body.id });
     expect(joined.event).toBe('ack');
     expect(joined.data.conversation.participants.map((p: U) => p.id)).toContain(dave.id);

@@ -22,8 +22,15 @@ beforeAll(async () => {
   chmodSync(dir, 0o711);
   db = await startEmbeddedPostgres({ dataDir: dir, port, logger: silentLogger });
   const config = loadConfig({
-    NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, DATA_DIR: dir,
-    JWT_SECRET: 'outage-secret-outage-secret-outage-secret', PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1', RATE_LIMIT_PER_SECOND: '0',
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: db.url,
+    DATA_DIR: dir,
+    JWT_SECRET: 'outage-secret-outage-secret-outage-secret',
+    PASSWORD_HASH_MEMORY_KIB: '1024',
+    PASSWORD_HASH_TIME_COST: '1',
+    RATE_LIMIT_PER_SECOND: '0',
   });
   server = await startServer(config, silentLogger);
   http = new HttpClient(`http://127.0.0.1:${server.port}`);

@@ -36,7 +36,14 @@ describe('faults across processes', () => {
     const dbPort = await freePort();
     let db = await startEmbeddedPostgres({ dataDir: dir, port: dbPort, logger: silentLogger });
     const [port1, port2] = [await freePort(), await freePort()];
-    const env = { DATABASE_URL: db.url, HOST: '127.0.0.1', JWT_SECRET: 'restart-secret-restart-secret-restart-00', PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1', RATE_LIMIT_PER_SECOND: '0' };
+    const env = {
+      DATABASE_URL: db.url,
+      HOST: '127.0.0.1',
+      JWT_SECRET: 'restart-secret-restart-secret-restart-00',
+      PASSWORD_HASH_MEMORY_KIB: '1024',
+      PASSWORD_HASH_TIME_COST: '1',
+      RATE_LIMIT_PER_SECOND: '0',
+    };
     const p1 = await startProcess({ ...env, PORT: String(port1) });
     await startProcess({ ...env, PORT: String(port2) });
     const http = new HttpClient(`http://127.0.0.1:${port1}`);
@@ -87,7 +94,15 @@ describe('faults across processes', () => {
   it('a worker killed with SIGKILL: its clients reconnect to another worker and recover exactly what they missed with since', async () => {
     const port = await freePort();
     const sup = await startProcess(
-      { WORKERS: '2', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: tempDir('chat-workers-'), PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1', RATE_LIMIT_PER_SECOND: '0' },
+      {
+        WORKERS: '2',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: tempDir('chat-workers-'),
+        PASSWORD_HASH_MEMORY_KIB: '1024',
+        PASSWORD_HASH_TIME_COST: '1',
+        RATE_LIMIT_PER_SECOND: '0',
+      },
       /listening on[\s\S]*listening on/,
     );
     const pids = [...sup.output().matchAll(/"slot":\d+,"pid":(\d+),"msg":"worker started"/g)].map((m) => Number(m[1]));

@@ -40,7 +40,11 @@ afterAll(async () => {
 
 /** Findings of these kinds, one readable line each (the list is what a failure prints). */
 const findingsOf = (...kinds: FindingKind[]): string[] =>
-  report.findings.filter((f: Finding) => kinds.includes(f.kind)).map((f) => `${f.channel}/${f.kind} ×${f.count}: ${f.title}\n    input: ${f.example.input.slice(0, 400)}\n    response: ${f.example.response.slice(0, 300)}`);
+  report.findings
+    .filter((f: Finding) => kinds.includes(f.kind))
+    .map(
+      (f) => `${f.channel}/${f.kind} ×${f.count}: ${f.title}\n    input: ${f.example.input.slice(0, 400)}\n    response: ${f.example.response.slice(0, 300)}`,
+    );
 
 describe(`the server under ${SIZE.frames} mutated /ws frames, ${SIZE.rest} REST requests and ${SIZE.socketio} Socket.IO packets`, () => {
   it('sent all of it: every channel ran to its count', () => {

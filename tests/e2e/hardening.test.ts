@@ -53,7 +53,9 @@ describe('validation', () => {
     const attachment = (name: string) => ({ url: 'https://cdn.example.com/a.png', name, mime_type: 'image/png', size: 10 });
     expect(code(await ws.request('sendMessage', { conversation_id: conv, content: 'half \ud800 a pair' }))).toBe('VALIDATION_FAILED');
     expect(code(await ws.request('sendMessage', { conversation_id: conv, content: 'x', client_id: 'k\udc00' }))).toBe('VALIDATION_FAILED');
-    expect(code(await ws.request('sendMessage', { conversation_id: conv, content: 'x', type: 'image', attachment: attachment('\udc00\ud800') }))).toBe('VALIDATION_FAILED');
+    expect(code(await ws.request('sendMessage', { conversation_id: conv, content: 'x', type: 'image', attachment: attachment('\udc00\ud800') }))).toBe(
+      'VALIDATION_FAILED',
+    );
     const rest = await s.http.post(`/conversations/${conv}/messages`, { content: 'rest \udfff' }, a.token);
     expect([rest.status, rest.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
     const emoji = 'pair 😀 and 𝄞';
@@ -110,7 +112,12 @@ describe('validation', () => {
 
 describe('limits', () => {
   it('answers REST sends, conversation creation and registrations past their limits with 429 RATE_LIMITED and Retry-After', async () => {
-    const s = await server({ RATE_LIMITS: 'on', REST_SENDS_PER_USER_PER_MINUTE: '20', CONVERSATIONS_PER_USER_PER_MINUTE: '3', REGISTER_PER_IP_PER_MINUTE: '4' });
+    const s = await server({
+      RATE_LIMITS: 'on',
+      REST_SENDS_PER_USER_PER_MINUTE: '20',
+      CONVERSATIONS_PER_USER_PER_MINUTE: '3',
+      REGISTER_PER_IP_PER_MINUTE: '4',
+    });
     const [a, b] = [await s.http.register(), await s.http.register()];
     const conv = (await s.http.post('/conversations', { participant_ids: [b.id] }, a.token)).body.id;
     const sends = await Promise.all(Array.from({ length: 30 }, (_, i) => s.http.post(`/conversations/${conv}/messages`, { content: `m${i}` }, a.token)));
@@ -125,7 +132,8 @@ describe('limits', () => {
     for (let i = 0; i < 4; i++) creations.push((await s.http.post('/conversations', { participant_ids: [b.id], title: `g${i}` }, a.token)).status);
     expect(creations).toEqual([201, 201, 429, 429]); // the first of the limit went to the direct conversation above
     const regs = [];
-    for (let i = 0; i < 3; i++) regs.push((await s.http.post('/auth/register', { email: `r${i}@x.io`, username: `reg_${i}`, password: 'correct horse', role: 'tenant' })).status);
+    for (let i = 0; i < 3; i++)
+      regs.push((await s.http.post('/auth/register', { email: `r${i}@x.io`, username: `reg_${i}`, password: 'correct horse', role: 'tenant' })).status);
     expect(regs).toEqual([201, 201, 429]); // the two registrations above used two of the four
   });
 
@@ -191,11 +199,23 @@ describe('Socket.IO', () => {
     const [a, b, c] = [await s.http.register(), await s.http.register(), await s.http.register()];
     const conv = (await s.http.post('/conversations', { participant_ids: [b.id, c.id], title: 'firehose' }, a.token)).body.id;
     const url = `http://127.0.0.1:${s.port}`;
-    const evil = connectIo(url, { query: { token: b.token }, transports: ['websocket'], extraHeaders: { origin: 'https://evil.example.com' }, reconnection: false, forceNew: true });
+    const evil = connectIo(url, {
+      query: { token: b.token },
+      transports: ['websocket'],
+      extraHeaders: { origin: 'https://evil.example.com' },
+      reconnection: false,
+      forceNew: true,
+    });
     await expect(new Promise<void>((resolve, reject) => (evil.once('connect', () => resolve()), evil.once('connect_error', reject)))).rejects.toThrow();
     evil.disconnect();
 
-    const slow = connectIo(url, { query: { token: b.token }, transports: ['websocket'], extraHeaders: { origin: 'https://app.example.com' }, reconnection: false, forceNew: true });
+    const slow = connectIo(url, {
+      query: { token: b.token },
+      transports: ['websocket'],
+      extraHeaders: { origin: 'https://app.example.com' },
+      reconnection: false,
+      forceNew: true,
+    });
     const healthy = connectIo(url, { query: { token: c.token }, transports: ['websocket'], reconnection: false, forceNew: true });
     await Promise.all([slow, healthy].map((x) => new Promise<void>((r) => x.once('connect', () => r()))));
     const healthyGot: number[] = [];
@@ -239,7 +259,15 @@ describe('logs', () => {
       await proc.http.get('/readyz');
       const output = proc.process.output();
       expect(output).toContain('"level":20'); // debug lines (every query) were written: the absence below means something
-      for (const secret of [marker, 'CLIENT-ID-MARKER', 'WRONG-PASSWORD-MARKER', 'REGISTER-PASSWORD-MARKER', 'correct horse', a.token, a.token.split('.')[2]!]) {
+      for (const secret of [
+        marker,
+        'CLIENT-ID-MARKER',
+        'WRONG-PASSWORD-MARKER',
+        'REGISTER-PASSWORD-MARKER',
+        'correct horse',
+        a.token,
+        a.token.split('.')[2]!,
+      ]) {
         expect(output.includes(secret), secret).toBe(false);
       }
     } finally {

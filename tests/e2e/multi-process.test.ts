@@ -14,7 +14,15 @@ let http1: HttpClient, http2: HttpClient;
 let ws1: string, ws2: string;
 const clients: WsClient[] = [];
 
-const env = () => ({ DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: SECRET, PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1', RATE_LIMIT_PER_SECOND: '0' });
+const env = () => ({
+  DATABASE_URL: databaseUrl,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  JWT_SECRET: SECRET,
+  PASSWORD_HASH_MEMORY_KIB: '1024',
+  PASSWORD_HASH_TIME_COST: '1',
+  RATE_LIMIT_PER_SECOND: '0',
+});
 const connect = async (url: string, u: U) => {
   const c = await WsClient.connect(url, u.token);
   clients.push(c);
@@ -97,11 +105,13 @@ describe('two server processes on one database', () => {
 
   it('with concurrent writers on both processes in every write lane, and a LISTEN outage mid-stream, delivers each conversation once and in id order everywhere, and `since` is exact', async () => {
     // Six conversations: with the default four lanes, several share a lane and every lane has one.
-    const pairs = await Promise.all(Array.from({ length: 6 }, async () => {
-      const [x, y] = [await http1.register(), await http2.register()];
-      const conv = (await http1.post('/conversations', { participant_ids: [y.id] }, x.token)).body.id as number;
-      return { x, y, conv };
-    }));
+    const pairs = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const [x, y] = [await http1.register(), await http2.register()];
+        const conv = (await http1.post('/conversations', { participant_ids: [y.id] }, x.token)).body.id as number;
+        return { x, y, conv };
+      }),
+    );
     const lanes = new Set(pairs.map((p) => p.conv % 4));
     expect(lanes.size).toBe(4);
     const watchers = await Promise.all(pairs.flatMap((p) => [connect(ws1, p.y), connect(ws2, p.x)]));
@@ -111,10 +121,14 @@ describe('two server processes on one database', () => {
     const acked = new Map<number, number[]>(pairs.map((p) => [p.conv, []]));
     try {
       for (let round = 0; round < 40; round++) {
-        const frames = await Promise.all(senders.map((s, i) => s.request('sendMessage', { conversation_id: pairs[Math.floor(i / 2)]!.conv, content: `r${round}s${i}` })));
+        const frames = await Promise.all(
+          senders.map((s, i) => s.request('sendMessage', { conversation_id: pairs[Math.floor(i / 2)]!.conv, content: `r${round}s${i}` })),
+        );
         frames.forEach((f, i) => acked.get(pairs[Math.floor(i / 2)]!.conv)!.push(f.data.id));
         if (round === 15) {
-          await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()");
+          await admin.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()",
+          );
         }
       }
     } finally {
@@ -141,7 +155,9 @@ describe('two server processes on one database', () => {
     const long = 'é'.repeat(9_000); // 18,000 bytes: far over the NOTIFY limit on its own
     const big = await a.request('sendMessage', { conversation_id: conv.id, content: long });
     expect((await b.event('receiveMessage', (d) => d.id === big.data.id)).data.content).toBe(long);
-    const batch = await Promise.all(Array.from({ length: 40 }, (_, i) => a.request('sendMessage', { conversation_id: conv.id, content: `${i}:${'x'.repeat(1_500)}` })));
+    const batch = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => a.request('sendMessage', { conversation_id: conv.id, content: `${i}:${'x'.repeat(1_500)}` })),
+    );
     await eventually(() => batch.every((f) => ids(b.frames, conv.id).includes(f.data.id)));
     await a.request('editMessage', { message_id: big.data.id, content: long.replace('é', 'e') });
     expect((await b.event('messageUpdated', (d) => d.id === big.data.id)).data.content).toBe(long.replace('é', 'e'));
@@ -162,7 +178,9 @@ describe('two server processes on one database', () => {
         expect(ack.event).toBe('ack');
         sent.push(ack.data.id);
         if (i === 60 || i === 180) {
-          const killed = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()");
+          const killed = await admin.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()",
+          );
           expect(killed.rowCount).toBe(2);
         }
       }

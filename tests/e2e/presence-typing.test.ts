@@ -13,13 +13,22 @@ let ws1: string, ws2: string;
 const clients: WsClient[] = [];
 
 // Default presence settings (5 s grace, 20 s lease): the figures the product promises are the ones tested.
-const env = () => ({ DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: SECRET, PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1', RATE_LIMIT_PER_SECOND: '0' });
+const env = () => ({
+  DATABASE_URL: databaseUrl,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  JWT_SECRET: SECRET,
+  PASSWORD_HASH_MEMORY_KIB: '1024',
+  PASSWORD_HASH_TIME_COST: '1',
+  RATE_LIMIT_PER_SECOND: '0',
+});
 const connect = async (url: string, u: U) => {
   const c = await WsClient.connect(url, u.token);
   clients.push(c);
   return c;
 };
-const presenceOf = (frames: Frame[], userId: number) => frames.filter((f) => f.event === 'presence' && f.data.user_id === userId).map((f) => f.data.online as boolean);
+const presenceOf = (frames: Frame[], userId: number) =>
+  frames.filter((f) => f.event === 'presence' && f.data.user_id === userId).map((f) => f.data.online as boolean);
 
 beforeAll(async () => {
   databaseUrl = await freshDatabase('presence');

@@ -59,7 +59,10 @@ describe('the server as a process, on its own embedded PostgreSQL', () => {
     const sockets = await Promise.all(users.map((u) => WsClient.connect(`ws://127.0.0.1:${port}/ws`, u.token)));
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     // Four connections, however the kernel spread them over the two workers, summed by the supervisor.
-    const connections = text.split('\n').filter((l) => l.startsWith('chat_connections{')).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    const connections = text
+      .split('\n')
+      .filter((l) => l.startsWith('chat_connections{'))
+      .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
     expect(connections).toBe(4);
     expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
     for (const s of sockets) s.socket.terminate();

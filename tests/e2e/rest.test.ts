@@ -16,10 +16,20 @@ afterAll(() => server?.stop());
 describe('accounts', () => {
   it('registers, never returns the password, and logs in by email or username', async () => {
     const reg = await server.http.post('/auth/register', {
-      email: 'Landlord@Example.com', username: 'landlord_1', password: 'long enough', role: 'landlord', phone_number: '+44 20 7946 0000',
+      email: 'Landlord@Example.com',
+      username: 'landlord_1',
+      password: 'long enough',
+      role: 'landlord',
+      phone_number: '+44 20 7946 0000',
     });
     expect(reg.status).toBe(201);
-    expect(reg.body.user).toMatchObject({ email: 'landlord@example.com', username: 'landlord_1', role: 'landlord', phone_number: '+44 20 7946 0000', is_active: true });
+    expect(reg.body.user).toMatchObject({
+      email: 'landlord@example.com',
+      username: 'landlord_1',
+      role: 'landlord',
+      phone_number: '+44 20 7946 0000',
+      is_active: true,
+    });
     expect(JSON.stringify(reg.body)).not.toMatch(/password|scrypt/);
     const byEmail = await server.http.post('/auth/login', { email: 'LANDLORD@example.com', password: 'long enough' });
     expect(byEmail.status).toBe(200);
@@ -90,7 +100,10 @@ describe('HTTP errors', () => {
 
 describe('CORS', () => {
   it('allows listed origins, on preflight and on responses', async () => {
-    const pre = await fetch(`${server.http.baseUrl}/conversations`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+    const pre = await fetch(`${server.http.baseUrl}/conversations`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/Authorization/);

@@ -17,10 +17,15 @@ const clients: WsClient[] = [];
 const sockets: Socket[] = [];
 
 const env = () => ({
-  DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: SECRET,
-  PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1',
+  DATABASE_URL: databaseUrl,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  JWT_SECRET: SECRET,
+  PASSWORD_HASH_MEMORY_KIB: '1024',
+  PASSWORD_HASH_TIME_COST: '1',
   JWT_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'chat',
+  JWT_ISSUER: 'https://id.example.com',
+  JWT_AUDIENCE: 'chat',
 });
 
 beforeAll(async () => {
@@ -43,7 +48,14 @@ async function signUp() {
     headers: { 'user-agent': 'Phone/1.0' },
   });
   expect(res.status).toBe(201);
-  return { ...res.body, username: name } as { user: { id: number }; token: string; refresh_token: string; expires_at: string; refresh_expires_at: string; username: string };
+  return { ...res.body, username: name } as {
+    user: { id: number };
+    token: string;
+    refresh_token: string;
+    expires_at: string;
+    refresh_expires_at: string;
+    username: string;
+  };
 }
 
 /** A /ws connection on each process and a Socket.IO one on the second, each recording how it closes. */
@@ -90,9 +102,15 @@ describe('tokens and sessions', () => {
 
   it('lists the caller’s sessions with their device, and revokes one (closing only its connections)', async () => {
     const me = await signUp();
-    const other = await http1.request('POST', '/auth/login', { body: { username: me.username, password: 'correct horse' }, headers: { 'user-agent': 'Laptop/2.0' } });
+    const other = await http1.request('POST', '/auth/login', {
+      body: { username: me.username, password: 'correct horse' },
+      headers: { 'user-agent': 'Laptop/2.0' },
+    });
     const list = await http1.get('/auth/sessions', me.token);
-    expect(list.body.sessions.map((s: { device: string; current: boolean }) => [s.device, s.current]).sort()).toEqual([['Laptop/2.0', false], ['Phone/1.0', true]]);
+    expect(list.body.sessions.map((s: { device: string; current: boolean }) => [s.device, s.current]).sort()).toEqual([
+      ['Laptop/2.0', false],
+      ['Phone/1.0', true],
+    ]);
     const laptop = list.body.sessions.find((s: { current: boolean }) => !s.current);
     const phoneWs = await WsClient.connect(`ws://127.0.0.1:${p2.port}/ws`, me.token);
     clients.push(phoneWs);
@@ -199,7 +217,14 @@ describe('passwords and external identity providers', () => {
     const me = await signUp();
     const privateKey = await importPKCS8(keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'RS256');
     const external = (aud: string) =>
-      new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject(String(me.user.id)).setIssuer('https://id.example.com').setAudience(aud).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256' })
+        .setSubject(String(me.user.id))
+        .setIssuer('https://id.example.com')
+        .setAudience(aud)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey);
     const good = await external('chat');
     expect((await http2.get('/users/me', good)).body.id).toBe(me.user.id);
     const ws = await WsClient.connect(`ws://127.0.0.1:${p1.port}/ws`, good);

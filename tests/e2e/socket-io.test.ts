@@ -25,8 +25,7 @@ function connect(options: { token?: string; query?: Record<string, string>; tran
     socket.once('connect_error', reject);
   });
 }
-const emit = (socket: Socket, event: string, data: unknown): Promise<any> =>
-  new Promise((resolve) => socket.emit(event, data, resolve));
+const emit = (socket: Socket, event: string, data: unknown): Promise<any> => new Promise((resolve) => socket.emit(event, data, resolve));
 const next = (socket: Socket, event: string, match: (d: any) => boolean = () => true, ms = 5_000): Promise<any> =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
@@ -154,7 +153,11 @@ describe('one conversation across both protocols', () => {
 describe('bad input over Socket.IO', () => {
   it('answers the Engine.IO handshake with 401, opening no session, for a bare userId, a missing token and a forged token', async () => {
     type Refusal = Error & { description?: unknown };
-    const refused = (options: Parameters<typeof connect>[0]) => connect({ ...options, transports: ['polling'] }).then(() => 'connected', (e: Refusal) => e.description);
+    const refused = (options: Parameters<typeof connect>[0]) =>
+      connect({ ...options, transports: ['polling'] }).then(
+        () => 'connected',
+        (e: Refusal) => e.description,
+      );
     expect(await refused({ query: { userId: String(alice.id) } })).toBe(401);
     expect(await refused({})).toBe(401);
     expect(await refused({ token: `${alice.token}x` })).toBe(401);
@@ -207,7 +210,12 @@ describe('bad input over Socket.IO', () => {
   it('can be switched off', async () => {
     const off = await startServerProcess({ SOCKETIO_ENABLED: 'false' });
     try {
-      const socket = connectIo(`http://127.0.0.1:${off.port}`, { query: { token: alice.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+      const socket = connectIo(`http://127.0.0.1:${off.port}`, {
+        query: { token: alice.token },
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+      });
       const outcome = await new Promise((resolve) => {
         socket.once('connect', () => resolve('connected'));
         socket.once('connect_error', () => resolve('refused'));

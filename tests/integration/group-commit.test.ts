@@ -25,7 +25,10 @@ beforeAll(async () => {
   const users = new SequelizeUserRepository(sequelize);
   senders = [];
   for (let i = 0; i < 4; i++) {
-    const u = await users.create({ email: `b${i}@x.io`, username: `b${i}`, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' }, new Date());
+    const u = await users.create(
+      { email: `b${i}@x.io`, username: `b${i}`, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant' },
+      new Date(),
+    );
     if (u.ok) senders.push(u.value.id);
   }
   const conversations = new SequelizeConversationRepository(sequelize);
@@ -38,10 +41,20 @@ afterAll(async () => {
 });
 
 const draft = (content: string, senderId = senders[0]!, clientId: string | null = null, conversation = conversationId): MessageDraft => ({
-  conversationId: conversation, senderId, senderUsername: 'x', content, type: 'text', attachment: null, clientId, createdAt: new Date(),
+  conversationId: conversation,
+  senderId,
+  senderUsername: 'x',
+  content,
+  type: 'text',
+  attachment: null,
+  clientId,
+  createdAt: new Date(),
 });
 const commits = async () =>
-  Number((await sequelize.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()', { type: QueryTypes.SELECT }))[0]!.n);
+  Number(
+    (await sequelize.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()', { type: QueryTypes.SELECT }))[0]!
+      .n,
+  );
 
 describe('group commit on PostgreSQL', () => {
   it('writes concurrent sends in far fewer transactions than messages, each acknowledged once stored', async () => {
@@ -113,33 +126,46 @@ describe('message references without per-row foreign keys', () => {
   });
 
   it('refuses other writers’ orphan messages, and the deletion or re-keying of a referenced user or conversation', async () => {
-    await expect(pool.query("INSERT INTO messages (conversation_id, sender_id, content, type) VALUES ($1, 1999999999, 'orphan', 'text')", [conversationId])).rejects.toMatchObject({
+    await expect(
+      pool.query("INSERT INTO messages (conversation_id, sender_id, content, type) VALUES ($1, 1999999999, 'orphan', 'text')", [conversationId]),
+    ).rejects.toMatchObject({
       code: '23503',
     });
     await expect(
-      pool.query("INSERT INTO messages (conversation_id, sender_id, content, type) VALUES ($1, $2, 'orphan', 'text')", [conversationId + 5_000_000, senders[0]]),
+      pool.query("INSERT INTO messages (conversation_id, sender_id, content, type) VALUES ($1, $2, 'orphan', 'text')", [
+        conversationId + 5_000_000,
+        senders[0],
+      ]),
     ).rejects.toMatchObject({ code: '23503' });
     const stored = await messages.append(draft('referenced'));
     expect(stored.created).toBe(true);
     await expect(pool.query('DELETE FROM users WHERE id = $1', [senders[0]])).rejects.toMatchObject({ code: '23503' });
     await expect(pool.query('DELETE FROM conversations WHERE id = $1', [conversationId])).rejects.toMatchObject({ code: '23503' });
     await expect(pool.query('UPDATE users SET id = 1999999 WHERE id = $1', [senders[0]])).rejects.toMatchObject({ code: '23503' });
-    await expect(pool.query('UPDATE messages SET conversation_id = conversation_id + 1 WHERE id = $1', [stored.message!.id])).rejects.toMatchObject({ code: '23503' });
+    await expect(pool.query('UPDATE messages SET conversation_id = conversation_id + 1 WHERE id = $1', [stored.message!.id])).rejects.toMatchObject({
+      code: '23503',
+    });
     // A user with no messages can still be deleted.
-    const { rows } = await pool.query<{ id: number }>("INSERT INTO users (email, username, password, role) VALUES ('free@x.io', 'free', 'h', 'tenant') RETURNING id");
+    const { rows } = await pool.query<{ id: number }>(
+      "INSERT INTO users (email, username, password, role) VALUES ('free@x.io', 'free', 'h', 'tenant') RETURNING id",
+    );
     await pool.query('DELETE FROM users WHERE id = $1', [rows[0]!.id]);
   });
 
   it('a delete racing an insert never leaves an orphan: the delete waits for the insert and is refused, or the insert waits for the delete and is refused', async () => {
     const fresh = async (name: string) =>
-      (await pool.query<{ id: number }>("INSERT INTO users (email, username, password, role) VALUES ($1, $1, 'h', 'tenant') RETURNING id", [`${name}@x.io`])).rows[0]!.id;
+      (await pool.query<{ id: number }>("INSERT INTO users (email, username, password, role) VALUES ($1, $1, 'h', 'tenant') RETURNING id", [`${name}@x.io`]))
+        .rows[0]!.id;
 
     // The insert first: its transaction is open when the delete comes; the delete waits, then sees the message.
     const writerFirst = await fresh('race-a');
     const inserting = await pool.connect();
     try {
       await inserting.query('BEGIN');
-      await inserting.query("INSERT INTO messages (conversation_id, sender_id, content, type) VALUES ($1, $2, 'racing', 'text')", [conversationId, writerFirst]);
+      await inserting.query("INSERT INTO messages (conversation_id, sender_id, content, type) VALUES ($1, $2, 'racing', 'text')", [
+        conversationId,
+        writerFirst,
+      ]);
       const deleting = pool.query('DELETE FROM users WHERE id = $1', [writerFirst]);
       await waitForLockWait();
       await inserting.query('COMMIT');

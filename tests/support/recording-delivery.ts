@@ -14,7 +14,13 @@ export class RecordingDelivery implements LocalDelivery {
   readonly reconciled: Array<{ userId: number; conversationIds: number[] }> = [];
 
   publish(conversationIds: readonly number[], event: PushEvent, dataJson: string, exceptUserId?: number): void {
-    this.delivered.push({ kind: 'publish', conversationIds: [...conversationIds], event, data: JSON.parse(dataJson), ...(exceptUserId === undefined ? {} : { exceptUserId }) });
+    this.delivered.push({
+      kind: 'publish',
+      conversationIds: [...conversationIds],
+      event,
+      data: JSON.parse(dataJson),
+      ...(exceptUserId === undefined ? {} : { exceptUserId }),
+    });
   }
 
   sendToUser(userId: number, event: PushEvent, dataJson: string): void {

@@ -48,9 +48,9 @@ export async function startProcess(env: Record<string, string>, ready: string | 
       const started = Date.now();
       const timer = setInterval(() => {
         const found = typeof text === 'string' ? output.includes(text) : text.test(output);
-        if (found) return clearInterval(timer), resolve();
-        if (child.exitCode !== null) return clearInterval(timer), reject(new Error(`exited ${child.exitCode}: ${output.slice(-2000)}`));
-        if (Date.now() - started > timeoutMs) return clearInterval(timer), reject(new Error(`timed out waiting for ${text}: ${output.slice(-2000)}`));
+        if (found) return (clearInterval(timer), resolve());
+        if (child.exitCode !== null) return (clearInterval(timer), reject(new Error(`exited ${child.exitCode}: ${output.slice(-2000)}`)));
+        if (Date.now() - started > timeoutMs) return (clearInterval(timer), reject(new Error(`timed out waiting for ${text}: ${output.slice(-2000)}`)));
       }, 25);
     });
   await waitFor(ready);
@@ -67,7 +67,8 @@ export async function startServerProcess(env: Record<string, string> = {}) {
     HOST: '127.0.0.1',
     PORT: '0',
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
-    PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1',
+    PASSWORD_HASH_MEMORY_KIB: '1024',
+    PASSWORD_HASH_TIME_COST: '1',
     RATE_LIMIT_PER_SECOND: '0',
     // Tests register many users from one address; the tests of limits turn them back on.
     RATE_LIMITS: 'off',

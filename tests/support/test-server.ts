@@ -24,7 +24,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DATABASE_URL: await freshDatabase('e2e'),
     DATA_DIR: dataDir,
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
-    PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1',
+    PASSWORD_HASH_MEMORY_KIB: '1024',
+    PASSWORD_HASH_TIME_COST: '1',
     RATE_LIMIT_PER_SECOND: '0',
     // Tests register many users from one address; the tests of limits turn them back on.
     RATE_LIMITS: 'off',

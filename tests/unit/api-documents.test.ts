@@ -23,7 +23,9 @@ describe('API documents', () => {
       for (const [method, op] of Object.entries<any>(methods)) {
         for (const status of Object.keys(op.responses)) {
           if (!op.responses[status].content) continue;
-          const pointer = ['paths', path, method, 'responses', status, 'content', 'application/json', 'schema'].map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
+          const pointer = ['paths', path, method, 'responses', status, 'content', 'application/json', 'schema']
+            .map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1'))
+            .join('/');
           ajv.compile({ $ref: `openapi#/${pointer}` });
           compiled++;
         }

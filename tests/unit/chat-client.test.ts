@@ -82,7 +82,8 @@ const message = (id: number, conversationId = 7, clientId: string | null = null)
 });
 
 /** The REST answer to the client's "does my token still work" question after a refused upgrade. */
-const meAnswering = (status: number) => async () => new Response(JSON.stringify(status === 200 ? { id: 1 } : { error: { code: 'UNAUTHORIZED', message: 'no' } }), { status });
+const meAnswering = (status: number) => async () =>
+  new Response(JSON.stringify(status === 200 ? { id: 1 } : { error: { code: 'UNAUTHORIZED', message: 'no' } }), { status });
 
 function client(options: { meStatus?: number; random?: () => number } = {}) {
   const c = new ChatClient({
@@ -277,7 +278,18 @@ describe('ChatClient over an in-memory socket', () => {
 
   describe('a password change, whose own socket the server closes with 4001', () => {
     const signedIn = (token: string) => ({
-      user: { id: 1, email: 'ann@example.com', username: 'ann', phone_number: null, profile_picture: null, role: 'tenant', is_active: true, is_staff: false, date_joined: '2026-01-01T00:00:00.000Z', last_login: null },
+      user: {
+        id: 1,
+        email: 'ann@example.com',
+        username: 'ann',
+        phone_number: null,
+        profile_picture: null,
+        role: 'tenant',
+        is_active: true,
+        is_staff: false,
+        date_joined: '2026-01-01T00:00:00.000Z',
+        last_login: null,
+      },
       token,
       expires_at: new Date(Date.now() + 3_600_000).toISOString(),
       refresh_token: `refresh-${token}`,

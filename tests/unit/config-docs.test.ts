@@ -12,8 +12,7 @@ describe('configuration documents', () => {
 
   it('.env.example, read as a .env file, is a valid configuration equal to the defaults', () => {
     const fromExample = Object.fromEntries(
-      generated['.env.example']!
-        .split('\n')
+      generated['.env.example']!.split('\n')
         .filter((line) => /^[A-Z_]+=/.test(line))
         .map((line) => {
           const [name, rest] = [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)];

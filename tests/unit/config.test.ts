@@ -69,7 +69,13 @@ describe('the original backend’s variables', () => {
   });
 
   it('names each variable that is set but no longer read, with what replaced it, and none that are empty', () => {
-    const c = loadConfig({ BASE_URL: 'https://api.example.com', DJANGO_API_URL: 'http://django:8000', DB_DIALECT: 'postgres', PASSWORD_HASH_COST: '16384', SOCKETIO_NODE_PORT: '' });
+    const c = loadConfig({
+      BASE_URL: 'https://api.example.com',
+      DJANGO_API_URL: 'http://django:8000',
+      DB_DIALECT: 'postgres',
+      PASSWORD_HASH_COST: '16384',
+      SOCKETIO_NODE_PORT: '',
+    });
     expect(c.ignoredVariables.map((v) => v.name)).toEqual(['BASE_URL', 'DJANGO_API_URL', 'DB_DIALECT', 'PASSWORD_HASH_COST']);
     expect(c.ignoredVariables.find((v) => v.name === 'PASSWORD_HASH_COST')?.reason).toMatch(/PASSWORD_HASH_MEMORY_KIB/);
     expect(loadConfig({ PORT: '8001', DB_HOST: 'db', FRONTEND_URL: 'https://app.example.com' }).ignoredVariables).toEqual([]);

@@ -31,9 +31,18 @@ describe('logging in', () => {
     const hasher = new CountingHasher();
     const users = new InMemoryUserRepository(new InMemoryStore());
     const clock = { now: () => new Date() };
-    const sessions = new Sessions(new InMemorySessionRepository(), new JoseTokenService({ secret: 'x'.repeat(40), clock }), clock, { refreshTtlMs: 60_000 }, randomUUID);
+    const sessions = new Sessions(
+      new InMemorySessionRepository(),
+      new JoseTokenService({ secret: 'x'.repeat(40), clock }),
+      clock,
+      { refreshTtlMs: 60_000 },
+      randomUUID,
+    );
     const logIn = new LogIn(users, hasher, sessions, new InMemoryLoginAttempts(), { maxFailures: 100, windowMs: 60_000, lockMs: 60_000 }, clock);
-    const created = await users.create({ email: 'a@x.io', username: 'known', passwordHash: await hasher.hash('right password'), phoneNumber: null, profilePicture: null, role: 'tenant' }, new Date());
+    const created = await users.create(
+      { email: 'a@x.io', username: 'known', passwordHash: await hasher.hash('right password'), phoneNumber: null, profilePicture: null, role: 'tenant' },
+      new Date(),
+    );
     expect(created.ok).toBe(true);
     const cost = async (input: { username: string; password: string }) => {
       const before = hasher.verified;

@@ -4,8 +4,20 @@ import type { Profile, ProfileRepository } from '../../src/application/ports/pro
 import type { User } from '../../src/domain/user.js';
 
 const user = (id: number, isActive = true): User => ({
-  id, email: `u${id}@x.io`, username: `u${id}`, passwordHash: 'h', phoneNumber: null, profilePicture: null, role: 'tenant',
-  isActive, isStaff: false, isSuperuser: false, dateJoined: new Date(0), lastLogin: null, createdAt: new Date(0), updatedAt: new Date(0),
+  id,
+  email: `u${id}@x.io`,
+  username: `u${id}`,
+  passwordHash: 'h',
+  phoneNumber: null,
+  profilePicture: null,
+  role: 'tenant',
+  isActive,
+  isStaff: false,
+  isSuperuser: false,
+  dateJoined: new Date(0),
+  lastLogin: null,
+  createdAt: new Date(0),
+  updatedAt: new Date(0),
 });
 
 /** A repository whose answer the test controls, and which counts its reads; a read can be held open. */

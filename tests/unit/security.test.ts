@@ -61,7 +61,14 @@ describe('JoseTokenService', () => {
       const provider = new JoseTokenService({ secret: SECRET, publicKeyPem: pem, issuer: 'https://id.example.com', audience: 'chat', clock: clock() });
       const privateKey = await importPKCS8(keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), alg);
       const issue = (aud: string) =>
-        new SignJWT({ sid: 'their-session' }).setProtectedHeader({ alg }).setSubject('11').setIssuer('https://id.example.com').setAudience(aud).setIssuedAt().setExpirationTime('10m').sign(privateKey);
+        new SignJWT({ sid: 'their-session' })
+          .setProtectedHeader({ alg })
+          .setSubject('11')
+          .setIssuer('https://id.example.com')
+          .setAudience(aud)
+          .setIssuedAt()
+          .setExpirationTime('10m')
+          .sign(privateKey);
       expect(await provider.verify(await issue('chat'))).toEqual({ userId: 11, sessionId: null });
       expect(await provider.verify(await issue('other'))).toBeNull();
       // Without the key configured, the same token is refused.

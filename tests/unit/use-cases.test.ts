@@ -1,6 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/bootstrap/config.js';
-import { buildContainer, coreModule, deliveryModule, inMemoryModule, localFanoutModule, realtimeModule, resolve, useCasesModule } from '../../src/bootstrap/container.js';
+import {
+  buildContainer,
+  coreModule,
+  deliveryModule,
+  inMemoryModule,
+  localFanoutModule,
+  realtimeModule,
+  resolve,
+  useCasesModule,
+} from '../../src/bootstrap/container.js';
 import { TOKENS } from '../../src/bootstrap/tokens.js';
 import type { UseCases } from '../../src/application/use-cases.js';
 import type { Result } from '../../src/domain/result.js';
@@ -109,7 +118,10 @@ describe('use cases over in-memory adapters', () => {
     expect(value(await u.markRead.execute(b, { conversation_id: cid, message_id: m1.id })).message_id).toBe(m1.id);
     const [summary] = value(await u.listConversations.execute(b, { limit: 50 })).conversations;
     expect(summary?.unreadCount).toBe(0);
-    expect(delivery.events('readReceipt').map((r) => [r.user_id, r.message_id])).toEqual([[b.id, m2.id], [b.id, m1.id]]);
+    expect(delivery.events('readReceipt').map((r) => [r.user_id, r.message_id])).toEqual([
+      [b.id, m2.id],
+      [b.id, m1.id],
+    ]);
     expect(codeOf(await u.markRead.execute(b, { conversation_id: cid + 1000, message_id: m1.id }))).toBe('CONVERSATION_NOT_FOUND');
   });
 });

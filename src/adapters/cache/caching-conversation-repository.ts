@@ -1,10 +1,5 @@
 import type { Conversation, ParticipantSummary } from '../../domain/conversation.js';
-import type {
-  ConversationListPage,
-  ConversationRepository,
-  ListCursor,
-  NewGroup,
-} from '../../application/ports/conversation-repository.js';
+import type { ConversationListPage, ConversationRepository, ListCursor, NewGroup } from '../../application/ports/conversation-repository.js';
 import type { FanoutObserver, MembershipChange } from '../../application/ports/fanout.js';
 
 export interface MembershipCacheOptions {

@@ -64,7 +64,11 @@ async function initialise(bins: PostgresBinaries, clusterDir: string, password: 
     await chown(pwfile, bins.runAs.uid, bins.runAs.gid);
   }
   try {
-    await run(bins.initdb, ['-D', clusterDir, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-instructions'], bins);
+    await run(
+      bins.initdb,
+      ['-D', clusterDir, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-instructions'],
+      bins,
+    );
   } finally {
     await rm(pwfile, { force: true });
   }

@@ -104,7 +104,13 @@ export function openApiDocument(routes: readonly Route[], info: DocumentInfo): J
     (paths[openApiPath(route.pattern)] ??= {})[route.method.toLowerCase()] = operation;
   }
   const json = (schema: z.ZodType) => ({ 'application/json': { schema: jsonSchema(schema, 'output') } });
-  paths['/healthz'] = { get: { operationId: 'getHealthz', summary: 'Liveness: the process serves requests', responses: { 200: { description: 'Alive', content: json(healthSchema) } } } };
+  paths['/healthz'] = {
+    get: {
+      operationId: 'getHealthz',
+      summary: 'Liveness: the process serves requests',
+      responses: { 200: { description: 'Alive', content: json(healthSchema) } },
+    },
+  };
   paths['/readyz'] = {
     get: {
       operationId: 'getReadyz',

@@ -58,10 +58,30 @@ export const CHAT_EVENTS = {
     result: membershipSchema,
     refusals: ['CONVERSATION_NOT_FOUND', 'NOT_A_GROUP', 'NOT_A_PARTICIPANT'],
   },
-  editMessage: { summary: 'Edit one of your messages', input: editMessageSchema, result: messageViewSchema, refusals: ['MESSAGE_NOT_FOUND', 'NOT_MESSAGE_SENDER', 'CONTENT_TOO_LONG'] },
-  deleteMessage: { summary: 'Delete one of your messages', input: messageRefSchema, result: deletedSchema, refusals: ['MESSAGE_NOT_FOUND', 'NOT_MESSAGE_SENDER'] },
-  markRead: { summary: 'Mark a conversation read up to a message', input: markReadSchema, result: readReceiptResultSchema, refusals: ['CONVERSATION_NOT_FOUND', 'MESSAGE_NOT_FOUND'] },
-  typing: { summary: 'Tell the other participants you are typing (or stopped)', input: typingSchema, result: typingResultSchema, refusals: ['CONVERSATION_NOT_FOUND'] },
+  editMessage: {
+    summary: 'Edit one of your messages',
+    input: editMessageSchema,
+    result: messageViewSchema,
+    refusals: ['MESSAGE_NOT_FOUND', 'NOT_MESSAGE_SENDER', 'CONTENT_TOO_LONG'],
+  },
+  deleteMessage: {
+    summary: 'Delete one of your messages',
+    input: messageRefSchema,
+    result: deletedSchema,
+    refusals: ['MESSAGE_NOT_FOUND', 'NOT_MESSAGE_SENDER'],
+  },
+  markRead: {
+    summary: 'Mark a conversation read up to a message',
+    input: markReadSchema,
+    result: readReceiptResultSchema,
+    refusals: ['CONVERSATION_NOT_FOUND', 'MESSAGE_NOT_FOUND'],
+  },
+  typing: {
+    summary: 'Tell the other participants you are typing (or stopped)',
+    input: typingSchema,
+    result: typingResultSchema,
+    refusals: ['CONVERSATION_NOT_FOUND'],
+  },
 } as const satisfies Record<string, EventSpec>;
 
 export type ChatEventName = keyof typeof CHAT_EVENTS;

@@ -80,7 +80,10 @@ export class ConnectionRegistry implements LocalDelivery {
    */
   add(connection: Connection, conversationIds: readonly number[], mark: number): void {
     // Access that ended while this connection was being checked (on a cached answer) ends it too.
-    const ended = Math.max(this.endedAccess.get(`u${connection.actor.id}`) ?? -1, connection.sessionId ? (this.endedAccess.get(`s${connection.sessionId}`) ?? -1) : -1);
+    const ended = Math.max(
+      this.endedAccess.get(`u${connection.actor.id}`) ?? -1,
+      connection.sessionId ? (this.endedAccess.get(`s${connection.sessionId}`) ?? -1) : -1,
+    );
     if (ended > mark) {
       connection.close(CLOSE.ACCESS_ENDED, 'Access ended');
       return;

@@ -198,7 +198,10 @@ export class Gateway {
     this.options.telemetry.upgradeRefused('overloaded');
     this.refusalLog ??= setTimeout(() => {
       this.refusalLog = null;
-      this.options.logger.warn({ refusedUpgrades: this.refusedUpgrades, maxUpgradesInFlight: this.options.maxUpgradesInFlight }, 'upgrades refused under load (503)');
+      this.options.logger.warn(
+        { refusedUpgrades: this.refusedUpgrades, maxUpgradesInFlight: this.options.maxUpgradesInFlight },
+        'upgrades refused under load (503)',
+      );
     }, 1_000);
     this.refusalLog.unref();
     const retry = 1 + Math.floor(Math.random() * 4);
@@ -209,8 +212,13 @@ export class Gateway {
   connectionInit(admitted: Admitted): ConnectionInit {
     const o = this.options;
     return {
-      actor: admitted.actor, sessionId: admitted.sessionId, remoteAddress: admitted.clientAddress,
-      ratePerSecond: o.ratePerSecond, rateBurst: o.rateBurst, logger: o.logger, telemetry: o.telemetry,
+      actor: admitted.actor,
+      sessionId: admitted.sessionId,
+      remoteAddress: admitted.clientAddress,
+      ratePerSecond: o.ratePerSecond,
+      rateBurst: o.rateBurst,
+      logger: o.logger,
+      telemetry: o.telemetry,
     };
   }
 
@@ -240,7 +248,10 @@ const refusal = (error: WireError): Refused => {
   return {
     ok: false,
     status: HTTP_STATUS[error.code],
-    headers: [...(error.code === 'UNAUTHORIZED' ? [['WWW-Authenticate', 'Bearer'] as const] : []), ...(retry === null ? [] : [['Retry-After', String(retry)] as const])],
+    headers: [
+      ...(error.code === 'UNAUTHORIZED' ? [['WWW-Authenticate', 'Bearer'] as const] : []),
+      ...(retry === null ? [] : [['Retry-After', String(retry)] as const]),
+    ],
     body: JSON.stringify({ error }),
   };
 };

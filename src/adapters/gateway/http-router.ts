@@ -167,7 +167,10 @@ export class HttpRouter {
     const { ready, details } = await this.options.ready();
     return ready
       ? { status: 200, body: { status: 'ready', ...details } }
-      : { status: 503, body: { status: 'unavailable', ...details, error: { code: 'SERVICE_UNAVAILABLE', message: 'The database or the fan-out connection is down' } } };
+      : {
+          status: 503,
+          body: { status: 'unavailable', ...details, error: { code: 'SERVICE_UNAVAILABLE', message: 'The database or the fan-out connection is down' } },
+        };
   }
 }
 
@@ -187,10 +190,19 @@ const KNOWN_METHODS = new Set(['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS', 'HEA
 const limited = (retryAfter: number | null): HttpReply | null =>
   retryAfter === null ? null : errorReply({ code: 'RATE_LIMITED', message: 'Too many requests; slow down', details: { retry_after_seconds: retryAfter } });
 
-function context(route: Route, actor: Actor, user: User | null, sessionId: string | null, request: HttpRequest, params: Array<string | null>, address: string): RouteContext {
+function context(
+  route: Route,
+  actor: Actor,
+  user: User | null,
+  sessionId: string | null,
+  request: HttpRequest,
+  params: Array<string | null>,
+  address: string,
+): RouteContext {
   const param = <T>(index: number): T => {
     const parsed = (route.params?.[index] ?? idSchema).safeParse(params[index]);
-    if (!parsed.success) throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: `The path parameter is not valid: ${parsed.error.issues[0]?.message ?? ''}` }));
+    if (!parsed.success)
+      throw new ReplyNow(errorReply({ code: 'VALIDATION_FAILED', message: `The path parameter is not valid: ${parsed.error.issues[0]?.message ?? ''}` }));
     return parsed.data as T;
   };
   return { actor, user, sessionId, request, clientAddress: address, param: (index) => param<number>(index), paramAs: param };

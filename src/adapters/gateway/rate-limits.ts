@@ -75,6 +75,9 @@ export class RequestLimits {
  */
 export function clientAddress(peer: string, forwardedFor: string, hops: number): string {
   if (hops <= 0 || !forwardedFor) return peer;
-  const chain = forwardedFor.split(',').map((s) => s.trim()).filter(Boolean);
+  const chain = forwardedFor
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return chain[chain.length - hops] ?? chain[0] ?? peer;
 }

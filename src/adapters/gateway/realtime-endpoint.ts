@@ -58,7 +58,11 @@ export class RealtimeEndpoint {
     void this.run(conn, event, data).then((outcome) => {
       try {
         if (!outcome.ok) return this.sendError(conn, ack, outcome.error);
-        if (ack !== undefined) this.send(conn, `{"event":"ack","ack":${JSON.stringify(ack)},"data":${outcome.data instanceof Serialised ? outcome.data.json : JSON.stringify(outcome.data)}}`);
+        if (ack !== undefined)
+          this.send(
+            conn,
+            `{"event":"ack","ack":${JSON.stringify(ack)},"data":${outcome.data instanceof Serialised ? outcome.data.json : JSON.stringify(outcome.data)}}`,
+          );
       } catch (error) {
         conn.logger.error({ err: error, event: event.slice(0, 64) }, 'could not answer an event');
         this.sendError(conn, ack, { code: 'INTERNAL', message: 'Internal server error' });
@@ -69,7 +73,8 @@ export class RealtimeEndpoint {
   /** One event from a transport that parsed it itself (Socket.IO); answers exactly once. */
   dispatchEvent(conn: Connection, event: unknown, data: unknown): Promise<Outcome> {
     if (conn.closed) return Promise.resolve({ ok: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'The connection is closing' } });
-    if (!conn.takeToken()) return this.counted(String(event), Promise.resolve({ ok: false, error: { code: 'RATE_LIMITED', message: 'Too many events; slow down' } }));
+    if (!conn.takeToken())
+      return this.counted(String(event), Promise.resolve({ ok: false, error: { code: 'RATE_LIMITED', message: 'Too many events; slow down' } }));
     if (typeof event !== 'string') return Promise.resolve({ ok: false, error: { code: 'INVALID_FRAME', message: 'event must be a string' } });
     return this.run(conn, event, data);
   }

@@ -17,7 +17,10 @@ export class InMemoryMessageRepository implements MessageRepository, MessageStor
       const attachment = JSON.stringify(draft.attachment);
       const original = [...this.store.messages.values()]
         .filter(({ value: m, deletedAt }) => !deletedAt && m.conversationId === draft.conversationId && m.senderId === draft.senderId && m.clientId === null)
-        .filter(({ value: m }) => m.type === draft.type && m.content === draft.content && JSON.stringify(m.attachment) === attachment && m.createdAt.getTime() >= since)
+        .filter(
+          ({ value: m }) =>
+            m.type === draft.type && m.content === draft.content && JSON.stringify(m.attachment) === attachment && m.createdAt.getTime() >= since,
+        )
         .at(-1);
       if (original) return { message: this.withSender(original.value), created: false };
     }
@@ -60,11 +63,13 @@ export class InMemoryMessageRepository implements MessageRepository, MessageStor
 
   async page(conversationId: number, query: PageQuery): Promise<MessagePage> {
     const matching = [...this.store.messages.values()]
-      .filter(({ value: m, deletedAt }) =>
-        !deletedAt &&
-        m.conversationId === conversationId &&
-        (query.before === undefined || m.id < query.before) &&
-        (query.after === undefined || m.id > query.after))
+      .filter(
+        ({ value: m, deletedAt }) =>
+          !deletedAt &&
+          m.conversationId === conversationId &&
+          (query.before === undefined || m.id < query.before) &&
+          (query.after === undefined || m.id > query.after),
+      )
       .map(({ value }) => this.withSender(value))
       .sort((x, y) => x.id - y.id);
     const hasMore = matching.length > query.limit;

@@ -13,7 +13,13 @@ export class InMemorySessionRepository implements SessionRepository {
     return session;
   }
 
-  async rotate(presentedHash: string, nextHash: string, now: Date, expiresAt: Date, device: { deviceLabel: string | null; ip: string | null }): Promise<Rotation> {
+  async rotate(
+    presentedHash: string,
+    nextHash: string,
+    now: Date,
+    expiresAt: Date,
+    device: { deviceLabel: string | null; ip: string | null },
+  ): Promise<Rotation> {
     const token = this.tokens.get(presentedHash);
     const session = token && this.sessions.get(token.sessionId);
     if (!token || !session) return { kind: 'unknown' };

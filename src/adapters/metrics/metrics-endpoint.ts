@@ -28,7 +28,12 @@ export function shareWithSupervisor(registry: Registry): void {
 }
 
 /** `/metrics` on its own address (by default loopback only), off the public port. */
-export async function startMetricsServer(o: { host: string; port: number; collect: () => Promise<Exposition>; logger: Logger }): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(o: {
+  host: string;
+  port: number;
+  collect: () => Promise<Exposition>;
+  logger: Logger;
+}): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404).end();

@@ -26,17 +26,52 @@ export class PromTelemetry implements Telemetry {
     this.registry.setDefaultLabels(labels);
     collectDefaultMetrics({ register: this.registry, prefix: 'chat_' });
     this.connections = new Gauge({ name: 'chat_connections', help: 'Open realtime connections', labelNames: ['transport', 'protocol'], registers });
-    this.events = new Counter({ name: 'chat_events_total', help: 'Client events answered, by event and result code', labelNames: ['event', 'code'], registers });
-    this.requests = new Counter({ name: 'chat_http_requests_total', help: 'REST requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers });
+    this.events = new Counter({
+      name: 'chat_events_total',
+      help: 'Client events answered, by event and result code',
+      labelNames: ['event', 'code'],
+      registers,
+    });
+    this.requests = new Counter({
+      name: 'chat_http_requests_total',
+      help: 'REST requests answered, by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    });
     this.acknowledged = new Counter({ name: 'chat_messages_acknowledged_total', help: 'Messages stored and acknowledged', registers });
-    this.batchSize = new Histogram({ name: 'chat_write_batch_size', help: 'Messages per committed batch', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 800], registers });
-    this.commitSeconds = new Histogram({ name: 'chat_write_commit_seconds', help: 'Time to write and commit one batch', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
+    this.batchSize = new Histogram({
+      name: 'chat_write_batch_size',
+      help: 'Messages per committed batch',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 800],
+      registers,
+    });
+    this.commitSeconds = new Histogram({
+      name: 'chat_write_commit_seconds',
+      help: 'Time to write and commit one batch',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
     this.batches = new Counter({ name: 'chat_write_batches_total', help: 'Batches written, by outcome', labelNames: ['result'], registers });
-    this.lag = new Histogram({ name: 'chat_fanout_lag_seconds', help: 'From a message reaching its server to its delivery on this process', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.lag = new Histogram({
+      name: 'chat_fanout_lag_seconds',
+      help: 'From a message reaching its server to its delivery on this process',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
     this.listening = new Gauge({ name: 'chat_fanout_listening', help: '1 while the LISTEN connection is up', registers });
     this.outages = new Counter({ name: 'chat_fanout_outages_total', help: 'Losses of the LISTEN connection', registers });
-    this.limitedTotal = new Counter({ name: 'chat_rate_limited_total', help: 'Requests, events and upgrades refused by a limit', labelNames: ['limit'], registers });
-    this.slowConsumers = new Counter({ name: 'chat_slow_consumer_closes_total', help: 'Connections closed for falling too far behind (4008)', labelNames: ['protocol'], registers });
+    this.limitedTotal = new Counter({
+      name: 'chat_rate_limited_total',
+      help: 'Requests, events and upgrades refused by a limit',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.slowConsumers = new Counter({
+      name: 'chat_slow_consumer_closes_total',
+      help: 'Connections closed for falling too far behind (4008)',
+      labelNames: ['protocol'],
+      registers,
+    });
     this.refusedUpgrades = new Counter({ name: 'chat_upgrades_refused_total', help: 'Upgrades refused, by reason', labelNames: ['reason'], registers });
   }
 
@@ -91,4 +126,3 @@ export class PromTelemetry implements Telemetry {
     this.refusedUpgrades.inc({ reason });
   }
 }
-

@@ -140,10 +140,7 @@ export class NodeTransport implements Transport {
 
   private open(ws: WebSocket, admitted: Admitted): void {
     const g = this.gateway;
-    const connection = new NodeWsConnection(
-      g.connectionInit(admitted),
-      ws,
-    );
+    const connection = new NodeWsConnection(g.connectionInit(admitted), ws);
     this.sockets.add(connection);
     g.opened(connection, admitted);
     ws.on('message', (data, isBinary) => {
@@ -203,7 +200,12 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 }
 
 function refuseRaw(socket: Duplex, status: number, body: string, headers: ReadonlyArray<readonly [string, string]> = []): void {
-  const lines = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`, 'Connection: close', 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`];
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`,
+    'Connection: close',
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
   for (const [k, v] of headers) lines.push(`${k}: ${v}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -59,10 +59,14 @@ const insertBatch = (lock: number, guarded: boolean) => `
       EXISTS (SELECT 1 FROM conversations c WHERE c.id = u.conversation_id) AND EXISTS (SELECT 1 FROM users s WHERE s.id = u.sender_id) AS referable
     FROM lock, unnest($1::int[], $2::int[], $3::text[], $4::enum_messages_type[], $5::jsonb[], $6::varchar[], $7::int8[], $11::int[]${guarded ? ', $13::int8[]' : ''})
       WITH ORDINALITY AS u(conversation_id, sender_id, content, type, attachment, client_id, created_ms, chunk${guarded ? ', window_ms' : ''}, ord)
-  ), ${guarded ? `duplicate AS MATERIALIZED (
+  ), ${
+    guarded
+      ? `duplicate AS MATERIALIZED (
     SELECT i.id, messages_recent_duplicate(i.conversation_id, i.sender_id, i.type, i.content, i.attachment, i.created_ms - i.window_ms, ${CLOCK_SLACK_MS}) AS original_id
     FROM input i WHERE i.window_ms > 0
-  ), ` : ''}inserted AS (
+  ), `
+      : ''
+  }inserted AS (
     INSERT INTO messages (id, conversation_id, sender_id, content, type, attachment, client_id, created_at, updated_at)
     SELECT id, conversation_id, sender_id, content, type, attachment, client_id, at, at
     FROM input, LATERAL (SELECT timestamptz 'epoch' + created_ms * interval '1 millisecond' AS at) t
@@ -186,7 +190,7 @@ export class MessageWriter implements MessageAppender, MessageStore {
     const told = new Set<number>();
     return slot.map((k) => {
       const first = settled[k]!;
-      if (!told.has(k)) return told.add(k), first;
+      if (!told.has(k)) return (told.add(k), first);
       return first.ok && first.value.message ? { ok: true, value: { message: first.value.message, created: false } } : first;
     });
   }
@@ -226,7 +230,11 @@ export class MessageWriter implements MessageAppender, MessageStore {
     });
     const previous = rows[0]?.prev_id;
     if (previous !== null && previous !== undefined) {
-      this.options.onCommitted?.(lane, Number(previous), settled.flatMap((s) => (s?.ok && s.value.created ? [s.value.message!] : [])));
+      this.options.onCommitted?.(
+        lane,
+        Number(previous),
+        settled.flatMap((s) => (s?.ok && s.value.created ? [s.value.message!] : [])),
+      );
     }
     if (settled.some((s) => s === null)) {
       try {
@@ -251,7 +259,9 @@ export class MessageWriter implements MessageAppender, MessageStore {
       repeats.map((d) => d.clientId),
       duplicates,
     ]);
-    const byKey = new Map(originals.filter((r) => r.client_id !== null).map((r) => [`${String(r.sender_id)}:${String(r.conversation_id)}:${String(r.client_id)}`, r]));
+    const byKey = new Map(
+      originals.filter((r) => r.client_id !== null).map((r) => [`${String(r.sender_id)}:${String(r.conversation_id)}:${String(r.client_id)}`, r]),
+    );
     const byId = new Map(originals.map((r) => [String(r.id), r]));
     drafts.forEach((d, i) => {
       if (settled[i] !== null) return;

@@ -181,9 +181,18 @@ function toMessage(id: number, row: unknown): Message | null {
   if (!(clientId === null || typeof clientId === 'string') || typeof createdAt !== 'number') return null;
   const at = new Date(createdAt);
   return {
-    id, conversationId, senderId, senderUsername, content, type: type as MessageType,
-    attachment: attachment as Attachment | null, clientId: clientId as string | null,
-    readAt: null, editedAt: null, createdAt: at, updatedAt: at,
+    id,
+    conversationId,
+    senderId,
+    senderUsername,
+    content,
+    type: type as MessageType,
+    attachment: attachment as Attachment | null,
+    clientId: clientId as string | null,
+    readAt: null,
+    editedAt: null,
+    createdAt: at,
+    updatedAt: at,
   };
 }
 

@@ -1,5 +1,14 @@
 import type pg from 'pg';
-import type { AccessChangeNotice, Audience, Broadcaster, ConversationsEvent, FanoutObserver, MembershipChange, PushEvent, PushEvents } from '../../application/ports/fanout.js';
+import type {
+  AccessChangeNotice,
+  Audience,
+  Broadcaster,
+  ConversationsEvent,
+  FanoutObserver,
+  MembershipChange,
+  PushEvent,
+  PushEvents,
+} from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
 import {
   byteLength,

@@ -31,10 +31,7 @@ export class PgPresenceStore implements PresenceStore {
 
   async arrive(userIds: readonly number[]): Promise<number[]> {
     return this.transaction(userIds, async (client, ids) => {
-      await client.query(
-        `INSERT INTO presence (user_id, node_id) SELECT unnest($1::int[]), $2 ON CONFLICT DO NOTHING`,
-        [ids, this.options.nodeId],
-      );
+      await client.query(`INSERT INTO presence (user_id, node_id) SELECT unnest($1::int[]), $2 ON CONFLICT DO NOTHING`, [ids, this.options.nodeId]);
       // Online until now only if some other live process holds a row.
       const { rows } = await client.query<Row>(
         `SELECT u AS user_id FROM unnest($1::int[]) u

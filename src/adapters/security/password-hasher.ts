@@ -56,7 +56,12 @@ export class Argon2PasswordHasher implements PasswordHasher {
       // Django's scrypt hashes share the prefix in another order (scrypt$N$salt$r$p$hash): not ours, so no match.
       if (![n, r, p].every((v) => /^\d{1,8}$/.test(v))) return false;
       try {
-        const key = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * 1024 * 1024 });
+        const key = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, {
+          N: Number(n),
+          r: Number(r),
+          p: Number(p),
+          maxmem: 256 * 1024 * 1024,
+        });
         return expected.length > 0 && timingSafeEqual(key, expected);
       } catch {
         return false; // parameters scrypt refuses

@@ -44,8 +44,7 @@ export function createSequelize(options: DatabaseOptions): Sequelize {
   return sequelize;
 }
 
-const isUnavailable = (error: unknown): boolean =>
-  error instanceof ConnectionError || error instanceof TimeoutError || isConnectionFailure(error);
+const isUnavailable = (error: unknown): boolean => error instanceof ConnectionError || error instanceof TimeoutError || isConnectionFailure(error);
 
 /** Creates the configured schema, which search_path alone does not do. */
 export async function ensureSchema(sequelize: Sequelize, schema: string | undefined): Promise<void> {

@@ -27,9 +27,7 @@ export class SequelizeConversationRepository implements ConversationRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   createGroup(group: NewGroup, now: Date): Promise<Conversation> {
-    return this.sequelize.transaction((transaction) =>
-      this.insert(transaction, { ...group, kind: 'group', directKey: null }, now),
-    );
+    return this.sequelize.transaction((transaction) => this.insert(transaction, { ...group, kind: 'group', directKey: null }, now));
   }
 
   async findOrCreateDirect(a: number, b: number, now: Date): Promise<{ conversation: Conversation; created: boolean }> {
@@ -56,10 +54,10 @@ export class SequelizeConversationRepository implements ConversationRepository {
   }
 
   async isParticipant(conversationId: number, userId: number): Promise<boolean> {
-    const rows = await this.select(
-      'SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL',
-      [conversationId, userId],
-    );
+    const rows = await this.select('SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL', [
+      conversationId,
+      userId,
+    ]);
     return rows.length > 0;
   }
 
@@ -180,26 +178,19 @@ export class SequelizeConversationRepository implements ConversationRepository {
   }
 
   async countGroupsCreatedSince(userId: number, since: Date): Promise<number> {
-    const [row] = await this.select<Row>(
-      "SELECT count(*) AS n FROM conversations WHERE created_by = $1 AND kind = 'group' AND created_at >= $2",
-      [userId, since],
-    );
+    const [row] = await this.select<Row>("SELECT count(*) AS n FROM conversations WHERE created_by = $1 AND kind = 'group' AND created_at >= $2", [
+      userId,
+      since,
+    ]);
     return num(row?.n);
   }
 
   private async findDirect(key: string): Promise<Conversation | null> {
-    const [row] = await this.select<Row>(
-      `SELECT ${COLUMNS} FROM conversations c WHERE c.direct_key = $1 AND c.deleted_at IS NULL`,
-      [key],
-    );
+    const [row] = await this.select<Row>(`SELECT ${COLUMNS} FROM conversations c WHERE c.direct_key = $1 AND c.deleted_at IS NULL`, [key]);
     return row ? toConversation(row) : null;
   }
 
-  private async insert(
-    transaction: Transaction,
-    c: NewGroup & { kind: ConversationKind; directKey: string | null },
-    now: Date,
-  ): Promise<Conversation> {
+  private async insert(transaction: Transaction, c: NewGroup & { kind: ConversationKind; directKey: string | null }, now: Date): Promise<Conversation> {
     const [row] = await this.sequelize.query<Row>(
       `INSERT INTO conversations AS c (title, kind, is_open, created_by, direct_key, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING ${COLUMNS}`,

@@ -7,10 +7,9 @@ export class SequelizeMessageRepository implements MessageRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   async findById(id: number): Promise<Message | null> {
-    const [row] = await this.select(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.id = $1 AND m.deleted_at IS NULL`,
-      [id],
-    );
+    const [row] = await this.select(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.id = $1 AND m.deleted_at IS NULL`, [
+      id,
+    ]);
     return row ? toMessage(row) : null;
   }
 
@@ -65,10 +64,7 @@ export class SequelizeMessageRepository implements MessageRepository {
   }
 
   async softDelete(id: number, at: Date): Promise<boolean> {
-    const rows = await this.select(
-      'UPDATE messages SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id',
-      [id, at],
-    );
+    const rows = await this.select('UPDATE messages SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id', [id, at]);
     return rows.length > 0;
   }
 

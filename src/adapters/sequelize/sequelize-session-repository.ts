@@ -37,7 +37,13 @@ export class SequelizeSessionRepository implements SessionRepository {
     return toSession(row!);
   }
 
-  async rotate(presentedHash: string, nextHash: string, now: Date, expiresAt: Date, device: { deviceLabel: string | null; ip: string | null }): Promise<Rotation> {
+  async rotate(
+    presentedHash: string,
+    nextHash: string,
+    now: Date,
+    expiresAt: Date,
+    device: { deviceLabel: string | null; ip: string | null },
+  ): Promise<Rotation> {
     // Retiring is conditional on the token being current and its session live: of two concurrent
     // rotations of one token, exactly one succeeds.
     const [row] = await this.select(

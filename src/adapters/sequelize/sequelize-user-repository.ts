@@ -44,9 +44,7 @@ export class SequelizeUserRepository implements UserRepository {
     } catch (error) {
       if (error instanceof UniqueConstraintError) {
         const constraint = String((error.parent as { constraint?: string } | undefined)?.constraint ?? '');
-        return constraint.includes('email')
-          ? fail('EMAIL_TAKEN', 'This email is already registered')
-          : fail('USERNAME_TAKEN', 'This username is taken');
+        return constraint.includes('email') ? fail('EMAIL_TAKEN', 'This email is already registered') : fail('USERNAME_TAKEN', 'This username is taken');
       }
       throw error;
     }
@@ -66,10 +64,10 @@ export class SequelizeUserRepository implements UserRepository {
 
   async findSummaries(ids: readonly number[]): Promise<ParticipantSummary[]> {
     if (ids.length === 0) return [];
-    const rows = await this.sequelize.query<Row>(
-      'SELECT id, username FROM users WHERE id = ANY($1::int[]) AND deleted_at IS NULL ORDER BY id',
-      { bind: [ids], type: QueryTypes.SELECT },
-    );
+    const rows = await this.sequelize.query<Row>('SELECT id, username FROM users WHERE id = ANY($1::int[]) AND deleted_at IS NULL ORDER BY id', {
+      bind: [ids],
+      type: QueryTypes.SELECT,
+    });
     return rows.map((r) => ({ id: num(r.id), username: String(r.username) }));
   }
 

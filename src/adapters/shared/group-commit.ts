@@ -9,7 +9,6 @@ export interface GroupCommitOptions {
   readonly maxQueued?: number;
 }
 
-
 type Settlement<R> = { ok: true; value: R } | { ok: false; error: unknown };
 interface Pending<T, R> {
   readonly item: T;

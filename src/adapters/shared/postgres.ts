@@ -43,7 +43,8 @@ export function isUnavailable(error: unknown): boolean {
   if (error instanceof UnavailableError) return true;
   const e = error as { parent?: { code?: string }; code?: string; message?: string } | null;
   const code = e?.parent?.code ?? e?.code;
-  if (typeof code === 'string' && (code.startsWith('08') || /^57P0[123]$/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code))) return true;
+  if (typeof code === 'string' && (code.startsWith('08') || /^57P0[123]$/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)))
+    return true;
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(e?.message ?? '');
 }
 

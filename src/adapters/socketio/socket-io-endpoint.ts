@@ -99,7 +99,8 @@ export class SocketIoEndpoint {
   attach(host: SocketIoHost): void {
     // uWS drops what a socket cannot take beyond maxBackpressure (64 KiB by default), silently: set it
     // above the bound at which this endpoint disconnects a slow consumer itself, as /ws does.
-    if (host.kind === 'uws') this.io.attachApp(host.app, { maxBackpressure: this.gateway.options.maxBackpressureBytes * 4 } as Parameters<Server['attachApp']>[1]);
+    if (host.kind === 'uws')
+      this.io.attachApp(host.app, { maxBackpressure: this.gateway.options.maxBackpressureBytes * 4 } as Parameters<Server['attachApp']>[1]);
     else this.io.attach(host.server);
     // The engine exists once attached; its middleware sees every HTTP request and upgrade first.
     this.io.engine.use((req: HandshakeRequest, res: unknown, next: (error?: unknown) => void) => {

@@ -143,30 +143,30 @@ export class UwsTransport implements Transport {
 
       upgrade: (res, req, context) =>
         this.guard('upgrade', () => {
-        let aborted = false;
-        res.onAborted(() => {
-          aborted = true;
-        });
-        const key = req.getHeader('sec-websocket-key');
-        const protocol = req.getHeader('sec-websocket-protocol');
-        const extensions = req.getHeader('sec-websocket-extensions');
-        const remoteAddress = remoteAddressOf(res);
-        const headers = copyHeaders(req);
-        void g.admit({ query: req.getQuery() ?? '', header: (name) => headers.get(name) ?? '', remoteAddress }).then((admitted) => {
-          if (aborted) return;
-          if (!admitted.ok) {
-            res.cork(() => {
-              res.writeStatus(statusLine(admitted.status));
-              for (const [k, v] of admitted.headers) res.writeHeader(k, v);
-              res.writeHeader('Content-Type', 'application/json; charset=utf-8').end(admitted.body);
-            });
-            return;
-          }
-          const connection = new UwsConnection(g.connectionInit(admitted), admitted, this.outbox);
-          // Not inside res.cork(): with the npm build, an upgrade corked after an
-          // await sometimes closed the new socket at once (1006).
-          res.upgrade<SocketData>({ connection }, key, protocol, extensions, context);
-        });
+          let aborted = false;
+          res.onAborted(() => {
+            aborted = true;
+          });
+          const key = req.getHeader('sec-websocket-key');
+          const protocol = req.getHeader('sec-websocket-protocol');
+          const extensions = req.getHeader('sec-websocket-extensions');
+          const remoteAddress = remoteAddressOf(res);
+          const headers = copyHeaders(req);
+          void g.admit({ query: req.getQuery() ?? '', header: (name) => headers.get(name) ?? '', remoteAddress }).then((admitted) => {
+            if (aborted) return;
+            if (!admitted.ok) {
+              res.cork(() => {
+                res.writeStatus(statusLine(admitted.status));
+                for (const [k, v] of admitted.headers) res.writeHeader(k, v);
+                res.writeHeader('Content-Type', 'application/json; charset=utf-8').end(admitted.body);
+              });
+              return;
+            }
+            const connection = new UwsConnection(g.connectionInit(admitted), admitted, this.outbox);
+            // Not inside res.cork(): with the npm build, an upgrade corked after an
+            // await sometimes closed the new socket at once (1006).
+            res.upgrade<SocketData>({ connection }, key, protocol, extensions, context);
+          });
         }),
 
       // Nothing thrown in a uWS callback may escape: it would end the process.

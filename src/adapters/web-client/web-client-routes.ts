@@ -37,7 +37,10 @@ export function webClientRoutes(options: WebClientOptions): PlainRoute[] {
 
 function reply(asset: WebAsset, request: HttpRequest): HttpReply {
   const headers: Array<[string, string]> = [...securityHeaders(request.header('host')), ['Cache-Control', 'no-cache'], ['ETag', asset.etag]];
-  const validators = request.header('if-none-match').split(',').map((v) => v.trim().replace(/^W\//, ''));
+  const validators = request
+    .header('if-none-match')
+    .split(',')
+    .map((v) => v.trim().replace(/^W\//, ''));
   if (validators.includes(asset.etag)) return { status: 304, headers };
   return { status: 200, headers, raw: { contentType: asset.contentType, data: asset.body } };
 }

@@ -27,6 +27,16 @@ const noop = () => undefined;
 
 /** For tests and tools that count nothing. */
 export const NO_TELEMETRY: Telemetry = {
-  connectionOpened: noop, connectionClosed: noop, event: noop, httpRequest: noop, messagesAcknowledged: noop, writeBatch: noop,
-  fanoutDelivered: noop, fanoutListening: noop, fanoutOutage: noop, limited: noop, slowConsumerClosed: noop, upgradeRefused: noop,
+  connectionOpened: noop,
+  connectionClosed: noop,
+  event: noop,
+  httpRequest: noop,
+  messagesAcknowledged: noop,
+  writeBatch: noop,
+  fanoutDelivered: noop,
+  fanoutListening: noop,
+  fanoutOutage: noop,
+  limited: noop,
+  slowConsumerClosed: noop,
+  upgradeRefused: noop,
 };

@@ -7,10 +7,7 @@ import type { ConversationRepository } from '../ports/conversation-repository.js
 export class GetConversation {
   constructor(private readonly conversations: ConversationRepository) {}
 
-  async execute(
-    actor: Actor,
-    conversationId: number,
-  ): Promise<Result<{ conversation: Conversation; participants: ParticipantSummary[] }>> {
+  async execute(actor: Actor, conversationId: number): Promise<Result<{ conversation: Conversation; participants: ParticipantSummary[] }>> {
     const found = await conversationOfParticipant(this.conversations, conversationId, actor);
     if (!found.ok) return found;
     return ok({ conversation: found.value, participants: await this.conversations.participants(conversationId) });

@@ -50,10 +50,7 @@ export class JoinConversation {
       }
     }
     const since = input.since ?? undefined;
-    const page = await this.messages.page(
-      conversationId,
-      since === undefined ? { limit: CATCH_UP_LIMIT } : { after: since, limit: CATCH_UP_LIMIT },
-    );
+    const page = await this.messages.page(conversationId, since === undefined ? { limit: CATCH_UP_LIMIT } : { after: since, limit: CATCH_UP_LIMIT });
     const participants = await withPresence(await this.conversations.participants(conversationId), this.presence);
     return ok({ conversation, participants, messages: page.messages, hasMore: page.hasMore });
   }

@@ -26,7 +26,10 @@ export class RefreshSession {
     const now = this.clock.now();
     const next = this.tokens.newRefreshToken();
     const expiresAt = this.sessions.refreshExpiry(now);
-    const rotation = await this.sessionStore.rotate(this.tokens.hashRefreshToken(refreshToken), next.hash, now, expiresAt, { deviceLabel: device.label, ip: device.ip });
+    const rotation = await this.sessionStore.rotate(this.tokens.hashRefreshToken(refreshToken), next.hash, now, expiresAt, {
+      deviceLabel: device.label,
+      ip: device.ip,
+    });
     if (rotation.kind === 'unknown') return refused();
     const { session } = rotation;
     if (rotation.kind === 'reused') {
