@@ -6,7 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HttpClient } from '../support/http-client.js';
 import { testTransport } from '../support/transport.js';
 import { WsClient } from '../support/ws-client.js';
-import { freePort, killAll, mainEntry, startProcess } from '../support/server-process.js';
+import pg from 'pg';
+import { freshDatabase } from '../support/database.js';
+import { freePort, killAll, mainEntry, PROCESS_TEST_ENV, startProcess } from '../support/server-process.js';
 
 const dirs: string[] = [];
 
@@ -44,6 +46,48 @@ describe('the server as a process, on its own embedded PostgreSQL', () => {
     expect(page.body.messages.map((m: { content: string }) => m.content)).toEqual(['before shutdown']);
     again.child.kill('SIGINT');
     expect(await again.exited).toBe(0);
+  }, 90_000);
+
+  it('stops on SIGTERM while a client keeps sending: running sends finish, later ones get SERVICE_UNAVAILABLE, and every acknowledged message is stored', async () => {
+    const databaseUrl = await freshDatabase('drain');
+    // A wait this long would outlast the test if shutdown waited for traffic that never stops.
+    const env = { ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, SHUTDOWN_TIMEOUT_MS: '600000' };
+    const server = await startProcess(env);
+    const http = new HttpClient(`http://127.0.0.1:${server.port}`);
+    const [a, b] = [await http.register(), await http.register()];
+    const conv = (await http.post('/conversations', { participant_ids: [b.id] }, a.token)).body;
+    const ws = await WsClient.connect(`ws://127.0.0.1:${server.port}/ws`, a.token);
+    const acked: number[] = [];
+    const refused: string[] = [];
+    let sent = 0;
+    const sendOne = () => ws.sendRaw(JSON.stringify({ event: 'sendMessage', data: { conversation_id: conv.id, content: `m${sent}` }, ack: ++sent }));
+    let flowing!: () => void;
+    const traffic = new Promise<void>((resolve) => (flowing = resolve));
+    ws.socket.on('message', (raw) => {
+      const frame = JSON.parse(raw.toString());
+      if (frame.event === 'ack') acked.push(frame.data.id);
+      else if (frame.event === 'error' && frame.ack !== undefined) refused.push(frame.error.code);
+      else return;
+      if (acked.length === 200) flowing();
+      if (ws.socket.readyState === ws.socket.OPEN) sendOne();
+    });
+    for (let i = 0; i < 32; i++) sendOne();
+    await traffic;
+
+    server.child.kill('SIGTERM');
+    expect((await ws.closed).code).toBe(1001);
+    expect(await server.exited).toBe(0);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(new Set(refused)).toEqual(new Set(['SERVICE_UNAVAILABLE']));
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ id: string }>('SELECT id FROM messages WHERE conversation_id = $1', [conv.id]);
+      const stored = new Set(rows.map((r) => Number(r.id)));
+      expect(acked.filter((id) => !stored.has(id))).toEqual([]);
+    } finally {
+      await db.end();
+    }
   }, 90_000);
 
   it('serves the whole cluster’s metrics on the metrics port with WORKERS=2 (loopback, off the public port)', async () => {

@@ -58,22 +58,23 @@ export async function startProcess(env: Record<string, string>, ready: string | 
   return { child, exited, port: listening ? Number(listening[1]) : Number(env.PORT ?? 0), output: () => output, waitFor };
 }
 
+/** What a server process under test runs with (its database aside). */
+export const PROCESS_TEST_ENV: Readonly<Record<string, string>> = {
+  HOST: '127.0.0.1',
+  PORT: '0',
+  JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+  PASSWORD_HASH_MEMORY_KIB: '1024',
+  PASSWORD_HASH_TIME_COST: '1',
+  RATE_LIMIT_PER_SECOND: '0',
+  // Tests register many users from one address; the tests of limits turn them back on.
+  RATE_LIMITS: 'off',
+};
+
 /** The real server as its own process on a fresh database: the shape tests use for in-process servers. */
 export async function startServerProcess(env: Record<string, string> = {}) {
   const { freshDatabase } = await import('./database.js');
   const { HttpClient } = await import('./http-client.js');
-  const proc = await startProcess({
-    DATABASE_URL: await freshDatabase('proc'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
-    PASSWORD_HASH_MEMORY_KIB: '1024',
-    PASSWORD_HASH_TIME_COST: '1',
-    RATE_LIMIT_PER_SECOND: '0',
-    // Tests register many users from one address; the tests of limits turn them back on.
-    RATE_LIMITS: 'off',
-    ...env,
-  });
+  const proc = await startProcess({ ...PROCESS_TEST_ENV, DATABASE_URL: await freshDatabase('proc'), ...env });
   const port = proc.port;
   return {
     port,

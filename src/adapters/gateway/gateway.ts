@@ -236,6 +236,9 @@ export class Gateway {
 
   /** Waits (bounded) for requests and events already being handled. */
   async settle(timeoutMs: number): Promise<void> {
+    // New events and requests are refused from here on, so only the work already running is waited for.
+    this.realtime.draining = true;
+    this.http.draining = true;
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight.size > 0 && Date.now() < deadline) {
       await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, deadline - Date.now()))]);

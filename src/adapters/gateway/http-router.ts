@@ -8,7 +8,7 @@ import type { CorsPolicy } from './cors.js';
 import { BodyTooLargeError, bearer, errorReply, safeDecode, type HttpReply, type HttpRequest } from './http.js';
 import { clientAddress, type RequestLimits } from './rate-limits.js';
 import type { Route, RouteContext } from './rest-routes.js';
-import { fromThrown, fromZod, type WireError } from './wire-error.js';
+import { SHUTTING_DOWN, fromThrown, fromZod, type WireError } from './wire-error.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -57,6 +57,8 @@ const ANONYMOUS: Actor = { id: 0, username: '', isStaff: false };
  * once.
  */
 export class HttpRouter {
+  /** Set at shutdown: requests already running finish, new ones get 503. */
+  draining = false;
   private readonly routes: CompiledRoute[];
   private readonly plain: ReadonlyMap<string, PlainRoute>;
 
@@ -78,7 +80,7 @@ export class HttpRouter {
   handle(request: HttpRequest): Promise<HttpReply> {
     const route = { name: 'unmatched' };
     return this.options
-      .track(this.serve(request, route))
+      .track(this.draining ? Promise.resolve(errorReply(SHUTTING_DOWN)) : this.serve(request, route))
       .catch((error: unknown) => {
         this.options.logger.error({ err: error, method: request.method, path: request.path.slice(0, 200) }, 'request failed');
         return errorReply(fromThrown(error));

@@ -3,7 +3,7 @@ import type { UseCases } from '../../application/use-cases.js';
 import { Serialised } from '../../application/views.js';
 import { chatEvents, dispatch, type Outcome } from './chat-events.js';
 import type { Connection } from './connection.js';
-import type { WireError } from './wire-error.js';
+import { SHUTTING_DOWN, type WireError } from './wire-error.js';
 
 export interface RealtimeEndpointOptions {
   /** Unanswered events one connection may have in flight. */
@@ -25,6 +25,8 @@ export const MAX_ACK_LENGTH = 128;
  */
 export class RealtimeEndpoint {
   private readonly events: ReturnType<typeof chatEvents>;
+  /** Set at shutdown: events already running finish, new ones are refused, so the wait is bounded. */
+  draining = false;
 
   constructor(
     useCases: UseCases,
@@ -95,6 +97,7 @@ export class RealtimeEndpoint {
     if (data !== undefined && (data === null || typeof data !== 'object' || Array.isArray(data))) {
       return Promise.resolve({ ok: false, error: { code: 'VALIDATION_FAILED', message: 'data must be an object' } });
     }
+    if (this.draining) return Promise.resolve({ ok: false, error: SHUTTING_DOWN });
     if (conn.inFlight >= this.options.maxInFlight) {
       return Promise.resolve({ ok: false, error: { code: 'RATE_LIMITED', message: `At most ${this.options.maxInFlight} unanswered events per connection` } });
     }

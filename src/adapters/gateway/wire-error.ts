@@ -22,6 +22,9 @@ export interface WireError {
   readonly details?: unknown;
 }
 
+/** What events and requests get once shutdown has begun (the work already running still finishes). */
+export const SHUTTING_DOWN: WireError = { code: 'SERVICE_UNAVAILABLE', message: 'The server is shutting down; reconnect', details: { retry_after_seconds: 1 } };
+
 /** The one place codes become HTTP statuses. */
 export const HTTP_STATUS: Record<WireError['code'], number> = {
   VALIDATION_FAILED: 400,
