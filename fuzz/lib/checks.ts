@@ -1,20 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type WebSocket from 'ws';
+import { rssBytes } from '../../bench/lib/process-stats.js';
 import { openSio } from './socketio-channel.js';
 import { openWs, sleep } from './ws-channel.js';
 import { restCall, type World } from './world.js';
 
 /** Resident set size of a process, from /proc (0 when it is gone). */
-export function rssOf(pid: number): number {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('VmRSS:'));
-    return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
+export const rssOf = rssBytes;
 
 /** The mean of a few samples, so one allocation spike does not decide. */
 export async function sampleRss(pid: number, samples = 5, everyMs = 200): Promise<number> {

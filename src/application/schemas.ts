@@ -103,28 +103,25 @@ export const createConversationSchema = z.object({
 
 export const addParticipantSchema = z.object({ user_id: id });
 
+/** A page size from a query string: 1 to 100, 50 when absent. */
+const pageLimit = z
+  .string()
+  .regex(/^\d{1,3}$/, 'must be a number from 1 to 100')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(100))
+  .optional()
+  .default(50);
+
 /** Query strings arrive as text: numbers are parsed, `0` is a cursor from the beginning. */
 export const pageQuerySchema = z.object({
   before: messageId.optional(),
   after: cursor.optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a number from 1 to 100')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
-    .optional()
-    .default(50),
+  limit: pageLimit,
 });
 
 /** `GET /conversations`: a page of at most `limit`, after `cursor`. */
 export const listQuerySchema = z.object({
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a number from 1 to 100')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
-    .optional()
-    .default(50),
+  limit: pageLimit,
   cursor: z
     .string()
     .max(64)

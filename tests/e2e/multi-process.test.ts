@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
-import { killAll, startProcess, type ServerProcess } from '../support/server-process.js';
+import { killAll, startProcess, type ServerProcess, PROCESS_TEST_ENV } from '../support/server-process.js';
 import { WsClient } from '../support/ws-client.js';
 import { eventually, receivedIds } from '../support/eventually.js';
 
@@ -14,15 +14,7 @@ let http1: HttpClient, http2: HttpClient;
 let ws1: string, ws2: string;
 const clients: WsClient[] = [];
 
-const env = () => ({
-  DATABASE_URL: databaseUrl,
-  PORT: '0',
-  HOST: '127.0.0.1',
-  JWT_SECRET: SECRET,
-  PASSWORD_HASH_MEMORY_KIB: '1024',
-  PASSWORD_HASH_TIME_COST: '1',
-  RATE_LIMIT_PER_SECOND: '0',
-});
+const env = () => ({ ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, JWT_SECRET: SECRET });
 const connect = async (url: string, u: U) => {
   const c = await WsClient.connect(url, u.token);
   clients.push(c);

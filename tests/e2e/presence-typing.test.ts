@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
-import { killAll, startProcess, type ServerProcess } from '../support/server-process.js';
+import { killAll, startProcess, type ServerProcess, PROCESS_TEST_ENV } from '../support/server-process.js';
 import { WsClient, type Frame } from '../support/ws-client.js';
 
 type U = { id: number; token: string; username: string };
@@ -13,15 +13,7 @@ let ws1: string, ws2: string;
 const clients: WsClient[] = [];
 
 // Default presence settings (5 s grace, 20 s lease): the figures the product promises are the ones tested.
-const env = () => ({
-  DATABASE_URL: databaseUrl,
-  PORT: '0',
-  HOST: '127.0.0.1',
-  JWT_SECRET: SECRET,
-  PASSWORD_HASH_MEMORY_KIB: '1024',
-  PASSWORD_HASH_TIME_COST: '1',
-  RATE_LIMIT_PER_SECOND: '0',
-});
+const env = () => ({ ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, JWT_SECRET: SECRET });
 const connect = async (url: string, u: U) => {
   const c = await WsClient.connect(url, u.token);
   clients.push(c);

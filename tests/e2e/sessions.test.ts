@@ -5,7 +5,7 @@ import { io as connectIo, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
-import { killAll, startProcess, type ServerProcess } from '../support/server-process.js';
+import { killAll, startProcess, type ServerProcess, PROCESS_TEST_ENV } from '../support/server-process.js';
 import { WsClient } from '../support/ws-client.js';
 
 const SECRET = 'sessions-secret-sessions-secret-sessions-42';
@@ -17,12 +17,9 @@ const clients: WsClient[] = [];
 const sockets: Socket[] = [];
 
 const env = () => ({
+  ...PROCESS_TEST_ENV,
   DATABASE_URL: databaseUrl,
-  PORT: '0',
-  HOST: '127.0.0.1',
   JWT_SECRET: SECRET,
-  PASSWORD_HASH_MEMORY_KIB: '1024',
-  PASSWORD_HASH_TIME_COST: '1',
   JWT_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
   JWT_ISSUER: 'https://id.example.com',
   JWT_AUDIENCE: 'chat',
