@@ -24,12 +24,14 @@ export type FindingKind =
   | 'error-shape'
   | 'not-verbatim'
   /** A request uWebSockets.js's native HTTP parser drops before any JavaScript runs (a documented limit of that transport). */
-  | 'parser-refusal';
+  | 'parser-refusal'
+  /** engine.io-client sent a long-polling batch over the maxPayload the server advertised (its base64 estimate is short). */
+  | 'client-sizing';
 
 const MAX_EXAMPLES = 8;
 const tagSignature = (tags: readonly string[]) => [...new Set(tags)].sort().join('|');
 
-const NOTES: ReadonlySet<FindingKind> = new Set(['error-shape', 'not-verbatim', 'parser-refusal']);
+const NOTES: ReadonlySet<FindingKind> = new Set(['error-shape', 'not-verbatim', 'parser-refusal', 'client-sizing']);
 
 /** One input that shows a finding, exactly as sent, and what came back. */
 export interface Example {

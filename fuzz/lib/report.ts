@@ -40,7 +40,7 @@ export function formatReport(r: FuzzReport): string {
     const s = r.socketio;
     lines.push(
       `  Socket.IO  ${s.packets} packets: ${s.emits} emits (${s.callbacksAnswered}/${s.callbacksExpected} callbacks), ${s.rawPackets} hand-written (${s.rawAcksAnswered}/${s.rawAcksExpected} acks), ` +
-        `${s.unanswered} unanswered, ${s.junkConnections} junk connections (${s.junkClosedByServer} closed by the server), ${s.oversizeDisconnected}/${s.oversize} oversize disconnected, ${s.disconnects} unexpected disconnects`,
+        `${s.unanswered} unanswered (${s.lostToClientSizing} more in polling batches the client made too long), ${s.junkConnections} junk connections (${s.junkClosedByServer} closed by the server), ${s.oversizeDisconnected}/${s.oversize} oversize disconnected, ${s.disconnects} unexpected disconnects`,
     );
     const h = s.handshakes;
     lines.push(

@@ -18,6 +18,8 @@ export interface SocketIoStats {
   rawAcksExpected: number;
   rawAcksAnswered: number;
   unanswered: number;
+  /** Answers owed to a long-polling client whose own over-long POST batch was refused (413), and lost with it. */
+  lostToClientSizing: number;
   junkConnections: number;
   junkClosedByServer: number;
   oversize: number;
@@ -228,12 +230,34 @@ class SioConnection {
       .filter((x) => x !== undefined && x !== '')
       .join('; ');
     if (socket !== this.socket || this.closedByUs) return;
-    this.stats.disconnects += 1;
     const lost = [...this.pending.values()];
     for (const p of lost) clearTimeout(p.timer);
     this.pending.clear();
-    this.stats.unanswered += lost.length;
     this.notify();
+    if (this.transport === 'polling' && inner === 413) {
+      // engine.io-client sizes base64 as 1.33 × the bytes (not 4/3) when it fills a POST up to the
+      // advertised maxPayload, so a batch heavy in binary can come out a little over it; the server
+      // refuses that body as documented. What the batch carried was never received: not owed.
+      for (const p of lost) {
+        if (p.input.kind === 'emit') this.stats.callbacksExpected -= 1;
+        else this.stats.rawAcksExpected -= 1;
+      }
+      this.stats.lostToClientSizing += lost.length;
+      this.ctx.findings.add(
+        'socketio',
+        'client-sizing',
+        'polling-413',
+        'Socket.IO over polling: the client sent a batch over the advertised maxPayload (413)',
+        {
+          input: this.recent.map(showSio).join('\n'),
+          response: `${this.name}: disconnect: ${reason} (${detail}); ${lost.length} requests in the refused batch`,
+          tags: this.recent.flatMap((i) => i.tags),
+        },
+      );
+      return;
+    }
+    this.stats.disconnects += 1;
+    this.stats.unanswered += lost.length;
     this.ctx.findings.add(
       'socketio',
       'unexpected-close',
@@ -369,6 +393,7 @@ export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshake
     rawAcksExpected: 0,
     rawAcksAnswered: 0,
     unanswered: 0,
+    lostToClientSizing: 0,
     junkConnections: 0,
     junkClosedByServer: 0,
     oversize: 0,
