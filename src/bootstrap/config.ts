@@ -209,12 +209,10 @@ export const configSchema = z.object({
     .default('chat_fanout')
     .register(documented, { group: 'write path', description: 'The LISTEN/NOTIFY channel' }),
   WORKERS: int(1, 64).default(1).register(documented, { group: 'server', description: 'Server processes sharing PORT (docs/SCALING.md)' }),
-  SHUTDOWN_TIMEOUT_MS: int(0, 600_000)
-    .default(10_000)
-    .register(documented, {
-      group: 'server',
-      description: 'How long shutdown waits for the events and requests already running (new ones are refused with SERVICE_UNAVAILABLE)',
-    }),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).register(documented, {
+    group: 'server',
+    description: 'How long shutdown waits for the events and requests already running (new ones are refused with SERVICE_UNAVAILABLE)',
+  }),
 });
 
 export type Config = z.infer<typeof configSchema> & {
