@@ -23,6 +23,11 @@ export interface FuzzOptions {
   readonly rssTolerance?: number;
   /** How long to wait for RSS to come back (garbage collection, idle timers). @default 60000 */
   readonly rssWaitMs?: number;
+  /**
+   * The warm-up before RSS is first read, as a fraction of the run (so the heap has grown to its
+   * working size and the comparison shows what stays, not what a first run allocates). @default 0.05
+   */
+  readonly warmUp?: number;
   /** Reduce failing inputs to minimal ones after the checks. @default true */
   readonly minimize?: boolean;
   readonly log?: (line: string) => void;
@@ -87,9 +92,10 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
     // Warm-up: the first requests compile code and fill pools; memory is measured after it.
     log('warm-up');
     const warm = ctx('warm-up');
-    await fuzzWs(warm, Math.min(2_000, Math.ceil(options.frames / 20)));
-    if (lived('warm-up')) await fuzzRest(warm, Math.min(400, Math.ceil(options.rest / 20)));
-    if (lived('warm-up')) await fuzzSocketIo(warm, Math.min(400, Math.ceil(options.socketio / 20)), 20);
+    const share = options.warmUp ?? 0.05;
+    await fuzzWs(warm, Math.max(100, Math.min(5_000, Math.ceil(options.frames * share))));
+    if (lived('warm-up')) await fuzzRest(warm, Math.max(20, Math.min(1_000, Math.ceil(options.rest * share))));
+    if (lived('warm-up')) await fuzzSocketIo(warm, Math.max(20, Math.min(1_000, Math.ceil(options.socketio * share))), 20);
     await sleep(2_000);
     before = await sampleRss(target.pid);
     log(`RSS before: ${mb(before)}`);

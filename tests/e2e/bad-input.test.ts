@@ -246,6 +246,23 @@ describe('authentication at the upgrade', () => {
     }
     expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
   });
+
+  it('answers a request that is not a GET but asks to upgrade, on /ws and on Socket.IO’s path, with a status below 500', async () => {
+    const statusLine = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(server.port, '127.0.0.1', () =>
+          socket.write(`OPTIONS ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nConnection: close\r\n\r\n`),
+        );
+        let text = '';
+        socket.on('data', (d) => (text += d.toString()));
+        socket.on('close', () => resolve(text.split('\r\n')[0]!));
+        socket.on('error', reject);
+      });
+    for (const path of ['/ws', '/socket.io/?EIO=4&transport=websocket']) {
+      expect(await statusLine(path)).toMatch(/^HTTP\/1\.1 [234]\d\d /);
+    }
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+  });
 });
 
 describe('malformed percent-escapes in the path', () => {

@@ -120,12 +120,20 @@ export class NodeTransport implements Transport {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (path !== '/ws') {
-      // Socket.IO, when attached, takes its own path; anything else is not a WebSocket endpoint here.
-      if (!path.startsWith('/socket.io/')) refuseRaw(socket, 404, '{"error":{"code":"NOT_FOUND","message":"No WebSocket endpoint here"}}');
+    socket.on('error', () => socket.destroy());
+    if (req.method !== 'GET') {
+      // A WebSocket handshake is a GET (RFC 6455, 4.1); Node hands any request with Upgrade here,
+      // Socket.IO's path included, where Engine.IO would leave it unanswered.
+      refuseRaw(socket, 405, '{"error":{"code":"METHOD_NOT_ALLOWED","message":"A WebSocket handshake is a GET"}}', [['Allow', 'GET']]);
       return;
     }
-    socket.on('error', () => socket.destroy());
+    if (path !== '/ws') {
+      // Socket.IO, when attached (its own 'upgrade' listener beside this one), takes its own path;
+      // anything else is not a WebSocket endpoint here.
+      if (!path.startsWith('/socket.io/') || this.server.listenerCount('upgrade') < 2)
+        refuseRaw(socket, 404, '{"error":{"code":"NOT_FOUND","message":"No WebSocket endpoint here"}}');
+      return;
+    }
     const g = this.gateway;
     const remoteAddress = req.socket.remoteAddress ?? '';
     void g.admit({ query: q < 0 ? '' : url.slice(q + 1), header: (name) => headerOf(req, name), remoteAddress }).then((admitted) => {
