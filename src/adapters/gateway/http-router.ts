@@ -5,7 +5,7 @@ import { id as idSchema } from '../../application/schemas.js';
 import type { Logger } from '../../application/ports/services.js';
 import type { Telemetry } from '../../application/ports/telemetry.js';
 import type { CorsPolicy } from './cors.js';
-import { BodyTooLargeError, bearer, errorReply, safeDecode, type HttpReply, type HttpRequest } from './http.js';
+import { BodyTooLargeError, ClientGoneError, bearer, errorReply, safeDecode, type HttpReply, type HttpRequest } from './http.js';
 import { clientAddress, type RequestLimits } from './rate-limits.js';
 import type { Route, RouteContext } from './rest-routes.js';
 import { SHUTTING_DOWN, fromThrown, fromZod, type WireError } from './wire-error.js';
@@ -82,7 +82,9 @@ export class HttpRouter {
     return this.options
       .track(this.draining ? Promise.resolve(errorReply(SHUTTING_DOWN)) : this.serve(request, route))
       .catch((error: unknown) => {
-        this.options.logger.error({ err: error, method: request.method, path: request.path.slice(0, 200) }, 'request failed');
+        const where = { method: request.method, path: request.path.slice(0, 200) };
+        if (error instanceof ClientGoneError) this.options.logger.info(where, 'client left before its request body arrived');
+        else this.options.logger.error({ err: error, ...where }, 'request failed');
         return errorReply(fromThrown(error));
       })
       .then((reply) => {

@@ -30,6 +30,14 @@ export interface HttpReply {
   readonly raw?: { readonly contentType: string; readonly data: string | Buffer };
 }
 
+/** The client went away before its request body arrived: nothing to answer, nothing wrong here. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('The client closed the connection before sending the whole body');
+    this.name = 'ClientGoneError';
+  }
+}
+
 export class BodyTooLargeError extends Error {
   constructor() {
     super('The request body is too large');

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection, type ConnectionInit } from '../gateway/connection.js';
 import type { Admitted, Gateway } from '../gateway/gateway.js';
-import { BodyTooLargeError, replyPayload, STATUS_TEXT, type HttpRequest } from '../gateway/http.js';
+import { BodyTooLargeError, ClientGoneError, replyPayload, STATUS_TEXT, type HttpRequest } from '../gateway/http.js';
 import type { SocketIoHost, Transport } from '../gateway/transport.js';
 
 export interface NodeTransportOptions {
@@ -203,7 +203,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('error', () => reject(new ClientGoneError()));
   });
 }
 
