@@ -179,9 +179,10 @@ export const configSchema = z.object({
   WRITE_QUEUE_MAX: int(1, 10_000_000)
     .default(10_000)
     .register(documented, { group: 'write path', description: 'Messages waiting to be written, per process (`OVERLOADED` beyond)' }),
-  WRITE_LANES: int(1, 64)
-    .default(4)
-    .register(documented, { group: 'write path', description: 'Ordered write lanes, cluster-wide (docs/SCALING.md: what N to choose)' }),
+  WRITE_LANES: z.preprocess(blankToUndefined, int(1, 64).optional()).register(documented, {
+    group: 'write path',
+    description: 'Ordered write lanes, cluster-wide; unset: the count the database already uses, 1 for a new one (docs/SCALING.md: what N to choose)',
+  }),
   PRESENCE_LEASE_SECONDS: int(3, 600)
     .default(20)
     .register(documented, { group: 'connections', description: 'How long a process’s presence outlives it if it dies' }),

@@ -55,7 +55,7 @@ async function openDatabase(config: Config, logger: Logger) {
   }
   const sequelize = createSequelize({ url, schema: config.DB_SCHEMA, poolMax: config.DB_POOL_MAX, logger });
   // Each lane holds at most one connection for its batch in flight; presence and fan-out use a few more.
-  const pool = createPgPool({ url, schema: config.DB_SCHEMA, max: config.WRITE_LANES + 4, applicationName: 'chat-backend-write' });
+  const pool = createPgPool({ url, schema: config.DB_SCHEMA, max: (config.WRITE_LANES ?? 4) + 4, applicationName: 'chat-backend-write' });
   const close = async () => {
     await pool.end().catch(() => undefined);
     await sequelize.close().catch(() => undefined);

@@ -14,7 +14,8 @@ let http1: HttpClient, http2: HttpClient;
 let ws1: string, ws2: string;
 const clients: WsClient[] = [];
 
-const env = () => ({ ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, JWT_SECRET: SECRET });
+// Four write lanes (one is the default), so concurrent lanes and their cursors are exercised.
+const env = () => ({ ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, JWT_SECRET: SECRET, WRITE_LANES: '4' });
 const connect = async (url: string, u: U) => {
   const c = await WsClient.connect(url, u.token);
   clients.push(c);
@@ -96,7 +97,7 @@ describe('two server processes on one database', () => {
   });
 
   it('with concurrent writers on both processes in every write lane, and a LISTEN outage mid-stream, delivers each conversation once and in id order everywhere, and `since` is exact', async () => {
-    // Six conversations: with the default four lanes, several share a lane and every lane has one.
+    // Six conversations: with four lanes, several share a lane and every lane has one.
     const pairs = await Promise.all(
       Array.from({ length: 6 }, async () => {
         const [x, y] = [await http1.register(), await http2.register()];

@@ -16,13 +16,15 @@ export class LaneCountError extends Error {}
  * It can only change while no server process is alive, since every process
  * must map conversations to the same lanes.
  */
-export async function ensureLanes(pool: pg.Pool, wanted: number, liveNodes: () => Promise<number>): Promise<number> {
+export async function ensureLanes(pool: pg.Pool, wanted: number | undefined, liveNodes: () => Promise<number>): Promise<number> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [LANES_SETUP_LOCK]);
     const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM write_lanes');
     const current = Number(rows[0]!.n);
+    // Unset: keep what the cluster uses, so an upgrade never changes it behind anyone's back.
+    wanted ??= current > 0 ? current : 1;
     if (current !== wanted) {
       if (current > 0 && (await liveNodes()) > 0) {
         throw new LaneCountError(`WRITE_LANES=${wanted}, but the running cluster uses ${current} lanes; stop every server process to change it`);
@@ -34,6 +36,8 @@ export async function ensureLanes(pool: pg.Pool, wanted: number, liveNodes: () =
          FROM generate_series(0, $1::int - 1) g ON CONFLICT (lane) DO NOTHING`,
         [wanted],
       );
+      // Fewer lanes: the ones kept take over the others' conversations, so their cursors move to the top.
+      await client.query('UPDATE write_lanes SET last_id = (SELECT max(last_id) FROM write_lanes) WHERE lane < $1', [wanted]);
       await client.query('DELETE FROM write_lanes WHERE lane >= $1', [wanted]);
     }
     await client.query('COMMIT');
