@@ -276,8 +276,9 @@ export class StormClient {
         if (frame.event !== 'ack') {
           const code = frame.error?.code ?? 'UNKNOWN';
           c.catchUpErrors[code] = (c.catchUpErrors[code] ?? 0) + 1;
+          // Pages already read stay read; the gap above them stays open (pushes keep proving
+          // nothing about it) until a later catch-up reads through it.
           this.cursor = Math.max(this.cursor, this.syncProgress);
-          this.syncing = false;
           setTimeout(() => this.ws === ws && this.opened && this.catchUp(ws), backoffDelay(1));
           return;
         }
