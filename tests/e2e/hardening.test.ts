@@ -1,4 +1,5 @@
 import { io as connectIo } from 'socket.io-client';
+import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
@@ -190,6 +191,34 @@ describe('limits', () => {
     // Closing one frees a place.
     await sockets.at(-1)!.close();
     await connect(s, b.token);
+  });
+
+  it('answers upgrades beyond UPGRADE_MAX_IN_FLIGHT with 503 OVERLOADED and Retry-After (none left waiting), and upgrades the rest', async () => {
+    const s = await server({ UPGRADE_MAX_IN_FLIGHT: '1' });
+    const users = await Promise.all(Array.from({ length: 8 }, () => s.http.register()));
+    type Outcome = { status: number; retryAfter?: string; code?: string };
+    const attempt = (token: string) =>
+      new Promise<Outcome>((resolve, reject) => {
+        const socket = new WebSocket(`${s.wsUrl}?token=${encodeURIComponent(token)}`);
+        socket.once('open', () => {
+          socket.close();
+          resolve({ status: 101 });
+        });
+        socket.once('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string, code: JSON.parse(body).error.code }));
+        });
+        socket.once('error', reject);
+      });
+    const outcomes = await Promise.all(users.flatMap((u) => [u, u, u, u, u]).map((u) => attempt(u.token)));
+    const refused = outcomes.filter((o) => o.status !== 101);
+    expect(outcomes.filter((o) => o.status === 101).length).toBeGreaterThan(0);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect(r).toMatchObject({ status: 503, code: 'OVERLOADED' });
+      expect(Number(r.retryAfter)).toBeGreaterThan(0);
+    }
   });
 });
 
