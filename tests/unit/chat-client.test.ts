@@ -346,8 +346,8 @@ describe('ChatClient over an in-memory socket', () => {
     const send = c.sendMessage({ conversation_id: 7, content: 'late' });
     const edit = c.editMessage(1, 'x');
     c.close();
-    await expect(send.acked).rejects.toMatchObject({ code: 'CLOSED' });
-    await expect(edit).rejects.toMatchObject({ code: 'CLOSED' });
+    // Both at once: each is already refused, and neither may wait unobserved for the other's check.
+    await Promise.all([expect(send.acked).rejects.toMatchObject({ code: 'CLOSED' }), expect(edit).rejects.toMatchObject({ code: 'CLOSED' })]);
     expect(c.pendingMessages(7)).toEqual([]);
   });
 });
