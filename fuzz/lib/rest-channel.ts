@@ -121,17 +121,20 @@ export function checkRestOutcome(
   }
 }
 
+/** Counters before the first request (REST requests, and Socket.IO's raw handshakes). */
+export const emptyRestStats = (): RestStats => ({
+  requests: 0,
+  byStatus: {},
+  unanswered: 0,
+  refusedByParser: 0,
+  malformed: { answered: 0, closed: 0, noReaction: 0 },
+  upgrades: 0,
+  retried: 0,
+});
+
 /** Runs `count` requests over several keep-alive connections. */
 export async function fuzzRest(ctx: ChannelContext, count: number): Promise<RestStats> {
-  const stats: RestStats = {
-    requests: 0,
-    byStatus: {},
-    unanswered: 0,
-    refusedByParser: 0,
-    malformed: { answered: 0, closed: 0, noReaction: 0 },
-    upgrades: 0,
-    retried: 0,
-  };
+  const stats = emptyRestStats();
   const { target, world } = ctx;
   const host = `${target.host}:${target.port}`;
   const users = [world.alice, world.bob, world.carol, world.mallory];

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Replay } from './findings.js';
 import { preview } from './json.js';
 import { RawHttpConnection } from './raw-http.js';
-import { checkRestOutcome, type RestStats } from './rest-channel.js';
+import { checkRestOutcome, emptyRestStats, type RestStats } from './rest-channel.js';
 import { renderRequest } from './rest-requests.js';
 import { exactSio, HandshakeGenerator, PARSER_RESERVED, showSio, SioGenerator, type SioInput } from './socketio-inputs.js';
 import { sleep, type ChannelContext } from './ws-channel.js';
@@ -375,15 +375,7 @@ async function sendJunk(ctx: ChannelContext, user: FuzzUser, input: Extract<SioI
 
 /** `count` Socket.IO packets over four sockets (three WebSocket, one long-polling), then `handshakes` raw handshakes. */
 export async function fuzzSocketIo(ctx: ChannelContext, count: number, handshakes: number): Promise<SocketIoStats> {
-  const handshakeStats: RestStats = {
-    requests: 0,
-    byStatus: {},
-    unanswered: 0,
-    refusedByParser: 0,
-    malformed: { answered: 0, closed: 0, noReaction: 0 },
-    upgrades: 0,
-    retried: 0,
-  };
+  const handshakeStats = emptyRestStats();
   const stats: SocketIoStats = {
     packets: 0,
     emits: 0,
