@@ -46,6 +46,9 @@ export interface RunningServer {
 }
 
 /** Starts the database side: the embedded server if no URL is configured, the ORM, the migrations, the hot-path pool. */
+/** Each lane holds at most one connection for its batch in flight; presence and fan-out use a few more. */
+const writePoolSize = (lanes: number) => lanes + 4;
+
 async function openDatabase(config: Config, logger: Logger) {
   let embedded: EmbeddedPostgresHandle | null = null;
   let url = config.databaseUrl;
@@ -54,8 +57,8 @@ async function openDatabase(config: Config, logger: Logger) {
     url = embedded.url;
   }
   const sequelize = createSequelize({ url, schema: config.DB_SCHEMA, poolMax: config.DB_POOL_MAX, logger });
-  // Each lane holds at most one connection for its batch in flight; presence and fan-out use a few more.
-  const pool = createPgPool({ url, schema: config.DB_SCHEMA, max: (config.WRITE_LANES ?? 4) + 4, applicationName: 'chat-backend-write' });
+  // Sized again once the cluster's lane count is known (see startServer).
+  const pool = createPgPool({ url, schema: config.DB_SCHEMA, max: writePoolSize(config.WRITE_LANES ?? 1), applicationName: 'chat-backend-write' });
   const close = async () => {
     await pool.end().catch(() => undefined);
     await sequelize.close().catch(() => undefined);
@@ -101,6 +104,8 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM server_nodes WHERE lease_expires_at > now()');
       return Number(rows[0]!.n);
     });
+    // Unset, WRITE_LANES is whatever the database already uses: pg-pool reads its bound on every checkout.
+    db.pool.options.max = writePoolSize(lanes);
   } catch (error) {
     await db.close();
     throw error;

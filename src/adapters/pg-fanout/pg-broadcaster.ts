@@ -55,10 +55,7 @@ export class PgBroadcaster implements Broadcaster {
   }
 
   async toConversations<E extends PushEvent>(conversationIds: readonly number[], event: E, data: PushEvents[E], audience: Audience = {}): Promise<void> {
-    if (conversationIds.length === 0) return;
-    const dataJson = JSON.stringify(data);
-    const except = audience.exceptUserId ?? null;
-    await this.sendAll(fitting(conversationIds, (part) => encodeConversationEvent(this.options.nodeId, part, event, dataJson, except)));
+    await this.toConversationsEach([{ conversationIds, event, data, audience }]);
   }
 
   async toConversationsEach<E extends PushEvent>(events: ReadonlyArray<ConversationsEvent<E>>): Promise<void> {
