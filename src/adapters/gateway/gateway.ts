@@ -234,9 +234,11 @@ export class Gateway {
     this.registry.remove(connection);
   }
 
-  /** Waits (bounded) for requests and events already being handled. */
+  /**
+   * Shutdown: refuses new events and requests from here on (`SERVICE_UNAVAILABLE`), then waits,
+   * bounded, for those already being handled.
+   */
   async settle(timeoutMs: number): Promise<void> {
-    // New events and requests are refused from here on, so only the work already running is waited for.
     this.realtime.draining = true;
     this.http.draining = true;
     const deadline = Date.now() + timeoutMs;
