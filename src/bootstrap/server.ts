@@ -46,9 +46,6 @@ export interface RunningServer {
 }
 
 /** Starts the database side: the embedded server if no URL is configured, the ORM, the migrations, the hot-path pool. */
-/** Each lane holds at most one connection for its batch in flight; presence and fan-out use a few more. */
-const writePoolSize = (lanes: number) => lanes + 4;
-
 async function openDatabase(config: Config, logger: Logger) {
   let embedded: EmbeddedPostgresHandle | null = null;
   let url = config.databaseUrl;
@@ -57,8 +54,9 @@ async function openDatabase(config: Config, logger: Logger) {
     url = embedded.url;
   }
   const sequelize = createSequelize({ url, schema: config.DB_SCHEMA, poolMax: config.DB_POOL_MAX, logger });
-  // Sized again once the cluster's lane count is known (see startServer).
-  const pool = createPgPool({ url, schema: config.DB_SCHEMA, max: writePoolSize(config.WRITE_LANES ?? 1), applicationName: 'chat-backend-write' });
+  // Each lane holds at most one connection for its batch in flight; presence, fan-out and profile loads use a few more.
+  // Unset, WRITE_LANES is the database's count, not known yet: room for four lanes.
+  const pool = createPgPool({ url, schema: config.DB_SCHEMA, max: (config.WRITE_LANES ?? 4) + 4, applicationName: 'chat-backend-write' });
   const close = async () => {
     await pool.end().catch(() => undefined);
     await sequelize.close().catch(() => undefined);
@@ -104,8 +102,6 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM server_nodes WHERE lease_expires_at > now()');
       return Number(rows[0]!.n);
     });
-    // Unset, WRITE_LANES is whatever the database already uses: pg-pool reads its bound on every checkout.
-    db.pool.options.max = writePoolSize(lanes);
   } catch (error) {
     await db.close();
     throw error;
