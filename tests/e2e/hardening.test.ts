@@ -268,6 +268,22 @@ describe('Socket.IO', () => {
   }, 60_000);
 });
 
+describe('shutdown', () => {
+  it('once stopping, answers a new event with SERVICE_UNAVAILABLE and a new request with 503 and Retry-After, on a connection still open', async () => {
+    const s = await server();
+    const [a, b] = [await s.http.register(), await s.http.register()];
+    const conv = (await s.http.post('/conversations', { participant_ids: [b.id] }, a.token)).body.id;
+    const ws = await connect(s, a.token);
+    expect((await ws.request('sendMessage', { conversation_id: conv, content: 'before' })).event).toBe('ack');
+    const settling = s.gateway.settle(5_000);
+    const refused = await ws.request('sendMessage', { conversation_id: conv, content: 'after' });
+    expect(refused).toMatchObject({ event: 'error', error: { code: 'SERVICE_UNAVAILABLE', details: { retry_after_seconds: 1 } } });
+    const rest = await s.http.get('/conversations', a.token);
+    expect([rest.status, rest.body.error.code, rest.headers.get('retry-after')]).toEqual([503, 'SERVICE_UNAVAILABLE', '1']);
+    await settling;
+  });
+});
+
 describe('logs', () => {
   it('carry no message content, password, token or SQL parameters, at the most verbose level, through failures too', async () => {
     const { startServerProcess, killAll } = await import('../support/server-process.js');

