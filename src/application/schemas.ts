@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_URL_LENGTH, MESSAGE_TYPES, isHttpUrl } from '../domain/message.js';
+import { SESSION_ID_PATTERN } from '../domain/session.js';
 import { ROLES } from '../domain/user.js';
 
 /** The largest value of the database's integer columns (users, conversations). */
@@ -93,7 +94,7 @@ export const logInSchema = z
 export const refreshSchema = z.object({ refresh_token: text(512).min(1) });
 export const changePasswordSchema = z.object({ current_password: text(256).min(1), new_password: text(256).min(8) });
 /** Session ids are UUIDs. */
-export const sessionIdSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a session id');
+export const sessionIdSchema = z.string().regex(SESSION_ID_PATTERN, 'must be a session id');
 
 export const createConversationSchema = z.object({
   participant_ids: z.array(id).min(1).max(1000),

@@ -20,7 +20,7 @@ export const configSchema = z.object({
   NODE_ENV: z
     .enum(['development', 'production', 'test'])
     .default('development')
-    .register(documented, { group: 'server', description: '`production` refuses to start without a strong `JWT_SECRET`' }),
+    .register(documented, { group: 'server', description: '`production` requires `JWT_SECRET` (none is generated) and refuses `JWT_SECRET_ALLOW_WEAK`' }),
   HOST: z.string().min(1).default('0.0.0.0').register(documented, { group: 'server', description: 'Address to listen on' }),
   PORT: int(0, 65535).default(8001).register(documented, { group: 'server', description: 'Port for REST, `/ws` and Socket.IO (0: a free one)' }),
   LOG_LEVEL: z
@@ -57,7 +57,11 @@ export const configSchema = z.object({
   MIGRATE_ON_START: bool.default(true).register(documented, { group: 'database', description: 'Apply migrations at start-up (else `npm run migrate`)' }),
   JWT_SECRET: z.preprocess(blankToUndefined, z.string().optional()).register(documented, {
     group: 'auth',
-    description: 'HS256 key for this server’s tokens (32+ random bytes in production; generated under DATA_DIR otherwise)',
+    description: 'HS256 key for this server’s tokens: 32+ random bytes, checked in every mode (unset: generated under DATA_DIR, except in production)',
+  }),
+  JWT_SECRET_ALLOW_WEAK: bool.default(false).register(documented, {
+    group: 'auth',
+    description: 'Accept a short or low-entropy `JWT_SECRET` (for tests only; refused with `NODE_ENV=production`)',
   }),
   JWT_TTL_SECONDS: int(60, 86_400).default(900).register(documented, { group: 'auth', description: 'Lifetime of access tokens' }),
   JWT_MAX_LIFETIME_SECONDS: int(60, 31_536_000)
@@ -83,10 +87,18 @@ export const configSchema = z.object({
     )
     .register(documented, { group: 'auth', description: 'Or one PEM (SPKI) public key of it' }),
   JWT_USER_ID_CLAIM: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a claim name')
-    .default('sub')
-    .register(documented, { group: 'auth', description: 'Claim carrying the user id (`user_id` for Django REST SimpleJWT)' }),
+    .preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a claim name')
+        .optional(),
+    )
+    .register(documented, {
+      group: 'auth',
+      description:
+        'Claim carrying the user id (`sub` when unset; `user_id` for Django REST SimpleJWT). Setting it, to any claim, also accepts HS256 tokens without a session: an identity provider’s signed with `JWT_SECRET`',
+    }),
   PASSWORD_HASH_MEMORY_KIB: int(1024, 1_048_576).default(19_456).register(documented, { group: 'auth', description: 'argon2id memory cost' }),
   PASSWORD_HASH_TIME_COST: int(1, 100).default(2).register(documented, { group: 'auth', description: 'argon2id passes' }),
   CORS_ORIGINS: z
@@ -243,10 +255,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   if (c.WORKERS > 1 && c.PORT === 0) {
     throw new ConfigError('Invalid configuration:\n  WORKERS: several workers share one port, so PORT must not be 0');
   }
-  if (c.NODE_ENV === 'production') {
-    const weakness = c.JWT_SECRET ? secretWeakness(c.JWT_SECRET) : 'must be set in production';
-    if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
+  if (c.JWT_SECRET_ALLOW_WEAK && c.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET_ALLOW_WEAK: not allowed with NODE_ENV=production');
   }
+  // In every mode: a guessable secret lets anyone sign tokens for any user.
+  const weakness = c.JWT_SECRET
+    ? c.JWT_SECRET_ALLOW_WEAK
+      ? null
+      : secretWeakness(c.JWT_SECRET)
+    : c.NODE_ENV === 'production'
+      ? 'must be set in production'
+      : null;
+  if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
   const original = originalVariables(env, c);
   return { ...c, CORS_ORIGINS: original.corsOrigins, ignoredVariables: original.ignored, databaseUrl: databaseUrl(c), dataDir: path.resolve(c.DATA_DIR) };
 }

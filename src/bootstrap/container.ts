@@ -88,7 +88,9 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string, te
           new JoseTokenService({
             secret: jwtSecret,
             ttlSeconds: config.JWT_TTL_SECONDS,
-            userIdClaim: config.JWT_USER_ID_CLAIM,
+            userIdClaim: config.JWT_USER_ID_CLAIM ?? 'sub',
+            // Setting the claim is what configures a provider sharing the secret (docs/SECURITY.md).
+            sharedSecretProvider: config.JWT_USER_ID_CLAIM !== undefined,
             maxLifetimeSeconds: config.JWT_MAX_LIFETIME_SECONDS,
             ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
             ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),

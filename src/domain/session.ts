@@ -16,6 +16,10 @@ export interface Session {
   readonly revokedAt: Date | null;
 }
 
+/** Session ids are UUIDs, as this server generates them (lower-case). */
+export const SESSION_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const isSessionId = (value: unknown): value is string => typeof value === 'string' && SESSION_ID_PATTERN.test(value);
+
 export const isLive = (session: Session, now: Date): boolean => session.revokedAt === null && session.expiresAt > now;
 
 /** Why a user's or a session's access ended (or changed, for caches to forget it). */

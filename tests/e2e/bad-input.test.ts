@@ -4,6 +4,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JoseTokenService } from '../../src/adapters/security/jose-token-service.js';
+import { TEST_JWT_SECRET } from '../support/server-process.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { testTransport } from '../support/transport.js';
 import { WsClient } from '../support/ws-client.js';
@@ -172,7 +173,7 @@ describe('authentication at the upgrade', () => {
     expect(await refusedWith(`${server.wsUrl}?token=${await forge('some-other-secret-some-other-secret', 0, alice.id)}`)).toBe(401);
   });
   it('refuses an expired token with 401', async () => {
-    expect(await refusedWith(`${server.wsUrl}?token=${await forge('test-secret-test-secret-test-secret-0123', -3600, alice.id)}`)).toBe(401);
+    expect(await refusedWith(`${server.wsUrl}?token=${await forge(TEST_JWT_SECRET, -3600, alice.id)}`)).toBe(401);
   });
   it('refuses an alg=none token with 401', async () => {
     const [, payload] = alice.token.split('.');

@@ -27,7 +27,7 @@ beforeAll(async () => {
     PORT: '0',
     DATABASE_URL: db.url,
     DATA_DIR: dir,
-    JWT_SECRET: 'outage-secret-outage-secret-outage-secret',
+    JWT_SECRET: 'gYpP35EpanwVPDoxEJrCd0CHD7fC6i_ewrsjcOCHDVjdY6Fe',
     PASSWORD_HASH_MEMORY_KIB: '1024',
     PASSWORD_HASH_TIME_COST: '1',
     RATE_LIMIT_PER_SECOND: '0',

@@ -39,7 +39,7 @@ describe('faults across processes', () => {
     const env = {
       DATABASE_URL: db.url,
       HOST: '127.0.0.1',
-      JWT_SECRET: 'restart-secret-restart-secret-restart-00',
+      JWT_SECRET: 'VbVaHzlh30lUXxIS876bCYDhl23CLRr2QShcBzaUXG2t_xVB',
       PASSWORD_HASH_MEMORY_KIB: '1024',
       PASSWORD_HASH_TIME_COST: '1',
       RATE_LIMIT_PER_SECOND: '0',

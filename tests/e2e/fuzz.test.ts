@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFuzz, type FuzzReport } from '../../fuzz/lib/engine.js';
 import type { Finding, FindingKind } from '../../fuzz/lib/findings.js';
 import type { FuzzTarget } from '../../fuzz/lib/world.js';
-import { killAll, startServerProcess } from '../support/server-process.js';
+import { killAll, startServerProcess, TEST_JWT_SECRET } from '../support/server-process.js';
 import { testTransport } from '../support/transport.js';
 
 /** The JWT secret startServerProcess gives the server: the fuzz signs hostile claims with it. */
-const SECRET = 'test-secret-test-secret-test-secret-0123';
+const SECRET = TEST_JWT_SECRET;
 const ORIGIN = 'http://localhost:3000';
 const SIZE = { frames: 3_000, rest: 600, socketio: 600 };
 

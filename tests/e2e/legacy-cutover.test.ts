@@ -11,7 +11,7 @@ import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
 import { fillOriginal, ORIGINAL, PASSWORDS } from '../support/original-backend.js';
 import { originalDbEnv } from '../support/original-env.js';
-import { killAll, startProcess, type ServerProcess } from '../support/server-process.js';
+import { killAll, startProcess, TEST_JWT_SECRET, type ServerProcess } from '../support/server-process.js';
 import { silentLogger } from '../support/silent-logger.js';
 import { connectSocketIo, emitWithAnswer, nextEvent } from '../support/socket-io-client.js';
 import { dumpImported } from '../support/table-dump.js';
@@ -42,7 +42,7 @@ beforeAll(async () => {
     FRONTEND_URL: FRONTEND,
     BASE_URL: 'https://api.example.com',
     DJANGO_API_URL: 'http://django.internal:8000',
-    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+    JWT_SECRET: TEST_JWT_SECRET,
     DATA_DIR: dataDir,
   };
   db = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${SCHEMA}` });

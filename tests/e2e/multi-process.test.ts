@@ -7,7 +7,7 @@ import { WsClient } from '../support/ws-client.js';
 import { eventually, receivedIds } from '../support/eventually.js';
 
 type U = { id: number; token: string; username: string };
-const SECRET = 'multi-process-secret-multi-process-secret';
+const SECRET = 'NeW_cX3Pvjf7ZZsqTH5Vprr5VtQItEThsQpAxhpySUortmLf';
 let databaseUrl: string;
 let p1: ServerProcess, p2: ServerProcess;
 let http1: HttpClient, http2: HttpClient;

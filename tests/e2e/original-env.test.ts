@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { originalDbEnv } from '../support/original-env.js';
-import { killAll, mainEntry, startProcess } from '../support/server-process.js';
+import { killAll, mainEntry, startProcess, TEST_JWT_SECRET } from '../support/server-process.js';
 
 afterAll(() => killAll());
 
@@ -15,7 +15,7 @@ describe('the server started with the original backend’s .env', () => {
       ...originalDbEnv(await freshDatabase('origenv')),
       HOST: '127.0.0.1',
       PORT: '0',
-      JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+      JWT_SECRET: TEST_JWT_SECRET,
       FRONTEND_URL: `${FRONTEND}/`,
       BASE_URL: 'https://api.example.com',
       DJANGO_API_URL: 'http://django.internal:8000/api',

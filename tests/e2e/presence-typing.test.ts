@@ -5,7 +5,7 @@ import { killAll, startProcess, type ServerProcess, PROCESS_TEST_ENV } from '../
 import { WsClient, type Frame } from '../support/ws-client.js';
 
 type U = { id: number; token: string; username: string };
-const SECRET = 'presence-typing-secret-presence-typing-secret';
+const SECRET = 'AHed4hz-zivIDjmFluBPqXzLH3dP66QS900EoqigwWjjoUVp';
 let databaseUrl: string;
 let p1: ServerProcess, p2: ServerProcess;
 let http: HttpClient;

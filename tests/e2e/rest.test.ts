@@ -172,7 +172,7 @@ describe('conversations and messages over REST', () => {
 
 describe('tokens from an identity provider that shares the secret', () => {
   it('accepts a SimpleJWT-style token with a user_id claim', async () => {
-    const secret = 'shared-with-django-shared-with-django-0001';
+    const secret = '79qnEocNoVPRGte0aYZNZneUe9JwLnlFVyssTWXqbV-J04zF';
     const idp = await startTestServer({ JWT_SECRET: secret, JWT_USER_ID_CLAIM: 'user_id' });
     try {
       const user = await idp.http.register();

@@ -8,7 +8,7 @@ import { HttpClient } from '../support/http-client.js';
 import { killAll, startProcess, type ServerProcess, PROCESS_TEST_ENV } from '../support/server-process.js';
 import { WsClient } from '../support/ws-client.js';
 
-const SECRET = 'sessions-secret-sessions-secret-sessions-42';
+const SECRET = 'EEMFul08vEqaYflndoQJkvQ6Y2XDKP6sfId6LxJZsI7oB_Zh';
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 let databaseUrl: string;
 let p1: ServerProcess, p2: ServerProcess;

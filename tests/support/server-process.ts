@@ -58,11 +58,14 @@ export async function startProcess(env: Record<string, string>, ready: string | 
   return { child, exited, port: listening ? Number(listening[1]) : Number(env.PORT ?? 0), output: () => output, waitFor };
 }
 
+/** A strong JWT secret for servers under test (weak ones are refused at start-up), known to tests that sign tokens. */
+export const TEST_JWT_SECRET = 'n3_DBB96jV-2JSY15h62RcMDlTZslZzdXau5myEsiFPqkUFu';
+
 /** What a server process under test runs with (its database aside). */
 export const PROCESS_TEST_ENV: Readonly<Record<string, string>> = {
   HOST: '127.0.0.1',
   PORT: '0',
-  JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+  JWT_SECRET: TEST_JWT_SECRET,
   PASSWORD_HASH_MEMORY_KIB: '1024',
   PASSWORD_HASH_TIME_COST: '1',
   RATE_LIMIT_PER_SECOND: '0',

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/bootstrap/config.js';
 import { startServer, type RunningServer } from '../../src/bootstrap/server.js';
 import { freshDatabase } from './database.js';
+import { TEST_JWT_SECRET } from './server-process.js';
 import { silentLogger } from './silent-logger.js';
 import { HttpClient } from './http-client.js';
 import { testTransport } from './transport.js';
@@ -23,7 +24,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     PORT: '0',
     DATABASE_URL: await freshDatabase('e2e'),
     DATA_DIR: dataDir,
-    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+    JWT_SECRET: TEST_JWT_SECRET,
     PASSWORD_HASH_MEMORY_KIB: '1024',
     PASSWORD_HASH_TIME_COST: '1',
     RATE_LIMIT_PER_SECOND: '0',

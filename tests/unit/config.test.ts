@@ -33,8 +33,18 @@ describe('configuration', () => {
     }
     const random = randomBytes(32).toString('base64');
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: random }).JWT_SECRET).toBe(random);
-    // Outside production a weak secret is the developer's business.
-    expect(loadConfig({ NODE_ENV: 'development', JWT_SECRET: 'secret' }).JWT_SECRET).toBe('secret');
+  });
+
+  it('refuses a weak JWT_SECRET in every mode unless JWT_SECRET_ALLOW_WEAK opts out, which production refuses', () => {
+    for (const mode of ['development', 'test', undefined]) {
+      expect(() => loadConfig({ NODE_ENV: mode, JWT_SECRET: 'secret' })).toThrow(/JWT_SECRET: must be at least 32 bytes/);
+      expect(() => loadConfig({ NODE_ENV: mode, JWT_SECRET: 'test-secret-test-secret-test-secret-0123' })).toThrow(/JWT_SECRET: has too little entropy/);
+      expect(loadConfig({ NODE_ENV: mode, JWT_SECRET: 'secret', JWT_SECRET_ALLOW_WEAK: 'true' }).JWT_SECRET).toBe('secret');
+      // Unset stays the zero-config default: a strong one is generated under DATA_DIR.
+      expect(loadConfig({ NODE_ENV: mode }).JWT_SECRET).toBeUndefined();
+    }
+    const random = randomBytes(32).toString('base64');
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: random, JWT_SECRET_ALLOW_WEAK: 'true' })).toThrow(/JWT_SECRET_ALLOW_WEAK: not allowed/);
   });
 
   it('builds the database URL from the original DB_* variables', () => {

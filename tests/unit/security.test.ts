@@ -32,15 +32,26 @@ describe('JoseTokenService', () => {
   it('refuses a token signed with the secret that lives longer than the maximum lifetime', async () => {
     expect(await jwt.verify(await sign({ sub: '5', iat: now(), exp: now() + 100 * 365 * 86_400 }))).toBeNull();
     expect(await jwt.verify(await sign({ sub: '5', exp: now() + 2 * 86_400 }))).toBeNull();
-    expect(await jwt.verify(await sign({ sub: '5', iat: now(), exp: now() + 3600 }))).toEqual({ userId: 5, sessionId: null });
+    expect(await jwt.verify(await sign({ sub: '5', sid: SID, iat: now(), exp: now() + 3600 }))).toEqual({ userId: 5, sessionId: SID });
   });
 
   it('reads the configured claim (Django SimpleJWT: user_id, token_type access) and refuses refresh tokens', async () => {
-    const simple = new JoseTokenService({ secret: SECRET, userIdClaim: 'user_id', clock: clock() });
+    const simple = new JoseTokenService({ secret: SECRET, userIdClaim: 'user_id', sharedSecretProvider: true, clock: clock() });
     const { token } = await simple.issue({ userId: 7, sessionId: SID });
     expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())).toMatchObject({ user_id: 7, sid: SID });
     expect(await simple.verify(await sign({ user_id: 8, token_type: 'access', exp: now() + 300 }))).toEqual({ userId: 8, sessionId: null });
     expect(await simple.verify(await sign({ user_id: 8, token_type: 'refresh', exp: now() + 300 }))).toBeNull();
+  });
+
+  it('refuses an HS256 token without a session unless a provider sharing the secret is configured, and one whose sid is no session id', async () => {
+    const sessionless = await sign({ sub: '5', exp: now() + 300 });
+    expect(await jwt.verify(sessionless)).toBeNull();
+    const provider = new JoseTokenService({ secret: SECRET, sharedSecretProvider: true, clock: clock() });
+    expect(await provider.verify(sessionless)).toEqual({ userId: 5, sessionId: null });
+    for (const sid of ['1; DROP TABLE sessions', SID.toUpperCase(), '', null, 42, { id: SID }]) {
+      expect(await jwt.verify(await sign({ sub: '5', sid, exp: now() + 300 })), String(sid)).toBeNull();
+      expect(await provider.verify(await sign({ sub: '5', sid, exp: now() + 300 })), String(sid)).toBeNull();
+    }
   });
 
   it('checks issuer and audience when configured, on its own tokens and others alike', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, type webcrypto } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, importSPKI, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Clock, IssuedToken, TokenClaims, TokenService } from '../../application/ports/services.js';
+import { isSessionId } from '../../domain/session.js';
 
 export interface JoseTokenOptions {
   /** HS256 key: signs this server's tokens, and verifies those of an identity provider that shares it. */
@@ -9,6 +10,12 @@ export interface JoseTokenOptions {
   readonly ttlSeconds?: number;
   /** Claim that carries the user id (`user_id` for Django REST SimpleJWT). @default 'sub' */
   readonly userIdClaim?: string;
+  /**
+   * Accept HS256 tokens without `sid`: an identity provider's, signed with the
+   * shared secret. Off, every HS256 token must name a session of this server's,
+   * so logout and revocation can end it. @default false
+   */
+  readonly sharedSecretProvider?: boolean;
   /** Required `iss`, written into issued tokens too. */
   readonly issuer?: string;
   /** Required `aud`, written into issued tokens too. */
@@ -28,8 +35,9 @@ type CryptoKey = webcrypto.CryptoKey;
 /**
  * JWTs with `jose`: this server's access tokens are HS256 with a session id
  * (`sid`); tokens of an external identity provider are accepted when they
- * verify with the shared secret or its public keys, with the issuer, audience
- * and lifetime checks applied to every token alike.
+ * verify with its public keys, or with the shared secret if that provider is
+ * configured, with the issuer, audience and lifetime checks applied to every
+ * token alike.
  */
 export class JoseTokenService implements TokenService {
   private readonly ttlSeconds: number;
@@ -80,6 +88,8 @@ export class JoseTokenService implements TokenService {
       };
       if (alg === 'HS256') {
         const { payload } = await jwtVerify(token, await this.hmacKey, { ...common, algorithms: ['HS256'] });
+        // Ours name a session (a UUID, checked before any query uses it); none only from a configured provider.
+        if (payload.sid === undefined ? !this.options.sharedSecretProvider : !isSessionId(payload.sid)) return null;
         return this.claimsOf(payload, true);
       }
       if (this.asymmetricKey && (ASYMMETRIC as readonly string[]).includes(alg ?? '')) {
@@ -114,8 +124,7 @@ export class JoseTokenService implements TokenService {
     const raw = payload[this.claim];
     const userId = typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : raw;
     if (typeof userId !== 'number' || !Number.isSafeInteger(userId) || userId <= 0 || userId > 2_147_483_647) return null;
-    const sid = ours ? payload.sid : undefined;
-    return { userId, sessionId: typeof sid === 'string' && sid.length <= 64 ? sid : null };
+    return { userId, sessionId: ours && isSessionId(payload.sid) ? payload.sid : null };
   }
 }
 
