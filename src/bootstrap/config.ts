@@ -258,14 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   if (c.JWT_SECRET_ALLOW_WEAK && c.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET_ALLOW_WEAK: not allowed with NODE_ENV=production');
   }
-  // In every mode: a guessable secret lets anyone sign tokens for any user.
-  const weakness = c.JWT_SECRET
-    ? c.JWT_SECRET_ALLOW_WEAK
-      ? null
-      : secretWeakness(c.JWT_SECRET)
-    : c.NODE_ENV === 'production'
-      ? 'must be set in production'
-      : null;
+  const weakness = jwtSecretProblem(c);
   if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
   const original = originalVariables(env, c);
   return { ...c, CORS_ORIGINS: original.corsOrigins, ignoredVariables: original.ignored, databaseUrl: databaseUrl(c), dataDir: path.resolve(c.DATA_DIR) };
@@ -287,6 +280,12 @@ export function secretWeakness(secret: string): string | null {
   for (const n of counts.values()) bitsPerChar -= (n / secret.length) * Math.log2(n / secret.length);
   if (bitsPerChar * secret.length < 128) return 'has too little entropy to be random';
   return null;
+}
+
+/** What is wrong with JWT_SECRET, in every mode: a guessable secret lets anyone sign tokens for any user. */
+function jwtSecretProblem(c: z.infer<typeof configSchema>): string | null {
+  if (!c.JWT_SECRET) return c.NODE_ENV === 'production' ? 'must be set in production' : null;
+  return c.JWT_SECRET_ALLOW_WEAK ? null : secretWeakness(c.JWT_SECRET);
 }
 
 /** DATABASE_URL, or one built from the original DB_* variables, or null for the embedded database. */
