@@ -161,19 +161,35 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
         kind: 'rotated',
         session: { id, userId: u.id, deviceLabel: 'Phone 2', ip: '10.0.0.1', expiresAt: at(2000), lastUsedAt: at(10) },
       });
-      expect(await r.sessions.rotate(`h1-${id}`, `h3-${id}`, at(11), at(2000), device)).toMatchObject({ kind: 'reused', session: { id } });
       expect(await r.sessions.rotate('no such hash', 'x', at(11), at(2000), device)).toEqual({ kind: 'unknown' });
-      expect((await r.sessions.listLive(u.id, at(12))).map((x) => x.id)).toEqual([id]);
+      expect((await r.sessions.listLive(u.id, at(11))).map((x) => x.id)).toEqual([id]);
       expect(await r.sessions.listLive(u.id, at(2001))).toEqual([]);
-      expect(await r.sessions.revoke(id, at(13))).toBe(true);
-      expect(await r.sessions.revoke(id, at(14))).toBe(false);
-      expect(await r.sessions.rotate(`h2-${id}`, `h4-${id}`, at(15), at(2000), device)).toEqual({ kind: 'unknown' });
-      expect((await r.sessions.findById(id))?.revokedAt).toEqual(at(13));
+      // The retired token again: the session ends in the same step, and its successor with it.
+      expect(await r.sessions.rotate(`h1-${id}`, `h3-${id}`, at(12), at(2000), device)).toMatchObject({ kind: 'reused', session: { id, revokedAt: at(12) } });
+      expect(await r.sessions.listLive(u.id, at(13))).toEqual([]);
+      expect(await r.sessions.rotate(`h2-${id}`, `h4-${id}`, at(14), at(2000), device)).toEqual({ kind: 'unknown' });
+      expect(await r.sessions.revoke(id, at(15))).toBe(false);
+      expect((await r.sessions.findById(id))?.revokedAt).toEqual(at(12));
       const [a, b] = [uuid(++s + n * 1000), uuid(++s + n * 1000)];
       await r.sessions.create({ id: a, userId: u.id, ...device, expiresAt: at(1000) }, `ha-${a}`, t0);
       await r.sessions.create({ id: b, userId: u.id, ...device, expiresAt: at(1000) }, `hb-${b}`, t0);
       expect(await r.sessions.revokeAll(u.id, at(20), a)).toBe(1);
       expect((await r.sessions.listLive(u.id, at(21))).map((x) => x.id)).toEqual([a]);
+      expect(await r.sessions.revoke(a, at(22))).toBe(true);
+      expect(await r.sessions.rotate(`ha-${a}`, `ha2-${a}`, at(23), at(2000), device)).toEqual({ kind: 'unknown' });
+    });
+
+    it('of concurrent rotations of one token, exactly one rotates and the other is told reused, which ends the session', async () => {
+      const r = await fresh();
+      const u = await user(r);
+      for (let race = 0; race < 20; race++) {
+        const id = uuid(++s + n * 1000);
+        await r.sessions.create({ id, userId: u.id, ...device, expiresAt: at(1000) }, `hr-${id}`, t0);
+        const outcomes = await Promise.all(['x', 'y'].map((k) => r.sessions.rotate(`hr-${id}`, `hr-${k}-${id}`, at(10), at(2000), device)));
+        expect(outcomes.map((o) => o.kind).sort()).toEqual(['reused', 'rotated']);
+        expect((await r.sessions.findById(id))?.revokedAt).toEqual(at(10));
+        for (const k of ['x', 'y']) expect(await r.sessions.rotate(`hr-${k}-${id}`, `hr-z-${id}`, at(11), at(2000), device)).toEqual({ kind: 'unknown' });
+      }
     });
 
     it('loads a profile: the live user, the session if it is theirs, and their conversations', async () => {

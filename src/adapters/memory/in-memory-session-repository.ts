@@ -23,7 +23,11 @@ export class InMemorySessionRepository implements SessionRepository {
     const token = this.tokens.get(presentedHash);
     const session = token && this.sessions.get(token.sessionId);
     if (!token || !session) return { kind: 'unknown' };
-    if (token.retired) return { kind: 'reused', session };
+    if (token.retired) {
+      const revoked: Session = { ...session, revokedAt: session.revokedAt ?? now };
+      this.sessions.set(session.id, revoked);
+      return { kind: 'reused', session: revoked };
+    }
     if (!isLive(session, now)) return { kind: 'unknown' };
     token.retired = true;
     this.tokens.set(nextHash, { sessionId: session.id, retired: false });

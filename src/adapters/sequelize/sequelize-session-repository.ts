@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { Session } from '../../domain/session.js';
 import type { NewSession, Rotation, SessionRepository } from '../../application/ports/session-repository.js';
 import { date, dateOrNull, num } from './database.js';
@@ -44,28 +44,35 @@ export class SequelizeSessionRepository implements SessionRepository {
     expiresAt: Date,
     device: { deviceLabel: string | null; ip: string | null },
   ): Promise<Rotation> {
-    // Retiring is conditional on the token being current and its session live: of two concurrent
-    // rotations of one token, exactly one succeeds.
-    const [row] = await this.select(
-      `WITH presented AS (
-         SELECT t.retired_at AS token_retired_at, s.* FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1
-       ), retired AS (
-         UPDATE refresh_tokens t SET retired_at = $3 FROM sessions s
-         WHERE t.token_hash = $1 AND t.retired_at IS NULL AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $3
-         RETURNING t.session_id
-       ), stored AS (
-         INSERT INTO refresh_tokens (token_hash, session_id, created_at) SELECT $2, session_id, $3 FROM retired
-       ), touched AS (
+    return this.sequelize.transaction(async (transaction) => {
+      // The decisive step: the presented token's row, locked. Of two concurrent rotations the second waits here
+      // and then reads the token as the first left it (retired), so it is told `reused`, never `unknown`.
+      const [presented] = await this.select('SELECT session_id, retired_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE', [presentedHash], transaction);
+      if (!presented) return { kind: 'unknown' };
+      if (presented.retired_at !== null) {
+        // Presented twice: the session ends in the same transaction that learned it.
+        const [revoked] = await this.select(
+          `UPDATE sessions SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1 RETURNING ${COLUMNS}`,
+          [presented.session_id, now],
+          transaction,
+        );
+        return revoked ? { kind: 'reused', session: toSession(revoked) } : { kind: 'unknown' };
+      }
+      const [rotated] = await this.select(
+        `WITH retired AS (
+           UPDATE refresh_tokens t SET retired_at = $3 FROM sessions s
+           WHERE t.token_hash = $1 AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $3
+           RETURNING t.session_id
+         ), stored AS (
+           INSERT INTO refresh_tokens (token_hash, session_id, created_at) SELECT $2, session_id, $3 FROM retired
+         )
          UPDATE sessions SET last_used_at = $3, expires_at = $4, device_label = coalesce($5, device_label), ip = coalesce($6, ip)
-         WHERE id IN (SELECT session_id FROM retired) RETURNING ${COLUMNS}
-       )
-       SELECT (SELECT row_to_json(touched) FROM touched) AS rotated, (SELECT row_to_json(presented) FROM presented) AS presented`,
-      [presentedHash, nextHash, now, expiresAt, device.deviceLabel, device.ip],
-    );
-    if (row?.rotated) return { kind: 'rotated', session: toSession(row.rotated as Row) };
-    const presented = row?.presented as Row | null;
-    if (presented && presented.token_retired_at !== null) return { kind: 'reused', session: toSession(presented) };
-    return { kind: 'unknown' };
+         WHERE id IN (SELECT session_id FROM retired) RETURNING ${COLUMNS}`,
+        [presentedHash, nextHash, now, expiresAt, device.deviceLabel, device.ip],
+        transaction,
+      );
+      return rotated ? { kind: 'rotated', session: toSession(rotated) } : { kind: 'unknown' };
+    });
   }
 
   async findById(id: string): Promise<Session | null> {
@@ -103,7 +110,7 @@ export class SequelizeSessionRepository implements SessionRepository {
       .catch(() => undefined);
   }
 
-  private select(sql: string, bind: unknown[]): Promise<Row[]> {
-    return this.sequelize.query<Row>(sql, { bind, type: QueryTypes.SELECT });
+  private select(sql: string, bind: unknown[], transaction?: Transaction): Promise<Row[]> {
+    return this.sequelize.query<Row>(sql, { bind, type: QueryTypes.SELECT, ...(transaction ? { transaction } : {}) });
   }
 }

@@ -11,7 +11,10 @@ export interface NewSession {
 export type Rotation =
   /** The token was current: it is retired and its successor stored. */
   | { readonly kind: 'rotated'; readonly session: Session }
-  /** The token was retired already: presented twice, so it was stolen or copied. */
+  /**
+   * The token was retired already: presented twice (one after the other, or by the loser of two
+   * concurrent rotations), so it was stolen or copied. The session is revoked in the same step.
+   */
   | { readonly kind: 'reused'; readonly session: Session }
   /** No such token, or its session is over. */
   | { readonly kind: 'unknown' };
@@ -19,7 +22,10 @@ export type Rotation =
 /** Sessions and their refresh tokens, which are kept only as hashes. */
 export interface SessionRepository {
   create(session: NewSession, refreshTokenHash: string, now: Date): Promise<Session>;
-  /** Retires `presentedHash` and stores `nextHash` in its place, moving the expiry to `expiresAt`. */
+  /**
+   * Retires `presentedHash` and stores `nextHash` in its place, moving the expiry to `expiresAt`.
+   * Atomic: of concurrent rotations of one token exactly one is `rotated`, every other `reused`.
+   */
   rotate(presentedHash: string, nextHash: string, now: Date, expiresAt: Date, device: { deviceLabel: string | null; ip: string | null }): Promise<Rotation>;
   findById(id: string): Promise<Session | null>;
   /** The user's live sessions, most recently used first. */

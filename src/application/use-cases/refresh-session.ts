@@ -10,7 +10,10 @@ const refused = () => fail<never>('UNAUTHORIZED', 'The refresh token is invalid 
 /**
  * Exchanges a refresh token for a new pair and retires it. A retired token
  * presented again means two parties hold it: the whole session is revoked, its
- * connections closed, and the newer token stops working too.
+ * connections closed, and the newer token stops working too. Two concurrent
+ * refreshes with one token count as such a replay (the store decides which came
+ * second): whoever wins, the session ends, so a thief who races the owner gains
+ * nothing.
  */
 export class RefreshSession {
   constructor(
@@ -33,7 +36,7 @@ export class RefreshSession {
     if (rotation.kind === 'unknown') return refused();
     const { session } = rotation;
     if (rotation.kind === 'reused') {
-      await this.sessionStore.revoke(session.id, now);
+      // The store revoked the session; its connections and cached copies go now.
       await this.broadcaster.accessChanged({ userId: session.userId, sessionId: session.id, change: 'refresh-reused' });
       return refused();
     }
