@@ -202,6 +202,8 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       expect(profile.user?.id).toBe(a.id);
       expect(profile.session?.id).toBe(id);
       expect([...profile.conversationIds]).toEqual([c.id]);
+      // Another user's session is none of theirs, also once both the user and the session are known (cached).
+      expect((await r.profiles.load(b.id, null)).user?.id).toBe(b.id);
       expect((await r.profiles.load(b.id, id)).session).toBeNull();
       expect((await r.profiles.load(b.id, null)).user?.id).toBe(b.id);
       await r.users.softDelete(b.id, at(5));

@@ -49,9 +49,11 @@ export class CachingProfileRepository implements ProfileRepository, FanoutObserv
   async load(userId: number, sessionId: string | null): Promise<Profile> {
     const now = Date.now();
     const user = this.fresh(this.users, userId, now);
-    const session = sessionId ? this.fresh(this.sessions, sessionId, now) : null;
-    if (user && (!sessionId || session)) {
-      return { user: user.user, session: session?.session ?? null, conversationIds: [...user.conversationIds] };
+    const cached = sessionId ? this.fresh(this.sessions, sessionId, now) : null;
+    // Another user's session is answered as none, as the query would: no round trip to learn it.
+    const session = cached && cached.session.userId === userId ? cached.session : null;
+    if (user && (!sessionId || cached)) {
+      return { user: user.user, session, conversationIds: [...user.conversationIds] };
     }
     const epoch = this.epochOf(userId);
     const loaded = await this.inner.load(userId, sessionId);

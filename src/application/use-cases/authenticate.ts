@@ -31,7 +31,8 @@ export class Authenticate {
     if (!claims) return fail('UNAUTHORIZED', 'The token is invalid or expired');
     const { user, session, conversationIds } = await this.profiles.load(claims.userId, claims.sessionId);
     if (!user || !user.isActive) return fail('UNAUTHORIZED', 'The account behind this token is not active');
-    if (claims.sessionId && (!session || !isLive(session, this.clock.now()))) {
+    // A session is only ever its own user's: a token naming another user's session is refused.
+    if (claims.sessionId && (!session || session.userId !== user.id || !isLive(session, this.clock.now()))) {
       return fail('UNAUTHORIZED', 'This session has ended; sign in again');
     }
     return ok({ user, sessionId: claims.sessionId, conversationIds });
