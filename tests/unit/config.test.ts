@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/bootstrap/config.js';
+import { ConfigError, loadConfig, secretWeakness } from '../../src/bootstrap/config.js';
+import { jwtSecret } from '../../src/bootstrap/jwt-secret.js';
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -45,6 +49,23 @@ describe('configuration', () => {
     }
     const random = randomBytes(32).toString('base64');
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: random, JWT_SECRET_ALLOW_WEAK: 'true' })).toThrow(/JWT_SECRET_ALLOW_WEAK: not allowed/);
+  });
+
+  it('generates a strong secret under DATA_DIR when JWT_SECRET is unset, keeps it, and refuses a kept one made weak', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chat-secret-unit-'));
+    try {
+      const config = loadConfig({ DATA_DIR: dataDir });
+      const generated = await jwtSecret(config);
+      expect(secretWeakness(generated)).toBeNull();
+      expect(await jwtSecret(config)).toBe(generated);
+      writeFileSync(path.join(dataDir, 'jwt-secret'), 'secret\n');
+      await expect(jwtSecret(config)).rejects.toThrow(ConfigError);
+      await expect(jwtSecret(config)).rejects.toThrow(/jwt-secret: the JWT secret kept there must be at least 32 bytes/);
+      expect(await jwtSecret(loadConfig({ DATA_DIR: dataDir, JWT_SECRET_ALLOW_WEAK: 'true' }))).toBe('secret');
+      expect(readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8')).toBe('secret\n');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('builds the database URL from the original DB_* variables', () => {
