@@ -31,7 +31,10 @@ export const ORIGINAL = {
  * who left and came back), and messages: soft-deleted ones, media with the
  * URL as content, read ones, one from a user Django does not know.
  */
-export async function fillOriginal(url: string, schema = 'public'): Promise<{ messages: number; deleted: number; lastMessageId: number; ghostMessageId: number }> {
+export async function fillOriginal(
+  url: string,
+  schema = 'public',
+): Promise<{ messages: number; deleted: number; lastMessageId: number; ghostMessageId: number }> {
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   try {
