@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/application/ports/services.js';
@@ -8,6 +10,7 @@ import {
   type ImportReport,
   type LegacyImportOptions,
 } from '../../src/adapters/legacy-import/legacy-importer.js';
+import { REASONS } from '../../src/adapters/legacy-import/import-report.js';
 import { freshDatabase, migratedDatabase } from '../support/database.js';
 import { fillOriginal, ORIGINAL } from '../support/original-backend.js';
 import { silentLogger } from '../support/silent-logger.js';
@@ -254,5 +257,13 @@ describe('importing the original backend’s database', () => {
       moved,
     ]);
     expect(counts.rows).toEqual([{ conversation_id: moved, n: ORIGINAL.groupMessages }]);
+  });
+
+  it('docs/MIGRATING.md’s table of report reasons lists every reason code and no other', () => {
+    const doc = readFileSync(path.resolve(import.meta.dirname, '../../docs/MIGRATING.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('| code | table | outcome |'));
+    const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
+    const documented = new Set(rows.flatMap((row) => [...row.split('|')[1]!.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]!)));
+    expect([...documented].sort()).toEqual(Object.keys(REASONS).sort());
   });
 });
