@@ -34,7 +34,7 @@ DB_SCHEMA), or --to. Safe to run again: it copies what is missing, nothing twice
   --to-schema <name>     its schema instead of DB_SCHEMA
   --from-schema <name>   the schema of the original's tables (default: public)
   --batch-size <n>       rows per batch and transaction (default: 1000)
-${TABLE_OPTIONS.map(([option, table]) => `  --${option} <name>`.padEnd(25) + `the original's ${table} table (default: the first of ${CANDIDATES[table].join(', ')} that exists)`).join('\n')}
+${TABLE_OPTIONS.map(([option, table]) => `  --${option} <name>\n${' '.repeat(25)}the original's ${table} table (default: ${CANDIDATES[table].join(', else ')})`).join('\n')}
 
 The report goes to the log (JSON lines on stdout) and, readable, to stderr.
 `;
