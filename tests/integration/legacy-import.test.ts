@@ -187,7 +187,8 @@ describe('importing the original backend’s database', () => {
     expect(Number(next.rows[0].last)).toBeGreaterThanOrEqual(filled.lastMessageId);
 
     const before = await dumpImported(target);
-    const again = await run(source, target, 7);
+    // Batches of 5 end inside the pair of cat's two group rows: the pair is still read as one.
+    const again = await run(source, target, 5);
     expect([again.users, again.conversations, again.participants, again.messages].map((t) => [t.imported, t.alreadyThere, t.skipped])).toEqual([
       [0, 7, 0],
       [0, 5, 1],

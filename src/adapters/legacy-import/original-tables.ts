@@ -159,21 +159,34 @@ export class OriginalTables {
   }
 
   /**
-   * Up to `limit` participants after the (conversation, user) key, in key
+   * About `limit` participants after the (conversation, user) key, in key
    * order: one row per pair, the live one or else the one deleted last (the
    * original keeps one live row per pair, and any number of deleted ones);
-   * `copies` counts the pair's rows.
+   * `copies` counts the pair's rows. The page ends at a pair's last row, so
+   * no pair is split across pages.
    */
-  async participants(after: readonly [number, number], limit: number): Promise<OriginalRow[]> {
+  async participants(after: readonly [number, number], limit: number): Promise<Array<OriginalRow & { copies: number }>> {
     const s = this.select('conversation_participants');
-    const key = `${s.column('conversation_id')}, ${s.column('user_id')}`;
-    const { rows } = await this.client.query(
-      `SELECT DISTINCT ON (${key}) ${s.list}, count(*) OVER (PARTITION BY ${key})::int AS copies
-       FROM ${this.from('conversation_participants')} WHERE (${key}) > ($1, $2)
-       ORDER BY ${key}, ${s.value('deleted_at')} IS NOT NULL, ${s.value('deleted_at')} DESC LIMIT $3`,
+    const key = `(${s.column('conversation_id')}, ${s.column('user_id')})`;
+    const { rows: page } = await this.client.query<{ conversation_id: string; user_id: string }>(
+      `SELECT ${s.column('conversation_id')} AS conversation_id, ${s.column('user_id')} AS user_id
+       FROM ${this.from('conversation_participants')} WHERE ${key} > ($1, $2) ORDER BY ${key} LIMIT $3`,
       [after[0], after[1], limit],
     );
-    return rows;
+    const last = page.at(-1);
+    if (last === undefined) return [];
+    const { rows } = await this.client.query(
+      `SELECT ${s.list} FROM ${this.from('conversation_participants')} WHERE ${key} > ($1, $2) AND ${key} <= ($3, $4)
+       ORDER BY ${key}, ${s.value('deleted_at')} IS NOT NULL, ${s.value('deleted_at')} DESC`,
+      [after[0], after[1], last.conversation_id, last.user_id],
+    );
+    const pairs: Array<OriginalRow & { copies: number }> = [];
+    for (const row of rows as OriginalRow[]) {
+      const previous = pairs.at(-1);
+      if (previous !== undefined && previous.conversation_id === row.conversation_id && previous.user_id === row.user_id) previous.copies += 1;
+      else pairs.push({ ...row, copies: 1 });
+    }
+    return pairs;
   }
 
   /** The participant rows of these conversations. */
