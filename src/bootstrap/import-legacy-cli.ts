@@ -87,7 +87,7 @@ async function run(): Promise<void> {
     const configured = values.to ?? config.databaseUrl;
     embedded = configured ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_DB_PORT, logger });
     const targetUrl = configured ?? embedded!.url;
-    target = client(targetUrl, '--to', 'chat-legacy-import', schema);
+    target = client(targetUrl, 'this server’s database', 'chat-legacy-import', schema);
     await connect(target, 'this server’s database');
     // This server's schema, the map table included.
     const sequelize = createSequelize({ url: targetUrl, schema, poolMax: 2, logger });
@@ -123,7 +123,7 @@ function client(url: string, what: string, applicationName: string, schema?: str
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
   } catch {
-    throw new UsageError(`not a database URL that can be read: ${what}`);
+    throw new UsageError(`not a database URL that can be read: that of ${what}`);
   }
 }
 
