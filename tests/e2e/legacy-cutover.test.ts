@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -61,17 +62,21 @@ afterAll(async () => {
 });
 
 /** `npm run import:legacy -- <original> ...` as its own process, configured by the original's .env. */
-function runImport(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, databaseUrl, ...args], {
+function runImport(args: string[], source = databaseUrl) {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, source, ...args], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...originalEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let output = '';
+  let stderr = '';
   child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stderr!.on('data', (d) => {
+    output += d;
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const report = async () => {
     const code = await exited;
     if (code !== 0) throw new Error(`import exited ${code}: ${output.slice(-2000)}`);
@@ -80,11 +85,11 @@ function runImport(args: string[]) {
       users: { imported: number };
       conversations: { imported: number };
       participants: { imported: number };
-      messages: { imported: number; alreadyThere: number };
+      messages: { imported: number; alreadyThere: number; skipped: number };
       readMarkersSet: number;
     };
   };
-  return { child, output: () => output, exited, report };
+  return { child, output: () => output, stderr: () => stderr, exited, report };
 }
 
 const waitUntil = async (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000) => {
@@ -122,15 +127,22 @@ describe('moving from the original backend', () => {
     await waitUntil(async () => (await importerConnections()) === 0, 'the killed import’s session is gone');
 
     // Part-way: the users, conversations, participants and six batches of messages, each with its record, and nothing else.
-    expect(await count(`SELECT count(*) AS n FROM users`)).toBe(6);
+    expect(await count(`SELECT count(*) AS n FROM users`)).toBe(7);
     expect(await count(`SELECT count(*) AS n FROM messages`)).toBe(60);
     expect(await count(`SELECT count(*) AS n FROM legacy_id_map WHERE entity = 'messages'`)).toBe(60);
     expect(
       await count(`SELECT count(*) AS n FROM messages m WHERE NOT EXISTS (SELECT 1 FROM legacy_id_map l WHERE l.entity = 'messages' AND l.new_id = m.id)`),
     ).toBe(0);
 
-    const second = await runImport(['--batch-size', '10']).report();
+    const secondRun = runImport(['--batch-size', '10']);
+    const second = await secondRun.report();
     expect(second.messages).toMatchObject({ imported: filled.messages - 60, alreadyThere: 60 });
+    // The readable summary, on stderr: per table, and the reasons with their first ids.
+    expect(secondRun.stderr()).toContain('users (from users_user): 0 imported, 7 already present, 0 skipped');
+    expect(secondRun.stderr()).toContain(`messages (from messages): ${filled.messages - 60} imported, 60 already present, 1 skipped`);
+    expect(secondRun.stderr()).toMatch(
+      new RegExp(`skipped 1: its sender is not in the users table read \\[SENDER_NOT_IMPORTED\\] \\(${filled.ghostMessageId}\\)`),
+    );
     expect(second.users.imported).toBe(0);
     expect(await count(`SELECT count(*) AS n FROM messages`)).toBe(filled.messages);
     expect(await count(`SELECT count(DISTINCT id) AS n FROM messages`)).toBe(filled.messages);
@@ -142,6 +154,73 @@ describe('moving from the original backend', () => {
     ]);
     expect(await dumpImported(db)).toEqual(before);
   }, 120_000);
+
+  describe('an original database that cannot be read: one line naming it and why, exit code 1, nothing started', () => {
+    const closedPort = async () => {
+      const probe = net.createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const { port } = probe.address() as net.AddressInfo;
+      await new Promise((resolve) => probe.close(resolve));
+      return port;
+    };
+    const failed = async (source: string) => {
+      const run = runImport([], source);
+      const code = await run.exited;
+      return { code, stderr: run.stderr(), output: run.output() };
+    };
+    const urlWith = (change: (u: URL) => void) => {
+      const u = new URL(databaseUrl);
+      change(u);
+      return u.toString();
+    };
+    const oneLine = (stderr: string) => {
+      expect(stderr.endsWith('\n')).toBe(true);
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(stderr).not.toMatch(/^\s+at /m);
+    };
+
+    it('nothing listening: the host, port and database, "connection refused", never the password', async () => {
+      const port = await closedPort();
+      const run = await failed(`postgres://chat:very-secret-pw@127.0.0.1:${port}/olddb`);
+      expect(run.code).toBe(1);
+      oneLine(run.stderr);
+      expect(run.stderr).toBe(
+        `Cannot connect to the original database at 127.0.0.1:${port}, database "olddb": connection refused, nothing listens on that port (ECONNREFUSED)\n`,
+      );
+      expect(run.output).not.toContain('very-secret-pw');
+    });
+
+    it('a wrong password or database name: PostgreSQL’s reason, never the password', async () => {
+      const { hostname, port } = new URL(databaseUrl);
+      const badPassword = await failed(urlWith((u) => (u.password = 'not-the-password-42')));
+      expect(badPassword.code).toBe(1);
+      oneLine(badPassword.stderr);
+      expect(badPassword.stderr).toMatch(
+        new RegExp(
+          `^Cannot connect to the original database at ${hostname}:${port}, database "cutover_\\w+": password authentication failed: .* \\(28P01\\)\n$`,
+        ),
+      );
+      expect(badPassword.output).not.toContain('not-the-password-42');
+
+      const noDatabase = await failed(urlWith((u) => (u.pathname = '/no_such_original')));
+      expect(noDatabase.code).toBe(1);
+      oneLine(noDatabase.stderr);
+      expect(noDatabase.stderr).toMatch(/^Cannot connect to the original database at .*, database "no_such_original": no such database: .* \(3D000\)\n$/);
+    });
+
+    it('a database without the original’s tables: every table it looked for, and the options that name others', async () => {
+      const empty = await freshDatabase('not_original');
+      const run = await failed(empty);
+      expect(run.code).toBe(1);
+      oneLine(run.stderr);
+      expect(run.stderr).toMatch(
+        /^The original database lacks what the import reads: table public\.users_user or public\.user or public\.users; table public\.conversations;/,
+      );
+      expect(run.stderr).toMatch(
+        /database "not_original_\w+", schema public; other table names: --users-table, --conversations-table, --participants-table, --messages-table\)\n$/,
+      );
+    });
+  });
 
   describe('the server on the imported database, started with the original’s .env', () => {
     let server: ServerProcess;
@@ -161,7 +240,7 @@ describe('moving from the original backend', () => {
       return res.body as { user: { id: number }; token: string };
     };
 
-    it('logs users in with their original (Django) passwords, and upgrades the stored hash', async () => {
+    it('logs users in with their original (Django) passwords from users_user, under a changed name too, and upgrades the stored hash', async () => {
       const ann = await logIn('ann', PASSWORDS.ann);
       expect(ann.user.id).toBe(ORIGINAL.users.ann);
       expect((await http.post('/auth/login', { email: 'ANN@example.com', password: PASSWORDS.ann })).status).toBe(200);
@@ -169,6 +248,9 @@ describe('moving from the original backend', () => {
       const stored = await db.query('SELECT password FROM users WHERE id = $1', [ORIGINAL.users.ann]);
       expect(stored.rows[0].password).toMatch(/^\$argon2id\$/);
       expect((await http.get('/users/me', ann.token)).body).toMatchObject({ id: ORIGINAL.users.ann, username: 'ann', role: 'landlord' });
+      // Renamed (its name differed from ben's only in case), and role `staff` in the original: tenant with the staff flag.
+      const bigBen = await logIn(`Ben_${ORIGINAL.users.Ben}`, 'other ben');
+      expect((await http.get('/users/me', bigBen.token)).body).toMatchObject({ id: ORIGINAL.users.Ben, role: 'tenant', is_staff: true });
     });
 
     it('serves the original client’s Socket.IO flow unchanged but for the token', async () => {

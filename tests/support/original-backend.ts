@@ -16,7 +16,8 @@ const URL_OF = (name: string) => `https://media.example.com/uploads/${name}`;
 
 /** What the original database holds, as the tests look for it after the import. */
 export const ORIGINAL = {
-  users: { ann: 2, ben: 3, cat: 5, Ben: 7, dan: 9, admin: 11 },
+  /** In users_user (Django's). `ghost` is only in `user`, the table the migrations' foreign keys name. */
+  users: { ann: 2, ben: 3, cat: 5, Ben: 7, dan: 9, admin: 11, olga: 12, ghost: 13 },
   /** Ids with gaps, as a long-lived database has them. */
   conversations: { direct: 3, group: 4, secondDirect: 6, untitledGroup: 8, deletedDirect: 10, empty: 12 },
   groupMessages: 120,
@@ -24,10 +25,16 @@ export const ORIGINAL = {
 
 /**
  * Fills an original database (the fixture schema, in `schema`) with users
- * holding Django hashes, a direct and a group conversation and a few odd ones,
- * and messages: soft-deleted ones, media with the URL as content, read ones.
+ * holding Django hashes and the roles the original's data has (`user`,
+ * `staff`, none, an unknown one), a direct and a group conversation and a few
+ * odd ones (a second direct one of the same pair, one nobody is in, someone
+ * who left and came back), and messages: soft-deleted ones, media with the
+ * URL as content, read ones, one from a user Django does not know.
  */
-export async function fillOriginal(url: string, schema = 'public'): Promise<{ messages: number; deleted: number; lastMessageId: number }> {
+export async function fillOriginal(
+  url: string,
+  schema = 'public',
+): Promise<{ messages: number; deleted: number; lastMessageId: number; ghostMessageId: number }> {
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   try {
@@ -36,45 +43,58 @@ export async function fillOriginal(url: string, schema = 'public'): Promise<{ me
     const u = ORIGINAL.users;
     const c = ORIGINAL.conversations;
     const t = (minutes: number) => new Date(Date.UTC(2025, 0, 1) + minutes * 60_000);
+    const people = [u.ann, u.ben, u.cat, u.Ben, u.dan, u.admin, u.olga];
     await db.query(
-      `INSERT INTO users (id, email, username, password, phone_number, role, is_staff, is_superuser, date_joined, last_login, created_at, updated_at, deleted_at)
-       SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::enum_users_role[], $7::bool[], $8::bool[],
-                            $9::timestamptz[], $10::timestamptz[], $9::timestamptz[], $9::timestamptz[], $11::timestamptz[])`,
+      `INSERT INTO users_user (id, email, username, password, phone_number, role, is_active, is_staff, is_superuser, date_joined, last_login,
+                               created_at, updated_at, deleted_at)
+       SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::bool[], $9::bool[],
+                            $10::timestamptz[], $11::timestamptz[], $10::timestamptz[], $10::timestamptz[], $12::timestamptz[])`,
       [
-        [u.ann, u.ben, u.cat, u.Ben, u.dan, u.admin],
-        ['Ann@Example.com', 'ben@example.com', 'cat@example.com', 'big.ben@example.com', 'dan@example.com', 'admin@example.com'],
-        ['ann', 'ben', 'cat', 'Ben', 'dan', 'admin'],
-        [djangoHash(PASSWORDS.ann), djangoHash(PASSWORDS.ben), djangoHash('cat password'), djangoHash('other ben'), djangoHash('dan password'), '!unusable'],
-        ['+15550001', null, null, null, null, null],
-        ['landlord', 'tenant', 'tenant', 'tenant', 'tenant', null],
-        [false, false, false, false, false, true],
-        [false, false, false, false, false, true],
-        [t(0), t(1), t(2), t(3), t(4), t(0)],
-        [t(100), null, null, null, null, null],
-        [null, null, null, null, t(50), null],
+        people,
+        ['Ann@Example.com', 'ben@example.com', 'cat@example.com', 'big.ben@example.com', 'dan@example.com', 'admin@example.com', 'olga@example.com'],
+        ['ann', 'ben', 'cat', 'Ben', 'dan', 'admin', 'olga'],
+        [
+          djangoHash(PASSWORDS.ann),
+          djangoHash(PASSWORDS.ben),
+          djangoHash('cat password'),
+          djangoHash('other ben'),
+          djangoHash('dan password'),
+          '!unusable',
+          djangoHash('olga password'),
+        ],
+        ['+15550001', null, null, null, null, null, null],
+        ['landlord', 'tenant', 'user', 'staff', 'tenant', '', 'owner'],
+        [true, true, true, true, false, true, true],
+        [false, false, false, false, false, true, false],
+        [false, false, false, false, false, true, false],
+        [t(0), t(1), t(2), t(3), t(4), t(0), t(5)],
+        [t(100), null, null, null, null, null, null],
+        [null, null, null, null, t(50), null, null],
       ],
     );
-    await db.query(`SELECT setval('users_id_seq', 11)`);
-    const conversations: Array<[number, string | null, number, number[], Date | null]> = [
-      [c.direct, null, u.ann, [u.ann, u.ben], null],
-      [c.group, 'House 12', u.ann, [u.ann, u.ben, u.cat, u.dan], null],
-      [c.secondDirect, '  ', u.ben, [u.ben, u.ann], null],
-      [c.untitledGroup, null, u.cat, [u.ann, u.ben, u.cat], null],
-      [c.deletedDirect, null, u.ann, [u.ann, u.cat], t(60)],
-      [c.empty, null, u.ann, [], null],
+    await db.query(`SELECT setval(pg_get_serial_sequence('users_user', 'id'), 12)`);
+    // The rows the migrations' foreign keys need (the original never wrote them: its model reads users_user), and one more.
+    await db.query(
+      `INSERT INTO "user" (id, email, username, password, role, created_at, updated_at)
+       SELECT id, 'user' || id || '@example.com', 'user' || id, 'hashed_password', 'tenant', $2, $2 FROM unnest($1::int[]) id`,
+      [[...people, u.ghost], t(0)],
+    );
+    await db.query(`SELECT setval(pg_get_serial_sequence('"user"', 'id'), 13)`);
+    // [id, participants (in the order they joined), deleted at]
+    const conversations: Array<[number, number[], Date | null]> = [
+      [c.direct, [u.ann, u.ben], null],
+      [c.group, [u.ann, u.ben, u.cat, u.dan, u.ghost], null],
+      [c.secondDirect, [u.ben, u.ann], null],
+      [c.untitledGroup, [u.cat, u.ann, u.ben], null],
+      [c.deletedDirect, [u.ann, u.cat], t(60)],
+      [c.empty, [], null],
     ];
-    for (const [id, title, createdBy, people, deletedAt] of conversations) {
-      await db.query(`INSERT INTO conversations (id, title, created_by, "createdAt", "updatedAt", "deletedAt") VALUES ($1, $2, $3, $4, $4, $5)`, [
-        id,
-        title,
-        createdBy,
-        t(10 + id),
-        deletedAt,
-      ]);
-      for (const person of people) {
+    for (const [id, members, deletedAt] of conversations) {
+      await db.query(`INSERT INTO conversations (id, created_at, updated_at, deleted_at) VALUES ($1, $2, $2, $3)`, [id, t(10 + id), deletedAt]);
+      for (const person of members) {
         // dan left the group (his row is soft-deleted) before his account was deleted.
         const left = id === c.group && person === u.dan ? t(40) : null;
-        await db.query(`INSERT INTO conversation_participants (conversation_id, user_id, "createdAt", "updatedAt", "deletedAt") VALUES ($1, $2, $3, $3, $4)`, [
+        await db.query(`INSERT INTO conversation_participants (conversation_id, user_id, created_at, updated_at, deleted_at) VALUES ($1, $2, $3, $3, $4)`, [
           id,
           person,
           t(10 + id),
@@ -82,7 +102,13 @@ export async function fillOriginal(url: string, schema = 'public'): Promise<{ me
         ]);
       }
     }
-    await db.query(`UPDATE conversations SET created_by = NULL WHERE id = $1`, [c.empty]);
+    // cat left the group once and came back: a deleted row beside the live one.
+    await db.query(`INSERT INTO conversation_participants (conversation_id, user_id, created_at, updated_at, deleted_at) VALUES ($1, $2, $3, $4, $4)`, [
+      c.group,
+      u.cat,
+      t(12),
+      t(13),
+    ]);
     await db.query(`SELECT setval('conversations_id_seq', 12)`);
 
     // Messages, in time order across conversations, as the original's serial ids gave them.
@@ -104,22 +130,25 @@ export async function fillOriginal(url: string, schema = 'public'): Promise<{ me
       i % 25 === 24,
     ]);
     group[10] = [c.group, u.cat, '/uploads/relative/photo.png', 'image', true, false];
+    group[20] = [c.group, u.ann, URL_OF('voice.ogg'), 'audio', true, false];
     const others: M[] = [
       [c.secondDirect, u.ben, 'in the second direct chat', 'text', false, false],
       [c.untitledGroup, u.cat, 'three of us, no title', 'text', false, false],
       [c.deletedDirect, u.ann, 'in a deleted chat', 'text', false, false],
     ];
-    const all = [...direct.slice(0, 3), ...group.slice(0, 60), others[0]!, ...direct.slice(3), ...group.slice(60), others[1]!, others[2]!];
+    const ghost: M = [c.group, u.ghost, 'from someone Django does not know', 'text', false, false];
+    const all = [...direct.slice(0, 3), ...group.slice(0, 60), others[0]!, ...direct.slice(3), ...group.slice(60), others[1]!, others[2]!, ghost];
     let minute = 100;
     for (const [conversation, sender, content, type, read, deleted] of all) {
       minute += 1;
       await db.query(
-        `INSERT INTO messages (conversation_id, sender_id, content, type, read_at, "createdAt", "updatedAt", "deletedAt") VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
+        `INSERT INTO messages (conversation_id, sender_id, content, type, read_at, created_at, updated_at, deleted_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
         [conversation, sender, content, type, read ? t(minute + 0.5) : null, t(minute), deleted ? t(minute + 1) : null],
       );
     }
     const { rows } = await db.query<{ max: number }>('SELECT max(id) AS max FROM messages');
-    return { messages: all.length, deleted: all.filter((m) => m[5]).length, lastMessageId: rows[0]!.max };
+    // The ghost's message is the last one: the importable ones are ids 1 to `messages`.
+    return { messages: all.length - 1, deleted: all.filter((m) => m[5]).length, lastMessageId: rows[0]!.max, ghostMessageId: rows[0]!.max };
   } finally {
     await db.end();
   }

@@ -1,33 +1,9 @@
 import type pg from 'pg';
 import type { Logger } from '../../application/ports/services.js';
+import { tally, type ImportReport, type ReasonCode, type ReportTable, type RowId } from './import-report.js';
 import type { OriginalTables } from './original-tables.js';
 
 export type Entity = 'users' | 'conversations' | 'messages';
-
-export interface Counts {
-  /** Copied by this run. */
-  imported: number;
-  /** Copied by an earlier run (or, for participants, present already). */
-  alreadyThere: number;
-  /** Not copied: see the phase for why (rows that reference what does not exist, conversations nobody is in). */
-  skipped: number;
-}
-
-export interface ImportReport {
-  users: Counts & { renamed: Array<{ id: number; from: string; to: string }>; roleDefaulted: number };
-  conversations: Counts & { direct: number; merged: number };
-  participants: Counts;
-  messages: Counts & { mediaWithoutUrl: number };
-  readMarkersSet: number;
-}
-
-export const emptyReport = (): ImportReport => ({
-  users: { imported: 0, alreadyThere: 0, skipped: 0, renamed: [], roleDefaulted: 0 },
-  conversations: { imported: 0, alreadyThere: 0, skipped: 0, direct: 0, merged: 0 },
-  participants: { imported: 0, alreadyThere: 0, skipped: 0 },
-  messages: { imported: 0, alreadyThere: 0, skipped: 0, mediaWithoutUrl: 0 },
-  readMarkersSet: 0,
-});
 
 /** What every phase works with: the original's tables, this server's database (one connection), and the report. */
 export interface ImportContext {
@@ -110,3 +86,7 @@ export const timeOr = (...values: unknown[]): Date => {
   return new Date();
 };
 export const timeOrNull = (v: unknown): Date | null => (v instanceof Date ? v : null);
+
+/** Counts (and, for some reasons, logs) an original row of `table` that was skipped or changed. */
+export const tallyRow = (c: ImportContext, table: ReportTable, code: ReasonCode, id: RowId, detail?: Record<string, unknown>): void =>
+  tally(c.report, c.logger, table, code, id, detail);

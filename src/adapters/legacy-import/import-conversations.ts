@@ -1,5 +1,5 @@
 import { directKey } from '../../domain/conversation.js';
-import { ids, inTransaction, keepOrDraw, mapped, record, timeOr, timeOrNull, type ImportContext } from './import-context.js';
+import { ids, inTransaction, keepOrDraw, mapped, record, tallyRow, timeOr, timeOrNull, type ImportContext } from './import-context.js';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -62,17 +62,16 @@ async function importBatch(c: ImportContext, todo: readonly Row[]): Promise<void
   for (const plan of plans) {
     const legacyId = Number(plan.r.id);
     if (plan.createdBy === null) {
-      report.skipped += 1; // nobody was ever in it, and nobody created it: nobody could see it
+      tallyRow(c, 'conversations', 'NO_PARTICIPANTS', legacyId);
       continue;
     }
     const survivor = plan.key !== null && plan.live ? survivors.get(plan.key) : undefined;
     if (survivor !== undefined) {
-      report.merged += 1;
+      tallyRow(c, 'conversations', 'MERGED_DIRECT', legacyId, { into: survivor });
       records.push([legacyId, survivor]);
       continue;
     }
     if (plan.key !== null && plan.live) survivors.set(plan.key, newIds.get(legacyId)!);
-    if (plan.key !== null) report.direct += 1;
     inserts.push(plan);
     records.push([legacyId, newIds.get(legacyId)!]);
   }
@@ -97,10 +96,14 @@ async function importBatch(c: ImportContext, todo: readonly Row[]): Promise<void
     }
     await record(c.target, 'conversations', records);
   });
-  report.imported += inserts.length;
+  report.imported += records.length;
 }
 
-/** Participants, soft-deleted ones as such; rows naming a conversation or user that was not imported are skipped. */
+/**
+ * Participants, soft-deleted ones as such, one row per pair (see
+ * `OriginalTables.participants`); rows naming a conversation or user that was
+ * not imported are skipped.
+ */
 export async function importParticipants(c: ImportContext): Promise<void> {
   const report = c.report.participants;
   let after: readonly [number, number] = [0, 0];
@@ -112,11 +115,14 @@ export async function importParticipants(c: ImportContext): Promise<void> {
     const conversations = await mapped(c.target, 'conversations', ids(rows, 'conversation_id'));
     const users = await mapped(c.target, 'users', ids(rows, 'user_id'));
     const rowsHere = rows.flatMap((r) => {
+      const key = `${Number(r.conversation_id)}:${Number(r.user_id)}`;
+      for (let copy = 1; copy < Number(r.copies); copy++) tallyRow(c, 'participants', 'DUPLICATE_PARTICIPANT', key);
       const conversation = conversations.get(Number(r.conversation_id));
       const user = users.get(Number(r.user_id));
+      if (conversation === undefined) tallyRow(c, 'participants', 'CONVERSATION_NOT_IMPORTED', key);
+      else if (user === undefined) tallyRow(c, 'participants', 'USER_NOT_IMPORTED', key);
       return conversation === undefined || user === undefined ? [] : [{ r, conversation, user }];
     });
-    report.skipped += rows.length - rowsHere.length;
     // A merged direct conversation's participants are the survivor's already: those rows conflict and are left alone.
     const inserted = await c.target.query(
       `INSERT INTO conversation_participants (conversation_id, user_id, created_at, updated_at, deleted_at)

@@ -1,7 +1,7 @@
 import { isHttpUrl, MAX_URL_LENGTH, MESSAGE_TYPES, type Attachment, type MessageType } from '../../domain/message.js';
-import { ids, inTransaction, keepOrDraw, mapped, moveSequencePast, record, timeOr, timeOrNull, type ImportContext } from './import-context.js';
+import { ids, inTransaction, keepOrDraw, mapped, moveSequencePast, record, tallyRow, timeOr, timeOrNull, type ImportContext } from './import-context.js';
 
-const typeOf = (value: unknown): MessageType => ((MESSAGE_TYPES as readonly unknown[]).includes(value) ? (value as MessageType) : 'text');
+const typeOf = (value: unknown): MessageType | null => ((MESSAGE_TYPES as readonly unknown[]).includes(value) ? (value as MessageType) : null);
 
 /**
  * The original kept a media message's URL in `content`: it becomes the
@@ -27,16 +27,21 @@ export async function importMessages(c: ImportContext): Promise<void> {
     const conversations = await mapped(c.target, 'conversations', ids(todo, 'conversation_id'));
     const senders = await mapped(c.target, 'users', ids(todo, 'sender_id'));
     const rowsHere = todo.flatMap((r) => {
+      const id = Number(r.id);
       const conversation = conversations.get(Number(r.conversation_id));
       const sender = senders.get(Number(r.sender_id));
+      if (conversation === undefined) tallyRow(c, 'messages', 'CONVERSATION_NOT_IMPORTED', id, { conversation_id: Number(r.conversation_id) });
+      else if (sender === undefined) tallyRow(c, 'messages', 'SENDER_NOT_IMPORTED', id, { sender_id: Number(r.sender_id) });
       if (conversation === undefined || sender === undefined) return [];
-      const type = typeOf(r.type);
+      const known = typeOf(r.type);
+      if (known === null && r.type !== null) tallyRow(c, 'messages', 'TYPE_UNKNOWN', id);
+      const type = known ?? 'text';
       const content = String(r.content);
-      return [{ r, conversation, sender, type, content, attachment: attachmentOf(type, content) }];
+      const attachment = attachmentOf(type, content);
+      if (type !== 'text' && attachment === null) tallyRow(c, 'messages', 'MEDIA_WITHOUT_URL', id);
+      return [{ r, conversation, sender, type, content, attachment }];
     });
     report.alreadyThere += rows.length - todo.length;
-    report.skipped += todo.length - rowsHere.length;
-    report.mediaWithoutUrl += rowsHere.filter((x) => x.type !== 'text' && x.attachment === null).length;
     if (rowsHere.length > 0) {
       const newIds = await keepOrDraw(c.target, 'messages', ids(rowsHere.map((x) => x.r)));
       const idOf = (x: (typeof rowsHere)[number]) => newIds.get(Number(x.r.id))!;

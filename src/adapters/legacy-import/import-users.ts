@@ -1,5 +1,6 @@
 import { ROLES, type Role } from '../../domain/user.js';
-import { ids, inTransaction, mapped, record, timeOr, timeOrNull, type ImportContext } from './import-context.js';
+import { ids, inTransaction, mapped, record, tallyRow, timeOr, timeOrNull, type ImportContext } from './import-context.js';
+import type { ChangeCode } from './import-report.js';
 
 export class ImportConflictError extends Error {}
 
@@ -56,7 +57,22 @@ export async function refuseConflicts(c: ImportContext, renames: ReadonlySet<num
 const usernameOf = (r: Readonly<Record<string, unknown>>, renames: ReadonlySet<number>): string =>
   renames.has(Number(r.id)) ? `${String(r.username)}_${Number(r.id)}` : String(r.username);
 
-const roleOf = (value: unknown): Role | null => ((ROLES as readonly unknown[]).includes(value) ? (value as Role) : null);
+/**
+ * The original's role here. Roles here are the two sides of a letting
+ * (landlord, tenant), and no rule reads them; what grants rights is the staff
+ * flag (staff see and moderate every conversation). So the original's
+ * `staff` role becomes the staff flag, and every role that is not one of the
+ * two sides (`user`, `staff`, none, any other) becomes `tenant`, the one that
+ * claims nothing (a landlord is one who lets), each counted under its reason.
+ */
+function roleOf(r: Readonly<Record<string, unknown>>): { role: Role; staff: boolean; reason: ChangeCode | null } {
+  const value = typeof r.role === 'string' ? r.role.trim().toLowerCase() : '';
+  const staff = r.is_staff === true;
+  if ((ROLES as readonly string[]).includes(value)) return { role: value as Role, staff, reason: null };
+  if (value === 'user') return { role: 'tenant', staff, reason: 'ROLE_USER' };
+  if (value === 'staff') return { role: 'tenant', staff: true, reason: 'ROLE_STAFF' };
+  return { role: 'tenant', staff, reason: value === '' ? 'ROLE_MISSING' : 'ROLE_UNKNOWN' };
+}
 
 /** Users, ids kept, Django password hashes as they are (this server verifies and upgrades them at login). */
 export async function importUsers(c: ImportContext, renames: ReadonlySet<number>): Promise<void> {
@@ -68,9 +84,12 @@ export async function importUsers(c: ImportContext, renames: ReadonlySet<number>
     const done = await mapped(c.target, 'users', ids(rows));
     const todo = rows.filter((r) => !done.has(Number(r.id)));
     report.alreadyThere += rows.length - todo.length;
+    const roles = new Map(todo.map((r) => [Number(r.id), roleOf(r)]));
     for (const r of todo) {
-      if (renames.has(Number(r.id))) report.renamed.push({ id: Number(r.id), from: String(r.username), to: usernameOf(r, renames) });
-      if (!roleOf(r.role)) report.roleDefaulted += 1;
+      const id = Number(r.id);
+      if (renames.has(id)) tallyRow(c, 'users', 'USERNAME_RENAMED', id, { from: String(r.username), to: usernameOf(r, renames) });
+      const { reason } = roles.get(id)!;
+      if (reason !== null) tallyRow(c, 'users', reason, id, reason === 'ROLE_UNKNOWN' ? { role: String(r.role) } : undefined);
     }
     const column = <T>(f: (r: Readonly<Record<string, unknown>>) => T) => todo.map(f);
     if (todo.length > 0) {
@@ -89,9 +108,9 @@ export async function importUsers(c: ImportContext, renames: ReadonlySet<number>
             column((r) => (typeof r.password === 'string' && r.password !== '' ? r.password : '!')),
             column((r) => r.phone_number ?? null),
             column((r) => r.profile_picture ?? null),
-            column((r) => roleOf(r.role) ?? 'tenant'),
+            column((r) => roles.get(Number(r.id))!.role),
             column((r) => r.is_active ?? true),
-            column((r) => r.is_staff ?? false),
+            column((r) => roles.get(Number(r.id))!.staff),
             column((r) => r.is_superuser ?? false),
             column((r) => timeOr(r.date_joined, r.created_at)),
             column((r) => timeOrNull(r.last_login)),
