@@ -248,9 +248,9 @@ describe('moving from the original backend', () => {
       const stored = await db.query('SELECT password FROM users WHERE id = $1', [ORIGINAL.users.ann]);
       expect(stored.rows[0].password).toMatch(/^\$argon2id\$/);
       expect((await http.get('/users/me', ann.token)).body).toMatchObject({ id: ORIGINAL.users.ann, username: 'ann', role: 'landlord' });
-      // Renamed (its name differed from ben's only in case), and role `staff` in the original: tenant with the staff flag.
+      // Renamed (its name differed from ben's only in case), and role `staff` in the original: tenant, and no staff rights from the label.
       const bigBen = await logIn(`Ben_${ORIGINAL.users.Ben}`, 'other ben');
-      expect((await http.get('/users/me', bigBen.token)).body).toMatchObject({ id: ORIGINAL.users.Ben, role: 'tenant', is_staff: true });
+      expect((await http.get('/users/me', bigBen.token)).body).toMatchObject({ id: ORIGINAL.users.Ben, role: 'tenant', is_staff: false });
     });
 
     it('serves the original client’s Socket.IO flow unchanged but for the token', async () => {

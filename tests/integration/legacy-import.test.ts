@@ -81,13 +81,13 @@ describe('importing the original backend’s database', () => {
       password: expect.stringMatching(/^pbkdf2_sha256\$100000\$/),
     });
     expect(users.find((u) => u.id === U.dan).deleted_at).toBeInstanceOf(Date);
-    // Roles outside landlord/tenant: tenant; the staff role is the staff flag.
+    // Roles outside landlord/tenant: tenant; a role label grants no staff rights (is_staff alone does).
     const roles = users.map((u) => [u.username, u.role, u.is_staff]);
     expect(roles).toEqual([
       ['ann', 'landlord', false],
       ['ben', 'tenant', false],
       ['cat', 'tenant', false],
-      [`Ben_${U.Ben}`, 'tenant', true],
+      [`Ben_${U.Ben}`, 'tenant', false],
       ['dan', 'tenant', false],
       ['admin', 'tenant', true],
       ['olga', 'tenant', false],

@@ -8,7 +8,7 @@ import type { Logger } from '../../application/ports/services.js';
  */
 export const REASONS = {
   ROLE_USER: { outcome: 'changed', row: false, text: 'role "user" imported as tenant' },
-  ROLE_STAFF: { outcome: 'changed', row: true, text: 'role "staff" imported as tenant with the staff flag set' },
+  ROLE_STAFF: { outcome: 'changed', row: true, text: 'role "staff" imported as tenant; staff rights follow is_staff alone' },
   ROLE_MISSING: { outcome: 'changed', row: false, text: 'no role: imported as tenant' },
   ROLE_UNKNOWN: { outcome: 'changed', row: true, text: 'a role this server does not know: imported as tenant' },
   USERNAME_RENAMED: { outcome: 'changed', row: true, text: 'username differs only in case from an older account’s: _<id> appended' },

@@ -60,17 +60,18 @@ const usernameOf = (r: Readonly<Record<string, unknown>>, renames: ReadonlySet<n
 /**
  * The original's role here. Roles here are the two sides of a letting
  * (landlord, tenant), and no rule reads them; what grants rights is the staff
- * flag (staff see and moderate every conversation). So the original's
- * `staff` role becomes the staff flag, and every role that is not one of the
- * two sides (`user`, `staff`, none, any other) becomes `tenant`, the one that
- * claims nothing (a landlord is one who lets), each counted under its reason.
+ * flag (staff see and moderate every conversation). The original never read
+ * its role for rights either (only `is_staff`), so a role label grants
+ * nothing: every role that is not one of the two sides (`user`, `staff`,
+ * none, any other) becomes `tenant`, the one that claims nothing (a landlord
+ * is one who lets), each counted under its reason, and `is_staff` is kept.
  */
 function roleOf(r: Readonly<Record<string, unknown>>): { role: Role; staff: boolean; reason: ChangeCode | null } {
   const value = typeof r.role === 'string' ? r.role.trim().toLowerCase() : '';
   const staff = r.is_staff === true;
   if ((ROLES as readonly string[]).includes(value)) return { role: value as Role, staff, reason: null };
   if (value === 'user') return { role: 'tenant', staff, reason: 'ROLE_USER' };
-  if (value === 'staff') return { role: 'tenant', staff: true, reason: 'ROLE_STAFF' };
+  if (value === 'staff') return { role: 'tenant', staff, reason: 'ROLE_STAFF' };
   return { role: 'tenant', staff, reason: value === '' ? 'ROLE_MISSING' : 'ROLE_UNKNOWN' };
 }
 
