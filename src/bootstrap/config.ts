@@ -254,6 +254,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
 }
 
 /**
+ * Production on the embedded database runs, but on a PostgreSQL nobody
+ * operates (backups, upgrades, monitoring): what to set instead, or null.
+ */
+export function embeddedDatabaseWarning(c: Config): string | null {
+  if (c.NODE_ENV !== 'production' || c.databaseUrl !== null) return null;
+  return 'NODE_ENV=production on the embedded PostgreSQL under DATA_DIR: set DATABASE_URL (or DB_HOST with DB_USER, DB_PASSWORD, DB_NAME) to a PostgreSQL server you run and back up';
+}
+
+/**
  * Why a signing secret is too weak, or null: shorter than 32 bytes, too few
  * distinct characters, a short pattern repeated, or under 128 bits by a
  * character-frequency estimate (a random base64 secret of 32 bytes has ~190).
