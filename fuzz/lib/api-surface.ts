@@ -74,7 +74,7 @@ const describedOnly = new Proxy(
 ) as UseCases;
 
 interface Operation {
-  security?: unknown;
+  security?: unknown[];
   parameters?: { name: string; in: string }[];
   requestBody?: { content: { 'application/json': { schema: JsonSchema } } };
 }
@@ -88,7 +88,7 @@ export const ROUTES: readonly RouteSpec[] = Object.entries(
     return {
       method: method.toUpperCase(),
       pattern: path.replace(/\{(\w+)\}/g, ':$1'),
-      auth: op.security !== undefined,
+      auth: (op.security ?? []).length > 0,
       ...(body ? { body: fieldsOf(body) } : {}),
       query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
     };
