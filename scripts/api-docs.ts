@@ -49,7 +49,7 @@ function render(openapi: Json, asyncapi: Json): string {
   for (const [route, methods] of Object.entries(openapi.paths as Json)) {
     for (const [method, op] of Object.entries(methods as Json)) {
       out.push(`### ${method.toUpperCase()} ${route}`, '', `${op.summary}.${op.description ? ` ${op.description}` : ''}`, '');
-      if (op.security) out.push('Requires `Authorization: Bearer <access token>`.', '');
+      if (op.security?.length) out.push('Requires `Authorization: Bearer <access token>`.', '');
       const params = (op.parameters ?? []) as Json[];
       if (params.length)
         out.push(

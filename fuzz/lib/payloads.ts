@@ -2,23 +2,17 @@ import { Obj, Raw, type J } from './json.js';
 import { deepNest, junkId, junkObject, junkText, junkUrl, junkValue } from './junk.js';
 import type { Prng } from './prng.js';
 import type { FuzzUser, World } from './world.js';
+import { FIELDS, type ClientEvent, type FieldKind, type Fields } from './api-surface.js';
 
-/** The client events of docs/PROTOCOL.md. */
-export const CLIENT_EVENTS = ['sendMessage', 'joinConversation', 'leaveConversation', 'editMessage', 'deleteMessage', 'markRead', 'typing'] as const;
-export type ClientEvent = (typeof CLIENT_EVENTS)[number];
-
-export type FieldKind = 'id' | 'ids' | 'text' | 'url' | 'type' | 'bool' | 'since' | 'attachment' | 'client_id' | 'email' | 'username' | 'password' | 'role';
-export type Fields = Readonly<Record<string, FieldKind>>;
-
-/** The fields of each event's `data` and what kind of value each wants. */
-export const FIELDS: Record<ClientEvent, Fields> = {
-  sendMessage: { conversation_id: 'id', content: 'text', type: 'type', client_id: 'client_id', attachment: 'attachment' },
-  joinConversation: { conversation_id: 'id', since: 'since' },
-  leaveConversation: { conversation_id: 'id' },
-  editMessage: { message_id: 'id', content: 'text' },
-  deleteMessage: { message_id: 'id' },
-  markRead: { conversation_id: 'id', message_id: 'id' },
-  typing: { conversation_id: 'id', is_typing: 'bool' },
+/** How often each event is picked; a `Record` over the event names, so a new event does not compile without one. */
+const EVENT_WEIGHTS: Record<ClientEvent, number> = {
+  sendMessage: 30,
+  joinConversation: 12,
+  leaveConversation: 3,
+  editMessage: 14,
+  deleteMessage: 8,
+  markRead: 14,
+  typing: 14,
 };
 
 /**
@@ -53,15 +47,7 @@ export class PayloadFactory {
   }
 
   pickEvent(): ClientEvent {
-    return this.r.weighted<ClientEvent>([
-      [30, 'sendMessage'],
-      [12, 'joinConversation'],
-      [3, 'leaveConversation'],
-      [14, 'editMessage'],
-      [8, 'deleteMessage'],
-      [14, 'markRead'],
-      [14, 'typing'],
-    ]);
+    return this.r.weighted<ClientEvent>(Object.entries(EVENT_WEIGHTS).map(([event, weight]) => [weight, event as ClientEvent]));
   }
 
   /** A number never returned before by this factory (for unique names). */

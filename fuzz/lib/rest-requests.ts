@@ -1,6 +1,7 @@
 import { Obj, render, type J } from './json.js';
 import { deepNest, junkId, junkText } from './junk.js';
-import { PayloadFactory, type Fields } from './payloads.js';
+import { paramKind, ROUTES, type RouteSpec } from './api-surface.js';
+import { PayloadFactory } from './payloads.js';
 import type { Prng } from './prng.js';
 import type { FuzzUser, World } from './world.js';
 
@@ -26,44 +27,6 @@ export interface RestRequest {
   /** Bytes to send instead of rendering the fields (for framing the fields cannot express). */
   readonly raw?: Buffer;
 }
-
-interface RouteSpec {
-  readonly method: string;
-  readonly pattern: string;
-  readonly auth: boolean;
-  readonly body?: Fields;
-}
-
-/** Every route of docs/API.md. */
-export const ROUTES: readonly RouteSpec[] = [
-  {
-    method: 'POST',
-    pattern: '/auth/register',
-    auth: false,
-    body: { email: 'email', username: 'username', password: 'password', role: 'role', phone_number: 'text', profile_picture: 'url' },
-  },
-  { method: 'POST', pattern: '/auth/login', auth: false, body: { email: 'email', username: 'username', password: 'password' } },
-  { method: 'GET', pattern: '/users/me', auth: true },
-  { method: 'DELETE', pattern: '/users/me', auth: true },
-  { method: 'POST', pattern: '/conversations', auth: true, body: { participant_ids: 'ids', title: 'text', is_open: 'bool' } },
-  { method: 'GET', pattern: '/conversations', auth: true },
-  { method: 'GET', pattern: '/conversations/:cid', auth: true },
-  { method: 'GET', pattern: '/conversations/:cid/participants', auth: true },
-  { method: 'POST', pattern: '/conversations/:cid/participants', auth: true, body: { user_id: 'id' } },
-  { method: 'DELETE', pattern: '/conversations/:cid/participants/:uid', auth: true },
-  { method: 'GET', pattern: '/conversations/:cid/messages', auth: true },
-  {
-    method: 'POST',
-    pattern: '/conversations/:cid/messages',
-    auth: true,
-    body: { content: 'text', type: 'type', client_id: 'client_id', attachment: 'attachment' },
-  },
-  { method: 'PATCH', pattern: '/messages/:mid', auth: true, body: { content: 'text' } },
-  { method: 'DELETE', pattern: '/messages/:mid', auth: true },
-  { method: 'POST', pattern: '/conversations/:cid/read', auth: true, body: { message_id: 'id' } },
-  { method: 'GET', pattern: '/healthz', auth: false },
-  { method: 'GET', pattern: '/readyz', auth: false },
-];
 
 const PATH_JUNK: ReadonlyArray<readonly [string, string, boolean]> = [
   // [tag, segment, breaks HTTP grammar]
@@ -156,22 +119,9 @@ export class RestRequestGenerator {
     let route = `${spec.method} ${spec.pattern}`;
 
     // Path
-    const segments = spec.pattern
-      .split('/')
-      .slice(1)
-      .map((s) =>
-        s === ':cid'
-          ? String(this.payloads.conversationId())
-          : s === ':mid'
-            ? String(this.payloads.messageId())
-            : s === ':uid'
-              ? String(this.payloads.userId())
-              : s,
-      );
-    const params = spec.pattern
-      .split('/')
-      .slice(1)
-      .flatMap((s, i) => (s.startsWith(':') ? [i] : []));
+    const template = spec.pattern.split('/').slice(1);
+    const segments = template.map((s, i) => (s.startsWith(':') ? this.paramValue(template[i - 1] ?? '') : s));
+    const params = template.flatMap((s, i) => (s.startsWith(':') ? [i] : []));
     if (params.length && r.chance(0.35)) {
       const at = r.pick(params);
       const [tag, junk, breaks] = r.pick(PATH_JUNK);
@@ -205,11 +155,11 @@ export class RestRequestGenerator {
 
     // Query
     let query: string | null = null;
-    if (spec.pattern.endsWith('/messages') && spec.method === 'GET') {
+    if (spec.query.length) {
       const parts: string[] = [];
-      for (const key of ['before', 'after', 'limit']) {
+      for (const key of spec.query) {
         if (!r.chance(0.5)) continue;
-        const valid = key === 'limit' ? String(r.int(1, 100)) : String(this.payloads.messageId());
+        const valid = key === 'limit' ? String(r.int(1, 100)) : key === 'cursor' ? 'MTIz' : String(this.payloads.messageId());
         const value = r.chance(0.5) ? r.pick(QUERY_JUNK) : valid;
         if (value !== valid) tags.push(`query:${key}=${value.slice(0, 20)}`);
         parts.push(`${key}=${value}`);
@@ -237,7 +187,7 @@ export class RestRequestGenerator {
 
     // Headers
     const headers: Array<[string, string]> = [];
-    const auth = this.authorization(spec, deletesAccount(method, path));
+    const auth = this.authorization(spec, sessionRisk(method, path));
     if (auth) {
       headers.push(['Authorization', auth.value]);
       if (auth.tag) tags.push(auth.tag);
@@ -300,16 +250,18 @@ export class RestRequestGenerator {
     return { method, path, query, headers, body, chunked, route, tags, malformed, upgrade: false };
   }
 
-  /** `deletes`: the request may delete the caller's account, so only a throwaway account's token is spent on it. */
-  private authorization(spec: RouteSpec, deletes: boolean): { value: string; tag?: string } | null {
+  /** A request that may end sessions only ever carries a throwaway account's token (`risk`). */
+  private authorization(spec: RouteSpec, risk: SessionRisk): { value: string; tag?: string } | null {
     const r = this.r;
     const w = this.world;
     const valid = (): string => {
-      if (deletes) {
+      if (risk === 'own') {
         // Spend a throwaway account; once they are gone, their tokens are refused.
         const user = this.options.disposable[this.disposableNext++];
         return user ? user.token : w.deletedToken;
       }
+      // Its other sessions may end, never the one of the token it sends.
+      if (risk === 'others') return r.pick(this.options.disposable).token;
       return r.pick([this.me.token, w.alice.token, w.bob.token, w.carol.token, w.mallory.token]);
     };
     const kind = r.weighted<string>([
@@ -419,6 +371,24 @@ export class RestRequestGenerator {
     return { bytes: Buffer.from(text), tags };
   }
 
+  /** A valid value for a path parameter, by what the segment before it names. */
+  private paramValue(previousSegment: string): string {
+    switch (paramKind(previousSegment)) {
+      case 'conversation':
+        return String(this.payloads.conversationId());
+      case 'message':
+        return String(this.payloads.messageId());
+      case 'user':
+        return String(this.payloads.userId());
+      case 'session': {
+        const hex = Buffer.from(this.r.bytes(16)).toString('hex');
+        return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      }
+      case 'other':
+        return String(this.r.int(1, 1_000));
+    }
+  }
+
   private validBody(spec: RouteSpec): J {
     const r = this.r;
     const w = this.world;
@@ -436,16 +406,21 @@ export class RestRequestGenerator {
         return r.chance(0.5)
           ? Obj.of({ participant_ids: [this.payloads.userId()] })
           : Obj.of({ participant_ids: [w.bob.id, w.carol.id], title: `group ${n}`, is_open: r.chance(0.5) });
-      case '/conversations/:cid/participants':
+      case '/auth/refresh':
+        return Obj.of({ refresh_token: Buffer.from(r.bytes(32)).toString('base64url') });
+      case '/users/me/password':
+        // The same password again: the account keeps working, whichever throwaway it is.
+        return Obj.of({ current_password: r.chance(0.5) ? 'correct horse battery' : 'wrong password', new_password: 'correct horse battery' });
+      case '/conversations/:id/participants':
         return Obj.of({ user_id: this.payloads.userId() });
-      case '/conversations/:cid/messages': {
+      case '/conversations/:id/messages': {
         const o = Obj.of({ content: `rest ${this.payloads.label} ${n}` });
         if (r.chance(0.3)) o.entries.push(['client_id', `rest-${this.payloads.label}-${n}`]);
         return o;
       }
-      case '/messages/:mid':
+      case '/messages/:id':
         return Obj.of({ content: `rest edit ${n}` });
-      case '/conversations/:cid/read':
+      case '/conversations/:id/read':
         return Obj.of({ message_id: this.payloads.messageId() });
       default:
         return Obj.of({ junk: junkText(r).value, id: junkId(r, 1).value });
@@ -561,15 +536,25 @@ export class RestRequestGenerator {
  * Whether a request could reach DELETE /users/me however its path is spelt:
  * the fuzz's own users must survive it (their tokens drive the other channels).
  */
-function deletesAccount(method: string, path: string): boolean {
-  if (method.toUpperCase() !== 'DELETE') return false;
+/**
+ * `own`: the request may end the session of the token it carries (account
+ * deletion, log-out); `others`: other sessions of its account (password
+ * change, revoking a session). Judged on the path as sent, mutations included.
+ */
+type SessionRisk = 'own' | 'others' | null;
+function sessionRisk(method: string, path: string): SessionRisk {
   let decoded = path;
   try {
     decoded = decodeURIComponent(path);
   } catch {
     // keep it raw
   }
-  return /users/i.test(decoded) && /me/i.test(decoded);
+  const m = method.toUpperCase();
+  if (m === 'DELETE' && /users/i.test(decoded) && /me/i.test(decoded)) return 'own';
+  if (m === 'POST' && /logout/i.test(decoded)) return 'own';
+  if (m === 'DELETE' && /sessions/i.test(decoded)) return 'others';
+  if (m === 'POST' && /password/i.test(decoded)) return 'others';
+  return null;
 }
 
 export const STANDARD_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);

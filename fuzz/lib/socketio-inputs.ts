@@ -1,5 +1,6 @@
 import { hasBinary, Obj, preview, Raw, render, toPlain, type J } from './json.js';
 import { deepNest, junkText } from './junk.js';
+import { FIELDS } from './api-surface.js';
 import { junkEventName, PayloadFactory } from './payloads.js';
 import type { Prng } from './prng.js';
 import type { RestRequest } from './rest-requests.js';
@@ -151,9 +152,7 @@ export class SioGenerator {
   }
 
   private payloadEvent(event: string): string {
-    return ['sendMessage', 'joinConversation', 'leaveConversation', 'editMessage', 'deleteMessage', 'markRead', 'typing'].includes(event)
-      ? event
-      : 'sendMessage';
+    return Object.hasOwn(FIELDS, event) ? event : 'sendMessage';
   }
 
   private emit(): Extract<SioInput, { kind: 'emit' }> | null {

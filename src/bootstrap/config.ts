@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { originalVariables, type IgnoredVariable } from './original-variables.js';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
-const int = (min: number, max: number) => z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(min).max(max);
+/** A number's own messages: zod would otherwise report a range failure with the type's message. */
+const number = () => z.coerce.number({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a number' : undefined) });
+/** Below the minimum says the minimum; above the maximum says the whole range. */
+const int = (min: number, max: number) => number().int('must be an integer').min(min, `must be at least ${min}`).max(max, `must be between ${min} and ${max}`);
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 export interface VariableDoc {
@@ -139,9 +142,8 @@ export const configSchema = z.object({
   MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024)
     .default(64 * 1024)
     .register(documented, { group: 'limits', description: 'Larger REST bodies get 413' }),
-  RATE_LIMIT_PER_SECOND: z.coerce
-    .number({ message: 'must be a number' })
-    .min(0)
+  RATE_LIMIT_PER_SECOND: number()
+    .min(0, 'must be at least 0')
     .default(50)
     .register(documented, { group: 'limits', description: 'Events per connection per second (0: no limit)' }),
   RATE_LIMIT_BURST: int(1, 1_000_000).default(100).register(documented, { group: 'limits', description: 'Events a connection may send at once' }),
@@ -262,6 +264,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
   const original = originalVariables(env, c);
   return { ...c, CORS_ORIGINS: original.corsOrigins, ignoredVariables: original.ignored, databaseUrl: databaseUrl(c), dataDir: path.resolve(c.DATA_DIR) };
+}
+
+/**
+ * Production on the embedded database runs, but on a PostgreSQL nobody
+ * operates (backups, upgrades, monitoring): what to set instead, or null.
+ */
+export function embeddedDatabaseWarning(c: Config): string | null {
+  if (c.NODE_ENV !== 'production' || c.databaseUrl !== null) return null;
+  return 'NODE_ENV=production on the embedded PostgreSQL under DATA_DIR: set DATABASE_URL (or DB_HOST with DB_USER, DB_PASSWORD, DB_NAME) to a PostgreSQL server you run and back up';
 }
 
 /**

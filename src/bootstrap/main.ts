@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, embeddedDatabaseWarning, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 import { supervise } from './supervisor.js';
@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     const ignored = Object.fromEntries(config.ignoredVariables.map((v) => [v.name, v.reason]));
     logger.warn({ ignored }, `set but ignored: ${config.ignoredVariables.map((v) => v.name).join(', ')}`);
   }
+  const embeddedWarning = embeddedDatabaseWarning(config);
+  if (embeddedWarning && !process.env.CHAT_WORKER) logger.warn({ dataDir: config.dataDir }, embeddedWarning);
   if (config.WORKERS > 1 && !process.env.CHAT_WORKER) {
     await supervise(config, logger).catch((error: unknown) => {
       logger.fatal({ err: error }, 'start-up failed');

@@ -3,8 +3,20 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, secretWeakness } from '../../src/bootstrap/config.js';
+import { z } from 'zod';
+import { ConfigError, configSchema, loadConfig, secretWeakness } from '../../src/bootstrap/config.js';
 import { jwtSecret } from '../../src/bootstrap/jwt-secret.js';
+
+/** The number inside a variable's schema (under its default, optional and preprocessing), or null. */
+function numberIn(schema: z.ZodType): z.ZodNumber | null {
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) return numberIn(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodPipe) return numberIn(schema.out as z.ZodType);
+  return schema instanceof z.ZodNumber ? schema : null;
+}
+const numeric = Object.entries(configSchema.shape).flatMap(([name, schema]) => {
+  const n = numberIn(schema as z.ZodType);
+  return n ? [{ name, min: n.minValue ?? -Infinity, max: n.maxValue ?? Infinity }] : [];
+});
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -21,6 +33,36 @@ describe('configuration', () => {
       expect(message).toMatch(/PORT: .*"eighty"/);
       expect(message).toMatch(/LOG_LEVEL/);
       expect(message).toMatch(/MIGRATE_ON_START/);
+    }
+  });
+
+  it('states the range an out-of-range number misses, and says "must be a number" only for what is not one', () => {
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/^Invalid configuration:\n {2}PORT: must be between 0 and 65535 \(got "70000"\)$/);
+    expect(() => loadConfig({ JWT_TTL_SECONDS: '5' })).toThrow(/^Invalid configuration:\n {2}JWT_TTL_SECONDS: must be at least 60 \(got "5"\)$/);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT: must be a number \(got "eighty"\)/);
+    expect(() => loadConfig({ PORT: '80.5' })).toThrow(/PORT: must be an integer \(got "80.5"\)/);
+    expect(() => loadConfig({ RATE_LIMIT_PER_SECOND: '-1' })).toThrow(/RATE_LIMIT_PER_SECOND: must be at least 0 \(got "-1"\)/);
+    expect(() => loadConfig({ RATE_LIMIT_PER_SECOND: 'fast' })).toThrow(/RATE_LIMIT_PER_SECOND: must be a number \(got "fast"\)/);
+  });
+
+  it('gives every whole-number variable its range in the message, below and above it', () => {
+    // Read from the schema, so a variable added later is covered too.
+    const bounded = numeric.filter((v) => Number.isFinite(v.min) && Number.isFinite(v.max));
+    expect(bounded.map((v) => v.name)).toEqual(expect.arrayContaining(['PORT', 'JWT_TTL_SECONDS', 'WRITE_LANES', 'SHUTDOWN_TIMEOUT_MS']));
+    expect(numeric.filter((v) => !bounded.includes(v)).map((v) => v.name)).toEqual(['RATE_LIMIT_PER_SECOND']);
+    const message = (name: string, value: string) => {
+      try {
+        loadConfig({ [name]: value });
+        return `${name}=${value} accepted`;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    for (const { name, min, max } of bounded) {
+      // Values of variables named like a password are hidden, so the check stops at "(got ".
+      expect(message(name, String(min - 1))).toContain(`${name}: must be at least ${min} (got `);
+      expect(message(name, String(max + 1))).toContain(`${name}: must be between ${min} and ${max} (got `);
+      expect(message(name, 'many')).toContain(`${name}: must be a number (got `);
     }
   });
 

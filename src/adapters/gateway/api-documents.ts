@@ -99,7 +99,8 @@ export function openApiDocument(routes: readonly Route[], info: DocumentInfo): J
       ...(parameters.length ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
       responses,
-      ...(route.auth ? { security: [{ bearer: [] }] } : {}),
+      // Public operations say so (an empty list), so no operation leaves its security unstated.
+      security: route.auth ? [{ bearer: [] }] : [],
     };
     (paths[openApiPath(route.pattern)] ??= {})[route.method.toLowerCase()] = operation;
   }
@@ -109,6 +110,7 @@ export function openApiDocument(routes: readonly Route[], info: DocumentInfo): J
       operationId: 'getHealthz',
       summary: 'Liveness: the process serves requests',
       responses: { 200: { description: 'Alive', content: json(healthSchema) } },
+      security: [],
     },
   };
   paths['/readyz'] = {
@@ -116,6 +118,7 @@ export function openApiDocument(routes: readonly Route[], info: DocumentInfo): J
       operationId: 'getReadyz',
       summary: 'Readiness: the database answers and the fan-out listens',
       responses: { 200: { description: 'Ready', content: json(readinessSchema) }, 503: { description: 'Not ready', content: json(readinessSchema) } },
+      security: [],
     },
   };
   return {
@@ -125,10 +128,30 @@ export function openApiDocument(routes: readonly Route[], info: DocumentInfo): J
       title: 'Chat server REST API',
       version: info.version,
       description: 'Ids are accepted as numbers or numeric strings. Every refusal is `{error: {code, message, details?}}` with a stable code.',
+      license: LICENSE,
     },
+    // Relative: the API is on the server that serves this document (at /openapi.json).
+    servers: [{ url: '/', description: 'This server' }],
     paths,
-    components: { schemas: namedSchemas(), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: { schemas: usedBy(paths, namedSchemas()), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
   };
+}
+
+/** package.json's license (a unit test keeps the two equal). */
+export const LICENSE = { name: 'MIT', identifier: 'MIT' } as const;
+
+/** The components `root` refers to, directly or through other components (the realtime document's own ones left out). */
+function usedBy(root: unknown, schemas: Record<string, JsonSchema>): Record<string, JsonSchema> {
+  const used = new Set<string>();
+  const visit = (value: unknown): void => {
+    for (const [, id] of JSON.stringify(value).matchAll(/"\$ref":"#\/components\/schemas\/([^"/]+)/g)) {
+      if (used.has(id!) || !schemas[id!]) continue;
+      used.add(id!);
+      visit(schemas[id!]);
+    }
+  };
+  visit(root);
+  return Object.fromEntries(Object.entries(schemas).filter(([id]) => used.has(id)));
 }
 
 /** `GET /conversations/:id/messages` → `getConversationsIdMessages`. */

@@ -331,7 +331,7 @@ export function restRoutes(u: UseCases): Route[] {
       method: 'DELETE',
       pattern: '/messages/:id',
       auth: true,
-      summary: 'Delete one of the caller’s messages (staff: anyone’s in their conversations)',
+      summary: 'Delete one of the caller’s messages, softly (staff: any message)',
       params: [messageIdParam],
       replies: { 200: deletedSchema },
       refusals: ['MESSAGE_NOT_FOUND', 'NOT_MESSAGE_SENDER'],
