@@ -125,12 +125,13 @@ async function stopGroup(started: Started, ws: WsClient, signal: NodeJS.Signals)
   expect(alive(-started.child.pid!), 'no process of the group is left').toBe(false);
 }
 
-const ROUNDS = 20;
+/** Rounds per signal: a lost race showed up about once in ten stops. */
+const ROUNDS = { SIGTERM: 20, SIGINT: 10 } as const;
 
 describe('stopping `npm start` by signalling its whole process group', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`${signal} to the group, ${ROUNDS} times while a client sends: exit 0, close 1001, the log ends with "stopped", the embedded PostgreSQL is gone`, async () => {
-      for (let round = 0; round < ROUNDS; round++) {
+    it(`${signal} to the group, ${ROUNDS[signal]} times while a client sends: exit 0, close 1001, the log ends with "stopped", the embedded PostgreSQL is gone`, async () => {
+      for (let round = 0; round < ROUNDS[signal]; round++) {
         const started = await npm(['start']);
         const ws = await busyClient(started.port);
         await stopGroup(started, ws, signal);
