@@ -125,7 +125,7 @@ export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'He
 export const readinessSchema = z
   .object({
     status: z.enum(['ready', 'unavailable']),
-    database: z.enum(['up', 'down']),
+    database: z.enum(['up', 'down', 'refusing-writes']).describe('`refusing-writes`: reachable, but read-only or out of space'),
     transport: z.object({ name: z.string().optional(), build: z.string().optional() }).describe('What serves HTTP and WebSockets: uws or node, and its build'),
     node: z.string().describe('This process’s id in the fan-out'),
     write_lanes: int,

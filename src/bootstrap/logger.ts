@@ -50,5 +50,9 @@ export function createLogger(level: string, pretty: boolean, destination?: pino.
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     ...(pretty && !destination ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  if (pretty) return pino(options);
+  // Asynchronous, as pino's default, but with minLength 1: with 0, flush(cb) calls back at
+  // once instead of after the write in flight, and a process exiting then loses its last lines.
+  return pino(options, pino.destination({ dest: 1, sync: false, minLength: 1 }));
 }

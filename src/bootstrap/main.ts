@@ -1,6 +1,6 @@
 import { ConfigError, embeddedDatabaseWarning, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { startServer, type RunningServer } from './server.js';
 import { supervise } from './supervisor.js';
 import { chooseTransport, TransportUnavailableError } from './transport-choice.js';
 
@@ -26,6 +26,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL, config.NODE_ENV === 'development' && process.stdout.isTTY);
+  // The log is written asynchronously: exiting with a line still being written loses it, or reorders it.
+  // (Bounded: stdout may be a pipe nobody reads.)
+  const exit = (code: number) => {
+    setTimeout(() => process.exit(code), 2_000).unref();
+    logger.flush(() => process.exit(code));
+  };
   // Once per start: workers inherit the same environment and keep quiet about it.
   if (config.ignoredVariables.length > 0 && !process.env.CHAT_WORKER) {
     const ignored = Object.fromEntries(config.ignoredVariables.map((v) => [v.name, v.reason]));
@@ -34,28 +40,40 @@ async function main(): Promise<void> {
   const embeddedWarning = embeddedDatabaseWarning(config);
   if (embeddedWarning && !process.env.CHAT_WORKER) logger.warn({ dataDir: config.dataDir }, embeddedWarning);
   if (config.WORKERS > 1 && !process.env.CHAT_WORKER) {
-    await supervise(config, logger).catch((error: unknown) => {
+    await supervise(config, logger, exit).catch((error: unknown) => {
       logger.fatal({ err: error }, 'start-up failed');
       process.exit(1);
     });
     return;
   }
-  const server = await startServer(config, logger, choice).catch((error: unknown) => {
+  // One stop per process, however many signals arrive: a terminal's Ctrl-C and a
+  // supervisor's stop reach every process of the group, and npm relays them
+  // again, so a repeat is the normal case, not a request to hurry. The stop is
+  // bounded by SHUTDOWN_TIMEOUT_MS; SIGKILL (or Ctrl-\, SIGQUIT) ends it at once.
+  // Listening from before start-up: a signal then stops the server once it is up.
+  let stopRequested: string | null = null;
+  let server: RunningServer | null = null;
+  const stop = (running: RunningServer) =>
+    running.stop().then(
+      () => exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        exit(1);
+      },
+    );
+  const shutdown = (signal: string) => {
+    if (stopRequested) return logger.info({ signal }, 'signal received again; already stopping');
+    stopRequested = signal;
+    logger.info({ signal }, 'signal received');
+    if (server) void stop(server);
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  server = await startServer(config, logger, choice).catch((error: unknown) => {
     logger.fatal({ err: error }, 'start-up failed');
     process.exit(1);
   });
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'signal received');
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  if (stopRequested) void stop(server);
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
 }
 

@@ -13,7 +13,7 @@ import { PgListener } from '../adapters/pg-fanout/pg-listener.js';
 import { ensureLanes } from '../adapters/pg-fanout/write-lanes.js';
 import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
 import { migrate } from '../adapters/sequelize/migrator.js';
-import { createPgPool } from '../adapters/shared/postgres.js';
+import { acceptsWrites, createPgPool } from '../adapters/shared/postgres.js';
 import { SocketIoEndpoint } from '../adapters/socketio/socket-io-endpoint.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
 import { metricsRoute, processMetrics, shareWithSupervisor, startMetricsServer } from '../adapters/metrics/metrics-endpoint.js';
@@ -76,14 +76,25 @@ async function openDatabase(config: Config, logger: Logger) {
   return { url, sequelize, pool, embedded, close };
 }
 
-async function ready(sequelize: Sequelize, pool: pg.Pool) {
-  const ping = (q: () => Promise<unknown>) =>
-    q().then(
-      () => true,
-      () => false,
-    );
-  const [orm, direct] = await Promise.all([ping(() => sequelize.query('SELECT 1')), ping(() => pool.query('SELECT 1'))]);
-  return orm && direct;
+/**
+ * The database as readiness sees it: both pools reach it, and it takes a write
+ * (a read-only or full database still answers `SELECT 1`). The write probe runs
+ * at most once a second; checks in between share its outcome, so a public
+ * /readyz never costs a write per request.
+ */
+function databaseCheck(sequelize: Sequelize, pool: pg.Pool): () => Promise<'up' | 'down' | 'refusing-writes'> {
+  let probe: { at: number; outcome: Promise<boolean> } | null = null;
+  return async () => {
+    if (!probe || Date.now() - probe.at >= 1_000) probe = { at: Date.now(), outcome: acceptsWrites(pool) };
+    const [reachable, writable] = await Promise.all([
+      sequelize.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      probe.outcome,
+    ]);
+    return !reachable ? 'down' : writable ? 'up' : 'refusing-writes';
+  };
 }
 
 export async function startServer(config: Config, logger: Logger, choice: TransportChoice = chooseTransport(config.TRANSPORT)): Promise<RunningServer> {
@@ -150,6 +161,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   registry.observe(presence);
 
   const useCases = resolve(container, TOKENS.UseCases);
+  const checkDatabase = databaseCheck(db.sequelize, db.pool);
   let transport: Transport | null = null;
   const limitsOn = config.RATE_LIMITS === 'on';
   if (!limitsOn)
@@ -186,12 +198,12 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
     ],
     ready: async () => {
-      const database = await ready(db.sequelize, db.pool);
+      const database = await checkDatabase();
       const fanout = listener?.state;
       return {
-        ready: database && (!fanout || fanout.state === 'listening'),
+        ready: database === 'up' && (!fanout || fanout.state === 'listening'),
         details: {
-          database: database ? 'up' : 'down',
+          database,
           transport: { name: transport?.name, build: transport?.build },
           node: nodeId,
           write_lanes: lanes,

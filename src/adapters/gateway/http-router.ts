@@ -173,7 +173,11 @@ export class HttpRouter {
       ? { status: 200, body: { status: 'ready', ...details } }
       : {
           status: 503,
-          body: { status: 'unavailable', ...details, error: { code: 'SERVICE_UNAVAILABLE', message: 'The database or the fan-out connection is down' } },
+          body: {
+            status: 'unavailable',
+            ...details,
+            error: { code: 'SERVICE_UNAVAILABLE', message: 'The database is down or refusing writes, or the fan-out connection is down' },
+          },
         };
   }
 }
