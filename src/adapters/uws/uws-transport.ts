@@ -1,6 +1,6 @@
 import { Connection, CLOSE, type ConnectionInit } from '../gateway/connection.js';
 import type { Admitted, Gateway } from '../gateway/gateway.js';
-import { BodyTooLargeError, replyPayload, statusLine, type HttpReply, type HttpRequest as GatewayRequest } from '../gateway/http.js';
+import { BodyTooLargeError, ClientGoneError, replyPayload, statusLine, type HttpReply, type HttpRequest as GatewayRequest } from '../gateway/http.js';
 import type { SocketIoHost, Transport } from '../gateway/transport.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, UwsBuild, WebSocket } from './uws.js';
 
@@ -209,19 +209,27 @@ export class UwsTransport implements Transport {
   private serveHttp(res: HttpResponse, req: HttpRequest): void {
     // Nothing thrown in a uWS callback may escape: it would end the process.
     try {
-      let aborted = false;
+      const exchange: Exchange = { aborted: false, abortBody: null };
       res.onAborted(() => {
-        aborted = true;
+        exchange.aborted = true;
+        exchange.abortBody?.();
       });
-      const request = copyRequest(res, req, this.gateway.options.maxBodyBytes);
+      const request = copyRequest(res, req, this.gateway.options.maxBodyBytes, exchange);
       void this.gateway.handleHttp(request).then((reply) => {
-        if (!aborted) writeReply(res, reply, request.method === 'HEAD');
+        if (!exchange.aborted) writeReply(res, reply, request.method === 'HEAD');
       });
     } catch (error) {
       this.gateway.options.logger.error({ err: error }, 'request failed before it reached a handler');
       res.cork(() => res.writeStatus('500 Internal Server Error').end('{"error":{"code":"INTERNAL","message":"Internal server error"}}'));
     }
   }
+}
+
+/** One request's fate: uWS allows a single abort handler per response, and the body reader needs it too. */
+interface Exchange {
+  aborted: boolean;
+  /** Settles a body still being read when the client hangs up (uWS then never calls `onData` again). */
+  abortBody: (() => void) | null;
 }
 
 function copyHeaders(req: HttpRequest): Map<string, string> {
@@ -233,10 +241,10 @@ function copyHeaders(req: HttpRequest): Map<string, string> {
 const remoteAddressOf = (res: HttpResponse): string => Buffer.from(res.getRemoteAddressAsText()).toString();
 
 /** Copies what the gateway may read and starts reading the body, all before the handler returns. */
-function copyRequest(res: HttpResponse, req: HttpRequest, maxBodyBytes: number): GatewayRequest {
+function copyRequest(res: HttpResponse, req: HttpRequest, maxBodyBytes: number, exchange: Exchange): GatewayRequest {
   const headers = copyHeaders(req);
   const method = req.getMethod().toUpperCase();
-  const body = readBody(res, headers, maxBodyBytes);
+  const body = readBody(res, headers, maxBodyBytes, exchange);
   body.catch(() => undefined); // a handler that never reads the body must not leave a rejection unhandled
   return {
     method,
@@ -248,7 +256,7 @@ function copyRequest(res: HttpResponse, req: HttpRequest, maxBodyBytes: number):
   };
 }
 
-function readBody(res: HttpResponse, headers: Map<string, string>, max: number): Promise<Buffer> {
+function readBody(res: HttpResponse, headers: Map<string, string>, max: number, exchange: Exchange): Promise<Buffer> {
   const declared = Number(headers.get('content-length') ?? 0);
   const chunked = (headers.get('transfer-encoding') ?? '').includes('chunked');
   if (!chunked && !(declared > 0)) return Promise.resolve(Buffer.alloc(0));
@@ -256,17 +264,25 @@ function readBody(res: HttpResponse, headers: Map<string, string>, max: number):
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let settled = false;
+    exchange.abortBody = () => {
+      if (settled) return;
+      settled = true;
+      chunks.length = 0;
+      reject(new ClientGoneError());
+    };
     res.onData((chunk, isLast) => {
-      if (failed) return;
+      if (settled) return;
       size += chunk.byteLength;
       if (size > max) {
-        failed = true;
+        settled = true;
         reject(new BodyTooLargeError());
         return;
       }
       chunks.push(Buffer.from(new Uint8Array(chunk).slice())); // uWS neuters the chunk on return
-      if (isLast) resolve(Buffer.concat(chunks));
+      if (!isLast) return;
+      settled = true;
+      resolve(Buffer.concat(chunks));
     });
   });
 }
