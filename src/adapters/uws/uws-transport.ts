@@ -1,7 +1,16 @@
 import { Connection, CLOSE, type ConnectionInit } from '../gateway/connection.js';
 import type { Admitted, Gateway } from '../gateway/gateway.js';
-import { BodyTooLargeError, ClientGoneError, replyPayload, statusLine, type HttpReply, type HttpRequest as GatewayRequest } from '../gateway/http.js';
+import {
+  BodyTooLargeError,
+  ClientGoneError,
+  errorReply,
+  replyPayload,
+  statusLine,
+  type HttpReply,
+  type HttpRequest as GatewayRequest,
+} from '../gateway/http.js';
 import type { SocketIoHost, Transport } from '../gateway/transport.js';
+import type { WireError } from '../gateway/wire-error.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, UwsBuild, WebSocket } from './uws.js';
 
 export interface UwsTransportOptions {
@@ -214,7 +223,18 @@ export class UwsTransport implements Transport {
         exchange.aborted = true;
         exchange.abortBody?.();
       });
-      const request = copyRequest(res, req, this.gateway.options.maxBodyBytes, exchange);
+      const headers = copyHeaders(req);
+      const malformed = framingError(headers);
+      if (malformed) {
+        // Ended inside this handler, uWS 20.30 neither closes the connection nor stops parsing, so the
+        // bytes past the first length would be served as a request. Ended after it returns, the
+        // connection closes; a request already pipelined behind this one makes uWS drop the connection.
+        setImmediate(() => {
+          if (!exchange.aborted) writeReply(res, errorReply(malformed), false, true);
+        });
+        return;
+      }
+      const request = copyRequest(res, req, headers, this.gateway.options.maxBodyBytes, exchange);
       void this.gateway.handleHttp(request).then((reply) => {
         if (!exchange.aborted) writeReply(res, reply, request.method === 'HEAD');
       });
@@ -241,8 +261,19 @@ function copyHeaders(req: HttpRequest): Map<string, string> {
 const remoteAddressOf = (res: HttpResponse): string => Buffer.from(res.getRemoteAddressAsText()).toString();
 
 /** Copies what the gateway may read and starts reading the body, all before the handler returns. */
-function copyRequest(res: HttpResponse, req: HttpRequest, maxBodyBytes: number, exchange: Exchange): GatewayRequest {
-  const headers = copyHeaders(req);
+/**
+ * RFC 9112 6.3: a request whose length is ambiguous (Content-Length repeated or not a number, or
+ * beside Transfer-Encoding) is refused and its connection closed, so none of its bytes can be read
+ * as another request. uWS takes the first of two Content-Length headers; its parser drops the other
+ * cases itself, checked here as well for builds that do not. Repeated headers arrive joined by ", ".
+ */
+function framingError(headers: Map<string, string>): WireError | null {
+  const length = headers.get('content-length');
+  if (length === undefined || (/^\d+$/.test(length) && !headers.has('transfer-encoding'))) return null;
+  return { code: 'MALFORMED_REQUEST', message: 'The request body has no single length (Content-Length repeated, invalid or with Transfer-Encoding)' };
+}
+
+function copyRequest(res: HttpResponse, req: HttpRequest, headers: Map<string, string>, maxBodyBytes: number, exchange: Exchange): GatewayRequest {
   const method = req.getMethod().toUpperCase();
   const body = readBody(res, headers, maxBodyBytes, exchange);
   body.catch(() => undefined); // a handler that never reads the body must not leave a rejection unhandled
@@ -287,13 +318,13 @@ function readBody(res: HttpResponse, headers: Map<string, string>, max: number, 
   });
 }
 
-function writeReply(res: HttpResponse, reply: HttpReply, head: boolean): void {
+function writeReply(res: HttpResponse, reply: HttpReply, head: boolean, close = false): void {
   const { contentType, data } = replyPayload(reply);
   res.cork(() => {
     res.writeStatus(statusLine(reply.status));
     for (const [k, v] of reply.headers ?? []) res.writeHeader(k, v);
     if (contentType) res.writeHeader('Content-Type', contentType);
-    if (head) res.endWithoutBody(Buffer.byteLength(data));
-    else res.end(data);
+    if (head) res.endWithoutBody(Buffer.byteLength(data), close);
+    else res.end(data, close);
   });
 }
