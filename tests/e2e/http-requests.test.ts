@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, startServerProcess } from '../support/server-process.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { testTransport } from '../support/transport.js';
-import { sleep } from '../support/ws-client.js';
+import { sleep, WsClient } from '../support/ws-client.js';
 
 const METRICS_TOKEN = 'metrics-token-metrics-token-0123';
 
@@ -141,4 +141,81 @@ describe(`a client that stops in the middle of its headers (${testTransport()})`
     // uWebSockets.js closes such a socket without a word; Node answers 408 first.
     expect(statusLines(answer.text)).toEqual(testTransport() === 'node' ? ['HTTP/1.1 408 Request Timeout'] : []);
   }, 30_000);
+});
+
+describe(`what a hostile web page can make a browser send (${testTransport()})`, () => {
+  const ALLOWED = 'https://app.example.com';
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await server({ CORS_ORIGINS: ALLOWED });
+  });
+  // Plain fetch: these answers are checked here, not by the client's document conformance check.
+  const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+    fetch(`http://127.0.0.1:${s.port}${path}`, { method, headers, body });
+  const registration = (username: string) => JSON.stringify({ email: `${username}@example.com`, username, password: 'correct horse', role: 'tenant' });
+  const codeOf = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+
+  for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', null]) {
+    it(`refuses a JSON body sent as ${type ?? 'no Content-Type'} with 415 UNSUPPORTED_MEDIA_TYPE, and registers no one`, async () => {
+      const username = `ctype_${Math.random().toString(36).slice(2, 9)}`;
+      // fetch labels a string body text/plain unless told otherwise; a Blob without a type gets no Content-Type.
+      const body = type === null ? new Blob([registration(username)]) : registration(username);
+      const res = await fetch(`http://127.0.0.1:${s.port}/auth/register`, { method: 'POST', headers: type === null ? {} : { 'content-type': type }, body });
+      expect(res.status).toBe(415);
+      expect(await codeOf(res)).toBe('UNSUPPORTED_MEDIA_TYPE');
+      // Nobody was registered: the same name is still free.
+      const again = await s.http.post('/auth/register', JSON.parse(registration(username)));
+      expect(again.status).toBe(201);
+    });
+  }
+
+  it('takes JSON bodies sent as application/json with parameters, in any case', async () => {
+    const username = `ctype_${Math.random().toString(36).slice(2, 9)}`;
+    const res = await send('POST', '/auth/register', { 'content-type': 'Application/JSON; charset=utf-8' }, registration(username));
+    expect(res.status).toBe(201);
+  });
+
+  it('refuses state changes from an origin CORS does not allow with 403 ORIGIN_NOT_ALLOWED, before any work', async () => {
+    const username = `origin_${Math.random().toString(36).slice(2, 9)}`;
+    const evil = { origin: 'https://evil.example', 'content-type': 'application/json' };
+    const refused = await send('POST', '/auth/register', evil, registration(username));
+    expect(refused.status).toBe(403);
+    expect(await codeOf(refused)).toBe('ORIGIN_NOT_ALLOWED');
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const me = await s.http.register(username); // the name is still free: nothing was registered
+    for (const [method, path] of [
+      ['DELETE', '/users/me'],
+      ['PATCH', '/users/me'],
+      ['PUT', '/users/me'],
+    ]) {
+      const res = await send(method!, path!, { ...evil, authorization: `Bearer ${me.token}` }, '{}');
+      expect([method, res.status, await codeOf(res)]).toEqual([method, 403, 'ORIGIN_NOT_ALLOWED']);
+    }
+    // The account survived the DELETE, and a read from that origin is still answered (without CORS headers).
+    const read = await send('GET', '/users/me', { origin: 'https://evil.example', authorization: `Bearer ${me.token}` });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('runs state changes without an Origin, from the allowed origin and from its own origin (the browser app it serves)', async () => {
+    const own = `http://127.0.0.1:${s.port}`;
+    for (const origin of [null, ALLOWED, own]) {
+      const username = `origin_${Math.random().toString(36).slice(2, 9)}`;
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(origin ? { origin } : {}) };
+      const res = await send('POST', '/auth/register', headers, registration(username));
+      expect([origin, res.status]).toEqual([origin, 201]);
+    }
+  });
+
+  it('opens /ws for its own origin (the browser app it serves) and refuses another with 403', async () => {
+    const me = await s.http.register();
+    const own = await WsClient.connect(s.wsUrl, me.token, { origin: `http://127.0.0.1:${s.port}` });
+    expect((await own.request('joinConversation', { conversation_id: 999_999 })).error?.code).toBe('CONVERSATION_NOT_FOUND');
+    own.socket.terminate();
+    const refused = await WsClient.connect(s.wsUrl, me.token, { origin: 'https://evil.example' }).then(
+      (c) => (c.socket.terminate(), 'opened'),
+      (error: { status?: number }) => error.status,
+    );
+    expect(refused).toBe(403);
+  });
 });
