@@ -131,13 +131,14 @@ describe(`request bodies of ambiguous length (${testTransport()})`, () => {
 });
 
 describe(`a client that stops in the middle of its headers (${testTransport()})`, () => {
-  it('is cut within the 10 s header timeout and a second of margin', async () => {
+  it('is cut within its 10 s header timeout and a few seconds of margin, not before', async () => {
     // A fresh server: Node checks its timeouts on an interval that starts when it listens.
     const s = await server();
-    const answer = await exchange(s.port, 'POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty', 12_500);
+    const answer = await exchange(s.port, 'POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty', 13_000);
     expect(answer.closed).toBe(true);
-    expect(answer.afterMs).toBeLessThan(12_500);
-    expect(answer.afterMs).toBeGreaterThanOrEqual(9_000);
+    // uWebSockets.js checks its timeouts every 4 s, so it cuts between 8 and 12 s; Node (every second) between 10 and 11 s.
+    expect(answer.afterMs).toBeLessThan(13_000);
+    expect(answer.afterMs).toBeGreaterThanOrEqual(7_500);
     // uWebSockets.js closes such a socket without a word; Node answers 408 first.
     expect(statusLines(answer.text)).toEqual(testTransport() === 'node' ? ['HTTP/1.1 408 Request Timeout'] : []);
   }, 30_000);
