@@ -3,9 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection, type ConnectionInit } from '../gateway/connection.js';
 import type { Admitted, Gateway } from '../gateway/gateway.js';
-import { BodyTooLargeError, ClientGoneError, replyPayload, STATUS_TEXT, type HttpRequest } from '../gateway/http.js';
+import { BodyTooLargeError, ClientGoneError, errorReply, replyPayload, STATUS_TEXT, type HttpReply, type HttpRequest } from '../gateway/http.js';
 import type { SocketIoHost, Transport } from '../gateway/transport.js';
-import { HTTP_STATUS, type WireError } from '../gateway/wire-error.js';
 
 export interface NodeTransportOptions {
   readonly host: string;
@@ -78,7 +77,7 @@ export class NodeTransport implements Transport {
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
       if (!socket.writable) return void socket.destroy();
       const refused = parserRefusal(error.code);
-      refuseRaw(socket, HTTP_STATUS[refused.code], JSON.stringify({ error: refused }));
+      refuseRaw(socket, refused.status, JSON.stringify(refused.body));
     });
     const idle = gateway.options.idleTimeoutSeconds;
     // As uWS does: ping each socket every half idle period; one that stayed silent for a whole period is dropped.
@@ -195,10 +194,10 @@ export class NodeTransport implements Transport {
   }
 }
 
-function parserRefusal(code: string | undefined): WireError {
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { code: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time' };
-  if (code === 'HPE_HEADER_OVERFLOW') return { code: 'HEADERS_TOO_LARGE', message: 'The request headers are too large' };
-  return { code: 'MALFORMED_REQUEST', message: 'The request is not valid HTTP/1.1 (or its length is ambiguous)' };
+function parserRefusal(code: string | undefined): HttpReply {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return errorReply({ code: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time' });
+  if (code === 'HPE_HEADER_OVERFLOW') return errorReply({ code: 'HEADERS_TOO_LARGE', message: 'The request headers are too large' });
+  return errorReply({ code: 'MALFORMED_REQUEST', message: 'The request is not valid HTTP/1.1 (or its length is ambiguous)' });
 }
 
 function headerOf(req: IncomingMessage, name: string): string {

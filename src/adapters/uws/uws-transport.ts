@@ -10,7 +10,6 @@ import {
   type HttpRequest as GatewayRequest,
 } from '../gateway/http.js';
 import type { SocketIoHost, Transport } from '../gateway/transport.js';
-import type { WireError } from '../gateway/wire-error.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, UwsBuild, WebSocket } from './uws.js';
 
 export interface UwsTransportOptions {
@@ -230,7 +229,7 @@ export class UwsTransport implements Transport {
         // bytes past the first length would be served as a request. Ended after it returns, the
         // connection closes; a request already pipelined behind this one makes uWS drop the connection.
         setImmediate(() => {
-          if (!exchange.aborted) writeReply(res, errorReply(malformed), false, true);
+          if (!exchange.aborted) writeReply(res, malformed, false, true);
         });
         return;
       }
@@ -267,10 +266,13 @@ const remoteAddressOf = (res: HttpResponse): string => Buffer.from(res.getRemote
  * as another request. uWS takes the first of two Content-Length headers; its parser drops the other
  * cases itself, checked here as well for builds that do not. Repeated headers arrive joined by ", ".
  */
-function framingError(headers: Map<string, string>): WireError | null {
+function framingError(headers: Map<string, string>): HttpReply | null {
   const length = headers.get('content-length');
   if (length === undefined || (/^\d+$/.test(length) && !headers.has('transfer-encoding'))) return null;
-  return { code: 'MALFORMED_REQUEST', message: 'The request body has no single length (Content-Length repeated, invalid or with Transfer-Encoding)' };
+  return errorReply({
+    code: 'MALFORMED_REQUEST',
+    message: 'The request body has no single length (Content-Length repeated, invalid or with Transfer-Encoding)',
+  });
 }
 
 function copyRequest(res: HttpResponse, req: HttpRequest, headers: Map<string, string>, maxBodyBytes: number, exchange: Exchange): GatewayRequest {
