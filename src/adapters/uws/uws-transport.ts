@@ -259,7 +259,6 @@ function copyHeaders(req: HttpRequest): Map<string, string> {
 
 const remoteAddressOf = (res: HttpResponse): string => Buffer.from(res.getRemoteAddressAsText()).toString();
 
-/** Copies what the gateway may read and starts reading the body, all before the handler returns. */
 /**
  * RFC 9112 6.3: a request whose length is ambiguous (Content-Length repeated or not a number, or
  * beside Transfer-Encoding) is refused and its connection closed, so none of its bytes can be read
@@ -275,6 +274,7 @@ function framingError(headers: Map<string, string>): HttpReply | null {
   });
 }
 
+/** Copies what the gateway may read and starts reading the body, all before the handler returns. */
 function copyRequest(res: HttpResponse, req: HttpRequest, headers: Map<string, string>, maxBodyBytes: number, exchange: Exchange): GatewayRequest {
   const method = req.getMethod().toUpperCase();
   const body = readBody(res, headers, maxBodyBytes, exchange);
