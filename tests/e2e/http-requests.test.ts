@@ -68,10 +68,11 @@ describe(`request bodies the client abandons (${testTransport()})`, () => {
 
       // A settled request is counted once its reply is known (nobody is left to send it to): the
       // count reaching the number of abandoned bodies proves none is still in flight.
-      const settled = async () => {
+      const settledWith = async (status?: string) => {
         const res = await fetch(`http://127.0.0.1:${server.port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-        return seriesSum(await res.text(), 'chat_http_requests_total', { route: '/auth/login', method: 'POST' });
+        return seriesSum(await res.text(), 'chat_http_requests_total', { route: '/auth/login', method: 'POST', ...(status ? { status } : {}) });
       };
+      const settled = () => settledWith();
       const deadline = Date.now() + 10_000;
       let count = await settled();
       while (count < aborted && Date.now() < deadline) {
@@ -79,6 +80,8 @@ describe(`request bodies the client abandons (${testTransport()})`, () => {
         count = await settled();
       }
       expect(count).toBe(aborted);
+      // Counted as the client's doing (499), not as server errors.
+      expect(await settledWith('499')).toBe(aborted);
 
       const signalled = Date.now();
       server.process.child.kill('SIGTERM');

@@ -83,8 +83,11 @@ export class HttpRouter {
       .track(this.draining ? Promise.resolve(errorReply(SHUTTING_DOWN)) : this.serve(request, route))
       .catch((error: unknown) => {
         const where = { method: request.method, path: request.path.slice(0, 200) };
-        if (error instanceof ClientGoneError) this.options.logger.info(where, 'client left before its request body arrived');
-        else this.options.logger.error({ err: error, ...where }, 'request failed');
+        if (error instanceof ClientGoneError) {
+          this.options.logger.info(where, 'client left before its request body arrived');
+          return CLIENT_GONE;
+        }
+        this.options.logger.error({ err: error, ...where }, 'request failed');
         return errorReply(fromThrown(error));
       })
       .then((reply) => {
@@ -193,6 +196,9 @@ function match(pattern: readonly string[], segments: readonly string[]): Array<s
   }
   return params;
 }
+
+/** Nobody is left to read it: counted as 499 (client closed request), as proxies log it, not as a server error. */
+const CLIENT_GONE: HttpReply = { status: 499 };
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const ORIGIN_REFUSED: WireError = { code: 'ORIGIN_NOT_ALLOWED', message: 'This origin is not allowed' };
