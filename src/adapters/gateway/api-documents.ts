@@ -42,7 +42,8 @@ const errorBody = (codes: readonly Code[]): JsonSchema => ({
 function impliedRefusals(route: Route): Code[] {
   const codes: Code[] = ['INTERNAL', 'OVERLOADED', 'SERVICE_UNAVAILABLE'];
   if (route.auth) codes.push('UNAUTHORIZED');
-  if (route.body) codes.push('INVALID_JSON', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE');
+  if (route.body) codes.push('INVALID_JSON', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
+  if (route.method !== 'GET') codes.push('ORIGIN_NOT_ALLOWED');
   if (route.query || route.pattern.includes(':')) codes.push('VALIDATION_FAILED');
   if (route.limit) codes.push('RATE_LIMITED');
   return codes;

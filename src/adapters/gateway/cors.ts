@@ -8,9 +8,13 @@ export class CorsPolicy {
     this.any = origins.length === 0 || origins.includes('*');
   }
 
-  /** Requests without an Origin header (non-browser clients) are always allowed. */
-  allows(origin: string): boolean {
-    return origin === '' || this.any || this.origins.has(origin);
+  /**
+   * Requests without an Origin header (non-browser clients) are always allowed, and so is the
+   * server's own origin when `host` (the request's Host header) is given: the browser app served
+   * at `/` sends its Origin on every POST and on its upgrade.
+   */
+  allows(origin: string, host = ''): boolean {
+    return origin === '' || this.any || this.origins.has(origin) || (host !== '' && sameOrigin(origin, host));
   }
 
   /** The headers to add to a response for this Origin. */
@@ -31,4 +35,10 @@ export class CorsPolicy {
       ['Access-Control-Max-Age', '600'],
     ];
   }
+}
+
+/** `http://host:port` or `https://host:port` naming the host the request was sent to. */
+function sameOrigin(origin: string, host: string): boolean {
+  const scheme = /^https?:\/\//i.exec(origin);
+  return scheme !== null && origin.slice(scheme[0].length).toLowerCase() === host.toLowerCase();
 }

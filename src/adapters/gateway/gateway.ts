@@ -145,7 +145,7 @@ export class Gateway {
   admit(request: UpgradeRequest): Promise<Admitted | Refused> {
     const o = this.options;
     const address = clientAddress(request.remoteAddress, request.header('x-forwarded-for'), o.trustProxyHops);
-    if (!this.cors.allows(request.header('origin'))) {
+    if (!this.cors.allows(request.header('origin'), request.header('host'))) {
       o.telemetry.upgradeRefused('origin');
       return Promise.resolve(refusal({ code: 'ORIGIN_NOT_ALLOWED', message: 'This origin is not allowed' }));
     }

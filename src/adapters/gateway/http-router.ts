@@ -83,8 +83,11 @@ export class HttpRouter {
       .track(this.draining ? Promise.resolve(errorReply(SHUTTING_DOWN)) : this.serve(request, route))
       .catch((error: unknown) => {
         const where = { method: request.method, path: request.path.slice(0, 200) };
-        if (error instanceof ClientGoneError) this.options.logger.info(where, 'client left before its request body arrived');
-        else this.options.logger.error({ err: error, ...where }, 'request failed');
+        if (error instanceof ClientGoneError) {
+          this.options.logger.info(where, 'client left before its request body arrived');
+          return CLIENT_GONE;
+        }
+        this.options.logger.error({ err: error, ...where }, 'request failed');
         return errorReply(fromThrown(error));
       })
       .then((reply) => {
@@ -97,9 +100,12 @@ export class HttpRouter {
     const origin = request.header('origin');
     const cors = this.options.cors;
     if (request.method === 'OPTIONS') {
-      if (!cors.allows(origin)) return errorReply({ code: 'ORIGIN_NOT_ALLOWED', message: 'This origin is not allowed' });
+      if (!cors.allows(origin)) return errorReply(ORIGIN_REFUSED);
       return { status: 204, headers: cors.preflightHeaders(origin) };
     }
+    // A cross-site form or fetch needs no preflight for a simple POST: a browser would run it and only
+    // hide the answer. State changes from an origin CORS does not allow are refused before any work.
+    if (origin !== '' && STATE_CHANGING.has(request.method) && !cors.allows(origin, request.header('host'))) return errorReply(ORIGIN_REFUSED);
     const reply = await this.route(request, matched);
     const headers = cors.headers(origin);
     return headers.length === 0 ? reply : { ...reply, headers: [...headers, ...(reply.headers ?? [])] };
@@ -130,6 +136,8 @@ export class HttpRouter {
   }
 
   private async run(route: Route, request: HttpRequest, params: Array<string | null>): Promise<HttpReply> {
+    // Bodies are JSON only; any other type (a cross-site form's text/plain) is refused before any work.
+    if (route.body && declaresBody(request) && !JSON_MEDIA_TYPE.test(request.header('content-type'))) return errorReply(NOT_JSON);
     try {
       const address = clientAddress(request.remoteAddress, request.header('x-forwarded-for'), this.options.trustProxyHops);
       const limits = this.options.limits;
@@ -192,6 +200,22 @@ function match(pattern: readonly string[], segments: readonly string[]): Array<s
   }
   return params;
 }
+
+/** Nobody is left to read it: counted as 499 (client closed request), as proxies log it, not as a server error. */
+const CLIENT_GONE: HttpReply = { status: 499 };
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const ORIGIN_REFUSED: WireError = { code: 'ORIGIN_NOT_ALLOWED', message: 'This origin is not allowed' };
+
+/** `application/json`, with or without parameters (`; charset=utf-8`). */
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+const NOT_JSON: WireError = { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Request bodies must be JSON, sent as Content-Type: application/json' };
+
+/** From the headers alone: a body is on its way (a `Content-Length: 0` is none). */
+const declaresBody = (request: HttpRequest): boolean => {
+  const length = request.header('content-length');
+  return (length !== '' && length !== '0') || request.header('transfer-encoding') !== '';
+};
 
 const KNOWN_METHODS = new Set(['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'PUT']);
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection, type ConnectionInit } from '../gateway/connection.js';
 import type { Admitted, Gateway } from '../gateway/gateway.js';
-import { BodyTooLargeError, ClientGoneError, replyPayload, STATUS_TEXT, type HttpRequest } from '../gateway/http.js';
+import { BodyTooLargeError, ClientGoneError, errorReply, replyPayload, STATUS_TEXT, type HttpReply, type HttpRequest } from '../gateway/http.js';
 import type { SocketIoHost, Transport } from '../gateway/transport.js';
 
 export interface NodeTransportOptions {
@@ -11,6 +11,11 @@ export interface NodeTransportOptions {
   /** 0 picks a free port. */
   readonly port: number;
 }
+
+/** Headers must be in within this, as uWS's own bound (a client trickling them in is cut). */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** How often the timeouts are checked: a slow client is cut at most this long after its bound. */
+const TIMEOUT_CHECK_MS = 1_000;
 
 class NodeWsConnection extends Connection {
   readonly protocol = 'ws' as const;
@@ -57,14 +62,22 @@ export class NodeTransport implements Transport {
     private readonly options: NodeTransportOptions,
   ) {
     this.build = `node:http + ws (Node.js ${process.version})`;
-    this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 });
+    this.server = http.createServer({
+      requestTimeout: 30_000,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      // Node checks both timeouts only this often (30 s by default, which let a slow-header client stay 30 s).
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+      keepAliveTimeout: 5_000,
+    });
     this.socketIoHost = { kind: 'node', server: this.server };
     this.wss = new WebSocketServer({ noServer: true, maxPayload: gateway.options.maxFrameBytes, clientTracking: false, perMessageDeflate: false });
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.serveHttp(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
-    this.server.on('clientError', (_error, socket: Duplex) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+    // What Node's parser refuses (ambiguous lengths, junk, oversized headers) or times out: answered and closed.
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable) return void socket.destroy();
+      const refused = parserRefusal(error.code);
+      refuseRaw(socket, refused.status, JSON.stringify(refused.body));
     });
     const idle = gateway.options.idleTimeoutSeconds;
     // As uWS does: ping each socket every half idle period; one that stayed silent for a whole period is dropped.
@@ -179,6 +192,12 @@ export class NodeTransport implements Transport {
       connection.ws.ping();
     }
   }
+}
+
+function parserRefusal(code: string | undefined): HttpReply {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return errorReply({ code: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time' });
+  if (code === 'HPE_HEADER_OVERFLOW') return errorReply({ code: 'HEADERS_TOO_LARGE', message: 'The request headers are too large' });
+  return errorReply({ code: 'MALFORMED_REQUEST', message: 'The request is not valid HTTP/1.1 (or its length is ambiguous)' });
 }
 
 function headerOf(req: IncomingMessage, name: string): string {

@@ -1,6 +1,14 @@
 import { Connection, CLOSE, type ConnectionInit } from '../gateway/connection.js';
 import type { Admitted, Gateway } from '../gateway/gateway.js';
-import { BodyTooLargeError, replyPayload, statusLine, type HttpReply, type HttpRequest as GatewayRequest } from '../gateway/http.js';
+import {
+  BodyTooLargeError,
+  ClientGoneError,
+  errorReply,
+  replyPayload,
+  statusLine,
+  type HttpReply,
+  type HttpRequest as GatewayRequest,
+} from '../gateway/http.js';
 import type { SocketIoHost, Transport } from '../gateway/transport.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, UwsBuild, WebSocket } from './uws.js';
 
@@ -209,19 +217,38 @@ export class UwsTransport implements Transport {
   private serveHttp(res: HttpResponse, req: HttpRequest): void {
     // Nothing thrown in a uWS callback may escape: it would end the process.
     try {
-      let aborted = false;
+      const exchange: Exchange = { aborted: false, abortBody: null };
       res.onAborted(() => {
-        aborted = true;
+        exchange.aborted = true;
+        exchange.abortBody?.();
       });
-      const request = copyRequest(res, req, this.gateway.options.maxBodyBytes);
+      const headers = copyHeaders(req);
+      const malformed = framingError(headers);
+      if (malformed) {
+        // Ended inside this handler, uWS 20.30 neither closes the connection nor stops parsing, so the
+        // bytes past the first length would be served as a request. Ended after it returns, the
+        // connection closes; a request already pipelined behind this one makes uWS drop the connection.
+        setImmediate(() => {
+          if (!exchange.aborted) writeReply(res, malformed, false, true);
+        });
+        return;
+      }
+      const request = copyRequest(res, req, headers, this.gateway.options.maxBodyBytes, exchange);
       void this.gateway.handleHttp(request).then((reply) => {
-        if (!aborted) writeReply(res, reply, request.method === 'HEAD');
+        if (!exchange.aborted) writeReply(res, reply, request.method === 'HEAD');
       });
     } catch (error) {
       this.gateway.options.logger.error({ err: error }, 'request failed before it reached a handler');
       res.cork(() => res.writeStatus('500 Internal Server Error').end('{"error":{"code":"INTERNAL","message":"Internal server error"}}'));
     }
   }
+}
+
+/** One request's fate: uWS allows a single abort handler per response, and the body reader needs it too. */
+interface Exchange {
+  aborted: boolean;
+  /** Settles a body still being read when the client hangs up (uWS then never calls `onData` again). */
+  abortBody: (() => void) | null;
 }
 
 function copyHeaders(req: HttpRequest): Map<string, string> {
@@ -232,11 +259,25 @@ function copyHeaders(req: HttpRequest): Map<string, string> {
 
 const remoteAddressOf = (res: HttpResponse): string => Buffer.from(res.getRemoteAddressAsText()).toString();
 
+/**
+ * RFC 9112 6.3: a request whose length is ambiguous (Content-Length repeated or not a number, or
+ * beside Transfer-Encoding) is refused and its connection closed, so none of its bytes can be read
+ * as another request. uWS takes the first of two Content-Length headers; its parser drops the other
+ * cases itself, checked here as well for builds that do not. Repeated headers arrive joined by ", ".
+ */
+function framingError(headers: Map<string, string>): HttpReply | null {
+  const length = headers.get('content-length');
+  if (length === undefined || (/^\d+$/.test(length) && !headers.has('transfer-encoding'))) return null;
+  return errorReply({
+    code: 'MALFORMED_REQUEST',
+    message: 'The request body has no single length (Content-Length repeated, invalid or with Transfer-Encoding)',
+  });
+}
+
 /** Copies what the gateway may read and starts reading the body, all before the handler returns. */
-function copyRequest(res: HttpResponse, req: HttpRequest, maxBodyBytes: number): GatewayRequest {
-  const headers = copyHeaders(req);
+function copyRequest(res: HttpResponse, req: HttpRequest, headers: Map<string, string>, maxBodyBytes: number, exchange: Exchange): GatewayRequest {
   const method = req.getMethod().toUpperCase();
-  const body = readBody(res, headers, maxBodyBytes);
+  const body = readBody(res, headers, maxBodyBytes, exchange);
   body.catch(() => undefined); // a handler that never reads the body must not leave a rejection unhandled
   return {
     method,
@@ -248,7 +289,7 @@ function copyRequest(res: HttpResponse, req: HttpRequest, maxBodyBytes: number):
   };
 }
 
-function readBody(res: HttpResponse, headers: Map<string, string>, max: number): Promise<Buffer> {
+function readBody(res: HttpResponse, headers: Map<string, string>, max: number, exchange: Exchange): Promise<Buffer> {
   const declared = Number(headers.get('content-length') ?? 0);
   const chunked = (headers.get('transfer-encoding') ?? '').includes('chunked');
   if (!chunked && !(declared > 0)) return Promise.resolve(Buffer.alloc(0));
@@ -256,28 +297,36 @@ function readBody(res: HttpResponse, headers: Map<string, string>, max: number):
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let settled = false;
+    exchange.abortBody = () => {
+      if (settled) return;
+      settled = true;
+      chunks.length = 0;
+      reject(new ClientGoneError());
+    };
     res.onData((chunk, isLast) => {
-      if (failed) return;
+      if (settled) return;
       size += chunk.byteLength;
       if (size > max) {
-        failed = true;
+        settled = true;
         reject(new BodyTooLargeError());
         return;
       }
       chunks.push(Buffer.from(new Uint8Array(chunk).slice())); // uWS neuters the chunk on return
-      if (isLast) resolve(Buffer.concat(chunks));
+      if (!isLast) return;
+      settled = true;
+      resolve(Buffer.concat(chunks));
     });
   });
 }
 
-function writeReply(res: HttpResponse, reply: HttpReply, head: boolean): void {
+function writeReply(res: HttpResponse, reply: HttpReply, head: boolean, close = false): void {
   const { contentType, data } = replyPayload(reply);
   res.cork(() => {
     res.writeStatus(statusLine(reply.status));
     for (const [k, v] of reply.headers ?? []) res.writeHeader(k, v);
     if (contentType) res.writeHeader('Content-Type', contentType);
-    if (head) res.endWithoutBody(Buffer.byteLength(data));
-    else res.end(data);
+    if (head) res.endWithoutBody(Buffer.byteLength(data), close);
+    else res.end(data, close);
   });
 }
