@@ -182,6 +182,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     trustProxyHops: config.TRUST_PROXY_HOPS,
     transportName: choice.kind,
     telemetry,
+    accessLogLevel: config.ACCESS_LOG_LEVEL,
     plainRoutes: [
       ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
