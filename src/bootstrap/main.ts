@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { relayStderrToLog } from './native-stderr.js';
 import { startServer } from './server.js';
 import { supervise } from './supervisor.js';
 import { chooseTransport, TransportUnavailableError } from './transport-choice.js';
@@ -25,7 +26,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.LOG_LEVEL, config.NODE_ENV === 'development' && process.stdout.isTTY);
+  const pretty = config.NODE_ENV === 'development' && process.stdout.isTTY;
+  // uWebSockets.js writes plain text to stderr natively: into the JSON log with it (a supervisor serves nothing itself).
+  const serves = config.WORKERS === 1 || Boolean(process.env.CHAT_WORKER);
+  if (choice.kind === 'uws' && serves && !pretty) relayStderrToLog(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, pretty);
   // Once per start: workers inherit the same environment and keep quiet about it.
   if (config.ignoredVariables.length > 0 && !process.env.CHAT_WORKER) {
     const ignored = Object.fromEntries(config.ignoredVariables.map((v) => [v.name, v.reason]));
