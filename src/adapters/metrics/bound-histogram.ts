@@ -73,10 +73,10 @@ export class BoundHistogram {
       let cumulative = 0;
       this.o.buckets.forEach((le, i) => {
         cumulative += c.counts[i]!;
-        samples.push({ value: cumulative, labels: { ...c.labels, le }, metricName: bucket });
+        samples.push({ value: cumulative, labels: { le, ...c.labels }, metricName: bucket });
       });
       samples.push(
-        { value: c.count, labels: { ...c.labels, le: '+Inf' }, metricName: bucket },
+        { value: c.count, labels: { le: '+Inf', ...c.labels }, metricName: bucket },
         { value: c.sum, labels: { ...c.labels }, metricName: `${this.o.name}_sum` },
         { value: c.count, labels: { ...c.labels }, metricName: `${this.o.name}_count` },
       );
