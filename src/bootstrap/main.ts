@@ -29,8 +29,9 @@ async function main(): Promise<void> {
   const pretty = config.NODE_ENV === 'development' && process.stdout.isTTY;
   // uWebSockets.js writes plain text to stderr natively: into the JSON log with it (a supervisor serves nothing itself).
   const serves = config.WORKERS === 1 || Boolean(process.env.CHAT_WORKER);
-  if (choice.kind === 'uws' && serves && !pretty) relayStderrToLog(config.LOG_LEVEL);
+  const relay = choice.kind === 'uws' && serves && !pretty ? relayStderrToLog(config.LOG_LEVEL) : null;
   const logger = createLogger(config.LOG_LEVEL, pretty);
+  if (relay && !relay.relayed) logger.warn({ reason: relay.reason }, 'stderr is not relayed into the log: native warnings appear there as plain text');
   // Once per start: workers inherit the same environment and keep quiet about it.
   if (config.ignoredVariables.length > 0 && !process.env.CHAT_WORKER) {
     const ignored = Object.fromEntries(config.ignoredVariables.map((v) => [v.name, v.reason]));

@@ -67,9 +67,14 @@ input.on('end', () => {
  * else may open files, so descriptor 2 is the lowest free one between the
  * close and the open.
  */
-export function relayStderrToLog(logLevel: string): { relayPid: number | undefined } {
+export function relayStderrToLog(logLevel: string): { relayed: true } | { relayed: false; reason: string } {
   const fifo = path.join(os.tmpdir(), `chat-stderr-${process.pid}-${randomBytes(4).toString('hex')}`);
-  execFileSync('mkfifo', ['-m', '600', fifo]);
+  try {
+    execFileSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore' });
+  } catch (error) {
+    // No mkfifo (a minimal image, say): stderr stays as it is, and start-up says so.
+    return { relayed: false, reason: `mkfifo failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+  }
   const relay = spawn(process.execPath, ['-e', RELAY, '--', fifo, String(process.pid), String(LEVELS[logLevel] ?? 30)], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {},
@@ -84,5 +89,5 @@ export function relayStderrToLog(logLevel: string): { relayPid: number | undefin
     fs.openSync('/dev/null', 'w');
   });
   process.once('exit', () => fs.rmSync(fifo, { force: true }));
-  return { relayPid: relay.pid };
+  return { relayed: true };
 }
