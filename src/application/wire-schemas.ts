@@ -140,6 +140,10 @@ export const readinessSchema = z
         }),
       ])
       .describe('`local` in a single process; the LISTEN connection’s state otherwise'),
+    metrics_port: z
+      .object({ state: z.enum(['serving', 'unavailable']), host: z.string(), port: int, reason: z.string().optional() })
+      .optional()
+      .describe('The metrics port of a single process (absent when off or served by a supervisor); never affects readiness'),
     error: errorSchema.shape.error.optional().describe('When unavailable'),
   })
   .meta({ id: 'Readiness' });

@@ -30,6 +30,10 @@ export const configSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .register(documented, { group: 'server', description: 'pino level; JSON lines, pretty in development on a terminal' }),
+  ACCESS_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').register(documented, {
+    group: 'server',
+    description: 'Level of the one log line per REST request (method, route, status, duration, bytes, request id); `silent`: none',
+  }),
   DATABASE_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' }).optional()).register(documented, {
     group: 'database',
     description: 'PostgreSQL to use (postgres://user:password@host:5432/db); empty (and no DB_HOST): the embedded one under DATA_DIR',

@@ -1,5 +1,6 @@
 import { ConfigError, embeddedDatabaseWarning, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { relayStderrToLog } from './native-stderr.js';
 import { startServer, type RunningServer } from './server.js';
 import { supervise } from './supervisor.js';
 import { chooseTransport, TransportUnavailableError } from './transport-choice.js';
@@ -25,7 +26,12 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.LOG_LEVEL, config.NODE_ENV === 'development' && process.stdout.isTTY);
+  const pretty = config.NODE_ENV === 'development' && process.stdout.isTTY;
+  // uWebSockets.js writes plain text to stderr natively: into the JSON log with it (a supervisor serves nothing itself).
+  const serves = config.WORKERS === 1 || Boolean(process.env.CHAT_WORKER);
+  const relay = choice.kind === 'uws' && serves && !pretty ? relayStderrToLog(config.LOG_LEVEL) : null;
+  const logger = createLogger(config.LOG_LEVEL, pretty);
+  if (relay && !relay.relayed) logger.warn({ reason: relay.reason }, 'stderr is not relayed into the log: native warnings appear there as plain text');
   // The log is written asynchronously: exiting with a line still being written loses it, or reorders it.
   // (Bounded: stdout may be a pipe nobody reads.)
   const exit = (code: number) => {

@@ -16,7 +16,7 @@ import { migrate } from '../adapters/sequelize/migrator.js';
 import { acceptsWrites, createPgPool } from '../adapters/shared/postgres.js';
 import { SocketIoEndpoint } from '../adapters/socketio/socket-io-endpoint.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
-import { metricsRoute, processMetrics, shareWithSupervisor, startMetricsServer } from '../adapters/metrics/metrics-endpoint.js';
+import { metricsRoute, processMetrics, shareWithSupervisor, startMetricsServer, type MetricsServer } from '../adapters/metrics/metrics-endpoint.js';
 import { PromTelemetry } from '../adapters/metrics/prom-telemetry.js';
 import { webClientRoutes } from '../adapters/web-client/web-client-routes.js';
 import type { Config } from './config.js';
@@ -163,6 +163,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   const useCases = resolve(container, TOKENS.UseCases);
   const checkDatabase = databaseCheck(db.sequelize, db.pool);
   let transport: Transport | null = null;
+  let metrics: MetricsServer | null = null;
   const limitsOn = config.RATE_LIMITS === 'on';
   if (!limitsOn)
     logger.warn(
@@ -193,6 +194,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     trustProxyHops: config.TRUST_PROXY_HOPS,
     transportName: choice.kind,
     telemetry,
+    accessLogLevel: config.ACCESS_LOG_LEVEL,
     plainRoutes: [
       ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
@@ -208,6 +210,8 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
           node: nodeId,
           write_lanes: lanes,
           ...(fanout ? { fanout } : { fanout: 'local' }),
+          // Informational: an unavailable metrics port never makes the server unready.
+          ...(metrics ? { metrics_port: metrics.status } : {}),
         },
       };
     },
@@ -228,7 +232,6 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   }
   const port = await transport.listen();
   // Workers answer their supervisor, which serves the whole cluster's metrics; a lone process serves its own.
-  let metrics: { close(): Promise<void> } | null = null;
   if (process.env.CHAT_WORKER) shareWithSupervisor(telemetry.registry);
   else if (config.METRICS_PORT) metrics = await startMetricsServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, collect, logger });
   logger.info(

@@ -65,7 +65,7 @@ export async function supervise(config: Config, logger: Logger, exit: (code: num
     });
   };
   for (let slot = 0; slot < config.WORKERS; slot++) start(slot);
-  // One /metrics for the cluster: every worker's registry, merged over IPC.
+  // One /metrics for the cluster: every worker's registry, merged over IPC (a port in use is a warning, not a failure).
   const metrics = config.METRICS_PORT
     ? await startMetricsServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, collect: clusterMetrics(), logger: log })
     : null;

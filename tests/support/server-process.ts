@@ -31,11 +31,25 @@ export function killAll(): void {
   for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
-/** Starts the real entry point as its own process and waits until it listens (or `ready` appears). */
-export async function startProcess(env: Record<string, string>, ready: string | RegExp = '"listening on'): Promise<ServerProcess> {
+/**
+ * Starts the real entry point as its own process and waits until it listens (or `ready` appears).
+ * A variable given as `undefined` is removed, so the process runs with its real default.
+ */
+export async function startProcess(env: Record<string, string | undefined>, ready: string | RegExp = '"listening on'): Promise<ServerProcess> {
+  const merged: Record<string, string | undefined> = {
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: '',
+    TRANSPORT: testTransport(),
+    RATE_LIMITS: 'off',
+    METRICS_PORT: '0',
+    ...env,
+  };
+  for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
   const child = spawn(process.execPath, ['--import', 'tsx', mainEntry], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: '', TRANSPORT: testTransport(), RATE_LIMITS: 'off', METRICS_PORT: '0', ...env },
+    env: merged,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);

@@ -6,7 +6,7 @@ import type { Connection, ConnectionInit } from './connection.js';
 import { type ConnectionRegistry } from './connection-registry.js';
 import { CorsPolicy } from './cors.js';
 import { bearer, retryAfterOf, type HttpHeaders, type HttpReply, type HttpRequest } from './http.js';
-import { HttpRouter, type PlainRoute, type Readiness } from './http-router.js';
+import { HttpRouter, type AccessLogLevel, type PlainRoute, type Readiness } from './http-router.js';
 import { clientAddress, RequestLimits, type RequestLimitsOptions } from './rate-limits.js';
 import { RealtimeEndpoint } from './realtime-endpoint.js';
 import { restRoutes } from './rest-routes.js';
@@ -45,6 +45,8 @@ export interface GatewayOptions {
   /** The transport's name, for metrics. */
   readonly transportName: string;
   readonly telemetry: Telemetry;
+  /** The level of REST access log lines (`silent`: none). */
+  readonly accessLogLevel: AccessLogLevel;
 }
 
 /** What a transport knows of an upgrade request, copied out before any await. */
@@ -116,6 +118,7 @@ export class Gateway {
       limits: options.requestLimits ? new RequestLimits(options.requestLimits) : null,
       telemetry: options.telemetry,
       trustProxyHops: options.trustProxyHops,
+      accessLogLevel: options.accessLogLevel,
       plainRoutes: [...documents, ...(options.plainRoutes ?? [])],
     });
   }

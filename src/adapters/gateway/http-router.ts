@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { actorOf, type Actor, type User } from '../../domain/user.js';
 import type { UseCases } from '../../application/use-cases.js';
@@ -5,7 +6,7 @@ import { id as idSchema } from '../../application/schemas.js';
 import type { Logger } from '../../application/ports/services.js';
 import type { Telemetry } from '../../application/ports/telemetry.js';
 import type { CorsPolicy } from './cors.js';
-import { BodyTooLargeError, ClientGoneError, bearer, errorReply, safeDecode, type HttpReply, type HttpRequest } from './http.js';
+import { BodyTooLargeError, ClientGoneError, bearer, errorReply, replyPayload, safeDecode, type HttpReply, type HttpRequest } from './http.js';
 import { clientAddress, type RequestLimits } from './rate-limits.js';
 import type { Route, RouteContext } from './rest-routes.js';
 import { SHUTTING_DOWN, fromThrown, fromZod, type WireError } from './wire-error.js';
@@ -35,7 +36,14 @@ export interface HttpRouterOptions {
   /** Proxies in front of the server whose X-Forwarded-For is trusted (0: use the peer address). */
   readonly trustProxyHops: number;
   readonly telemetry: Telemetry;
+  /** The level of the one access log line per request (`silent`: none). */
+  readonly accessLogLevel: AccessLogLevel;
 }
+
+export type AccessLogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** An `X-Request-Id` a client or proxy sends is kept when it is this short and plain; otherwise one is made. */
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:+=/@-]{1,128}$/;
 
 interface CompiledRoute {
   readonly route: Route;
@@ -76,23 +84,55 @@ export class HttpRouter {
     this.plain = new Map(plain.map((r) => [r.path, r]));
   }
 
-  /** Never rejects. */
+  /**
+   * Never rejects. Every reply carries the request's id (`X-Request-Id`), and
+   * every log line about the request carries it as `reqId`, the access log
+   * line included.
+   */
   handle(request: HttpRequest): Promise<HttpReply> {
+    const started = process.hrtime.bigint();
+    const given = request.header('x-request-id');
+    const reqId = VALID_REQUEST_ID.test(given) ? given : randomUUID();
+    let scoped: Logger | null = null;
+    const log = () => (scoped ??= this.options.logger.child({ reqId }));
     const route = { name: 'unmatched' };
     return this.options
       .track(this.draining ? Promise.resolve(errorReply(SHUTTING_DOWN)) : this.serve(request, route))
       .catch((error: unknown) => {
-        const where = { method: request.method, path: request.path.slice(0, 200) };
+        const where = { method: request.method.slice(0, 16), path: request.path.slice(0, 200) };
         if (error instanceof ClientGoneError) {
-          this.options.logger.info(where, 'client left before its request body arrived');
+          log().info(where, 'client left before its request body arrived');
           return CLIENT_GONE;
         }
-        this.options.logger.error({ err: error, ...where }, 'request failed');
+        log().error({ err: error, ...where }, 'request failed');
         return errorReply(fromThrown(error));
       })
       .then((reply) => {
-        this.options.telemetry.httpRequest(route.name, KNOWN_METHODS.has(request.method) ? request.method : 'OTHER', reply.status);
-        return reply;
+        // Serialised here, once, so the access log can say how many bytes went out.
+        const { contentType, data } = replyPayload(reply);
+        const method = KNOWN_METHODS.has(request.method) ? request.method : 'OTHER';
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.options.telemetry.httpRequest(route.name, method, reply.status, seconds);
+        const level = this.options.accessLogLevel;
+        if (level !== 'silent') {
+          const code = (reply.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+          log()[level](
+            {
+              method,
+              route: route.name,
+              status: reply.status,
+              duration_ms: Math.round(seconds * 1e6) / 1e3,
+              bytes: Buffer.byteLength(data),
+              ...(typeof code === 'string' ? { code } : {}),
+            },
+            'request completed',
+          );
+        }
+        return {
+          status: reply.status,
+          headers: [...(reply.headers ?? []), ['X-Request-Id', reqId]],
+          ...(contentType === null ? {} : { raw: { contentType, data } }),
+        };
       });
   }
 

@@ -27,13 +27,23 @@ export function shareWithSupervisor(registry: Registry): void {
   AggregatorRegistry.setRegistries([registry]);
 }
 
-/** `/metrics` on its own address (by default loopback only), off the public port. */
-export async function startMetricsServer(o: {
-  host: string;
-  port: number;
-  collect: () => Promise<Exposition>;
-  logger: Logger;
-}): Promise<{ port: number; close(): Promise<void> }> {
+/** What became of the metrics port, for the start-up log and /readyz. */
+export type MetricsPortState =
+  | { readonly state: 'serving'; readonly host: string; readonly port: number }
+  | { readonly state: 'unavailable'; readonly host: string; readonly port: number; readonly reason: string };
+
+export interface MetricsServer {
+  readonly status: MetricsPortState;
+  close(): Promise<void>;
+}
+
+/**
+ * `/metrics` on its own address (by default loopback only), off the public
+ * port. An auxiliary port never stops the chat server: when it cannot be bound
+ * (another process on the host has it), this is logged as a warning and the
+ * server runs without it; `status` says so.
+ */
+export async function startMetricsServer(o: { host: string; port: number; collect: () => Promise<Exposition>; logger: Logger }): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404).end();
@@ -47,13 +57,21 @@ export async function startMetricsServer(o: {
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
+  const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    server.once('error', resolve);
+    server.listen(o.port, o.host, () => resolve(null));
   });
+  if (failure) {
+    const reason = failure.code === 'EADDRINUSE' ? `port ${o.port} is in use` : (failure.code ?? failure.message);
+    o.logger.warn(
+      { host: o.host, port: o.port, reason },
+      `metrics unavailable: cannot listen on ${o.host}:${o.port} (${reason}); serving without them (set METRICS_PORT to a free port, or 0 for none)`,
+    );
+    return { status: { state: 'unavailable', host: o.host, port: o.port, reason }, close: () => Promise.resolve() };
+  }
   const port = (server.address() as AddressInfo).port;
   o.logger.info({ host: o.host, port }, `metrics on http://${o.host}:${port}/metrics`);
-  return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { status: { state: 'serving', host: o.host, port }, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** `/metrics` on the public port, for a caller presenting METRICS_TOKEN as a bearer token. */

@@ -1,15 +1,19 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Telemetry } from '../../application/ports/telemetry.js';
+import type { EventRecorder, Telemetry } from '../../application/ports/telemetry.js';
+import { BoundHistogram } from './bound-histogram.js';
 
-const CLIENT_EVENTS = new Set(['sendMessage', 'joinConversation', 'leaveConversation', 'editMessage', 'deleteMessage', 'markRead', 'typing']);
+/** From half a millisecond (a cached read) to seconds (a database that struggles). */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 const bounded = (name: string, known: (n: string) => boolean) => (known(name) ? name : 'other');
 
 /** Prometheus metrics with prom-client, one registry per process (a cluster's are merged by the supervisor). */
 export class PromTelemetry implements Telemetry {
   readonly registry = new Registry();
   private readonly connections: Gauge;
-  private readonly events: Counter;
+  private readonly events: BoundHistogram;
   private readonly requests: Counter;
+  private readonly requestSeconds: Histogram;
   private readonly acknowledged: Counter;
   private readonly batchSize: Histogram;
   private readonly commitSeconds: Histogram;
@@ -24,18 +28,28 @@ export class PromTelemetry implements Telemetry {
   constructor(labels: Record<string, string> = {}) {
     const registers = [this.registry];
     this.registry.setDefaultLabels(labels);
-    collectDefaultMetrics({ register: this.registry, prefix: 'chat_' });
+    // Under their standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...), as stock dashboards expect.
+    collectDefaultMetrics({ register: this.registry });
     this.connections = new Gauge({ name: 'chat_connections', help: 'Open realtime connections', labelNames: ['transport', 'protocol'], registers });
-    this.events = new Counter({
-      name: 'chat_events_total',
-      help: 'Client events answered, by event and result code',
+    this.events = new BoundHistogram({
+      name: 'chat_event_duration_seconds',
+      help: 'Time to answer a client event, from its frame to its answer, by event and result code',
       labelNames: ['event', 'code'],
-      registers,
+      buckets: DURATION_BUCKETS,
+      registry: this.registry,
     });
+    this.events.counter('chat_events_total', 'Client events answered, by event and result code');
     this.requests = new Counter({
       name: 'chat_http_requests_total',
       help: 'REST requests answered, by route, method and status',
       labelNames: ['route', 'method', 'status'],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: 'chat_http_request_duration_seconds',
+      help: 'Time to answer a REST request, by route pattern, method and status',
+      labelNames: ['route', 'method', 'status'],
+      buckets: DURATION_BUCKETS,
       registers,
     });
     this.acknowledged = new Counter({ name: 'chat_messages_acknowledged_total', help: 'Messages stored and acknowledged', registers });
@@ -83,12 +97,22 @@ export class PromTelemetry implements Telemetry {
     this.connections.dec({ transport, protocol });
   }
 
-  event(name: string, code: string): void {
-    this.events.inc({ event: bounded(name, (n) => CLIENT_EVENTS.has(n)), code });
+  /** Hot path: the event's series are bound here, once; an answer then only adds to a cell (see BoundHistogram). */
+  eventRecorder(name: string): EventRecorder {
+    const byCode = new Map<string, ReturnType<BoundHistogram['cell']>>();
+    const cell = (code: string) => {
+      let c = byCode.get(code);
+      if (!c) byCode.set(code, (c = this.events.cell(name, code)));
+      return c;
+    };
+    const ok = cell('ok');
+    return (code, seconds) => (code === 'ok' ? ok : cell(code)).observe(seconds);
   }
 
-  httpRequest(route: string, method: string, status: number): void {
-    this.requests.inc({ route, method, status: String(status) });
+  httpRequest(route: string, method: string, status: number, seconds: number): void {
+    const labels = { route, method, status: String(status) };
+    this.requests.inc(labels);
+    this.requestSeconds.observe(labels, seconds);
   }
 
   messagesAcknowledged(count: number): void {

@@ -1,15 +1,22 @@
+/** Records one client event's outcome (`ok` or the error code) and how long it took. */
+export type EventRecorder = (code: string, seconds: number) => void;
+
 /**
- * What the server counts for operators. Labels are bounded: events and
- * routes are the known names (anything else is `other`), codes are the
- * protocol's stable codes.
+ * What the server counts for operators. Labels are bounded: events are the
+ * names the caller binds recorders for (from its list of events, plus
+ * `other`), routes are the router's patterns, codes are the protocol's stable
+ * codes.
  */
 export interface Telemetry {
   connectionOpened(transport: string, protocol: string): void;
   connectionClosed(transport: string, protocol: string): void;
-  /** One client event answered: `code` is `ok` or the error code. */
-  event(name: string, code: string): void;
-  /** One REST request answered. */
-  httpRequest(route: string, method: string, status: number): void;
+  /**
+   * The recorder of one client event, bound once per event name so that the
+   * hot path records an answer without building labels.
+   */
+  eventRecorder(name: string): EventRecorder;
+  /** One REST request answered, by route pattern, and how long it took. */
+  httpRequest(route: string, method: string, status: number, seconds: number): void;
   messagesAcknowledged(count: number): void;
   /** One batch committed (or failed) by a write lane. */
   writeBatch(size: number, seconds: number, ok: boolean): void;
@@ -29,7 +36,7 @@ const noop = () => undefined;
 export const NO_TELEMETRY: Telemetry = {
   connectionOpened: noop,
   connectionClosed: noop,
-  event: noop,
+  eventRecorder: () => noop,
   httpRequest: noop,
   messagesAcknowledged: noop,
   writeBatch: noop,
