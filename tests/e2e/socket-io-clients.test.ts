@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { io, type Socket, type SocketOptions, type ManagerOptions } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,12 +7,14 @@ import { eventually } from '../support/eventually.js';
 import { HttpClient } from '../support/http-client.js';
 import { freePort, killAll, PROCESS_TEST_ENV, startProcess, type ServerProcess } from '../support/server-process.js';
 import { emitWithAnswer } from '../support/socket-io-client.js';
+import { startStickyBalancer, type StickyBalancer } from '../support/sticky-balancer.js';
 
 /** Socket.IO clients as they are really written: default options (long-polling, then upgrade), and the token in `auth`. */
 
 const CONNECT_TIMEOUT_MS = 4_000;
 type U = { id: number; token: string; username: string };
 const processes: ServerProcess[] = [];
+const balancers: StickyBalancer[] = [];
 const sockets: Socket[] = [];
 let cluster: { port: number; url: string; http: HttpClient };
 
@@ -64,6 +67,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const s of sockets) s.disconnect();
+  await Promise.all(balancers.map((b) => b.close()));
   await Promise.all(
     processes.map(async (p) => {
       p.child.kill('SIGTERM');
@@ -205,4 +209,35 @@ describe('a token-less session before its CONNECT', () => {
     await raw.post(b, '1');
     expect((await raw.handshake()).status).toBe(200);
   });
+});
+
+describe('separately run processes behind a load balancer sticky by client address', () => {
+  it('default and polling-only clients from eight addresses, spread over two processes on one database, all converse', async () => {
+    const databaseUrl = await freshDatabase('siosticky');
+    const [one, two] = [await start({ DATABASE_URL: databaseUrl }), await start({ DATABASE_URL: databaseUrl })];
+    const balancer = await startStickyBalancer([one.port, two.port]);
+    balancers.push(balancer);
+    const users: U[] = [];
+    for (let i = 0; i < 8; i++) users.push(await one.http.register());
+    const conv = (await two.http.post('/conversations', { participant_ids: users.slice(1).map((u) => u.id), title: 'eight' }, users[0]!.token)).body.id;
+    // Eight client machines: 127.0.0.2 … 127.0.0.9, alternately on either process.
+    const clients = await Promise.all(
+      users.map((u, i) => {
+        const localAddress = `127.0.0.${i + 2}`;
+        return connect(`http://127.0.0.1:${balancer.port}`, {
+          auth: { token: u.token },
+          agent: new http.Agent({ localAddress }) as unknown as string,
+          localAddress,
+          ...(i % 4 < 2 ? {} : { transports: ['polling'] }),
+        } as Partial<ManagerOptions & SocketOptions>);
+      }),
+    );
+    expect(balancer.handed.every((n) => n > 0)).toBe(true);
+    const got = clients.map(() => new Set<string>());
+    clients.forEach((c, i) => c.on('receiveMessage', (m: { content: string }) => got[i]!.add(m.content)));
+    const answers = await Promise.all(clients.map((c, i) => emitWithAnswer(c, 'sendMessage', { conversation_id: conv, content: `from ${i}` })));
+    expect(answers.map((a) => a.success)).toEqual(clients.map(() => true));
+    await eventually(() => got.every((seen, i) => clients.every((_, j) => j === i || seen.has(`from ${j}`))), 20_000);
+    await eventually(() => clients.filter((_, i) => i % 4 < 2).every((c) => c.io.engine.transport.name === 'websocket'), 10_000);
+  }, 60_000);
 });
