@@ -139,8 +139,9 @@ export class SocketIoEndpoint {
     const o = this.gateway.options;
     if (host.kind === 'uws') {
       // Engine.IO's routes see a request for another process's session only after it is forwarded there.
-      const forwarding = { peers, maxBodyBytes: o.maxFrameBytes, maxBufferedBytes: o.maxBackpressureBytes, logger: o.logger };
-      const app = peers ? forwardingApp(host.app, { ...forwarding, peers }) : host.app;
+      const app = peers
+        ? forwardingApp(host.app, { peers, maxBodyBytes: o.maxFrameBytes, maxBufferedBytes: o.maxBackpressureBytes, logger: o.logger })
+        : host.app;
       this.io.attachApp(app, { maxBackpressure: o.maxBackpressureBytes * 4 } as Parameters<Server['attachApp']>[1]);
     } else this.io.attach(host.server);
     const engine = this.io.engine as unknown as EngineEvents & { generateId: () => string };
