@@ -142,6 +142,8 @@ function forwardHttp(res: HttpResponse, req: HttpRequest, options: ForwardingOpt
   }
   const method = req.getMethod().toUpperCase();
   const target = `${req.getUrl()}?${query}`;
+  // uWS may never call onData for a body that is declared empty.
+  const emptyBody = req.getHeader('content-length') === '0' && !req.getHeader('transfer-encoding');
   const headers: Record<string, string> = {};
   req.forEach((k, v) => {
     if (!NOT_FORWARDED.has(k)) headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
@@ -183,7 +185,7 @@ function forwardHttp(res: HttpResponse, req: HttpRequest, options: ForwardingOpt
     upstream.once('error', () => answer(() => writeUnknownSession(res)));
     upstream.end(body);
   };
-  if (method !== 'POST') {
+  if (method !== 'POST' || emptyBody) {
     send(Buffer.alloc(0));
     return true;
   }
