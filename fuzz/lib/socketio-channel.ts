@@ -482,10 +482,26 @@ async function fuzzHandshakes(ctx: ChannelContext, count: number, stats: RestSta
         stats.requests += 1;
         if (req.upgrade) stats.upgrades += 1;
         checkRestOutcome(ctx, stats, req, bytes, outcome, 'socketio');
-        if (outcome.ok && outcome.response.status === 200) await closeSession(target.host, target.port, host, outcome.response.body);
+        if (!outcome.ok || outcome.response.status !== 200) continue;
+        // A session opened without a token waits for its CONNECT: send it a hostile one (or an event first).
+        if (req.tags.includes('token:none')) await connectBeforeAuth(ctx, stats, gen, outcome.response.body);
+        await closeSession(target.host, target.port, host, outcome.response.body);
       }
     }),
   );
+}
+
+/** One hostile CONNECT (or an event before any) on a session opened without a token: answered, never 5xx. */
+async function connectBeforeAuth(ctx: ChannelContext, stats: RestStats, gen: HandshakeGenerator, handshakeBody: Buffer): Promise<void> {
+  const sid = /"sid":"([^"]+)"/.exec(handshakeBody.toString('utf8'))?.[1];
+  if (!sid) return;
+  const req = gen.connectPacket(sid);
+  const conn = new RawHttpConnection(ctx.target.host, ctx.target.port);
+  const bytes = renderRequest(req, `${ctx.target.host}:${ctx.target.port}`, false);
+  const outcome = await conn.request(bytes, { head: false, timeoutMs: ctx.answerTimeoutMs });
+  conn.destroy();
+  stats.requests += 1;
+  checkRestOutcome(ctx, stats, req, bytes, outcome, 'socketio');
 }
 
 /** A handshake that opened a long-polling session: close it, so it does not linger until its ping timeout. */

@@ -370,4 +370,35 @@ export class HandshakeGenerator {
       upgrade,
     };
   }
+
+  /** A POST to a session opened without a token: its CONNECT with hostile `auth`, or an event before any CONNECT. */
+  connectPacket(sid: string): RestRequest {
+    const r = this.r;
+    const [name, bad] = r.pick(this.world.badTokens);
+    const [tag, packet] = r.pick<[string, string]>([
+      ['junk-token', '40{"token":"junk"}'],
+      [`bad-token:${name}`, `40${JSON.stringify({ token: bad })}`],
+      ['number-token', '40{"token":12}'],
+      ['null-token', '40{"token":null}'],
+      ['object-token', '40{"token":{"$gt":""}}'],
+      ['array-auth', '40[1]'],
+      ['string-auth', '40"token"'],
+      ['no-auth', '40'],
+      ['event-first', '421["sendMessage",{"conversation_id":1,"content":"before auth"}]'],
+      ['other-namespace', `40/admin,${JSON.stringify({ token: this.me.token })}`],
+      ['valid-token', `40${JSON.stringify({ token: this.me.token })}`],
+    ]);
+    return {
+      method: 'POST',
+      path: '/socket.io/',
+      query: `EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`,
+      headers: [['Content-Type', 'text/plain;charset=UTF-8']],
+      body: Buffer.from(packet),
+      chunked: false,
+      route: 'POST /socket.io/ (CONNECT before auth)',
+      tags: ['engine.io session without a token', `connect:${tag}`],
+      malformed: false,
+      upgrade: false,
+    };
+  }
 }

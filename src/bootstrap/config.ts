@@ -215,6 +215,10 @@ export const configSchema = z.object({
   SOCKETIO_ENABLED: bool
     .default(true)
     .register(documented, { group: 'server', description: 'Serve the Socket.IO endpoint at `/socket.io/` for clients of the original backend' }),
+  SOCKETIO_CONNECT_TIMEOUT_MS: int(500, 60_000).default(5_000).register(documented, {
+    group: 'server',
+    description: 'A Socket.IO session must connect (with a valid token in the handshake or in `auth.token`) within this, or it is closed',
+  }),
   WEB_CLIENT_ENABLED: bool
     .default(true)
     .register(documented, { group: 'server', description: 'Serve the browser app at `/` and the client module at `/chat-client.js`' }),

@@ -15,6 +15,7 @@ import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js
 import { migrate } from '../adapters/sequelize/migrator.js';
 import { acceptsWrites, createPgPool } from '../adapters/shared/postgres.js';
 import { SocketIoEndpoint } from '../adapters/socketio/socket-io-endpoint.js';
+import { SessionPeers } from '../adapters/socketio/session-peers.js';
 import { UwsTransport } from '../adapters/uws/uws-transport.js';
 import { metricsRoute, processMetrics, shareWithSupervisor, startMetricsServer, type MetricsServer } from '../adapters/metrics/metrics-endpoint.js';
 import { PromTelemetry } from '../adapters/metrics/prom-telemetry.js';
@@ -32,6 +33,7 @@ import {
   useCasesModule,
 } from './container.js';
 import { jwtSecret } from './jwt-secret.js';
+import { joinPeerDirectory, workerTag } from './cluster-peers.js';
 import { TOKENS } from './tokens.js';
 import { PRODUCT_VERSION } from './version.js';
 import { chooseTransport, type TransportChoice } from './transport-choice.js';
@@ -227,8 +229,12 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
 
   let socketIo: SocketIoEndpoint | null = null;
   if (config.SOCKETIO_ENABLED) {
-    socketIo = new SocketIoEndpoint(gateway);
+    // A cluster's worker: its Engine.IO sessions are named after it and reachable from the other workers.
+    const slot = process.env.CHAT_WORKER ? process.env.WORKER_SLOT : undefined;
+    const peers = slot !== undefined && config.WORKERS > 1 ? new SessionPeers(workerTag(slot)) : null;
+    socketIo = new SocketIoEndpoint(gateway, { peers, connectTimeoutMs: config.SOCKETIO_CONNECT_TIMEOUT_MS });
     socketIo.attach(transport.socketIoHost);
+    if (peers) joinPeerDirectory(await transport.listenLoopback(), (directory) => peers.update(directory));
   }
   const port = await transport.listen();
   // Workers answer their supervisor, which serves the whole cluster's metrics; a lone process serves its own.

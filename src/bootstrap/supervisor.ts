@@ -8,6 +8,7 @@ import { migrate } from '../adapters/sequelize/migrator.js';
 import { clusterMetrics, startMetricsServer } from '../adapters/metrics/metrics-endpoint.js';
 import type { Config } from './config.js';
 import { jwtSecret } from './jwt-secret.js';
+import { PeerDirectory } from './cluster-peers.js';
 
 /** main.ts from the sources, main.js from the build. */
 const ENTRY = fileURLToPath(new URL(`./main${path.extname(import.meta.url)}`, import.meta.url));
@@ -46,12 +47,15 @@ export async function supervise(config: Config, logger: Logger, exit: (code: num
   };
 
   const workers = new Map<number, Worker>();
+  // Where each worker serves its Engine.IO sessions to the others (long-polling and upgrades land on any worker).
+  const peers = new PeerDirectory();
   let stopping = false;
   cluster.setupPrimary({ exec: ENTRY, args: [], execArgv: process.execArgv });
   const start = (slot: number, attempt = 0) => {
     const worker = cluster.fork({ ...env, WORKER_SLOT: String(slot) });
     const child = worker.process;
     workers.set(slot, worker);
+    peers.watch(worker, slot);
     const startedAt = Date.now();
     log.info({ slot, pid: child.pid }, 'worker started');
     worker.on('exit', (code, signal) => {

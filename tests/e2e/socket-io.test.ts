@@ -151,15 +151,15 @@ describe('one conversation across both protocols', () => {
 });
 
 describe('bad input over Socket.IO', () => {
-  it('answers the Engine.IO handshake with 401, opening no session, for a bare userId, a missing token and a forged token', async () => {
-    type Refusal = Error & { description?: unknown };
+  it('answers the Engine.IO handshake with 401, opening no session, for a bare userId and a forged token; a client with no token at all gets connect_error UNAUTHORIZED', async () => {
+    type Refusal = Error & { description?: unknown; data?: { code?: string } };
     const refused = (options: Parameters<typeof connect>[0]) =>
       connect({ ...options, transports: ['polling'] }).then(
         () => 'connected',
-        (e: Refusal) => e.description,
+        (e: Refusal) => e.description ?? e.data?.code,
       );
     expect(await refused({ query: { userId: String(alice.id) } })).toBe(401);
-    expect(await refused({})).toBe(401);
+    expect(await refused({})).toBe('UNAUTHORIZED');
     expect(await refused({ token: `${alice.token}x` })).toBe(401);
     const handshake = (query: string) => fetch(`http://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=polling&${query}`);
     const bare = await handshake(`userId=${alice.id}`);
@@ -174,8 +174,8 @@ describe('bad input over Socket.IO', () => {
     expect(await opened.text()).toMatch(/"sid":/);
   });
 
-  it('refuses a WebSocket-only client without a token, and accepts it with one', async () => {
-    await expect(connect({})).rejects.toThrow(/websocket error/);
+  it('refuses a WebSocket-only client without a token (connect_error UNAUTHORIZED), and accepts it with one', async () => {
+    await expect(connect({})).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
     expect((await connect({ token: alice.token })).connected).toBe(true);
   });
 

@@ -67,6 +67,16 @@ export interface Admitted {
   readonly mark: number;
 }
 
+/** A client address's place, held by a session that has not authenticated yet. */
+export interface AddressHold {
+  readonly ok: true;
+  readonly clientAddress: string;
+  /** Gives the place back (idempotent). */
+  release(): void;
+  /** Takes it again, without the cap check (the session held it before). */
+  retake(): void;
+}
+
 export interface Refused {
   readonly ok: false;
   readonly status: number;
@@ -193,6 +203,41 @@ export class Gateway {
         },
       ),
     );
+  }
+
+  /**
+   * A session that has not authenticated yet (a Socket.IO handshake without a
+   * token, waiting for its CONNECT): the origin and the client address's
+   * connection cap are checked, and the hold counts against that cap until
+   * released (authenticated or closed).
+   */
+  hold(request: UpgradeRequest): AddressHold | Refused {
+    const o = this.options;
+    const address = clientAddress(request.remoteAddress, request.header('x-forwarded-for'), o.trustProxyHops);
+    if (!this.cors.allows(request.header('origin'))) {
+      o.telemetry.upgradeRefused('origin');
+      return refusal({ code: 'ORIGIN_NOT_ALLOWED', message: 'This origin is not allowed' });
+    }
+    const pending = this.pendingByAddress.get(address) ?? 0;
+    if (o.maxConnectionsPerAddress > 0 && this.registry.connectionsFrom(address) + pending >= o.maxConnectionsPerAddress) {
+      o.telemetry.upgradeRefused('connections-per-address');
+      o.telemetry.limited('connections-per-address');
+      return tooMany(`At most ${o.maxConnectionsPerAddress} connections per address`);
+    }
+    let held = false;
+    const change = (by: 1 | -1) => {
+      held = by === 1;
+      const left = (this.pendingByAddress.get(address) ?? 0) + by;
+      if (left > 0) this.pendingByAddress.set(address, left);
+      else this.pendingByAddress.delete(address);
+    };
+    change(1);
+    return {
+      ok: true,
+      clientAddress: address,
+      release: () => held && change(-1),
+      retake: () => !held && change(1),
+    };
   }
 
   /** Over the in-flight bound: answered at once, with a jittered time to come back, never left to time out. */

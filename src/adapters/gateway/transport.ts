@@ -13,6 +13,11 @@ export interface Transport {
   readonly socketIoHost: SocketIoHost;
   /** Resolves with the port once listening. */
   listen(): Promise<number>;
+  /**
+   * Serves the same app on a loopback port of this process alone (127.0.0.1, a free
+   * port), for the other processes of a cluster; resolves with the port.
+   */
+  listenLoopback(): Promise<number>;
   /** Stops accepting connections and requests; open ones stay until closed. */
   stopListening(): void;
 }

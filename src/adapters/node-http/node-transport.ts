@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection, type ConnectionInit } from '../gateway/connection.js';
@@ -56,6 +57,7 @@ export class NodeTransport implements Transport {
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout | null;
   private readonly sockets = new Set<NodeWsConnection>();
+  private loopback: net.Server | null = null;
 
   constructor(
     private readonly gateway: Gateway,
@@ -96,7 +98,21 @@ export class NodeTransport implements Transport {
     });
   }
 
+  listenLoopback(): Promise<number> {
+    // Its connections join the main server's; `exclusive`, because a cluster worker's listen is otherwise shared by all.
+    const loopback = net.createServer((socket) => this.server.emit('connection', socket));
+    this.loopback = loopback;
+    return new Promise((resolve, reject) => {
+      loopback.once('error', reject);
+      loopback.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+        loopback.off('error', reject);
+        resolve((loopback.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
   stopListening(): void {
+    this.loopback?.close();
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.server.close();
     this.server.closeIdleConnections();

@@ -109,6 +109,7 @@ export class UwsTransport implements Transport {
   readonly socketIoHost: SocketIoHost;
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | null = null;
+  private loopbackSocket: us_listen_socket | null = null;
   private readonly outbox = new Outbox();
 
   constructor(
@@ -133,9 +134,21 @@ export class UwsTransport implements Transport {
     });
   }
 
+  listenLoopback(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen('127.0.0.1', 0, (socket) => {
+        if (!socket) return reject(new Error('Cannot listen on a loopback port'));
+        this.loopbackSocket = socket;
+        resolve(this.uws.module.us_socket_local_port(socket));
+      });
+    });
+  }
+
   stopListening(): void {
     if (this.listenSocket) this.uws.module.us_listen_socket_close(this.listenSocket);
+    if (this.loopbackSocket) this.uws.module.us_listen_socket_close(this.loopbackSocket);
     this.listenSocket = null;
+    this.loopbackSocket = null;
   }
 
   private mountWebSocket(): void {
