@@ -21,7 +21,11 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/contract/**/*.test.ts', 'tests/integration/**/*.test.ts'] } },
       ...transports.map((transport) => ({
         extends: true as const,
-        test: { name: `e2e-${transport}`, include: ['tests/e2e/**/*.test.ts'], env: { TEST_TRANSPORT: transport } },
+        test: {
+          name: `e2e-${transport}`,
+          include: ['tests/e2e/**/*.test.ts'],
+          env: { TEST_TRANSPORT: transport, TEST_FIRST_TRANSPORT: transport === transports[0] ? 'true' : '' },
+        },
       })),
       // A real Chromium drives the browser app against a server process on the first transport.
       { extends: true, test: { name: 'browser', include: ['tests/browser/**/*.test.ts'], env: { TEST_TRANSPORT: transports[0]! } } },

@@ -34,9 +34,10 @@ async function main(): Promise<void> {
   if (relay && !relay.relayed) logger.warn({ reason: relay.reason }, 'stderr is not relayed into the log: native warnings appear there as plain text');
   // The log is written asynchronously: exiting with a line still being written loses it, or reorders it.
   // (Bounded: stdout may be a pipe nobody reads.)
+  // The stderr relay, if any, ends before this process does, so nothing of the group outlives it.
   const exit = (code: number) => {
     setTimeout(() => process.exit(code), 2_000).unref();
-    logger.flush(() => process.exit(code));
+    logger.flush(() => void (relay?.relayed ? relay.finish() : Promise.resolve()).then(() => process.exit(code)));
   };
   // Once per start: workers inherit the same environment and keep quiet about it.
   if (config.ignoredVariables.length > 0 && !process.env.CHAT_WORKER) {

@@ -67,7 +67,7 @@ input.on('end', () => {
  * else may open files, so descriptor 2 is the lowest free one between the
  * close and the open.
  */
-export function relayStderrToLog(logLevel: string): { relayed: true } | { relayed: false; reason: string } {
+export function relayStderrToLog(logLevel: string): { relayed: true; finish(): Promise<void> } | { relayed: false; reason: string } {
   const fifo = path.join(os.tmpdir(), `chat-stderr-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     execFileSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore' });
@@ -83,11 +83,27 @@ export function relayStderrToLog(logLevel: string): { relayed: true } | { relaye
   fs.closeSync(2);
   const fd = fs.openSync(fifo, fs.constants.O_RDWR);
   if (fd !== 2) throw new Error(`stderr could not be replaced (descriptor ${fd} opened instead of 2)`);
-  // Should the relay die, nothing may block on a full pipe nobody reads: stderr goes nowhere instead.
-  relay.once('exit', () => {
+  const toNull = () => {
     fs.closeSync(2);
     fs.openSync('/dev/null', 'w');
+  };
+  let relayGone = false;
+  const ended = new Promise<void>((resolve) => relay.once('exit', () => resolve()));
+  // Should the relay die, nothing may block on a full pipe nobody reads: stderr goes nowhere instead.
+  void ended.then(() => {
+    if (!relayGone) toNull();
   });
   process.once('exit', () => fs.rmSync(fifo, { force: true }));
-  return { relayed: true };
+  return {
+    relayed: true,
+    // Before exiting: the pipe's last writer closes, so the relay writes what is left and ends with
+    // this process, never after it (bounded, should a child still hold the pipe open).
+    finish: () => {
+      if (!relayGone) {
+        relayGone = true;
+        toNull();
+      }
+      return Promise.race([ended, new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);
+    },
+  };
 }
