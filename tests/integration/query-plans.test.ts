@@ -162,7 +162,7 @@ describe(`plans with ${HISTORY.toLocaleString('en-US')} messages in one conversa
     expect(scans.filter((s) => s.index === 'messages_live_by_conversation')).toHaveLength(2 * RUNS);
   });
 
-  it('history pages (newest, before, after) and catch-up read the conversation index', async () => {
+  it('history pages (newest, before, after), catch-up and read markers read the conversation index', async () => {
     const messages = new SequelizeMessageRepository(sequelize);
     const newest = await messages.page(busy, { limit: 50 });
     const middle = newest.messages[0]!.id - HISTORY / 2;
@@ -172,9 +172,10 @@ describe(`plans with ${HISTORY.toLocaleString('en-US')} messages in one conversa
       ...(await scansOf(() => messages.page(busy, { after: middle, limit: 50 }))),
       ...(await scansOf(() => messages.page(empty[0]!, { after: 0, limit: 50 }))),
       ...(await scansOf(() => messages.newerThan([{ conversationIds: [busy, ...empty], afterId: middle }], 100))),
+      ...(await scansOf(() => messages.markReadBetween(busy, reader, middle, middle + 10, new Date()))),
     ];
     expect(scans.filter((s) => !bounded(s))).toEqual([]);
-    expect(scans.filter((s) => s.index === 'messages_live_by_conversation')).toHaveLength(5 * RUNS);
+    expect(scans.filter((s) => s.index === 'messages_live_by_conversation')).toHaveLength(6 * RUNS);
   });
 
   it('the duplicate guard looks up recent messages through the conversation index, in the busy conversation and in an empty one', async () => {
