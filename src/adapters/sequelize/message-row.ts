@@ -25,7 +25,8 @@ export const toMessage = (r: Row, prefix = ''): Message => ({
 /**
  * `m`'s rows of one conversation, for every query whose cost could follow a
  * conversation's history (the list's latest message and unread count, history
- * pages, catch-up, the duplicate guard). Such a query must walk the
+ * pages, catch-up; the duplicate guard walks its own index by the same rule,
+ * see migration 20261203080100). Such a query must walk the
  * (conversation_id, id) index however the statistics are skewed, and its shape
  * makes that the only cheap plan rather than the likely one:
  * - A range, not an equality. With `conversation_id = x` the planner knows the
