@@ -37,10 +37,17 @@ export const toMessage = (r: Row, prefix = ''): Message => ({
  * - ORDER BY m.conversation_id, m.id (or both DESC) with a LIMIT. That order
  *   is the conversation index's alone: any other path must read and sort every
  *   row of the conversation that matches before returning the first, while the
- *   index path stops after LIMIT rows, so its estimate is bounded by the LIMIT
- *   and no row estimate makes a scan cheaper.
- * Marking read has no LIMIT to lean on: it turns sorting off instead (migration
- * 20261203080000). tests/integration/query-plans.test.ts checks the plans all
+ *   index path stops after LIMIT rows, so its estimate is bounded by the LIMIT.
+ *   One estimate still tips it: fewer matching rows expected than the LIMIT,
+ *   where a bitmap scan of the same index and a sort cost the same on paper
+ *   (and read the whole conversation if the estimate is wrong). The list's
+ *   subqueries and catch-up are planned for any conversation (0.5% of the
+ *   table: above their LIMIT from 20,000 rows on); a history page of one
+ *   conversation the statistics think small is the case left to the planner.
+ * Where that case is likely or there is no LIMIT, the statement runs in a
+ * function with sorting turned off, so the index's order is the one plan: the
+ * read marker (migration 20261203080000) and the duplicate guard
+ * (20261203080100). tests/integration/query-plans.test.ts checks the plans all
  * of these run with, in a table where one conversation holds 1,000,000 rows.
  */
 export const ONE_CONVERSATION = (id: string): string => `m.conversation_id BETWEEN ${id} AND ${id}`;
