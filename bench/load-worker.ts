@@ -147,7 +147,9 @@ const pad = () => 'x'.repeat(spec.padding ?? 64);
 function sendOne(client: Client, loop: boolean): void {
   const sentAt = now();
   report.sent += 1;
-  client.send(`t${sentAt}|${pad()}`, (ok, code) => {
+  // No two contents alike (the count after the time): the duplicate guard answers a repeat
+  // without client_id with the first message, and the bench is to measure stored messages.
+  client.send(`t${sentAt}|${report.sent}|${pad()}`, (ok, code) => {
     if (ok) {
       report.acked += 1;
       if (running) ack.add(now() - sentAt);

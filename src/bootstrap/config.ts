@@ -135,10 +135,11 @@ export const configSchema = z.object({
     )
     .register(documented, { group: 'database', description: 'Accepted from the original backend’s .env; PostgreSQL only' }),
   MAX_CONTENT_LENGTH: int(1, 1_000_000).default(10_000).register(documented, { group: 'limits', description: 'Characters per message (`CONTENT_TOO_LONG`)' }),
-  DUPLICATE_WINDOW_SECONDS: int(0, 3600).default(0).register(documented, {
+  // 5 s as the original backend did, so its clients (no client_id) do not store a double tap twice after a cut-over.
+  DUPLICATE_WINDOW_SECONDS: int(0, 3600).default(5).register(documented, {
     group: 'limits',
     description:
-      'Over 0: a send without client_id that repeats one of the sender’s in the conversation within this window answers with the first (docs/API.md)',
+      'A send without client_id that repeats one of the sender’s in the conversation within this window answers with the first (docs/API.md); 0: off',
   }),
   MAX_FRAME_BYTES: int(1024, 16 * 1024 * 1024)
     .default(64 * 1024)

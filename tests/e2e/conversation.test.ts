@@ -70,9 +70,10 @@ describe('a direct conversation over the real server', () => {
     const second = await a.request('sendMessage', { conversation_id: conversationId, content: 'once', client_id: 'dup-1' });
     expect(second.data.id).toBe(first.data.id);
     await b.event('receiveMessage', (d) => d.id === first.data.id);
-    // The same content without a client_id is a legitimate repeat and is stored.
+    // The same content without a client_id is another message (the duplicate guard compares sends without one).
     const third = await a.request('sendMessage', { conversation_id: conversationId, content: 'once' });
-    const fourth = await a.request('sendMessage', { conversation_id: conversationId, content: 'once' });
+    const fourth = await a.request('sendMessage', { conversation_id: conversationId, content: 'once more' });
+    expect(third.data.id).toBeGreaterThan(first.data.id);
     expect(fourth.data.id).toBeGreaterThan(third.data.id);
     // Both arrived after the repeat was answered: a second broadcast of dup-1 would have come before them.
     await b.event('receiveMessage', (d) => d.id === fourth.data.id);

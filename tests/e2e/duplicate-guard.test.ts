@@ -11,7 +11,8 @@ const sockets: Socket[] = [];
 const clients: WsClient[] = [];
 
 beforeAll(async () => {
-  [guarded, plain] = await Promise.all([startTestServer({ DUPLICATE_WINDOW_SECONDS: '30' }), startTestServer()]);
+  // The guard's default (5 s, as the original backend) on one server, turned off on the other.
+  [guarded, plain] = await Promise.all([startTestServer(), startTestServer({ DUPLICATE_WINDOW_SECONDS: '0' })]);
 });
 afterAll(async () => {
   for (const s of sockets) s.disconnect();
@@ -32,7 +33,7 @@ async function setUp(server: TestServer) {
 }
 
 describe('DUPLICATE_WINDOW_SECONDS', () => {
-  it('answers a repeated send without client_id with the first message, stores and pushes it once', async () => {
+  it('by default answers a repeated send without client_id with the first message on Socket.IO, REST and /ws, stores and pushes it once', async () => {
     const { alice, conversationId, receiver, sender, pushed } = await setUp(guarded);
     const send = { conversation_id: conversationId, content: 'sent twice by an old client', type: 'text' };
     const first = await emitWithAnswer(sender, 'sendMessage', send);
@@ -44,6 +45,11 @@ describe('DUPLICATE_WINDOW_SECONDS', () => {
     expect(rest.status).toBe(200);
     expect(rest.body.id).toBe(first.message.id);
 
+    const ws = await WsClient.connect(guarded.wsUrl, alice.token);
+    clients.push(ws);
+    const native = await ws.request('sendMessage', { conversation_id: conversationId, content: 'sent twice by an old client' });
+    expect([native.event, native.data.id]).toEqual(['ack', first.message.id]);
+
     // A different message proves the pushes are through: the repeats were never pushed.
     await emitWithAnswer(sender, 'sendMessage', { conversation_id: conversationId, content: 'something else', type: 'text' });
     await receiver.event('receiveMessage', (m) => m.content === 'something else');
@@ -52,7 +58,19 @@ describe('DUPLICATE_WINDOW_SECONDS', () => {
     expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['sent twice by an old client', 'something else']);
   });
 
-  it('is off by default: the same content twice is two messages', async () => {
+  it('leaves sends with a client_id to their idempotency: a new client_id is a new message, a repeated one its original', async () => {
+    const { alice, conversationId } = await setUp(guarded);
+    const path = `/conversations/${conversationId}/messages`;
+    const bare = await guarded.http.post(path, { content: 'same words' }, alice.token);
+    const keyed = await guarded.http.post(path, { content: 'same words', client_id: 'k-1' }, alice.token);
+    const otherKey = await guarded.http.post(path, { content: 'same words', client_id: 'k-2' }, alice.token);
+    const keyedAgain = await guarded.http.post(path, { content: 'same words', client_id: 'k-1' }, alice.token);
+    expect([bare.status, keyed.status, otherKey.status, keyedAgain.status]).toEqual([201, 201, 201, 200]);
+    expect(new Set([bare.body.id, keyed.body.id, otherKey.body.id]).size).toBe(3);
+    expect(keyedAgain.body.id).toBe(keyed.body.id);
+  });
+
+  it('DUPLICATE_WINDOW_SECONDS=0 turns it off: the same content twice is two messages', async () => {
     const { conversationId, sender, pushed } = await setUp(plain);
     const send = { conversation_id: conversationId, content: 'ha', type: 'text' };
     const first = await emitWithAnswer(sender, 'sendMessage', send);

@@ -254,7 +254,7 @@ describe('Socket.IO', () => {
     (slow.io.engine as unknown as { transport: { ws: { _socket: { pause(): void } } } }).transport.ws._socket.pause();
     const big = 'z'.repeat(9_000);
     for (let round = 0; round < 100 && slow.connected; round++) {
-      await Promise.all(Array.from({ length: 8 }, () => s.http.post(`/conversations/${conv}/messages`, { content: big }, a.token)));
+      await Promise.all(Array.from({ length: 8 }, (_, i) => s.http.post(`/conversations/${conv}/messages`, { content: `${round}.${i} ${big}` }, a.token)));
       if (s.gateway.registry.connectionsOf(b.id).size === 0) break;
     }
     expect(s.gateway.registry.connectionsOf(b.id).size).toBe(0);

@@ -34,7 +34,9 @@ describe('overload', () => {
     // Sent over REST, so the only WebSocket readers are the slow one and the healthy one.
     // Enough to fill the kernel's socket buffers and then the server's allowance; bounded in count.
     for (let round = 0; round < 200 && slow.socket.readyState === slow.socket.OPEN; round++) {
-      await Promise.all(Array.from({ length: 8 }, () => server.http.post(`/conversations/${conv.id}/messages`, { content: big }, alice.token)));
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) => server.http.post(`/conversations/${conv.id}/messages`, { content: `${round}.${i} ${big}` }, alice.token)),
+      );
       if (server.gateway.registry.connectionCount < 2) break;
     }
     (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();

@@ -23,12 +23,31 @@ export const toMessage = (r: Row, prefix = ''): Message => ({
 });
 
 /**
- * `m`'s rows of one conversation, written as a range so that PostgreSQL reads
- * them through the (conversation_id, id) index in that index's order. With an
- * equality, the planner drops conversation_id from ORDER BY and may walk the
- * primary key backwards instead, filtering every other conversation's rows:
- * for a conversation with few or no messages in a large table, a scan of the
- * whole table (the conversation list took 5.9 s with 1,000,000 messages
- * elsewhere). Pair it with ORDER BY m.conversation_id, m.id.
+ * `m`'s rows of one conversation, for every query whose cost could follow a
+ * conversation's history (the list's latest message and unread count, history
+ * pages, catch-up; the duplicate guard walks its own index by the same rule,
+ * see migration 20261203080100). Such a query must walk the
+ * (conversation_id, id) index however the statistics are skewed, and its shape
+ * makes that the only cheap plan rather than the likely one:
+ * - A range, not an equality. With `conversation_id = x` the planner knows the
+ *   column is constant, drops it from the ORDER BY, and the primary key then
+ *   gives the same order: with one conversation holding most rows, it walked
+ *   the primary key (or the whole table) filtering them, once per conversation
+ *   (952,381 rows removed per loop: seconds for a list of 21 conversations).
+ * - ORDER BY m.conversation_id, m.id (or both DESC) with a LIMIT. That order
+ *   is the conversation index's alone: any other path must read and sort every
+ *   row of the conversation that matches before returning the first, while the
+ *   index path stops after LIMIT rows, so its estimate is bounded by the LIMIT.
+ *   One estimate still tips it: fewer matching rows expected than the LIMIT,
+ *   where a bitmap scan of the same index and a sort cost the same on paper
+ *   (and read the whole conversation if the estimate is wrong). The list's
+ *   subqueries and catch-up are planned for any conversation (0.5% of the
+ *   table: above their LIMIT from 20,000 rows on); a history page of one
+ *   conversation the statistics think small is the case left to the planner.
+ * Where that case is likely or there is no LIMIT, the statement runs in a
+ * function with sorting turned off, so the index's order is the one plan: the
+ * read marker (migration 20261203080000) and the duplicate guard
+ * (20261203080100). tests/integration/query-plans.test.ts checks the plans all
+ * of these run with, in a table where one conversation holds 1,000,000 rows.
  */
 export const ONE_CONVERSATION = (id: string): string => `m.conversation_id BETWEEN ${id} AND ${id}`;

@@ -138,8 +138,9 @@ export class SequelizeConversationRepository implements ConversationRepository {
          lm.client_id AS lm_client_id, lm.read_at AS lm_read_at, lm.edited_at AS lm_edited_at,
          lm.created_at AS lm_created_at, lm.updated_at AS lm_updated_at,
          (SELECT count(*) FROM (
-            SELECT 1 FROM messages um WHERE um.conversation_id = page.id AND um.deleted_at IS NULL
-              AND um.id > coalesce(page.last_read_message_id, 0) AND um.sender_id <> $1 LIMIT ${UNREAD_COUNT_MAX}) u) AS unread_count,
+            SELECT 1 FROM messages m WHERE ${ONE_CONVERSATION('page.id')} AND m.deleted_at IS NULL
+              AND m.id > coalesce(page.last_read_message_id, 0) AND m.sender_id <> $1
+            ORDER BY m.conversation_id, m.id LIMIT ${UNREAD_COUNT_MAX}) u) AS unread_count,
          (SELECT count(*) FROM conversation_participants pp JOIN users pu ON pu.id = pp.user_id AND pu.deleted_at IS NULL
             WHERE pp.conversation_id = page.id AND pp.deleted_at IS NULL) AS participant_count,
          (SELECT coalesce(json_agg(json_build_object('id', f.id, 'username', f.username) ORDER BY f.id), '[]'::json) FROM (

@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Message } from '../../domain/message.js';
 import type { CatchUpGroup, MessagePage, MessageRepository, PageQuery } from '../../application/ports/message-repository.js';
+import { num } from './database.js';
 import { MESSAGE_COLUMNS, ONE_CONVERSATION, toMessage, type Row } from './message-row.js';
 
 export class SequelizeMessageRepository implements MessageRepository {
@@ -69,13 +70,9 @@ export class SequelizeMessageRepository implements MessageRepository {
   }
 
   async markReadBetween(conversationId: number, readerId: number, afterId: number, uptoId: number, at: Date): Promise<number> {
-    // Bounded by the two markers: a read never scans the conversation's whole history.
-    const rows = await this.select(
-      `UPDATE messages SET read_at = $5, updated_at = $5
-       WHERE conversation_id = $1 AND id > $3 AND id <= $4 AND sender_id <> $2 AND read_at IS NULL AND deleted_at IS NULL RETURNING id`,
-      [conversationId, readerId, afterId, uptoId, at],
-    );
-    return rows.length;
+    // Bounded by the two markers, on the conversation index (see migration 20261203080000).
+    const [row] = await this.select('SELECT messages_mark_read($1, $2, $3, $4, $5) AS n', [conversationId, readerId, afterId, uptoId, at]);
+    return num(row?.n);
   }
 
   private select(sql: string, bind: unknown[]): Promise<Row[]> {

@@ -1,7 +1,7 @@
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
 import type { ConversationRepository, ConversationSummary, ListCursor } from '../ports/conversation-repository.js';
-import type { ListQueryInput } from '../schemas.js';
+import { MAX_INT_ID, type ListQueryInput } from '../schemas.js';
 
 export interface ConversationList {
   readonly conversations: ConversationSummary[];
@@ -11,11 +11,12 @@ export interface ConversationList {
 
 const encode = (c: ListCursor): string => Buffer.from(`${c.activityUs}.${c.conversationId}`).toString('base64url');
 
+/** Null unless each part fits its column (a bigint of microseconds, an integer id): a forged one is refused, not sent on. */
 function decode(cursor: string): ListCursor | null {
   const match = /^(\d{1,17})\.(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match) return null;
   const [activityUs, conversationId] = [Number(match[1]), Number(match[2])];
-  return Number.isSafeInteger(activityUs) && Number.isSafeInteger(conversationId) ? { activityUs, conversationId } : null;
+  return Number.isSafeInteger(activityUs) && conversationId <= MAX_INT_ID ? { activityUs, conversationId } : null;
 }
 
 /** The caller's conversations, most recent activity first, a page at a time. */
