@@ -126,12 +126,12 @@ const messagesScans = (plans: readonly LoggedPlan[]): MessagesScan[] =>
 /**
  * A scan whose cost is bounded by what it returns: the conversation index
  * entered at one conversation, the duplicate guard's index at one sender in
- * one conversation, or a lookup of given ids or client ids.
+ * one conversation and one content's digest, or a lookup of given ids or client ids.
  */
 const bounded = (s: MessagesScan): boolean =>
   (s.node === 'Index Scan' || s.node === 'Index Only Scan') &&
   ((s.index === 'messages_live_by_conversation' && /conversation_id >?= /.test(s.cond ?? '')) ||
-    (s.index === 'messages_unkeyed_by_sender' && /sender_id >?= .*conversation_id >?= /.test(s.cond ?? '')) ||
+    (s.index === 'messages_unkeyed_by_sender' && /sender_id >?= .*conversation_id >?= .*md5\(/.test(s.cond ?? '')) ||
     (s.index === 'messages_pkey' && /^\(id = /.test(s.cond ?? '')) ||
     s.index === 'messages_sender_conversation_client_id_unique');
 
