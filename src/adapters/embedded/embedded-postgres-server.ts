@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -36,9 +36,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const clusterDir = await clusterFolder(options.dataDir, log);
   const password = await persistentSecret(path.join(options.dataDir, 'postgres-password'));
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) await initialise(bins, clusterDir, password, log);
-  await stopLeftover(clusterDir, log);
-  const port = options.port || (await freePort());
-  let child = await launch(bins, clusterDir, port, log);
+  // Another server on this DATA_DIR (a second process beside the first, say) already runs it: share it.
+  const running = runningPostmaster(clusterDir);
+  const shared = running && !orphaned(running.pid) ? running : null;
+  if (shared) log.info({ port: shared.port, pid: shared.pid, clusterDir }, 'embedded PostgreSQL shared with the server that started it');
+  else await stopLeftover(clusterDir, log);
+  const port = shared ? shared.port : options.port || (await freePort());
+  let child: ChildProcess | null = shared ? null : await launch(bins, clusterDir, port, log);
   let stopping = false;
   let restart: NodeJS.Timeout | null = null;
   let failures = 0;
@@ -68,25 +72,78 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       restart = setTimeout(() => void relaunch(), delay);
     }
   };
-  watch(child, Date.now());
+  // Sharing: when the server that runs it stops (and so stops it), one of those sharing it starts it
+  // again on the same port, so every server's URL stays right; the others go on sharing the new one.
+  let sharing: NodeJS.Timeout | null = null;
+  const takeOverWhenGone = (pid: number) => {
+    sharing = setInterval(() => {
+      if (stopping || alive(pid)) return;
+      clearInterval(sharing!);
+      sharing = null;
+      launch(bins, clusterDir, port, log).then(
+        (next) => {
+          if (stopping) return void next.kill('SIGINT');
+          child = next;
+          watch(next, Date.now());
+          log.info({ port, pid: next.pid }, 'embedded PostgreSQL taken over from the server that stopped it');
+        },
+        () => {
+          const now = runningPostmaster(clusterDir);
+          // Another server took it over first: share theirs. Else (still shutting down) try again shortly.
+          takeOverWhenGone(now?.pid ?? pid);
+        },
+      );
+    }, 500);
+    sharing.unref();
+  };
+  if (child) watch(child, Date.now());
+  if (shared) takeOverWhenGone(shared.pid);
   // If this process exits without a graceful stop, do not leave the database running.
-  const onExit = () => child.kill('SIGINT');
+  const onExit = () => child?.kill('SIGINT');
   process.on('exit', onExit);
-  log.info({ port, clusterDir, pid: child.pid, stopsWithServer: bins.setpriv !== null }, 'embedded PostgreSQL started');
+  if (child) log.info({ port, clusterDir, pid: child.pid, stopsWithServer: bins.setpriv !== null }, 'embedded PostgreSQL started');
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     stop: async () => {
       stopping = true;
       if (restart) clearTimeout(restart);
+      if (sharing) clearInterval(sharing);
       process.off('exit', onExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+      const own = child;
+      if (own && own.exitCode === null && own.signalCode === null) {
+        const exited = new Promise((resolve) => own.once('exit', resolve));
+        own.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
         await exited;
       }
-      log.info('embedded PostgreSQL stopped');
+      log.info(own ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL left to the server that runs it');
     },
   };
+}
+
+/** The postmaster running on the cluster, from its postmaster.pid (pid on line 1, port on line 4), if alive. */
+function runningPostmaster(clusterDir: string): { pid: number; port: number } | null {
+  const pidFile = path.join(clusterDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const [pid, port] = [Number(lines[0]), Number(lines[3])];
+  return Number.isInteger(pid) && pid > 0 && Number.isInteger(port) && port > 0 && alive(pid) ? { pid, port } : null;
+}
+
+/**
+ * Whether a postmaster was left behind rather than run by a live server: its
+ * parent (the server that started it, Node.js) is gone, and it was re-parented
+ * to init or a subreaper. Where /proc cannot tell (not Linux), every running
+ * one counts as left behind.
+ */
+function orphaned(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const parent = readlinkSync(`/proc/${ppid}/exe`);
+    return !(parent === process.execPath || path.basename(parent).startsWith('node'));
+  } catch {
+    return true;
+  }
 }
 
 async function initialise(bins: PostgresBinaries, clusterDir: string, password: string, log: Logger): Promise<void> {
