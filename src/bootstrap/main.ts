@@ -39,6 +39,15 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(code), 2_000).unref();
     logger.flush(() => void (relay?.relayed ? relay.finish() : Promise.resolve()).then(() => process.exit(code)));
   };
+  // A setting found wrong only once start-up reads it (a kept secret edited into a weak one) is a configuration error too.
+  const startUpFailed = (error: unknown): never => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    logger.fatal({ err: error }, 'start-up failed');
+    process.exit(1);
+  };
   // Once per start: workers inherit the same environment and keep quiet about it.
   if (config.ignoredVariables.length > 0 && !process.env.CHAT_WORKER) {
     const ignored = Object.fromEntries(config.ignoredVariables.map((v) => [v.name, v.reason]));
@@ -47,10 +56,7 @@ async function main(): Promise<void> {
   const embeddedWarning = embeddedDatabaseWarning(config);
   if (embeddedWarning && !process.env.CHAT_WORKER) logger.warn({ dataDir: config.dataDir }, embeddedWarning);
   if (config.WORKERS > 1 && !process.env.CHAT_WORKER) {
-    await supervise(config, logger, exit).catch((error: unknown) => {
-      logger.fatal({ err: error }, 'start-up failed');
-      process.exit(1);
-    });
+    await supervise(config, logger, exit).catch(startUpFailed);
     return;
   }
   // One stop per process, however many signals arrive: a terminal's Ctrl-C and a
@@ -76,10 +82,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  server = await startServer(config, logger, choice).catch((error: unknown) => {
-    logger.fatal({ err: error }, 'start-up failed');
-    process.exit(1);
-  });
+  server = await startServer(config, logger, choice).catch(startUpFailed);
   if (stopRequested) void stop(server);
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeJwt, SignJWT } from 'jose';
@@ -79,7 +79,7 @@ describe('the JWT secret at start-up', () => {
     expect(production.output).toMatch(/JWT_SECRET_ALLOW_WEAK: not allowed with NODE_ENV=production/);
   }, 60_000);
 
-  it('without JWT_SECRET (outside production) generates a strong one under DATA_DIR and keeps it', async () => {
+  it('without JWT_SECRET (outside production) generates a strong one under DATA_DIR and keeps it; a kept one edited into a weak one stops start-up with exit 78', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chat-secret-'));
     try {
       const first = await startUp({ NODE_ENV: 'development', JWT_SECRET: '', DATA_DIR: dataDir });
@@ -89,6 +89,10 @@ describe('the JWT secret at start-up', () => {
       const again = await startUp({ NODE_ENV: 'development', JWT_SECRET: '', DATA_DIR: dataDir });
       expect([again.listened, again.code]).toEqual([true, 0]);
       expect(readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8').trim()).toBe(kept);
+      writeFileSync(path.join(dataDir, 'jwt-secret'), 'secret\n');
+      const weakened = await startUp({ NODE_ENV: 'development', JWT_SECRET: '', DATA_DIR: dataDir });
+      expect([weakened.listened, weakened.code]).toEqual([false, 78]);
+      expect(weakened.output).toMatch(/the JWT secret kept there must be at least 32 bytes/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
