@@ -36,17 +36,21 @@ async function main(): Promise<void> {
   // (Bounded: stdout may be a pipe nobody reads.)
   // The stderr relay, if any, ends before this process does, so nothing of the group outlives it.
   const exit = (code: number) => {
+    process.exitCode = code; // should nothing be left to wait for
     setTimeout(() => process.exit(code), 2_000).unref();
     logger.flush(() => void (relay?.relayed ? relay.finish() : Promise.resolve()).then(() => process.exit(code)));
   };
   // A setting found wrong only once start-up reads it (a kept secret edited into a weak one) is a configuration error too.
-  const startUpFailed = (error: unknown): never => {
+  const startUpFailed = (error: unknown): Promise<never> => {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
-      process.exit(78);
+      exit(78);
+    } else {
+      logger.fatal({ err: error }, 'start-up failed');
+      exit(1);
     }
-    logger.fatal({ err: error }, 'start-up failed');
-    process.exit(1);
+    // The log, and the stderr relay's last lines, are written before the exit.
+    return new Promise<never>(() => undefined);
   };
   // Once per start: workers inherit the same environment and keep quiet about it.
   if (config.ignoredVariables.length > 0 && !process.env.CHAT_WORKER) {
