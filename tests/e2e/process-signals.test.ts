@@ -14,8 +14,15 @@ import { WsClient } from '../support/ws-client.js';
  * run reuses one DATA_DIR, so the cluster is initialised once.
  */
 const root = path.resolve(import.meta.dirname, '../..');
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chat-signals-'));
-chmodSync(dataDir, 0o711);
+// Made by the first start, so a run that skips these tests leaves no folder behind.
+let folder: string | null = null;
+const dataDirOf = (): string => {
+  if (!folder) {
+    folder = mkdtempSync(path.join(os.tmpdir(), 'chat-signals-'));
+    chmodSync(folder, 0o711);
+  }
+  return folder;
+};
 const groups = new Set<number>();
 const postmasters = new Set<number>();
 
@@ -32,7 +39,7 @@ afterAll(async () => {
   for (const pgid of groups) if (alive(-pgid)) process.kill(-pgid, 'SIGKILL');
   for (const pid of postmasters) if (alive(pid)) process.kill(pid, 'SIGQUIT');
   for (let i = 0; i < 100 && [...postmasters].some(alive); i++) await new Promise((r) => setTimeout(r, 50));
-  rmSync(dataDir, { recursive: true, force: true });
+  if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
 interface Started {
@@ -56,7 +63,7 @@ async function npm(args: string[], env: Record<string, string> = {}, listens = 1
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       DATABASE_URL: '',
-      DATA_DIR: dataDir,
+      DATA_DIR: dataDirOf(),
       TRANSPORT: testTransport(),
       METRICS_PORT: '0',
       ...env,
