@@ -40,6 +40,19 @@ const logLines = (p: ServerProcess) =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { level: number; msg: string });
 
+/** A user on each process in one conversation, each on /ws of their own process: a message sent on the first reaches the second. */
+async function converseAcross(first: ServerProcess, second: ServerProcess, content: string) {
+  const [http1, http2] = [first, second].map((p) => new HttpClient(`http://127.0.0.1:${p.port}`));
+  const [ann, ben] = [await http1!.register(), await http2!.register()];
+  const conv = (await http1!.post('/conversations', { participant_ids: [ben.id] }, ann.token)).body;
+  const [a, b] = [await WsClient.connect(`ws://127.0.0.1:${first.port}/ws`, ann.token), await WsClient.connect(`ws://127.0.0.1:${second.port}/ws`, ben.token)];
+  clients.push(a, b);
+  const sent = await a.request('sendMessage', { conversation_id: conv.id, content });
+  expect(sent.event).toBe('ack');
+  expect((await b.event('receiveMessage', (d) => d.id === sent.data.id)).data.content).toBe(content);
+  return { http2: http2!, ben, conv, b };
+}
+
 describe('two processes on one host with default settings', () => {
   it('both serve and deliver to each other, though only one of them can hold the default metrics port', async () => {
     const databaseUrl = await freshDatabase('side');
@@ -62,17 +75,7 @@ describe('two processes on one host with default settings', () => {
       expect(body.metrics_port).toMatchObject({ state: logLines(p).some((l) => l.msg.startsWith('metrics on ')) ? 'serving' : 'unavailable', port: 9464 });
     }
 
-    const [http1, http2] = processes.map((p) => new HttpClient(`http://127.0.0.1:${p.port}`));
-    const [ann, ben] = [await http1!.register(), await http2!.register()];
-    const conv = (await http1!.post('/conversations', { participant_ids: [ben.id] }, ann.token)).body;
-    const [a, b] = [
-      await WsClient.connect(`ws://127.0.0.1:${first.port}/ws`, ann.token),
-      await WsClient.connect(`ws://127.0.0.1:${second.port}/ws`, ben.token),
-    ];
-    clients.push(a, b);
-    const sent = await a.request('sendMessage', { conversation_id: conv.id, content: 'from the first process' });
-    expect(sent.event).toBe('ack');
-    expect((await b.event('receiveMessage', (d) => d.id === sent.data.id)).data.content).toBe('from the first process');
+    await converseAcross(first, second, 'from the first process');
     for (const p of processes) expect(p.child.exitCode).toBeNull();
   }, 90_000);
 
@@ -81,21 +84,10 @@ describe('two processes on one host with default settings', () => {
     const env = async () => ({ ...PROCESS_TEST_ENV, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(await freePort()), METRICS_PORT: undefined });
     const first = await startProcess(await env());
     const second = await startProcess(await env());
-    const both = [first, second];
-    processes.push(...both);
+    processes.push(first, second);
     expect(logLines(second).some((l) => l.msg === 'embedded PostgreSQL shared with the server that started it')).toBe(true);
 
-    const [http1, http2] = both.map((p) => new HttpClient(`http://127.0.0.1:${p.port}`));
-    const [ann, ben] = [await http1!.register(), await http2!.register()];
-    const conv = (await http1!.post('/conversations', { participant_ids: [ben.id] }, ann.token)).body;
-    const [a, b] = [
-      await WsClient.connect(`ws://127.0.0.1:${first.port}/ws`, ann.token),
-      await WsClient.connect(`ws://127.0.0.1:${second.port}/ws`, ben.token),
-    ];
-    clients.push(a, b);
-    const sent = await a.request('sendMessage', { conversation_id: conv.id, content: 'over the shared database' });
-    expect(sent.event).toBe('ack');
-    expect((await b.event('receiveMessage', (d) => d.id === sent.data.id)).data.content).toBe('over the shared database');
+    const { http2, ben, conv, b } = await converseAcross(first, second, 'over the shared database');
 
     // The first stops, and with it the PostgreSQL it started: the second starts it again and serves on.
     first.child.kill('SIGTERM');
@@ -109,7 +101,7 @@ describe('two processes on one host with default settings', () => {
     }
     expect(answer.event).toBe('ack');
     expect(logLines(second).some((l) => l.msg === 'embedded PostgreSQL taken over from the server that stopped it')).toBe(true);
-    expect((await http2!.get(`/conversations/${conv.id}/messages`, ben.token)).body.messages.map((m: { content: string }) => m.content)).toContain(
+    expect((await http2.get(`/conversations/${conv.id}/messages`, ben.token)).body.messages.map((m: { content: string }) => m.content)).toContain(
       'over the shared database',
     );
   }, 120_000);
