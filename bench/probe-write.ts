@@ -16,14 +16,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/adapters/embedded/embedded-postgres-server.js';
-import { MessageWriter } from '../src/adapters/pg-fanout/message-writer.js';
-import { ensureLanes } from '../src/adapters/pg-fanout/write-lanes.js';
-import { createPgPool } from '../src/adapters/shared/postgres.js';
+import { startEmbeddedPostgres } from '../src/adapters/postgres/embedded/embedded-postgres-server.js';
+import { MessageWriter } from '../src/adapters/postgres/write-path/message-writer.js';
+import { ensureLanes } from '../src/adapters/postgres/write-path/write-lanes.js';
+import { createPgPool } from '../src/adapters/postgres/pool.js';
 import { FLOOR_SCHEMA, floorInsert } from './floor/floor-sql.js';
 import { CpuMeter, postmasterPid } from './lib/process-stats.js';
 import { freshDatabase, quiet, seed } from './lib/seed.js';
 import { fmt } from './lib/yardstick.js';
+import { encodeMessageChunks } from '../src/adapters/fanout/engine/notification-codec.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,7 +89,7 @@ const writer = (describe: string, lanes: number, announce: boolean): Target => (
     await ensureLanes(pool, lanes, async () => 0);
     const w = new MessageWriter(pool, {
       lanes,
-      announce: announce ? { channel: 'chat_fanout', nodeId: 'probe' } : null,
+      announce: announce ? { channel: 'chat_fanout', encode: (lane, drafts) => encodeMessageChunks('probe', lane, drafts) } : null,
       maxBatchSize: batchSize,
       maxQueued: 10_000_000,
       logger: quiet,

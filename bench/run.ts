@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/adapters/embedded/embedded-postgres-server.js';
+import { startEmbeddedPostgres } from '../src/adapters/postgres/embedded/embedded-postgres-server.js';
 import { postmasterPid } from './lib/process-stats.js';
 import { quiet } from './lib/seed.js';
 import { killAllServers } from './lib/server-process.js';

@@ -1,4 +1,4 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /** The original tables and fields, plus the indexes the hot queries need. */
 export async function up({ context: { sequelize } }: { context: MigrationContext }): Promise<void> {

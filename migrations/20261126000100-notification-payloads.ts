@@ -1,4 +1,4 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /** Events too large for a NOTIFY payload are parked here and announced by id. */
 export async function up({ context: { sequelize } }: { context: MigrationContext }): Promise<void> {

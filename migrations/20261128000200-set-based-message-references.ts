@@ -1,4 +1,4 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /**
  * The same guarantee as the messages' two foreign keys (every message's

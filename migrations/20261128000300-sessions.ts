@@ -1,4 +1,4 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /**
  * Sessions with rotating refresh tokens (stored only as hashes; retired ones
@@ -6,7 +6,7 @@ import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
  * lost or changed access to every server process, whoever made the change
  * (this server, or a Django admin editing the shared users table). It
  * notifies on the channel the servers record in `fanout_settings`; the payload
- * is a fan-out notification of kind "a" (src/adapters/pg-fanout/notification-codec.ts).
+ * is a fan-out notification of kind "a" (src/adapters/fanout/engine/notification-codec.ts).
  */
 export async function up({ context: { sequelize } }: { context: MigrationContext }): Promise<void> {
   await sequelize.query(`

@@ -1,4 +1,4 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /**
  * Each lane also keeps the highest id before its latest batch. The statement

@@ -1,7 +1,7 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /**
- * The batch statement (src/adapters/pg-fanout/message-writer.ts) checks its
+ * The batch statement (src/adapters/postgres/write-path/message-writer.ts) checks its
  * rows' conversation and sender itself, inside the statement, and stores only
  * rows whose references exist. Measured with the statement alone in batches
  * of 20, the statement-level trigger's own check (a PL/pgSQL query over the

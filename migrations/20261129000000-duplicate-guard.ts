@@ -1,4 +1,4 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /**
  * The opt-in duplicate guard (DUPLICATE_WINDOW_SECONDS) for sends without a

@@ -1,9 +1,9 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /**
  * The duplicate guard reads a conversation's latest messages as a range on
  * conversation_id in the live-messages index's order, like the queries in
- * the code (see ONE_CONVERSATION in src/adapters/sequelize/message-row.ts):
+ * the code (see ONE_CONVERSATION in src/adapters/postgres/repositories/message-row.ts):
  * with an equality, PostgreSQL may walk the primary key backwards instead,
  * through every other conversation's rows.
  */

@@ -1,4 +1,4 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /**
  * Marking a conversation read sets read_at on its messages between the old

@@ -1,4 +1,4 @@
-import type { MigrationContext } from '../src/adapters/sequelize/migrator.js';
+import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
 
 /**
  * The duplicate guard is on by default now, and in the closed-loop bench a

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { JoseTokenService } from '../../src/adapters/security/jose-token-service.js';
-import { createSequelize } from '../../src/adapters/sequelize/database.js';
-import { migrate } from '../../src/adapters/sequelize/migrator.js';
+import { createSequelize } from '../../src/adapters/postgres/database.js';
+import { migrate } from '../../src/adapters/postgres/migrator.js';
 import type { Logger } from '../../src/application/ports/services.js';
 
 const noop = () => undefined;

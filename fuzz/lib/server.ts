@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/adapters/embedded/embedded-postgres-server.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/adapters/postgres/embedded/embedded-postgres-server.js';
 import type { Logger } from '../../src/application/ports/services.js';
 import type { FuzzTarget } from './world.js';
 

@@ -36,9 +36,9 @@ import type pg from 'pg';
 import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
 import { CachingProfileRepository } from '../adapters/cache/caching-profile-repository.js';
 import { InMemoryProfileRepository } from '../adapters/memory/in-memory-profile-repository.js';
-import { PgProfileRepository } from '../adapters/sequelize/pg-profile-repository.js';
-import { LocalBroadcaster } from '../adapters/local-fanout/local-broadcaster.js';
-import { LocalMessageAppender } from '../adapters/local-fanout/local-message-appender.js';
+import { PgProfileRepository } from '../adapters/postgres/repositories/pg-profile-repository.js';
+import { LocalBroadcaster } from '../adapters/fanout/local/local-broadcaster.js';
+import { LocalMessageAppender } from '../adapters/fanout/local/local-message-appender.js';
 import { InMemoryConversationRepository } from '../adapters/memory/in-memory-conversation-repository.js';
 import { InMemoryLoginAttempts } from '../adapters/memory/in-memory-login-attempts.js';
 import { InMemorySessionRepository } from '../adapters/memory/in-memory-session-repository.js';
@@ -46,16 +46,17 @@ import { InMemoryMessageRepository } from '../adapters/memory/in-memory-message-
 import { InMemoryPresenceStore } from '../adapters/memory/in-memory-presence-store.js';
 import { InMemoryStore } from '../adapters/memory/in-memory-store.js';
 import { InMemoryUserRepository } from '../adapters/memory/in-memory-user-repository.js';
-import { MessageWriter, type CommitListener } from '../adapters/pg-fanout/message-writer.js';
-import { PgBroadcaster } from '../adapters/pg-fanout/pg-broadcaster.js';
-import { PgPresenceStore } from '../adapters/pg-fanout/pg-presence-store.js';
+import { MessageWriter, type CommitListener } from '../adapters/postgres/write-path/message-writer.js';
+import { encodeMessageChunks } from '../adapters/fanout/engine/notification-codec.js';
+import { PgBroadcaster } from '../adapters/fanout/postgres/pg-broadcaster.js';
+import { PgPresenceStore } from '../adapters/postgres/presence/pg-presence-store.js';
 import { JoseTokenService } from '../adapters/security/jose-token-service.js';
 import { Argon2PasswordHasher } from '../adapters/security/password-hasher.js';
-import { SequelizeConversationRepository } from '../adapters/sequelize/sequelize-conversation-repository.js';
-import { SequelizeLoginAttempts } from '../adapters/sequelize/sequelize-login-attempts.js';
-import { SequelizeSessionRepository } from '../adapters/sequelize/sequelize-session-repository.js';
-import { SequelizeMessageRepository } from '../adapters/sequelize/sequelize-message-repository.js';
-import { SequelizeUserRepository } from '../adapters/sequelize/sequelize-user-repository.js';
+import { SequelizeConversationRepository } from '../adapters/postgres/repositories/sequelize-conversation-repository.js';
+import { SequelizeLoginAttempts } from '../adapters/postgres/repositories/sequelize-login-attempts.js';
+import { SequelizeSessionRepository } from '../adapters/postgres/repositories/sequelize-session-repository.js';
+import { SequelizeMessageRepository } from '../adapters/postgres/repositories/sequelize-message-repository.js';
+import { SequelizeUserRepository } from '../adapters/postgres/repositories/sequelize-user-repository.js';
 import { SystemClock } from '../adapters/system-clock.js';
 import type { Config } from './config.js';
 import { id, TOKENS, type Token } from './tokens.js';
@@ -133,7 +134,7 @@ export const postgresModule = (config: Config, o: PostgresModuleOptions) =>
     const writer = (ctx: ResolutionContext) =>
       new MessageWriter(o.pool, {
         lanes: o.lanes,
-        announce: o.channel ? { channel: o.channel, nodeId: o.nodeId } : null,
+        announce: o.channel ? { channel: o.channel, encode: (lane, drafts) => encodeMessageChunks(o.nodeId, lane, drafts) } : null,
         maxBatchSize: config.WRITE_BATCH_MAX,
         maxWaitMs: config.WRITE_BATCH_WAIT_MS,
         maxQueued: config.WRITE_QUEUE_MAX,

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../adapters/embedded/embedded-postgres-server.js';
+import { startEmbeddedPostgres } from '../adapters/postgres/embedded/embedded-postgres-server.js';
 import { connectionFailure, whereOf } from '../adapters/legacy-import/connection-failure.js';
 import {
   CANDIDATES,
@@ -11,8 +11,8 @@ import {
   summarise,
   type OriginalTable,
 } from '../adapters/legacy-import/legacy-importer.js';
-import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
-import { migrate } from '../adapters/sequelize/migrator.js';
+import { createSequelize, ensureSchema } from '../adapters/postgres/database.js';
+import { migrate } from '../adapters/postgres/migrator.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 

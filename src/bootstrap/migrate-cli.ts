@@ -1,8 +1,8 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startEmbeddedPostgres } from '../adapters/embedded/embedded-postgres-server.js';
-import { createSequelize, ensureSchema } from '../adapters/sequelize/database.js';
-import { migrate } from '../adapters/sequelize/migrator.js';
+import { startEmbeddedPostgres } from '../adapters/postgres/embedded/embedded-postgres-server.js';
+import { createSequelize, ensureSchema } from '../adapters/postgres/database.js';
+import { migrate } from '../adapters/postgres/migrator.js';
 
 /** `npm run migrate`: applies pending migrations to the configured (or embedded) database. */
 async function run(): Promise<void> {

@@ -1,18 +1,19 @@
 import type pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { afterAll } from 'vitest';
-import { LocalBroadcaster } from '../../src/adapters/local-fanout/local-broadcaster.js';
-import { LocalMessageAppender } from '../../src/adapters/local-fanout/local-message-appender.js';
+import { LocalBroadcaster } from '../../src/adapters/fanout/local/local-broadcaster.js';
+import { LocalMessageAppender } from '../../src/adapters/fanout/local/local-message-appender.js';
 import { InMemoryMessageRepository } from '../../src/adapters/memory/in-memory-message-repository.js';
 import { InMemoryStore } from '../../src/adapters/memory/in-memory-store.js';
-import { MessageWriter } from '../../src/adapters/pg-fanout/message-writer.js';
-import { PgBroadcaster } from '../../src/adapters/pg-fanout/pg-broadcaster.js';
-import { PgListener } from '../../src/adapters/pg-fanout/pg-listener.js';
-import { ensureLanes } from '../../src/adapters/pg-fanout/write-lanes.js';
-import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
-import { SequelizeMessageRepository } from '../../src/adapters/sequelize/sequelize-message-repository.js';
-import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
-import { createPgPool } from '../../src/adapters/shared/postgres.js';
+import { encodeMessageChunks } from '../../src/adapters/fanout/engine/notification-codec.js';
+import { MessageWriter } from '../../src/adapters/postgres/write-path/message-writer.js';
+import { PgBroadcaster } from '../../src/adapters/fanout/postgres/pg-broadcaster.js';
+import { PgListener } from '../../src/adapters/fanout/postgres/pg-listener.js';
+import { ensureLanes } from '../../src/adapters/postgres/write-path/write-lanes.js';
+import { SequelizeConversationRepository } from '../../src/adapters/postgres/repositories/sequelize-conversation-repository.js';
+import { SequelizeMessageRepository } from '../../src/adapters/postgres/repositories/sequelize-message-repository.js';
+import { SequelizeUserRepository } from '../../src/adapters/postgres/repositories/sequelize-user-repository.js';
+import { createPgPool } from '../../src/adapters/postgres/pool.js';
 import type { MembershipChange } from '../../src/application/ports/fanout.js';
 import { migratedDatabase } from '../support/database.js';
 import { RecordingDelivery } from '../support/recording-delivery.js';
@@ -65,7 +66,11 @@ broadcasterContract('PostgreSQL LISTEN/NOTIFY', async (): Promise<FanoutFixture>
     listeners.push(listener);
     processes.push({
       broadcaster: new PgBroadcaster(pool, { channel, nodeId: node, logger: silentLogger }),
-      appender: new MessageWriter(pool, { lanes, announce: { channel, nodeId: node }, logger: silentLogger }),
+      appender: new MessageWriter(pool, {
+        lanes,
+        announce: { channel, encode: (lane, drafts) => encodeMessageChunks(node, lane, drafts) },
+        logger: silentLogger,
+      }),
       delivery,
       observed,
     });

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../src/adapters/embedded/embedded-postgres-server.js';
+import { startEmbeddedPostgres } from '../../src/adapters/postgres/embedded/embedded-postgres-server.js';
 import { HttpClient } from '../support/http-client.js';
 import { freePort, killAll, startProcess } from '../support/server-process.js';
 import { silentLogger } from '../support/silent-logger.js';

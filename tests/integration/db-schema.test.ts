@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSequelize, ensureSchema } from '../../src/adapters/sequelize/database.js';
-import { migrate } from '../../src/adapters/sequelize/migrator.js';
+import { createSequelize, ensureSchema } from '../../src/adapters/postgres/database.js';
+import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { freshDatabase } from '../support/database.js';
 import { silentLogger } from '../support/silent-logger.js';
 

@@ -1,11 +1,11 @@
 import pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageWriter } from '../../src/adapters/pg-fanout/message-writer.js';
-import { ensureLanes, LANE_LOCK, laneOf } from '../../src/adapters/pg-fanout/write-lanes.js';
-import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
-import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
-import { createPgPool } from '../../src/adapters/shared/postgres.js';
+import { MessageWriter } from '../../src/adapters/postgres/write-path/message-writer.js';
+import { ensureLanes, LANE_LOCK, laneOf } from '../../src/adapters/postgres/write-path/write-lanes.js';
+import { SequelizeConversationRepository } from '../../src/adapters/postgres/repositories/sequelize-conversation-repository.js';
+import { SequelizeUserRepository } from '../../src/adapters/postgres/repositories/sequelize-user-repository.js';
+import { createPgPool } from '../../src/adapters/postgres/pool.js';
 import type { Stored } from '../../src/application/ports/fanout.js';
 import type { MessageDraft } from '../../src/domain/message.js';
 import { migratedDatabase } from '../support/database.js';

@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageWriter, MissingReferenceError } from '../../src/adapters/pg-fanout/message-writer.js';
-import { ensureLanes } from '../../src/adapters/pg-fanout/write-lanes.js';
-import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
-import { SequelizeUserRepository } from '../../src/adapters/sequelize/sequelize-user-repository.js';
-import { createPgPool } from '../../src/adapters/shared/postgres.js';
+import { MessageWriter, MissingReferenceError } from '../../src/adapters/postgres/write-path/message-writer.js';
+import { ensureLanes } from '../../src/adapters/postgres/write-path/write-lanes.js';
+import { SequelizeConversationRepository } from '../../src/adapters/postgres/repositories/sequelize-conversation-repository.js';
+import { SequelizeUserRepository } from '../../src/adapters/postgres/repositories/sequelize-user-repository.js';
+import { createPgPool } from '../../src/adapters/postgres/pool.js';
 import type { MessageDraft } from '../../src/domain/message.js';
 import { migratedDatabase } from '../support/database.js';
 import { silentLogger } from '../support/silent-logger.js';

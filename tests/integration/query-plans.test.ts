@@ -1,12 +1,12 @@
 import pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageWriter } from '../../src/adapters/pg-fanout/message-writer.js';
-import { ensureLanes } from '../../src/adapters/pg-fanout/write-lanes.js';
-import { createSequelize } from '../../src/adapters/sequelize/database.js';
-import { SequelizeConversationRepository } from '../../src/adapters/sequelize/sequelize-conversation-repository.js';
-import { SequelizeMessageRepository } from '../../src/adapters/sequelize/sequelize-message-repository.js';
-import { createPgPool } from '../../src/adapters/shared/postgres.js';
+import { MessageWriter } from '../../src/adapters/postgres/write-path/message-writer.js';
+import { ensureLanes } from '../../src/adapters/postgres/write-path/write-lanes.js';
+import { createSequelize } from '../../src/adapters/postgres/database.js';
+import { SequelizeConversationRepository } from '../../src/adapters/postgres/repositories/sequelize-conversation-repository.js';
+import { SequelizeMessageRepository } from '../../src/adapters/postgres/repositories/sequelize-message-repository.js';
+import { createPgPool } from '../../src/adapters/postgres/pool.js';
 import type { MessageDraft } from '../../src/domain/message.js';
 import { migratedDatabase } from '../support/database.js';
 import { silentLogger } from '../support/silent-logger.js';

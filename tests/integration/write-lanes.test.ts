@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureLanes, LaneCountError } from '../../src/adapters/pg-fanout/write-lanes.js';
-import { createPgPool } from '../../src/adapters/shared/postgres.js';
+import { ensureLanes, LaneCountError } from '../../src/adapters/postgres/write-path/write-lanes.js';
+import { createPgPool } from '../../src/adapters/postgres/pool.js';
 import { migratedDatabase } from '../support/database.js';
 
 let sequelize: Sequelize;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { createSequelize } from '../../src/adapters/sequelize/database.js';
-import { migrate } from '../../src/adapters/sequelize/migrator.js';
+import { createSequelize } from '../../src/adapters/postgres/database.js';
+import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { silentLogger } from './silent-logger.js';
 
 /** A new, empty database on the run's PostgreSQL, so test files never share rows. */

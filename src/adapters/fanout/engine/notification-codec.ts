@@ -1,6 +1,6 @@
-import { MESSAGE_TYPES, type Attachment, type Message, type MessageDraft, type MessageType } from '../../domain/message.js';
-import { ACCESS_CHANGES, type AccessChange } from '../../domain/session.js';
-import { isPushEvent, type AccessChangeNotice, type MembershipChange, type PushEvent } from '../../application/ports/fanout.js';
+import { MESSAGE_TYPES, type Attachment, type Message, type MessageDraft, type MessageType } from '../../../domain/message.js';
+import { ACCESS_CHANGES, type AccessChange } from '../../../domain/session.js';
+import { isPushEvent, type AccessChangeNotice, type MembershipChange, type PushEvent } from '../../../application/ports/fanout.js';
 
 /**
  * What processes tell each other over LISTEN/NOTIFY: the encoder and the

@@ -1,23 +1,37 @@
 import type pg from 'pg';
-import type { Message, MessageDraft } from '../../domain/message.js';
-import type { AppendOptions, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
-import type { Logger } from '../../application/ports/services.js';
-import { NO_TELEMETRY, type Telemetry } from '../../application/ports/telemetry.js';
-import { GroupCommit, type GroupCommitOptions } from '../shared/group-commit.js';
-import { asUnavailable } from '../shared/postgres.js';
-import { encodeMessageChunks } from './notification-codec.js';
+import type { Message, MessageDraft } from '../../../domain/message.js';
+import type { AppendOptions, MessageAppender, MessageStore, Stored } from '../../../application/ports/fanout.js';
+import type { Logger } from '../../../application/ports/services.js';
+import { NO_TELEMETRY, type Telemetry } from '../../../application/ports/telemetry.js';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
+import { asUnavailable } from '../pool.js';
 import { laneOf, LANE_LOCK } from './write-lanes.js';
 
 export interface MessageWriterOptions extends GroupCommitOptions {
   /** Write lanes, as recorded in the database (see write-lanes.ts). */
   readonly lanes: number;
-  /** Announce each batch on this LISTEN/NOTIFY channel, in the statement that stores it; null stores only. */
-  readonly announce: { readonly channel: string; readonly nodeId: string } | null;
+  /**
+   * Announce each batch on this LISTEN/NOTIFY channel, in the statement that
+   * stores it, as `encode` frames it (the fan-out's codec); null stores only.
+   */
+  readonly announce: { readonly channel: string; readonly encode: (lane: number, drafts: readonly MessageDraft[]) => MessageChunks } | null;
   readonly logger: Logger;
   /** @default NO_TELEMETRY */
   readonly telemetry?: Telemetry;
   /** See CommitListener (the listener uses it to deliver this process's own batches at once). */
   readonly onCommitted?: CommitListener;
+}
+
+/**
+ * A batch's notifications as the statement writes them, one per chunk:
+ * `prefix || <the chunk's ids as a JSON array, null where not inserted> || ',"r":' || rows || '}'`.
+ */
+export interface MessageChunks {
+  readonly prefix: string;
+  /** For each row of the batch, its chunk (1-based). */
+  readonly chunkOfRow: number[];
+  /** Each chunk's rows as a JSON array, or 'null' for a row too large to inline (read back by id). */
+  readonly rows: string[];
 }
 
 type Settlement = { ok: true; value: Stored } | { ok: false; error: unknown };
@@ -200,7 +214,7 @@ export class MessageWriter implements MessageAppender, MessageStore {
     const drafts = appends.map((a) => a.draft);
     const guarded = appends.some((a) => a.windowMs > 0);
     const announce = this.options.announce;
-    const chunks = announce ? encodeMessageChunks(announce.nodeId, lane, drafts) : null;
+    const chunks = announce ? announce.encode(lane, drafts) : null;
     // Named, so each connection plans it once; times go as epoch milliseconds (cheaper to encode than Dates).
     const { rows } = await this.pool.query<Row>({
       name: guarded ? 'message-batch-guarded' : 'message-batch',

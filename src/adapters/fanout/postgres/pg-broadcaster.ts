@@ -8,8 +8,8 @@ import type {
   MembershipChange,
   PushEvent,
   PushEvents,
-} from '../../application/ports/fanout.js';
-import type { Logger } from '../../application/ports/services.js';
+} from '../../../application/ports/fanout.js';
+import type { Logger } from '../../../application/ports/services.js';
 import {
   byteLength,
   encodeAccessChange,
@@ -19,7 +19,7 @@ import {
   fitting,
   MAX_NOTIFY_BYTES,
   parkedPrefix,
-} from './notification-codec.js';
+} from '../engine/notification-codec.js';
 
 /** Bytes of notifications sent in one statement. */
 const BATCH_BYTES = 512 * 1024;

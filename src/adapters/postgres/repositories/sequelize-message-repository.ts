@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import type { Message } from '../../domain/message.js';
-import type { CatchUpGroup, MessagePage, MessageRepository, PageQuery } from '../../application/ports/message-repository.js';
-import { num } from './database.js';
+import type { Message } from '../../../domain/message.js';
+import type { CatchUpGroup, MessagePage, MessageRepository, PageQuery } from '../../../application/ports/message-repository.js';
+import { num } from '../database.js';
 import { MESSAGE_COLUMNS, ONE_CONVERSATION, toMessage, type Row } from './message-row.js';
 
 export class SequelizeMessageRepository implements MessageRepository {

@@ -1,6 +1,6 @@
-import type { MessageDraft } from '../../domain/message.js';
-import type { AppendOptions, Broadcaster, MessageAppender, MessageStore, Stored } from '../../application/ports/fanout.js';
-import { serialisedMessage } from '../../application/views.js';
+import type { MessageDraft } from '../../../domain/message.js';
+import type { AppendOptions, Broadcaster, MessageAppender, MessageStore, Stored } from '../../../application/ports/fanout.js';
+import { serialisedMessage } from '../../../application/views.js';
 
 /**
  * Appends, then announces, within one process: the store resolves in commit

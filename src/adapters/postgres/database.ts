@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ConnectionError, Sequelize, TimeoutError } from 'sequelize';
 import { UnavailableError } from '../../application/errors.js';
-import { GuardedClient, isUnavailable as isConnectionFailure } from '../shared/postgres.js';
+import { GuardedClient, isUnavailable as isConnectionFailure } from './pool.js';
 import type { Logger } from '../../application/ports/services.js';
 
 export interface DatabaseOptions {

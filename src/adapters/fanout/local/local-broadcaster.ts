@@ -1,4 +1,4 @@
-import { dispatchAccessChange } from '../../application/access-changes.js';
+import { dispatchAccessChange } from '../../../application/access-changes.js';
 import type {
   AccessChangeNotice,
   Audience,
@@ -9,7 +9,7 @@ import type {
   MembershipChange,
   PushEvent,
   PushEvents,
-} from '../../application/ports/fanout.js';
+} from '../../../application/ports/fanout.js';
 
 /**
  * Fan-out within one process: each event is serialised once and handed to

@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import type { Session } from '../../domain/session.js';
-import type { NewSession, Rotation, SessionRepository } from '../../application/ports/session-repository.js';
-import { date, dateOrNull, num } from './database.js';
+import type { Session } from '../../../domain/session.js';
+import type { NewSession, Rotation, SessionRepository } from '../../../application/ports/session-repository.js';
+import { date, dateOrNull, num } from '../database.js';
 
 type Row = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
-import type { Attachment, Message, MessageType } from '../../domain/message.js';
-import { date, dateOrNull, num } from './database.js';
+import type { Attachment, Message, MessageType } from '../../../domain/message.js';
+import { date, dateOrNull, num } from '../database.js';
 
 /** Selects a message with its sender's username; the table is aliased `m`, users `u`. */
 export const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.sender_id, u.username AS sender_username, m.content, m.type,

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import type { LockoutPolicy, LoginAttempts } from '../../application/ports/login-attempts.js';
+import type { LockoutPolicy, LoginAttempts } from '../../../application/ports/login-attempts.js';
 
 type Row = Record<string, unknown>;
 

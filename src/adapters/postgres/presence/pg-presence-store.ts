@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { PresenceStatus, PresenceStore, PresenceTransition } from '../../application/ports/presence-store.js';
+import type { PresenceStatus, PresenceStore, PresenceTransition } from '../../../application/ports/presence-store.js';
 
 export interface PgPresenceStoreOptions {
   /** This process's name. */

@@ -1,5 +1,5 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
-import { directKey, type Conversation, type ConversationKind, type ParticipantSummary } from '../../domain/conversation.js';
+import { directKey, type Conversation, type ConversationKind, type ParticipantSummary } from '../../../domain/conversation.js';
 import {
   LIST_PARTICIPANTS_MAX,
   UNREAD_COUNT_MAX,
@@ -7,8 +7,8 @@ import {
   type ConversationRepository,
   type ListCursor,
   type NewGroup,
-} from '../../application/ports/conversation-repository.js';
-import { date, num } from './database.js';
+} from '../../../application/ports/conversation-repository.js';
+import { date, num } from '../database.js';
 import { ONE_CONVERSATION, toMessage, type Row } from './message-row.js';
 
 const COLUMNS = 'c.id, c.title, c.kind, c.is_open, c.created_by, c.created_at, c.updated_at';

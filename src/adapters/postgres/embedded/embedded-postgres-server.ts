@@ -5,7 +5,7 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from '../../application/ports/services.js';
+import type { Logger } from '../../../application/ports/services.js';
 import { isRoot, postgresBinaries, reachableByOthers, type PostgresBinaries } from './postgres-binaries.js';
 
 export interface EmbeddedPostgresOptions {

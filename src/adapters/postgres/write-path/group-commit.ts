@@ -1,4 +1,4 @@
-import { OverloadedError } from '../../application/errors.js';
+import { OverloadedError } from '../../../application/errors.js';
 
 export interface GroupCommitOptions {
   /** Most items written in one transaction. @default 256 */

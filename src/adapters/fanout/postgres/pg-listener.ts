@@ -1,16 +1,16 @@
 import type pg from 'pg';
 import pgListen, { type Subscriber } from 'pg-listen';
-import type { Message } from '../../domain/message.js';
-import type { ConversationRepository } from '../../application/ports/conversation-repository.js';
-import type { FanoutObserver, LocalDelivery } from '../../application/ports/fanout.js';
-import type { MessageRepository } from '../../application/ports/message-repository.js';
-import type { Logger } from '../../application/ports/services.js';
-import { NO_TELEMETRY, type Telemetry } from '../../application/ports/telemetry.js';
-import { serialisedMessage } from '../../application/views.js';
-import { DeliveredIds } from './delivered-ids.js';
-import { decode, membershipChanges, messagesPrefix, type Notification } from './notification-codec.js';
-import { dispatchAccessChange } from '../../application/access-changes.js';
-import { laneCursors, laneOf } from './write-lanes.js';
+import type { Message } from '../../../domain/message.js';
+import type { ConversationRepository } from '../../../application/ports/conversation-repository.js';
+import type { FanoutObserver, LocalDelivery } from '../../../application/ports/fanout.js';
+import type { MessageRepository } from '../../../application/ports/message-repository.js';
+import type { Logger } from '../../../application/ports/services.js';
+import { NO_TELEMETRY, type Telemetry } from '../../../application/ports/telemetry.js';
+import { serialisedMessage } from '../../../application/views.js';
+import { DeliveredIds } from '../engine/delivered-ids.js';
+import { decode, membershipChanges, messagesPrefix, type Notification } from '../engine/notification-codec.js';
+import { dispatchAccessChange } from '../../../application/access-changes.js';
+import { laneCursors, laneOf } from '../../postgres/write-path/write-lanes.js';
 
 /** pg-listen is CommonJS with its factory on `default`. */
 const createSubscriber = pgListen.default;

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { chmod, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from '../../application/ports/services.js';
+import type { Logger } from '../../../application/ports/services.js';
 
 export interface PostgresBinaries {
   readonly initdb: string;

@@ -1,9 +1,9 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
-import type { ParticipantSummary } from '../../domain/conversation.js';
-import { fail, ok, type Result } from '../../domain/result.js';
-import type { NewUser, Role, User } from '../../domain/user.js';
-import type { UserRepository } from '../../application/ports/user-repository.js';
-import { date, dateOrNull, num } from './database.js';
+import type { ParticipantSummary } from '../../../domain/conversation.js';
+import { fail, ok, type Result } from '../../../domain/result.js';
+import type { NewUser, Role, User } from '../../../domain/user.js';
+import type { UserRepository } from '../../../application/ports/user-repository.js';
+import { date, dateOrNull, num } from '../database.js';
 
 export const USER_COLUMNS = `id, email, username, password, phone_number, profile_picture, role, is_active, is_staff,
   is_superuser, date_joined, last_login, created_at, updated_at`;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { Profile, ProfileRepository } from '../../application/ports/profile-repository.js';
-import { num } from './database.js';
+import type { Profile, ProfileRepository } from '../../../application/ports/profile-repository.js';
+import { num } from '../database.js';
 import { toSession } from './sequelize-session-repository.js';
 import { toUser, USER_COLUMNS } from './sequelize-user-repository.js';
 
