@@ -130,16 +130,23 @@ export const readinessSchema = z
     node: z.string().describe('This process’s id in the fan-out'),
     write_lanes: int,
     fanout: z
-      .union([
-        z.literal('local'),
-        z.object({
-          state: z.enum(['starting', 'listening', 'reconnecting', 'closed']),
+      .object({
+        broker: z.object({
+          broker: z.string().describe('`postgres`, `nats`, `redis` or `local`'),
+          state: z.enum(['connecting', 'up', 'down', 'closed']),
           since: iso,
           outages: int,
-          laneCursors: z.array(int).describe('The highest message id seen in each write lane'),
+          url: z.string().optional().describe('Where it connects, credentials removed'),
         }),
-      ])
-      .describe('`local` in a single process; the LISTEN connection’s state otherwise'),
+        sequence: z.enum(['lane', 'conversation']).describe('Messages are ordered per write lane (PostgreSQL, local) or per conversation (NATS, Redis)'),
+        state: z.enum(['starting', 'live', 'catching-up', 'down', 'closed']).describe('`live`: connected and caught up; readiness needs it'),
+        since: iso,
+        outages: int,
+        following: z.object({ conversations: int, users: int }).optional().describe('NATS and Redis: what this process is subscribed for'),
+        rejected: int.describe('Notifications dropped as malformed or foreign'),
+        gapsFilled: int.describe('Batches read from the database because their publish was late or lost'),
+      })
+      .describe('The fan-out across processes: its broker and whether this process is caught up'),
     metrics_port: z
       .object({ state: z.enum(['serving', 'unavailable']), host: z.string(), port: int, reason: z.string().optional() })
       .optional()

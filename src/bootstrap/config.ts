@@ -1,3 +1,4 @@
+import { BROKERS } from './fanout.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -11,7 +12,7 @@ const int = (min: number, max: number) => number().int('must be an integer').min
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 export interface VariableDoc {
-  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'metrics';
+  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics';
   readonly description: string;
 }
 
@@ -223,15 +224,44 @@ export const configSchema = z.object({
   WEB_CLIENT_ENABLED: bool
     .default(true)
     .register(documented, { group: 'server', description: 'Serve the browser app at `/` and the client module at `/chat-client.js`' }),
-  FANOUT: z.enum(['postgres', 'local']).default('postgres').register(documented, {
-    group: 'write path',
-    description: '`postgres`: delivery across processes over LISTEN/NOTIFY; `local`: a single process without it',
-  }),
+  FANOUT: z
+    .enum(Object.keys(BROKERS) as [keyof typeof BROKERS, ...Array<keyof typeof BROKERS>])
+    .default('postgres')
+    .register(documented, {
+      group: 'fan-out',
+      description:
+        'The broker that carries events between processes: `postgres` (LISTEN/NOTIFY, nothing else to run), `nats` (NATS_URL), `redis` (REDIS_URL) or `local` (one process alone). docs/SCALING.md says which when',
+    }),
   NOTIFY_CHANNEL: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier')
     .default('chat_fanout')
-    .register(documented, { group: 'write path', description: 'The LISTEN/NOTIFY channel' }),
+    .register(documented, {
+      group: 'fan-out',
+      description: 'The LISTEN/NOTIFY channel (with every broker, the database announces access changes made outside the server on it)',
+    }),
+  NATS_URL: z.string().optional().register(documented, {
+    group: 'fan-out',
+    description: 'With FANOUT=nats: the servers, comma-separated (`nats://user:pass@host:4222`, `tls://host:4222`); credentials are never logged',
+  }),
+  REDIS_URL: z.string().optional().register(documented, {
+    group: 'fan-out',
+    description: 'With FANOUT=redis: the server (`redis://user:pass@host:6379`, `rediss://` for TLS); credentials are never logged',
+  }),
+  FANOUT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
+    .default('chat')
+    .register(documented, { group: 'fan-out', description: 'NATS subjects and Redis channels begin with it (`chat.c.42`, `chat:c:42`)' }),
+  FANOUT_GAP_WAIT_MS: int(10, 60_000).default(500).register(documented, {
+    group: 'fan-out',
+    description: 'How long a message waits for an earlier one of its conversation (or lane) before that one is read from the database',
+  }),
+  FANOUT_CHECK_MS: int(0, 600_000).default(1_000).register(documented, {
+    group: 'fan-out',
+    description:
+      'NATS and Redis: how often the followed conversations are compared with the database, so a message whose publish was lost is delivered within twice this (0: never)',
+  }),
   WORKERS: int(1, 64).default(1).register(documented, { group: 'server', description: 'Server processes sharing PORT (docs/SCALING.md)' }),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).register(documented, {
     group: 'server',
@@ -271,6 +301,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   }
   const weakness = jwtSecretProblem(c);
   if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
+  if (c.FANOUT === 'nats' && !c.NATS_URL) throw new ConfigError('Invalid configuration:\n  NATS_URL: required with FANOUT=nats (missing)');
+  if (c.FANOUT === 'redis' && !c.REDIS_URL) throw new ConfigError('Invalid configuration:\n  REDIS_URL: required with FANOUT=redis (missing)');
   const original = originalVariables(env, c);
   return { ...c, CORS_ORIGINS: original.corsOrigins, ignoredVariables: original.ignored, databaseUrl: databaseUrl(c), dataDir: path.resolve(c.DATA_DIR) };
 }

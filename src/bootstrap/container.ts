@@ -37,8 +37,11 @@ import { CachingConversationRepository } from '../adapters/cache/caching-convers
 import { CachingProfileRepository } from '../adapters/cache/caching-profile-repository.js';
 import { InMemoryProfileRepository } from '../adapters/memory/in-memory-profile-repository.js';
 import { PgProfileRepository } from '../adapters/postgres/repositories/pg-profile-repository.js';
-import { LocalBroadcaster } from '../adapters/fanout/local/local-broadcaster.js';
-import { LocalMessageAppender } from '../adapters/fanout/local/local-message-appender.js';
+import { AnnouncingAppender } from '../adapters/memory/announcing-appender.js';
+import type { Broker } from '../adapters/fanout/engine/broker.js';
+import { FanoutEngine } from '../adapters/fanout/engine/fanout-engine.js';
+import { ConnectionRegistry } from '../adapters/gateway/connection-registry.js';
+import type { ServerDatabase } from './database.js';
 import { InMemoryConversationRepository } from '../adapters/memory/in-memory-conversation-repository.js';
 import { InMemoryLoginAttempts } from '../adapters/memory/in-memory-login-attempts.js';
 import { InMemorySessionRepository } from '../adapters/memory/in-memory-session-repository.js';
@@ -46,9 +49,8 @@ import { InMemoryMessageRepository } from '../adapters/memory/in-memory-message-
 import { InMemoryPresenceStore } from '../adapters/memory/in-memory-presence-store.js';
 import { InMemoryStore } from '../adapters/memory/in-memory-store.js';
 import { InMemoryUserRepository } from '../adapters/memory/in-memory-user-repository.js';
-import { MessageWriter, type CommitListener } from '../adapters/postgres/write-path/message-writer.js';
+import { MessageWriter } from '../adapters/postgres/write-path/message-writer.js';
 import { encodeMessageChunks } from '../adapters/fanout/engine/notification-codec.js';
-import { PgBroadcaster } from '../adapters/fanout/postgres/pg-broadcaster.js';
 import { PgPresenceStore } from '../adapters/postgres/presence/pg-presence-store.js';
 import { JoseTokenService } from '../adapters/security/jose-token-service.js';
 import { Argon2PasswordHasher } from '../adapters/security/password-hasher.js';
@@ -104,48 +106,99 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string, te
   });
 
 export interface PostgresModuleOptions {
-  readonly sequelize: Sequelize;
-  /** The pool of the hot paths that bypass the ORM (writes, presence, fan-out). */
-  readonly pool: pg.Pool;
-  readonly lanes: number;
+  readonly db: ServerDatabase;
   /** This process's name, in presence leases and notifications. */
   readonly nodeId: string;
-  /** The LISTEN/NOTIFY channel new messages are announced on; null when fan-out is local. */
-  readonly channel: string | null;
-  /** Told of each committed batch (the listener delivers this process's own at once). */
-  readonly onCommitted?: CommitListener;
 }
 
 /** Repositories on PostgreSQL: Sequelize for most, pg directly for the write path and presence. */
-export const postgresModule = (config: Config, o: PostgresModuleOptions) =>
+export const postgresModule = (config: Config, { db, nodeId }: PostgresModuleOptions) =>
   new ContainerModule(({ bind }) => {
-    bind(id(TOKENS.Sequelize)).toConstantValue(o.sequelize);
-    bind(id(TOKENS.PgPool)).toConstantValue(o.pool);
-    bind(id(TOKENS.UserRepository)).toConstantValue(new SequelizeUserRepository(o.sequelize));
-    bind(id(TOKENS.LoginAttempts)).toConstantValue(new SequelizeLoginAttempts(o.sequelize));
-    bind(id(TOKENS.SessionRepository)).toConstantValue(new SequelizeSessionRepository(o.sequelize));
-    const conversations = new CachingConversationRepository(new SequelizeConversationRepository(o.sequelize));
+    bind(id(TOKENS.Sequelize)).toConstantValue(db.sequelize);
+    bind(id(TOKENS.PgPool)).toConstantValue(db.pool);
+    bind(id(TOKENS.UserRepository)).toConstantValue(new SequelizeUserRepository(db.sequelize));
+    bind(id(TOKENS.LoginAttempts)).toConstantValue(new SequelizeLoginAttempts(db.sequelize));
+    bind(id(TOKENS.SessionRepository)).toConstantValue(new SequelizeSessionRepository(db.sequelize));
+    const conversations = new CachingConversationRepository(new SequelizeConversationRepository(db.sequelize));
     bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
-    const profiles = new CachingProfileRepository(new PgProfileRepository(o.pool));
+    const profiles = new CachingProfileRepository(new PgProfileRepository(db.pool));
     bind(id(TOKENS.ProfileRepository)).toConstantValue(profiles);
     // The caches that fan-out keeps in step, on this process and from every other.
     bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations, profiles]);
-    bind(id(TOKENS.MessageRepository)).toConstantValue(new SequelizeMessageRepository(o.sequelize));
-    const writer = (ctx: ResolutionContext) =>
-      new MessageWriter(o.pool, {
-        lanes: o.lanes,
-        announce: o.channel ? { channel: o.channel, encode: (lane, drafts) => encodeMessageChunks(o.nodeId, lane, drafts) } : null,
-        maxBatchSize: config.WRITE_BATCH_MAX,
-        maxWaitMs: config.WRITE_BATCH_WAIT_MS,
-        maxQueued: config.WRITE_QUEUE_MAX,
-        logger: get(ctx, TOKENS.Logger),
-        telemetry: get(ctx, TOKENS.Telemetry),
-        ...(o.onCommitted ? { onCommitted: o.onCommitted } : {}),
-      });
-    // Announcing on the channel, the writer stores and announces in one statement; without one it only stores.
-    if (o.channel) bind(id(TOKENS.MessageAppender)).toDynamicValue(writer).inSingletonScope();
-    else bind(id(TOKENS.MessageStore)).toDynamicValue(writer).inSingletonScope();
-    bind(id(TOKENS.PresenceStore)).toConstantValue(new PgPresenceStore(o.pool, { nodeId: o.nodeId, leaseMs: config.PRESENCE_LEASE_SECONDS * 1000 }));
+    bind(id(TOKENS.MessageRepository)).toConstantValue(new SequelizeMessageRepository(db.sequelize));
+    // The write path reports each commit to the fan-out, which delivers it here at once and, on an interest broker, publishes it.
+    bind(id(TOKENS.MessageAppender))
+      .toDynamicValue((ctx) => {
+        const fanout = get(ctx, TOKENS.FanoutEngine);
+        return new MessageWriter(db.pool, {
+          lanes: db.lanes,
+          announce: fanout.broker.announcedByWrites
+            ? { channel: config.NOTIFY_CHANNEL, encode: (lane, drafts) => encodeMessageChunks(nodeId, lane, drafts) }
+            : null,
+          sequence: fanout.sequence,
+          onCommitted: (batch) => fanout.committed(batch),
+          maxBatchSize: config.WRITE_BATCH_MAX,
+          maxWaitMs: config.WRITE_BATCH_WAIT_MS,
+          maxQueued: config.WRITE_QUEUE_MAX,
+          logger: get(ctx, TOKENS.Logger),
+          telemetry: get(ctx, TOKENS.Telemetry),
+        });
+      })
+      .inSingletonScope();
+    bind(id(TOKENS.PresenceStore)).toConstantValue(new PgPresenceStore(db.pool, { nodeId, leaseMs: config.PRESENCE_LEASE_SECONDS * 1000 }));
+  });
+
+/** This process's connections: the registry every transport registers with and fan-out delivers through. */
+export const connectionsModule = (config: Config) =>
+  new ContainerModule(({ bind }) => {
+    bind(id(TOKENS.LocalDelivery))
+      .toDynamicValue((ctx) => {
+        const conversations = get(ctx, TOKENS.ConversationRepository);
+        return new ConnectionRegistry({
+          maxBufferedBytes: config.WS_MAX_BACKPRESSURE_BYTES,
+          reloadConversations: (userId) => conversations.conversationIdsOf(userId),
+          logger: get(ctx, TOKENS.Logger),
+        });
+      })
+      .inSingletonScope();
+  });
+
+export interface FanoutModuleOptions {
+  readonly nodeId: string;
+  readonly lanes: number;
+  readonly lanePositions: () => Promise<number[]>;
+  /** The broker (BROKERS in fanout.ts builds it from FANOUT), and the database's own announcements beside it. */
+  readonly broker: Broker;
+  readonly notices?: Broker | null;
+}
+
+/** The fan-out engine over the chosen broker: the Broadcaster the use cases call. */
+export const fanoutModule = (config: Config, o: FanoutModuleOptions) =>
+  new ContainerModule(({ bind }) => {
+    bind(id(TOKENS.FanoutEngine))
+      .toDynamicValue((ctx) => {
+        const logger = get(ctx, TOKENS.Logger);
+        const delivery = get(ctx, TOKENS.LocalDelivery);
+        const engine = new FanoutEngine({
+          broker: o.broker,
+          notices: o.notices ?? null,
+          nodeId: o.nodeId,
+          lanes: o.lanes,
+          delivery,
+          observers: get(ctx, TOKENS.FanoutObservers),
+          messages: get(ctx, TOKENS.MessageRepository),
+          conversations: get(ctx, TOKENS.ConversationRepository),
+          lanePositions: o.lanePositions,
+          gapWaitMs: config.FANOUT_GAP_WAIT_MS,
+          checkMs: config.FANOUT_CHECK_MS,
+          logger,
+          telemetry: get(ctx, TOKENS.Telemetry),
+        });
+        if (delivery instanceof ConnectionRegistry) delivery.watchInterest(engine);
+        return engine;
+      })
+      .inSingletonScope();
+    bind(id(TOKENS.Broadcaster)).toDynamicValue((ctx) => get(ctx, TOKENS.FanoutEngine));
   });
 
 /** Repositories in memory, for use-case tests. */
@@ -161,7 +214,10 @@ export const inMemoryModule = () =>
     const conversations = new InMemoryConversationRepository(store);
     bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
     bind(id(TOKENS.MessageRepository)).toConstantValue(messages);
-    bind(id(TOKENS.MessageStore)).toConstantValue(messages);
+    // Stored, then announced through the fan-out (one process: the local broker).
+    bind(id(TOKENS.MessageAppender))
+      .toDynamicValue((ctx) => new AnnouncingAppender(messages, get(ctx, TOKENS.Broadcaster)))
+      .inSingletonScope();
     bind(id(TOKENS.FanoutObservers)).toConstantValue([]);
     bind(id(TOKENS.ProfileRepository)).toConstantValue(new InMemoryProfileRepository(users, sessions, conversations));
     bind(id(TOKENS.PresenceStore)).toConstantValue(new InMemoryPresenceStore());
@@ -171,33 +227,6 @@ export const inMemoryModule = () =>
 export const deliveryModule = (delivery: LocalDelivery) =>
   new ContainerModule(({ bind }) => {
     bind(id(TOKENS.LocalDelivery)).toConstantValue(delivery);
-  });
-
-/** In-process fan-out only: every connection is on this process. */
-export const localFanoutModule = () =>
-  new ContainerModule(({ bind }) => {
-    bind(id(TOKENS.Broadcaster))
-      .toDynamicValue((ctx) => new LocalBroadcaster(get(ctx, TOKENS.LocalDelivery), get(ctx, TOKENS.FanoutObservers)))
-      .inSingletonScope();
-    bind(id(TOKENS.MessageAppender))
-      .toDynamicValue((ctx) => new LocalMessageAppender(get(ctx, TOKENS.MessageStore), get(ctx, TOKENS.Broadcaster)))
-      .inSingletonScope();
-  });
-
-/** Fan-out across processes over LISTEN/NOTIFY (new messages are announced by the write path itself). */
-export const postgresFanoutModule = (o: { channel: string; nodeId: string }) =>
-  new ContainerModule(({ bind }) => {
-    bind(id(TOKENS.Broadcaster))
-      .toDynamicValue(
-        (ctx) =>
-          new PgBroadcaster(get(ctx, TOKENS.PgPool), {
-            channel: o.channel,
-            nodeId: o.nodeId,
-            observers: get(ctx, TOKENS.FanoutObservers),
-            logger: get(ctx, TOKENS.Logger),
-          }),
-      )
-      .inSingletonScope();
   });
 
 /** The use cases, built from the ports above; they carry no decorators. */

@@ -2,9 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../application/ports/services.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../adapters/postgres/embedded/embedded-postgres-server.js';
-import { createSequelize, ensureSchema } from '../adapters/postgres/database.js';
-import { migrate } from '../adapters/postgres/migrator.js';
+import { openDatabase } from './database.js';
 import { clusterMetrics, startMetricsServer } from '../adapters/metrics/metrics-endpoint.js';
 import type { Config } from './config.js';
 import { jwtSecret } from './jwt-secret.js';
@@ -23,21 +21,10 @@ const ENTRY = fileURLToPath(new URL(`./main${path.extname(import.meta.url)}`, im
  */
 export async function supervise(config: Config, logger: Logger, exit: (code: number) => void = (code) => process.exit(code)): Promise<void> {
   const log = logger.child({ component: 'supervisor' });
-  let embedded: EmbeddedPostgresHandle | null = null;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_DB_PORT, logger });
-    databaseUrl = embedded.url;
-  }
-  if (config.MIGRATE_ON_START) {
-    const sequelize = createSequelize({ url: databaseUrl, schema: config.DB_SCHEMA, poolMax: 2, logger });
-    try {
-      await ensureSchema(sequelize, config.DB_SCHEMA);
-      await migrate(sequelize, logger);
-    } finally {
-      await sequelize.close();
-    }
-  }
+  // Open once here: the embedded server (kept running for the workers) and the migrations; the ORM's pool is not needed after.
+  const db = await openDatabase(config, logger, { migrate: config.MIGRATE_ON_START, poolMax: 2 });
+  await db.sequelize.close();
+  const { embedded, url: databaseUrl } = db;
   const env = {
     ...process.env,
     CHAT_WORKER: '1',

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import type { MessageLimits } from '../application/access.js';
 import type { ConversationRepository } from '../application/ports/conversation-repository.js';
-import type { Broadcaster, FanoutObserver, LocalDelivery, MessageAppender, MessageStore } from '../application/ports/fanout.js';
+import type { Broadcaster, FanoutObserver, LocalDelivery, MessageAppender } from '../application/ports/fanout.js';
 import type { MessageRepository } from '../application/ports/message-repository.js';
 import type { LoginAttempts, LockoutPolicy } from '../application/ports/login-attempts.js';
 import type { PresenceStore } from '../application/ports/presence-store.js';
@@ -16,6 +16,7 @@ import type { TypingIndicators } from '../application/typing-indicators.js';
 import type { UseCases } from '../application/use-cases.js';
 import type { Telemetry } from '../application/ports/telemetry.js';
 import type { Config } from './config.js';
+import type { FanoutEngine } from '../adapters/fanout/engine/fanout-engine.js';
 
 /** A symbol that remembers what it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -38,14 +39,13 @@ export const TOKENS = {
   UserRepository: token<UserRepository>('UserRepository'),
   ConversationRepository: token<ConversationRepository>('ConversationRepository'),
   MessageRepository: token<MessageRepository>('MessageRepository'),
-  /** Durable appends without announcement (composed with a local broadcaster). */
-  MessageStore: token<MessageStore>('MessageStore'),
   MessageAppender: token<MessageAppender>('MessageAppender'),
   PresenceStore: token<PresenceStore>('PresenceStore'),
   /** This process's connections. */
   LocalDelivery: token<LocalDelivery>('LocalDelivery'),
   FanoutObservers: token<FanoutObserver[]>('FanoutObservers'),
   Broadcaster: token<Broadcaster>('Broadcaster'),
+  FanoutEngine: token<FanoutEngine>('FanoutEngine'),
   TypingIndicators: token<TypingIndicators>('TypingIndicators'),
   PresenceTracker: token<PresenceTracker>('PresenceTracker'),
   UseCases: token<UseCases>('UseCases'),

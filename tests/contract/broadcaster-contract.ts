@@ -10,6 +10,12 @@ export interface FanoutProcess {
   readonly appender: MessageAppender;
   readonly delivery: RecordingDelivery;
   readonly observed: MembershipChange[];
+  /**
+   * This process's connections start following these conversations and
+   * users; resolves once the fan-out receives them (brokers routing by
+   * interest subscribe).
+   */
+  follow(conversationIds: readonly number[], userIds?: readonly number[]): Promise<void>;
 }
 
 export interface FanoutFixture {
@@ -32,9 +38,14 @@ const draft = (conversationId: number, senderId: number, content: string, client
   createdAt: new Date(),
 });
 
+/** Every process follows these. */
+const followAll = (f: FanoutFixture, conversationIds: readonly number[], userIds: readonly number[] = []) =>
+  Promise.all(f.processes.map((p) => p.follow(conversationIds, userIds)));
+
 /**
- * One behaviour for every broadcaster: whatever the process an event is sent
- * from, every process's connections get it once, in the order it was sent.
+ * One behaviour for every broker: whatever the process an event is sent from,
+ * every process following its conversation (or user) gets it once, in the
+ * order it was sent.
  */
 export function broadcasterContract(name: string, fresh: () => Promise<FanoutFixture>) {
   const received = (p: FanoutProcess, event: string, conversationId?: number) =>
@@ -46,6 +57,7 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
     it('announces each appended message once on every process, in append order, and a repeated client id not at all', async () => {
       const f = await fresh();
       const c = await f.conversation();
+      await followAll(f, [c.id]);
       const sender = f.processes.at(-1)!;
       const stored = [];
       for (let i = 0; i < 30; i++) stored.push(await sender.appender.append(draft(c.id, c.userIds[0]!, `m${i}`, i === 7 ? 'same' : null)));
@@ -63,6 +75,7 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
     it('announces a message too large for one notification, whole', async () => {
       const f = await fresh();
       const c = await f.conversation();
+      await followAll(f, [c.id]);
       const content = `${'é'.repeat(6_000)}!`;
       const stored = await f.processes[0]!.appender.append(draft(c.id, c.userIds[0]!, content));
       for (const p of f.processes) {
@@ -74,6 +87,7 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
     it('delivers conversation events, audience and payload intact, in the order they were sent', async () => {
       const f = await fresh();
       const c = await f.conversation();
+      await followAll(f, [c.id]);
       const from = f.processes[0]!;
       await from.broadcaster.toConversation(c.id, 'typing', { conversation_id: c.id, user_id: 7, is_typing: true }, { exceptUserId: 7 });
       await from.broadcaster.toConversation(c.id, 'messageDeleted', { id: 1, conversation_id: c.id, deleted_at: 'x' });
@@ -91,6 +105,7 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
     it('delivers one event to the followers of thousands of conversations, and one larger than a notification', async () => {
       const f = await fresh();
       const many = Array.from({ length: 3_000 }, (_, i) => 1_000_000 + i);
+      await followAll(f, [3]);
       await f.processes[0]!.broadcaster.toConversations(many, 'presence', { user_id: 5, online: true, last_seen_at: null }, { exceptUserId: 5 });
       const big = { id: 9, conversation_id: 3, deleted_at: 'z'.repeat(10_000) };
       await f.processes[0]!.broadcaster.toConversation(3, 'messageDeleted', big);
@@ -105,6 +120,10 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
 
     it('delivers many events sent in one step in the order given, across statements and around one larger than a notification', async () => {
       const f = await fresh();
+      await followAll(
+        f,
+        Array.from({ length: 50 }, (_, i) => 2_000_000 + i),
+      );
       const events = Array.from({ length: 5_000 }, (_, i) => ({
         conversationIds: [2_000_000 + (i % 50)],
         event: 'presence' as const,
@@ -128,6 +147,7 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
     it('delivers to one user, and tells every process and its observers of each membership change once', async () => {
       const f = await fresh();
       const users = Array.from({ length: 1_500 }, (_, i) => i + 1);
+      await followAll(f, [], [3]);
       await f.processes[0]!.broadcaster.membershipChanged(users.map((userId) => ({ conversationId: 42, userId, added: true })));
       await f.processes[0]!.broadcaster.toUser(3, 'participantRemoved', { conversation_id: 42, user_id: 3, removed_by: 1 });
       for (const p of f.processes) {

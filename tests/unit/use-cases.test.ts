@@ -5,12 +5,13 @@ import {
   coreModule,
   deliveryModule,
   inMemoryModule,
-  localFanoutModule,
+  fanoutModule,
   realtimeModule,
   resolve,
   useCasesModule,
 } from '../../src/bootstrap/container.js';
 import { TOKENS } from '../../src/bootstrap/tokens.js';
+import { LocalBroker } from '../../src/adapters/fanout/local/local-broker.js';
 import type { UseCases } from '../../src/application/use-cases.js';
 import type { Result } from '../../src/domain/result.js';
 import { actorOf, type Actor } from '../../src/domain/user.js';
@@ -21,18 +22,19 @@ const DEVICE = { label: 'unit test', ip: null };
 let u: UseCases;
 let delivery: RecordingDelivery;
 
-beforeEach(() => {
+beforeEach(async () => {
   delivery = new RecordingDelivery();
   const config = loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_TIME_COST: '1', MAX_CONTENT_LENGTH: '20' });
   const container = buildContainer(
     coreModule(config, silentLogger, 'unit-secret'),
     inMemoryModule(),
     deliveryModule(delivery),
-    localFanoutModule(),
+    fanoutModule(config, { nodeId: 'unit', lanes: 1, lanePositions: async () => [0], broker: new LocalBroker() }),
     realtimeModule(config),
     useCasesModule(config),
   );
   u = resolve(container, TOKENS.UseCases);
+  await resolve(container, TOKENS.FanoutEngine).start();
 });
 
 /** The value of a result that must have succeeded (the test fails with the code otherwise). */

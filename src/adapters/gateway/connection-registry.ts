@@ -1,4 +1,4 @@
-import type { LocalDelivery, MembershipChange, PushEvent } from '../../application/ports/fanout.js';
+import type { InterestListener, LocalDelivery, MembershipChange, PushEvent } from '../../application/ports/fanout.js';
 import type { Logger } from '../../application/ports/services.js';
 import { CLOSE, type Connection, type WireProtocol } from './connection.js';
 
@@ -55,8 +55,14 @@ export class ConnectionRegistry implements LocalDelivery {
   private readonly byAddress = new Map<string, number>();
   /** Access ended, by user or by session, with the change counter at the time: an opening connection checks it. */
   private readonly endedAccess = new Map<string, number>();
+  private interest: InterestListener | null = null;
 
   constructor(private readonly options: ConnectionRegistryOptions) {}
+
+  /** Told when this process starts and stops following a conversation or a user (the fan-out subscribes by it). */
+  watchInterest(listener: InterestListener): void {
+    this.interest = listener;
+  }
 
   observe(listener: UserPresenceListener): void {
     this.listeners.push(listener);
@@ -94,6 +100,7 @@ export class ConnectionRegistry implements LocalDelivery {
     if (!user) {
       user = new LocalUser(userId);
       this.users.set(userId, user);
+      this.interest?.userArrived(userId);
       for (const id of conversationIds) this.follow(user, id);
       const changed = this.lastChangeOf.get(userId) ?? (mark < this.forgottenUpTo ? Number.POSITIVE_INFINITY : -1);
       if (changed > mark) void this.reload(user);
@@ -113,6 +120,7 @@ export class ConnectionRegistry implements LocalDelivery {
     if (user.connections.size > 0) return;
     for (const id of user.conversations) this.unfollowIndex(user, id);
     this.users.delete(user.id);
+    this.interest?.userLeft(user.id);
     for (const listener of this.listeners) listener.disconnected(user.id);
   }
 
@@ -203,7 +211,10 @@ export class ConnectionRegistry implements LocalDelivery {
   private follow(user: LocalUser, conversationId: number): void {
     user.conversations.add(conversationId);
     let users = this.followers.get(conversationId);
-    if (!users) this.followers.set(conversationId, (users = new Set()));
+    if (!users) {
+      this.followers.set(conversationId, (users = new Set()));
+      this.interest?.conversationFollowed(conversationId);
+    }
     users.add(user);
   }
 
@@ -215,7 +226,10 @@ export class ConnectionRegistry implements LocalDelivery {
   private unfollowIndex(user: LocalUser, conversationId: number): void {
     const users = this.followers.get(conversationId);
     users?.delete(user);
-    if (users?.size === 0) this.followers.delete(conversationId);
+    if (users?.size === 0) {
+      this.followers.delete(conversationId);
+      this.interest?.conversationUnfollowed(conversationId);
+    }
   }
 
   private async reload(user: LocalUser): Promise<void> {

@@ -46,6 +46,15 @@ export class InMemoryMessageRepository implements MessageRepository, MessageStor
     return found;
   }
 
+  async latestIds(conversationIds: readonly number[]): Promise<Map<number, number>> {
+    const wanted = new Set(conversationIds);
+    const latest = new Map<number, number>();
+    for (const { value: m } of this.store.messages.values()) {
+      if (wanted.has(m.conversationId) && m.id > (latest.get(m.conversationId) ?? 0)) latest.set(m.conversationId, m.id);
+    }
+    return latest;
+  }
+
   async newerThan(groups: readonly CatchUpGroup[], limit: number): Promise<Message[]> {
     const after = new Map(groups.flatMap((g) => g.conversationIds.map((id) => [id, g.afterId] as const)));
     return [...this.store.messages.values()]

@@ -21,6 +21,7 @@ export class PromTelemetry implements Telemetry {
   private readonly lag: Histogram;
   private readonly listening: Gauge;
   private readonly outages: Counter;
+  private readonly rejected: Counter;
   private readonly limitedTotal: Counter;
   private readonly slowConsumers: Counter;
   private readonly refusedUpgrades: Counter;
@@ -72,8 +73,9 @@ export class PromTelemetry implements Telemetry {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.listening = new Gauge({ name: 'chat_fanout_listening', help: '1 while the LISTEN connection is up', registers });
-    this.outages = new Counter({ name: 'chat_fanout_outages_total', help: 'Losses of the LISTEN connection', registers });
+    this.listening = new Gauge({ name: 'chat_fanout_listening', help: '1 while the fan-out broker is connected and caught up', registers });
+    this.outages = new Counter({ name: 'chat_fanout_outages_total', help: 'Losses of the fan-out broker connection', registers });
+    this.rejected = new Counter({ name: 'chat_fanout_rejected_total', help: 'Fan-out notifications dropped as malformed or foreign', registers });
     this.limitedTotal = new Counter({
       name: 'chat_rate_limited_total',
       help: 'Requests, events and upgrades refused by a limit',
@@ -132,6 +134,10 @@ export class PromTelemetry implements Telemetry {
 
   fanoutListening(listening: boolean): void {
     this.listening.set(listening ? 1 : 0);
+  }
+
+  fanoutRejected(): void {
+    this.rejected.inc();
   }
 
   fanoutOutage(): void {

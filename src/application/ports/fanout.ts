@@ -120,6 +120,18 @@ export interface LocalDelivery {
   endAccess(userId: number, sessionId: string | null): void;
 }
 
+/**
+ * Told when this process starts or stops following a conversation (its first
+ * follower here arrives, its last one leaves) or a user (first and last
+ * connection): brokers that route by interest subscribe by it.
+ */
+export interface InterestListener {
+  conversationFollowed(conversationId: number): void;
+  conversationUnfollowed(conversationId: number): void;
+  userArrived(userId: number): void;
+  userLeft(userId: number): void;
+}
+
 /** Told of what invalidates cached state, from this process or another (caches implement it). */
 export interface FanoutObserver {
   membershipChanged?(change: MembershipChange): void;

@@ -23,6 +23,8 @@ export interface CatchUpGroup {
 export interface MessageRepository {
   findById(id: number): Promise<Message | null>;
   findByIds(ids: readonly number[]): Promise<Message[]>;
+  /** Each conversation's highest message id (deleted ones included; absent: none). */
+  latestIds(conversationIds: readonly number[]): Promise<Map<number, number>>;
   /** The oldest `limit` messages, ascending by id, in any group's conversations after that group's id. */
   newerThan(groups: readonly CatchUpGroup[], limit: number): Promise<Message[]>;
   /** Ascending by id. Without `after`, the newest page (`hasMore`: older exist); with it, the oldest after it. */

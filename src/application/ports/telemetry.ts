@@ -24,6 +24,8 @@ export interface Telemetry {
   fanoutDelivered(seconds: number): void;
   fanoutListening(listening: boolean): void;
   fanoutOutage(): void;
+  /** A fan-out notification dropped as malformed or foreign. */
+  fanoutRejected(): void;
   /** A request, event or upgrade refused by a limit (which one). */
   limited(limit: string): void;
   slowConsumerClosed(protocol: string): void;
@@ -43,6 +45,7 @@ export const NO_TELEMETRY: Telemetry = {
   fanoutDelivered: noop,
   fanoutListening: noop,
   fanoutOutage: noop,
+  fanoutRejected: noop,
   limited: noop,
   slowConsumerClosed: noop,
   upgradeRefused: noop,

@@ -3,19 +3,29 @@ import { ACCESS_CHANGES, type AccessChange } from '../../../domain/session.js';
 import { isPushEvent, type AccessChangeNotice, type MembershipChange, type PushEvent } from '../../../application/ports/fanout.js';
 
 /**
- * What processes tell each other over LISTEN/NOTIFY: the encoder and the
- * decoder of every notification, side by side. Payloads are JSON objects whose
- * `t` names the kind; `n` names the sending process (for logs). Every process,
- * the sender included, delivers from this one stream, so all deliver in commit
- * order.
+ * What processes tell each other through the broker, whichever it is: the
+ * encoder and the decoder of every notification, side by side. Payloads are
+ * JSON objects whose `t` names the kind; `n` names the sending process (for
+ * logs and to recognise its own).
  */
 
-/** Just under PostgreSQL's 8000-byte NOTIFY payload limit. */
+/** Just under PostgreSQL's 8000-byte NOTIFY payload limit (the write statement's chunks fit it). */
 export const MAX_NOTIFY_BYTES = 7_800;
 
 export type Notification =
-  /** New messages of one write lane, written by the statement that stores them; `rows` null: read them back by id. */
-  | { readonly t: 'm'; readonly lane: number; readonly ids: ReadonlyArray<number | null>; readonly rows: readonly Message[] | null }
+  /**
+   * New messages of one write lane (PostgreSQL: written by the statement that
+   * stores them; `rows` null: read them back by id) or of one conversation
+   * (brokers routing by interest). `prev` is the lane's (or the
+   * conversation's) highest id before the batch: a receiver behind it has a gap.
+   */
+  | {
+      readonly t: 'm';
+      readonly lane: number;
+      readonly prev: number;
+      readonly ids: ReadonlyArray<number | null>;
+      readonly rows: readonly Message[] | null;
+    }
   /** An event for the followers of these conversations; `dataJson` is delivered as is. */
   | { readonly t: 'c'; readonly conversations: readonly number[]; readonly event: PushEvent; readonly except: number | null; readonly dataJson: string }
   /** An event for one user's connections. */
@@ -26,9 +36,7 @@ export type Notification =
    * A user's (or one session's) access ended or changed. Also written by the
    * users table's trigger (migration 20261128000300-sessions): `{"t":"a","n":"database","u":…,"s":null,"c":…}`.
    */
-  | { readonly t: 'a'; readonly notice: AccessChangeNotice }
-  /** Any of the above, too large to inline: parked in notification_payloads. */
-  | { readonly t: 'ref'; readonly id: number };
+  | { readonly t: 'a'; readonly notice: AccessChangeNotice };
 
 const header = (t: string, node: string) => `{"t":"${t}","n":${JSON.stringify(node)}`;
 
@@ -51,25 +59,20 @@ export function encodeAccessChange(node: string, notice: AccessChangeNotice): st
   return `${header('a', node)},"u":${notice.userId},"s":${JSON.stringify(notice.sessionId)},"c":"${notice.change}"}`;
 }
 
-/** A parked payload's notification is `parkedPrefix(node) || id || '}'`, completed by the statement that parks it. */
-export const parkedPrefix = (node: string): string => `${header('ref', node)},"r":`;
-
-/**
- * Splits a list (conversation or user ids) so that each part's notification
- * fits; `encode` builds one notification from one part.
- */
-export function fitting<T>(items: readonly T[], encode: (part: readonly T[]) => string): string[] {
-  const whole = encode(items);
-  if (byteLength(whole) <= MAX_NOTIFY_BYTES || items.length <= 1) return [whole];
-  const half = Math.ceil(items.length / 2);
-  return [...fitting(items.slice(0, half), encode), ...fitting(items.slice(half), encode)];
+/** One conversation's part of a committed batch, published by the engine (brokers routing by interest). */
+export function encodeMessages(node: string, lane: number, prev: number, messages: readonly Message[]): string {
+  return `${messagesPrefix(node)},"l":${lane},"i":${JSON.stringify(messages.map((m) => m.id))},"p":${prev},"r":[${messages.map(rowOf).join(',')}]}`;
 }
 
+const rowOf = (d: MessageDraft): string =>
+  JSON.stringify([d.conversationId, d.senderId, d.senderUsername, d.content, d.type, d.attachment, d.clientId, d.createdAt.getTime()]);
+
 /**
- * A message batch's notifications are written by the statement that stores
- * it, which alone knows the ids. The statement gets each row's chunk number
- * and each chunk's rows as JSON, and writes one notification per chunk:
- * `prefix || <the chunk's ids as a JSON array, null where not inserted> || ',"r":' || rows || '}'`.
+ * A message batch's notifications on PostgreSQL are written by the statement
+ * that stores it, which alone knows the ids. The statement gets each row's
+ * chunk number and each chunk's rows as JSON, and writes one notification per
+ * chunk: `prefix || <the chunk's ids as a JSON array, null where not inserted>
+ * || ',"p":' || <the lane's previous id> || ',"r":' || rows || '}'`.
  */
 export interface MessageChunks {
   readonly prefix: string;
@@ -79,9 +82,9 @@ export interface MessageChunks {
   readonly rows: string[];
 }
 
-/** Room for the ids the statement splices in (up to 19 digits and a comma each) and the framing. */
+/** Room for the ids the statement splices in (up to 19 digits and a comma each) and the framing (with the previous id). */
 const ID_BYTES = 20;
-const FRAMING_BYTES = 16;
+const FRAMING_BYTES = 40;
 
 /** How every message notification of one process begins (so it can recognise its own cheaply). */
 export const messagesPrefix = (node: string): string => header('m', node);
@@ -100,7 +103,7 @@ export function encodeMessageChunks(node: string, lane: number, drafts: readonly
     bytes = 2;
   };
   for (const d of drafts) {
-    const row = JSON.stringify([d.conversationId, d.senderId, d.senderUsername, d.content, d.type, d.attachment, d.clientId, d.createdAt.getTime()]);
+    const row = rowOf(d);
     const size = byteLength(row) + 1 + ID_BYTES;
     if (size + 2 > budget) {
       // Too large for any notification: announced by id alone, read back by every process.
@@ -132,9 +135,9 @@ export function decode(raw: string): Notification | null {
   }
   switch (v.t) {
     case 'm': {
-      const { l: lane, i: ids, r: rows } = v;
-      if (!isIndex(lane) || !Array.isArray(ids) || !ids.every((id) => id === null || isId(id))) return null;
-      if (rows === null) return { t: 'm', lane, ids: ids as Array<number | null>, rows: null };
+      const { l: lane, i: ids, r: rows, p: prev } = v;
+      if (!isIndex(lane) || !isIndex(prev) || !Array.isArray(ids) || !ids.every((id) => id === null || isId(id))) return null;
+      if (rows === null) return { t: 'm', lane, prev, ids: ids as Array<number | null>, rows: null };
       if (!Array.isArray(rows) || rows.length !== ids.length) return null;
       const messages: Message[] = [];
       for (let k = 0; k < rows.length; k++) {
@@ -143,7 +146,7 @@ export function decode(raw: string): Notification | null {
         if (!m) return null;
         messages.push(m);
       }
-      return { t: 'm', lane, ids: ids as Array<number | null>, rows: messages };
+      return { t: 'm', lane, prev, ids: ids as Array<number | null>, rows: messages };
     }
     case 'c': {
       const { c, e, x } = v;
@@ -159,8 +162,6 @@ export function decode(raw: string): Notification | null {
     case 'a':
       if (!isId(v.u) || !(v.s === null || (typeof v.s === 'string' && v.s.length <= 64)) || !ACCESS_CHANGES.includes(v.c as AccessChange)) return null;
       return { t: 'a', notice: { userId: v.u, sessionId: v.s as string | null, change: v.c as AccessChange } };
-    case 'ref':
-      return isId(v.r) ? { t: 'ref', id: v.r } : null;
     default:
       return null;
   }

@@ -23,6 +23,17 @@ export class SequelizeMessageRepository implements MessageRepository {
     return rows.map((r) => toMessage(r));
   }
 
+  async latestIds(conversationIds: readonly number[]): Promise<Map<number, number>> {
+    if (conversationIds.length === 0) return new Map();
+    // One backward probe of the conversation index per conversation.
+    const rows = await this.select(
+      `SELECT g.id AS conversation_id, (SELECT max(m.id) FROM messages m WHERE ${ONE_CONVERSATION('g.id')}) AS latest
+       FROM unnest($1::int[]) AS g(id)`,
+      [conversationIds],
+    );
+    return new Map(rows.filter((r) => r.latest !== null).map((r) => [Number(r.conversation_id), Number(r.latest)]));
+  }
+
   async newerThan(groups: readonly CatchUpGroup[], limit: number): Promise<Message[]> {
     if (groups.length === 0) return [];
     // One index range scan per conversation, from its group's cursor.

@@ -18,7 +18,13 @@ export interface MessageWriterOptions extends GroupCommitOptions {
   readonly logger: Logger;
   /** @default NO_TELEMETRY */
   readonly telemetry?: Telemetry;
-  /** See CommitListener (the listener uses it to deliver this process's own batches at once). */
+  /**
+   * `conversation`: also keep each conversation's head in
+   * `conversation_heads` and report the previous head per conversation
+   * (for brokers that route by interest). @default 'lane'
+   */
+  readonly sequence?: 'lane' | 'conversation';
+  /** See CommitListener (the fan-out uses it to deliver this process's own batches at once). */
   readonly onCommitted?: CommitListener;
 }
 
@@ -44,13 +50,23 @@ interface Row {
   prev_id: string | null;
   /** The message a guarded row repeats (it was then not stored); only in the guarded statement. */
   original_id?: string | null;
+  /** The conversation's head before this batch; only with the conversation sequence. */
+  head_prev_id?: string | null;
 }
 
-/**
- * Told of each batch as it commits, before its appends resolve: the lane, the
- * highest id the lane had before it, and the messages it stored (in id order).
- */
-export type CommitListener = (lane: number, previousId: number, stored: readonly Message[]) => void;
+/** A batch as it committed. */
+export interface CommittedBatch {
+  readonly lane: number;
+  /** The highest id the lane had before this batch. */
+  readonly previousId: number;
+  /** The messages it stored, in id order. */
+  readonly messages: readonly Message[];
+  /** With the conversation sequence: each conversation's head before this batch. */
+  readonly previousByConversation: ReadonlyMap<number, number> | null;
+}
+
+/** Told of each batch as it commits, before its appends resolve. */
+export type CommitListener = (batch: CommittedBatch) => void;
 
 /**
  * The write path, one statement per batch on purpose (one round trip, its own
@@ -64,7 +80,7 @@ export type CommitListener = (lane: number, previousId: number, stored: readonly
  * lock, see migration 20261129000000) and skipped when they repeat one; a batch
  * without such rows runs the plain statement, unchanged.
  */
-const insertBatch = (lock: number, guarded: boolean) => `
+const insertBatch = (lock: number, guarded: boolean, heads: boolean) => `
   WITH lock AS MATERIALIZED (
     SELECT pg_advisory_xact_lock(${lock}, $9::int), set_config('chat.references_checked', statement_timestamp()::text, true)
   ),
@@ -86,21 +102,32 @@ const insertBatch = (lock: number, guarded: boolean) => `
     FROM input, LATERAL (SELECT timestamptz 'epoch' + created_ms * interval '1 millisecond' AS at) t
     WHERE referable${guarded ? ' AND NOT EXISTS (SELECT 1 FROM duplicate d WHERE d.id = input.id AND d.original_id IS NOT NULL)' : ''} ORDER BY ord
     ON CONFLICT (sender_id, conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-    RETURNING id
-  ), cursor AS (
+    RETURNING id, conversation_id
+  ), ${
+    heads
+      ? `heads AS (
+    -- As for the lane's cursor, the conflicting row is the latest committed: prev_id is the head before this batch.
+    INSERT INTO conversation_heads AS h (conversation_id, last_id)
+    SELECT conversation_id, max(id) FROM inserted GROUP BY conversation_id
+    ON CONFLICT (conversation_id) DO UPDATE SET prev_id = h.last_id, last_id = greatest(h.last_id, excluded.last_id)
+    RETURNING h.conversation_id, h.prev_id
+  ), `
+      : ''
+  }cursor AS (
     -- prev_id = last_id reads the row as this update finds it (the latest committed), not the statement's snapshot.
     UPDATE write_lanes SET prev_id = last_id, last_id = greatest(last_id, (SELECT max(id) FROM inserted))
     WHERE lane = $9::int AND EXISTS (SELECT 1 FROM inserted)
     RETURNING prev_id
   ), notified AS (
-    SELECT pg_notify($8::text, $10::text || c.ids::text || ',"r":' || ($12::text[])[c.chunk] || '}')
+    SELECT pg_notify($8::text, $10::text || c.ids::text || ',"p":' || (SELECT prev_id FROM cursor) || ',"r":' || ($12::text[])[c.chunk] || '}')
     FROM (
       SELECT i.chunk, json_agg(ins.id ORDER BY i.ord) AS ids, bool_or(ins.id IS NOT NULL) AS stored
       FROM input i LEFT JOIN inserted ins ON ins.id = i.id GROUP BY i.chunk
     ) c
     WHERE $8::text IS NOT NULL AND c.stored
   )
-  SELECT i.id, (ins.id IS NOT NULL) AS created, i.referable,${guarded ? ' d.original_id,' : ''} (SELECT count(*) FROM notified) AS announced, (SELECT prev_id FROM cursor) AS prev_id
+  SELECT i.id, (ins.id IS NOT NULL) AS created, i.referable,${guarded ? ' d.original_id,' : ''}${heads ? ' (SELECT h.prev_id FROM heads h WHERE h.conversation_id = i.conversation_id) AS head_prev_id,' : ''}
+    (SELECT count(*) FROM notified) AS announced, (SELECT prev_id FROM cursor) AS prev_id
   FROM input i LEFT JOIN inserted ins ON ins.id = i.id${guarded ? ' LEFT JOIN duplicate d ON d.id = i.id' : ''} ORDER BY i.ord`;
 
 /** How far the guard looks past its window for messages stamped by a clock running a little behind. */
@@ -134,13 +161,17 @@ const duplicateKey = (d: MessageDraft): string => `${d.senderId}:${d.conversatio
  */
 export class MessageWriter implements MessageAppender, MessageStore {
   private readonly queues: GroupCommit<Append, Stored>[];
-  private readonly sql = insertBatch(LANE_LOCK, false);
-  private readonly guardedSql = insertBatch(LANE_LOCK, true);
+  private readonly sql: string;
+  private readonly guardedSql: string;
+  private readonly heads: boolean;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: MessageWriterOptions,
   ) {
+    this.heads = options.sequence === 'conversation';
+    this.sql = insertBatch(LANE_LOCK, false, this.heads);
+    this.guardedSql = insertBatch(LANE_LOCK, true, this.heads);
     this.queues = Array.from({ length: options.lanes }, (_, lane) => new GroupCommit((drafts) => this.writeBatch(lane, drafts), options));
   }
 
@@ -217,7 +248,7 @@ export class MessageWriter implements MessageAppender, MessageStore {
     const chunks = announce ? announce.encode(lane, drafts) : null;
     // Named, so each connection plans it once; times go as epoch milliseconds (cheaper to encode than Dates).
     const { rows } = await this.pool.query<Row>({
-      name: guarded ? 'message-batch-guarded' : 'message-batch',
+      name: `message-batch${guarded ? '-guarded' : ''}${this.heads ? '-heads' : ''}`,
       text: guarded ? this.guardedSql : this.sql,
       values: [
         drafts.map((d) => d.conversationId),
@@ -243,12 +274,20 @@ export class MessageWriter implements MessageAppender, MessageStore {
       return { ok: true, value: { message, created: true } };
     });
     const previous = rows[0]?.prev_id;
-    if (previous !== null && previous !== undefined) {
-      this.options.onCommitted?.(
+    if (previous !== null && previous !== undefined && this.options.onCommitted) {
+      let previousByConversation: Map<number, number> | null = null;
+      if (this.heads) {
+        previousByConversation = new Map();
+        rows.forEach((r, i) => {
+          if (r.head_prev_id != null) previousByConversation!.set(drafts[i]!.conversationId, Number(r.head_prev_id));
+        });
+      }
+      this.options.onCommitted({
         lane,
-        Number(previous),
-        settled.flatMap((s) => (s?.ok && s.value.created ? [s.value.message!] : [])),
-      );
+        previousId: Number(previous),
+        messages: settled.flatMap((s) => (s?.ok && s.value.created ? [s.value.message!] : [])),
+        previousByConversation,
+      });
     }
     if (settled.some((s) => s === null)) {
       try {
