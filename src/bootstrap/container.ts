@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { Container, ContainerModule, type ResolutionContext } from 'inversify';
-import type { Sequelize } from 'sequelize';
 import { AddParticipant } from '../application/use-cases/add-participant.js';
 import { Authenticate } from '../application/use-cases/authenticate.js';
 import { CreateConversation } from '../application/use-cases/create-conversation.js';
@@ -32,7 +31,6 @@ import type { Logger } from '../application/ports/services.js';
 import { NO_TELEMETRY, type Telemetry } from '../application/ports/telemetry.js';
 import { PresenceTracker } from '../application/presence-tracker.js';
 import { TypingIndicators } from '../application/typing-indicators.js';
-import type pg from 'pg';
 import { CachingConversationRepository } from '../adapters/cache/caching-conversation-repository.js';
 import { CachingProfileRepository } from '../adapters/cache/caching-profile-repository.js';
 import { InMemoryProfileRepository } from '../adapters/memory/in-memory-profile-repository.js';

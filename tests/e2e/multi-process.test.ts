@@ -1,5 +1,8 @@
+import { connect as natsConnect } from '@nats-io/transport-node';
 import pg from 'pg';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNats, startRedis, stopBrokerServers, type BrokerServer } from '../support/brokers.js';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
 import { killAll, startProcess, type ServerProcess, PROCESS_TEST_ENV } from '../support/server-process.js';
@@ -8,37 +11,104 @@ import { eventually, receivedIds } from '../support/eventually.js';
 
 type U = { id: number; token: string; username: string };
 const SECRET = 'NeW_cX3Pvjf7ZZsqTH5Vprr5VtQItEThsQpAxhpySUortmLf';
-let databaseUrl: string;
-let p1: ServerProcess, p2: ServerProcess;
-let http1: HttpClient, http2: HttpClient;
-let ws1: string, ws2: string;
-const clients: WsClient[] = [];
-
-// Four write lanes (one is the default), so concurrent lanes and their cursors are exercised.
-const env = () => ({ ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, JWT_SECRET: SECRET, WRITE_LANES: '4' });
-const connect = async (url: string, u: U) => {
-  const c = await WsClient.connect(url, u.token);
-  clients.push(c);
-  return c;
-};
 const ids = receivedIds;
 
-beforeAll(async () => {
-  databaseUrl = await freshDatabase('multi');
-  [p1, p2] = await Promise.all([startProcess(env()), startProcess(env())]);
-  const [port1, port2] = [p1.port, p2.port];
-  http1 = new HttpClient(`http://127.0.0.1:${port1}`);
-  http2 = new HttpClient(`http://127.0.0.1:${port2}`);
-  ws1 = `ws://127.0.0.1:${port1}/ws`;
-  ws2 = `ws://127.0.0.1:${port2}/ws`;
-}, 60_000);
+/** Each broker: how the processes are pointed at it, how its connections are cut mid-stream, and how junk is put on it. */
+interface BrokerUnderTest {
+  readonly name: 'postgres' | 'nats' | 'redis';
+  start(): Promise<Record<string, string>>;
+  /** Every process loses its broker connection, then gets it back. */
+  interrupt(databaseUrl: string): Promise<void>;
+  /** Publishes raw payloads where the processes listen for everything. */
+  publishRaw(databaseUrl: string, payloads: readonly string[]): Promise<void>;
+}
 
-afterAll(() => {
-  for (const c of clients) c.socket.terminate();
-  killAll();
-});
+let server: BrokerServer;
+const BROKERS: BrokerUnderTest[] = [
+  {
+    name: 'postgres',
+    start: async () => ({ FANOUT: 'postgres' }),
+    interrupt: async (databaseUrl) => {
+      const admin = new pg.Client({ connectionString: databaseUrl });
+      await admin.connect();
+      const killed = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()",
+      );
+      await admin.end();
+      expect(killed.rowCount).toBe(2);
+    },
+    publishRaw: async (databaseUrl, payloads) => {
+      const admin = new pg.Client({ connectionString: databaseUrl });
+      await admin.connect();
+      for (const p of payloads) await admin.query('SELECT pg_notify($1, $2)', ['chat_fanout', p]);
+      await admin.end();
+    },
+  },
+  {
+    name: 'nats',
+    start: async () => {
+      server = await startNats();
+      return { FANOUT: 'nats', NATS_URL: server.url };
+    },
+    interrupt: async () => {
+      await server.kill();
+      await server.restart();
+    },
+    publishRaw: async (_url, payloads) => {
+      const nc = await natsConnect({ servers: server.url });
+      for (const p of payloads) nc.publish('chat.all', p);
+      await nc.flush();
+      await nc.close();
+    },
+  },
+  {
+    name: 'redis',
+    start: async () => {
+      server = await startRedis();
+      return { FANOUT: 'redis', REDIS_URL: server.url };
+    },
+    interrupt: async () => {
+      await server.kill();
+      await server.restart();
+    },
+    publishRaw: async (_url, payloads) => {
+      const client = createClient({ url: server.url });
+      await client.connect();
+      for (const p of payloads) await client.sPublish('chat:all', p);
+      await client.close();
+    },
+  },
+];
 
-describe('two server processes on one database', () => {
+describe.each(BROKERS)('two server processes on one database, fan-out over $name', (broker) => {
+  let databaseUrl: string;
+  let p1: ServerProcess, p2: ServerProcess;
+  let http1: HttpClient, http2: HttpClient;
+  let ws1: string, ws2: string;
+  const clients: WsClient[] = [];
+  const connect = async (url: string, u: U) => {
+    const c = await WsClient.connect(url, u.token);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    databaseUrl = await freshDatabase(`multi_${broker.name}`);
+    // Four write lanes (one is the default), so concurrent lanes and their cursors are exercised.
+    const env = { ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, JWT_SECRET: SECRET, WRITE_LANES: '4', ...(await broker.start()) };
+    [p1, p2] = await Promise.all([startProcess(env), startProcess(env)]);
+    http1 = new HttpClient(`http://127.0.0.1:${p1.port}`);
+    http2 = new HttpClient(`http://127.0.0.1:${p2.port}`);
+    ws1 = `ws://127.0.0.1:${p1.port}/ws`;
+    ws2 = `ws://127.0.0.1:${p2.port}/ws`;
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.socket.terminate();
+    killAll();
+    await stopBrokerServers();
+  });
+
   it('carry a conversation with every event between participants on different processes, and nobody else', async () => {
     const [alice, bob, eve] = [await http1.register(), await http2.register(), await http2.register()];
     const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
@@ -81,6 +151,26 @@ describe('two server processes on one database', () => {
     expect(e.frames).toEqual([]);
   });
 
+  it('carries presence, typing and a revoked session (closed with 4001) between processes', async () => {
+    const [alice, bob] = [await http1.register(), await http2.register()];
+    const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
+    const a = await connect(ws1, alice);
+    // Bob's first connection anywhere: Alice, on the other process, sees him come online.
+    const b = await connect(ws2, bob);
+    await a.event('presence', (d) => d.user_id === bob.id && d.online === true);
+    await b.request('typing', { conversation_id: conv.id, is_typing: true });
+    expect((await a.event('typing', (d) => d.user_id === bob.id)).data).toEqual({ conversation_id: conv.id, user_id: bob.id, is_typing: true });
+    // Alice logs out through the other process: her connection here is closed with 4001.
+    expect((await http2.post('/auth/logout', {}, alice.token)).status).toBe(200);
+    expect((await a.closed).code).toBe(4001);
+    // Bob's last connection closes: a fresh connection of Carol, in the conversation with him, sees him offline.
+    const carol = await http1.register();
+    await http2.post(`/conversations`, { participant_ids: [carol.id, bob.id], title: 'three' }, bob.token);
+    const c = await connect(ws1, carol);
+    await b.close();
+    await c.event('presence', (d) => d.user_id === bob.id && d.online === false, 15_000);
+  });
+
   it('delivers concurrent streams from both processes in one order to everybody', async () => {
     const [alice, bob] = [await http1.register(), await http2.register()];
     const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
@@ -96,7 +186,7 @@ describe('two server processes on one database', () => {
     for (const c of [a1, a2, b1, b2]) expect(ids(c.frames, conv.id)).toEqual(sentIds);
   });
 
-  it('with concurrent writers on both processes in every write lane, and a LISTEN outage mid-stream, delivers each conversation once and in id order everywhere, and `since` is exact', async () => {
+  it('with concurrent writers on both processes in every write lane, and a broker outage mid-stream, delivers each conversation once and in id order everywhere, and `since` is exact', async () => {
     // Six conversations: with four lanes, several share a lane and every lane has one.
     const pairs = await Promise.all(
       Array.from({ length: 6 }, async () => {
@@ -109,23 +199,13 @@ describe('two server processes on one database', () => {
     expect(lanes.size).toBe(4);
     const watchers = await Promise.all(pairs.flatMap((p) => [connect(ws1, p.y), connect(ws2, p.x)]));
     const senders = await Promise.all(pairs.flatMap((p) => [connect(ws1, p.x), connect(ws2, p.y)]));
-    const admin = new pg.Client({ connectionString: databaseUrl });
-    await admin.connect();
     const acked = new Map<number, number[]>(pairs.map((p) => [p.conv, []]));
-    try {
-      for (let round = 0; round < 40; round++) {
-        const frames = await Promise.all(
-          senders.map((s, i) => s.request('sendMessage', { conversation_id: pairs[Math.floor(i / 2)]!.conv, content: `r${round}s${i}` })),
-        );
-        frames.forEach((f, i) => acked.get(pairs[Math.floor(i / 2)]!.conv)!.push(f.data.id));
-        if (round === 15) {
-          await admin.query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()",
-          );
-        }
-      }
-    } finally {
-      await admin.end();
+    for (let round = 0; round < 40; round++) {
+      const frames = await Promise.all(
+        senders.map((s, i) => s.request('sendMessage', { conversation_id: pairs[Math.floor(i / 2)]!.conv, content: `r${round}s${i}` })),
+      );
+      frames.forEach((f, i) => acked.get(pairs[Math.floor(i / 2)]!.conv)!.push(f.data.id));
+      if (round === 15) await broker.interrupt(databaseUrl);
     }
     for (const [i, w] of watchers.entries()) {
       const conv = pairs[Math.floor(i / 2)]!.conv;
@@ -156,29 +236,18 @@ describe('two server processes on one database', () => {
     expect((await b.event('messageUpdated', (d) => d.id === big.data.id)).data.content).toBe(long.replace('é', 'e'));
   });
 
-  it('loses nothing and doubles nothing when the LISTEN connections are killed mid-stream', async () => {
+  it('loses nothing and doubles nothing when the broker connections are cut mid-stream, twice', async () => {
     const [alice, bob] = [await http1.register(), await http2.register()];
     const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
     const watchers = [await connect(ws1, alice), await connect(ws2, bob), await connect(ws1, bob), await connect(ws2, alice)];
     const sender = await connect(ws1, alice);
-    const admin = new pg.Client({ connectionString: databaseUrl });
-    await admin.connect();
     const sent: number[] = [];
     const outagesBefore = (await http2.get('/readyz')).body.fanout.outages as number;
-    try {
-      for (let i = 0; i < 300; i++) {
-        const ack = await sender.request('sendMessage', { conversation_id: conv.id, content: `s${i}`, client_id: `kill-${i}` });
-        expect(ack.event).toBe('ack');
-        sent.push(ack.data.id);
-        if (i === 60 || i === 180) {
-          const killed = await admin.query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listen' AND datname = current_database()",
-          );
-          expect(killed.rowCount).toBe(2);
-        }
-      }
-    } finally {
-      await admin.end();
+    for (let i = 0; i < 300; i++) {
+      const ack = await sender.request('sendMessage', { conversation_id: conv.id, content: `s${i}`, client_id: `kill-${i}` });
+      expect(ack.event).toBe('ack');
+      sent.push(ack.data.id);
+      if (i === 60 || i === 180) await broker.interrupt(databaseUrl);
     }
     // A last message, sent once the stream is over: when it has arrived everywhere, so has anything that could be doubled.
     const last = await sender.request('sendMessage', { conversation_id: conv.id, content: 'the end' });
@@ -186,20 +255,23 @@ describe('two server processes on one database', () => {
     for (const w of watchers) await w.event('receiveMessage', (d) => d.id === last.data.id, 30_000);
     for (const w of watchers) expect(ids(w.frames, conv.id)).toEqual(sent);
     const ready = await http2.get('/readyz');
-    expect(ready.body.fanout).toMatchObject({ state: 'live', outages: outagesBefore + 2, broker: { broker: 'postgres', state: 'up' } });
+    expect(ready.body.fanout).toMatchObject({ state: 'live', outages: outagesBefore + 2, broker: { broker: broker.name, state: 'up' } });
     expect(p2.output()).toMatch(/fan-out broker lost; holding until it is back/);
     expect(p2.output()).toMatch(/fan-out broker back; missed messages replayed/);
     // The outages really cost notifications on the receiving process: the missed messages came from the replay.
     expect(p2.output()).toMatch(/"replayed":[1-9]/);
   });
 
-  it('skips a notification it cannot parse, logs it, and keeps listening', async () => {
-    const admin = new pg.Client({ connectionString: databaseUrl });
-    await admin.connect();
-    await admin.query("NOTIFY chat_fanout, 'this is not json'");
-    await admin.query(`NOTIFY chat_fanout, '{"n":"x","t":"c","c":"not a number"}'`);
-    await admin.end();
+  it('drops a notification it cannot parse or that does not belong where it came, counts it, and keeps delivering', async () => {
+    const rejectedBefore = (await http1.get('/readyz')).body.fanout.rejected as number;
+    // Junk, a malformed event, and a message batch on the topic of every process (batches belong to a conversation's, or to PostgreSQL's statement).
+    await broker.publishRaw(databaseUrl, [
+      'this is not json',
+      '{"n":"x","t":"c","c":"not a number"}',
+      ...(broker.name === 'postgres' ? [] : ['{"t":"m","n":"x","l":0,"i":[1],"p":0,"r":[[1,1,"u","forged","text",null,null,0]]}']),
+    ]);
     await p1.waitFor('dropped a fan-out notification', 5_000);
+    await eventually(async () => (await http1.get('/readyz')).body.fanout.rejected >= rejectedBefore + (broker.name === 'postgres' ? 2 : 3));
     const [alice, bob] = [await http1.register(), await http2.register()];
     const conv = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
     const b = await connect(ws1, bob);
