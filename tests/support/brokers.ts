@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,7 +39,8 @@ interface Managed {
 }
 
 const managed = new Set<Managed>();
-const NATS_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
+// Debian installs nats-server in /usr/sbin, which is not on a non-root user's PATH.
+const NATS_BIN = process.env.NATS_SERVER_BIN ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
 process.on('exit', () => {

@@ -106,7 +106,11 @@ export class RedisBroker implements Broker {
 
   async close(): Promise<void> {
     this.status.closed();
-    await Promise.all([this.pub, this.sub].map((c) => (c.isOpen ? c.close().catch(() => c.destroy()) : undefined)));
+    for (const client of [this.pub, this.sub]) {
+      // A client still retrying has nothing to flush: destroy it, or close() would wait for a server that may never come.
+      if (client.isReady) await client.close().catch(() => client.destroy());
+      else if (client.isOpen) client.destroy();
+    }
   }
 
   private async sSubscribe(topics: readonly string[]): Promise<void> {
