@@ -73,6 +73,8 @@ export class NatsBroker implements Broker {
   private inbound: BrokerInbound | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private attempts = 0;
+  /** Counts SUBs sent, so `up` waits for a round trip after the last of them. */
+  private subscriptionsMade = 0;
 
   constructor(private readonly options: NatsBrokerOptions) {
     this.log = options.logger.child({ component: 'broker', broker: 'nats' });
@@ -92,9 +94,10 @@ export class NatsBroker implements Broker {
 
   async publish(topic: string, payload: string): Promise<void> {
     const nc = this.nc;
-    if (nc === null) return this.status.publishFailed('not connected yet');
+    if (nc === null) return this.status.publishFailed('not connected');
+    // While disconnected the client buffers, but drops its buffer at each reconnect attempt: count these as lost.
+    if (!this.status.isUp) this.status.publishFailed('not connected');
     try {
-      // While reconnecting the client buffers (up to its reconnect buffer) and throws beyond that.
       nc.publish(this.subjectPrefix + topic, payload);
     } catch (err) {
       this.status.publishFailed(this.describe(err));
@@ -147,6 +150,7 @@ export class NatsBroker implements Broker {
   }
 
   private subscribeOne(nc: NatsConnection, topic: string): Subscription {
+    this.subscriptionsMade += 1;
     const subject = this.subjectPrefix + topic;
     return nc.subscribe(subject, {
       callback: (_err: Error | null, msg: Msg) => {
@@ -214,7 +218,12 @@ export class NatsBroker implements Broker {
 
   private async reportUp(nc: NatsConnection): Promise<void> {
     try {
-      await nc.flush();
+      // Subscriptions made during the round trip were sent after its PING: round trip again until none were.
+      let made: number;
+      do {
+        made = this.subscriptionsMade;
+        await nc.flush();
+      } while (made !== this.subscriptionsMade);
     } catch {
       return; // Lost again before the round trip: the next reconnect reports up.
     }

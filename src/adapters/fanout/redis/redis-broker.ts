@@ -45,6 +45,8 @@ export class RedisBroker implements Broker {
   private inbound: BrokerInbound | null = null;
   /** Set when the subscriber first connects: before that, subscriptions are only recorded. */
   private subscribedOnce = false;
+  /** Subscriptions sent while not up: `up` is reported after they are confirmed. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: RedisBrokerOptions) {
     this.log = options.logger.child({ component: 'broker', broker: 'redis' });
@@ -90,10 +92,16 @@ export class RedisBroker implements Broker {
     const added = topics.filter((t) => !this.topics.has(t));
     for (const t of added) this.topics.add(t);
     if (added.length === 0 || !this.subscribedOnce) return;
-    // While Redis is away the commands wait in the offline queue and the client resubscribes on `ready` anyway.
     const sent = this.sSubscribe(added);
-    if (this.status.isUp) await sent;
-    else sent.catch(() => undefined);
+    if (this.status.isUp) {
+      // Lost before the reply: the client keeps the subscription for its resubscribe, and `up` will follow.
+      return sent.catch((err: unknown) => {
+        if (this.status.isUp) throw err;
+      });
+    }
+    // While Redis is away the command waits in the offline queue (and the client resubscribes on `ready` anyway); `up` waits for it.
+    const tracked = sent.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
   }
 
   async unsubscribe(topics: readonly string[]): Promise<void> {
@@ -136,6 +144,7 @@ export class RedisBroker implements Broker {
         return this.lost(this.sub, err); // Lost while subscribing: the client resubscribes what it recorded on its next `ready`.
       }
     }
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     if (this.pub.isReady && this.sub.isReady) this.status.up();
   }
 
