@@ -24,6 +24,10 @@ export interface BrokerServer {
   kill(): Promise<void>;
   /** Starts it again on the same port, with the same configuration, and waits until it answers. */
   restart(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing is answered. */
+  pause(): Promise<void>;
+  /** SIGCONT. */
+  resume(): Promise<void>;
 }
 
 export interface NatsCluster {
@@ -156,6 +160,8 @@ async function serve(spec: ServeSpec): Promise<BrokerServer> {
       await terminate(m, 'SIGKILL');
       await launch();
     },
+    pause: async () => void m.child?.kill('SIGSTOP'),
+    resume: async () => void m.child?.kill('SIGCONT'),
   };
 }
 
@@ -164,6 +170,7 @@ async function terminate(m: Managed, signal: NodeJS.Signals): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);
+  child.kill('SIGCONT'); // a paused server acts on SIGTERM only once continued
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
