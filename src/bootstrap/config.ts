@@ -240,11 +240,11 @@ export const configSchema = z.object({
       group: 'fan-out',
       description: 'The LISTEN/NOTIFY channel (with every broker, the database announces access changes made outside the server on it)',
     }),
-  NATS_URL: z.string().optional().register(documented, {
+  NATS_URL: z.preprocess(blankToUndefined, z.string().max(4096).optional()).register(documented, {
     group: 'fan-out',
     description: 'With FANOUT=nats: the servers, comma-separated (`nats://user:pass@host:4222`, `tls://host:4222`); credentials are never logged',
   }),
-  REDIS_URL: z.string().optional().register(documented, {
+  REDIS_URL: z.preprocess(blankToUndefined, z.string().max(4096).optional()).register(documented, {
     group: 'fan-out',
     description: 'With FANOUT=redis: the server (`redis://user:pass@host:6379`, `rediss://` for TLS); credentials are never logged',
   }),
