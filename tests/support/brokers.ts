@@ -215,6 +215,8 @@ export class RecordingInbound implements BrokerInbound {
   readonly messages: Array<{ topic: string; payload: string }> = [];
   readonly events: Array<'up' | 'down'> = [];
   readonly rejections: string[] = [];
+  /** Runs inside `up`, before the broker does anything else. */
+  onUp: (() => void) | null = null;
 
   message(topic: string, payload: string): void {
     this.messages.push({ topic, payload });
@@ -224,6 +226,7 @@ export class RecordingInbound implements BrokerInbound {
   }
   up(): void {
     this.events.push('up');
+    this.onUp?.();
   }
   rejected(reason: string): void {
     this.rejections.push(reason);
