@@ -210,6 +210,21 @@ describe.each(kinds)('$name broker', (kind) => {
     expect(sub.inbound.messages).toEqual([{ topic: 'c.1', payload: 'hello' }]);
   });
 
+  it('closes promptly while the server was never reachable, and stays closed', async () => {
+    const url = kind.name === 'nats' ? `nats://127.0.0.1:${await freePort()}` : `redis://127.0.0.1:${await freePort()}/`;
+    const { broker } = await started(kind, url);
+    await broker.subscribe(['c.1']);
+    await broker.close();
+    expect(broker.state.state).toBe('closed');
+  });
+
+  it('refuses to subscribe to anything but a topic (a wildcard would follow every conversation)', async () => {
+    const server = await kind.start();
+    const { broker } = await up(kind, server.url);
+    await expect(broker.subscribe(['c.*'])).rejects.toThrow('not a topic');
+    await expect(broker.subscribe(['c.1', 'chat.>'])).rejects.toThrow('not a topic');
+  });
+
   it('rejects junk bytes and oversized payloads, ignores foreign names under the prefix, and keeps delivering', async () => {
     const server = await kind.start();
     const sub = await up(kind, server.url);

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection, type NodeConnectionOptions, type Subscription, type Msg } from '@nats-io/transport-node';
 import type { Logger } from '../../../application/ports/services.js';
-import type { Broker, BrokerInbound, BrokerState } from '../engine/broker.js';
+import { isTopic, type Broker, type BrokerInbound, type BrokerState } from '../engine/broker.js';
 import { acceptInbound } from '../broker-common/inbound-check.js';
 import { ConnectionStatus, jitteredDelay, scrubCredentials } from '../broker-common/connection-status.js';
 
@@ -69,6 +69,7 @@ export class NatsBroker implements Broker {
   private readonly log: Logger;
   private readonly subs = new Map<string, Subscription | null>();
   private readonly subjectPrefix: string;
+  private readonly servers: ServerList;
   private nc: NatsConnection | null = null;
   private inbound: BrokerInbound | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -80,6 +81,7 @@ export class NatsBroker implements Broker {
     this.log = options.logger.child({ component: 'broker', broker: 'nats' });
     this.status = new ConnectionStatus('nats', options.url, this.log);
     this.subjectPrefix = `${options.prefix}.`;
+    this.servers = parseNatsUrl(options.url); // a malformed URL fails here, at start-up, not in the background
   }
 
   get state(): BrokerState {
@@ -107,6 +109,7 @@ export class NatsBroker implements Broker {
   async subscribe(topics: readonly string[]): Promise<void> {
     let added = false;
     for (const topic of topics) {
+      if (!isTopic(topic)) throw new Error(`not a topic: ${topic}`); // a wildcard would subscribe to far more
       if (this.subs.has(topic)) continue;
       this.subs.set(topic, this.nc ? this.subscribeOne(this.nc, topic) : null);
       added = true;
@@ -165,7 +168,7 @@ export class NatsBroker implements Broker {
   }
 
   private async connectLoop(): Promise<void> {
-    const list = parseNatsUrl(this.options.url);
+    const list = this.servers;
     const opts: NodeConnectionOptions = {
       servers: list.servers,
       name: this.options.name ?? 'chat-backend',
@@ -202,8 +205,7 @@ export class NatsBroker implements Broker {
 
   /** Follows the client's status: down on disconnect, up once a round trip after reconnecting proves the resubscriptions. */
   private async watch(nc: NatsConnection): Promise<void> {
-    const closed = nc.closed().then((err) => ({ type: 'closed' as const, err }));
-    void closed.then(({ err }) => {
+    void nc.closed().then((err) => {
       if (this.nc !== nc || this.status.isClosed) return;
       this.nc = null;
       this.status.down(err ? this.describe(err) : 'connection closed');
