@@ -66,7 +66,7 @@ export interface NatsOptions {
   readonly port?: number;
 }
 
-/** One nats-server; its payload limit is raised to 2 MiB so tests can send what a client must refuse. */
+/** One nats-server; its payload limit is raised to 2 MiB, so tests can send payloads the adapter must reject. */
 export async function startNats(options: NatsOptions = {}): Promise<BrokerServer> {
   const port = options.port ?? (await freePort());
   const auth = options.user ? `authorization { user: ${JSON.stringify(options.user)}, password: ${JSON.stringify(options.password ?? '')} }\n` : '';
