@@ -3,12 +3,14 @@ import type { Logger } from '../../../application/ports/services.js';
 import { isTopic, type Broker, type BrokerInbound, type BrokerState } from '../engine/broker.js';
 import { acceptInbound } from '../broker-common/inbound-check.js';
 import { ConnectionStatus, jitteredDelay, scrubCredentials } from '../broker-common/connection-status.js';
+import { parseNatsUrl, type NatsServerList } from './nats-url.js';
 
 export interface NatsBrokerOptions {
   /**
    * One server or several, comma-separated (a cluster): `nats://host:4222`,
-   * `nats://user:pass@host:4222`, `tls://host:4222`. The first user and
-   * password found are used for every server; `tls://` anywhere requires TLS.
+   * `nats://user:pass@host:4222`, `nats://token@host:4222`, `tls://host:4222`.
+   * The first credentials found are used for every server; `tls://` anywhere
+   * requires TLS.
    */
   readonly url: string;
   /** Subject prefix: topic `c.12` travels on `<prefix>.c.12`. */
@@ -22,35 +24,6 @@ export interface NatsBrokerOptions {
   readonly reconnectJitterMs?: number;
   /** Try the servers in the order listed instead of shuffled (shuffling spreads processes over a cluster). @default false */
   readonly noRandomize?: boolean;
-}
-
-interface ServerList {
-  readonly servers: string[];
-  readonly user?: string;
-  readonly pass?: string;
-  readonly tls: boolean;
-}
-
-/** Splits the URL list into what the client takes: host:port entries without credentials, and the credentials apart. */
-export function parseNatsUrl(url: string): ServerList {
-  let user: string | undefined;
-  let pass: string | undefined;
-  let tls = false;
-  const servers = url
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => {
-      const u = new URL(s.includes('://') ? s : `nats://${s}`);
-      if (u.protocol === 'tls:') tls = true;
-      if (user === undefined && u.username) {
-        user = decodeURIComponent(u.username);
-        pass = decodeURIComponent(u.password);
-      }
-      return `${u.hostname}:${u.port || '4222'}`;
-    });
-  if (servers.length === 0) throw new Error('NATS URL lists no server');
-  return { servers, user, pass, tls };
 }
 
 /**
@@ -69,7 +42,7 @@ export class NatsBroker implements Broker {
   private readonly log: Logger;
   private readonly subs = new Map<string, Subscription | null>();
   private readonly subjectPrefix: string;
-  private readonly servers: ServerList;
+  private readonly servers: NatsServerList;
   private nc: NatsConnection | null = null;
   private inbound: BrokerInbound | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -174,6 +147,7 @@ export class NatsBroker implements Broker {
       name: this.options.name ?? 'chat-backend',
       user: list.user,
       pass: list.pass,
+      token: list.token,
       noEcho: false,
       noRandomize: this.options.noRandomize ?? false,
       maxReconnectAttempts: -1,
