@@ -160,6 +160,7 @@ describe.each(kinds)('$name broker', (kind) => {
     await eventually(() => sub.inbound.events.includes('down') && pub.inbound.events.includes('down'));
     expect(sub.broker.state).toMatchObject({ state: 'down', outages: 1 });
     await pub.broker.publish('c.1', 'lost while down'); // must not throw or hang
+    await eventually(() => (pub.broker as NatsBroker | RedisBroker).publishFailures === 1); // counted (Redis: once its client refused it)
     await sub.broker.subscribe(['c.9']); // made while down: in place by `up`
     await server.restart();
     await eventually(() => sub.broker.state.state === 'up' && pub.broker.state.state === 'up');

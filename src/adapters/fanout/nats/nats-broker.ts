@@ -61,6 +61,11 @@ export class NatsBroker implements Broker {
     return this.status.state;
   }
 
+  /** Publishes made while the broker was away (lost, or at risk of it): for metrics. */
+  get publishFailures(): number {
+    return this.status.publishFailures;
+  }
+
   async start(inbound: BrokerInbound): Promise<void> {
     this.inbound = inbound;
     this.status.attach(inbound);
