@@ -17,8 +17,8 @@ interface Kind {
   broker(url: string, logger?: Logger): Broker;
   /** The wire name of a topic under the prefix `chat`. */
   wireName(topic: string): string;
-  /** Publishes raw bytes with a plain client, bypassing the adapter. */
-  rawPublish(url: string, items: ReadonlyArray<[name: string, bytes: Uint8Array]>): Promise<void>;
+  /** A plain client, bypassing the adapter: `publish` sends at once, in call order; `close` waits for what was sent. */
+  rawClient(url: string): Promise<{ publish(name: string, bytes: Uint8Array): void; close(): Promise<void> }>;
 }
 
 const kinds: Kind[] = [
@@ -27,11 +27,9 @@ const kinds: Kind[] = [
     start: startNats,
     broker: (url, logger = silentLogger) => new NatsBroker({ url, prefix: 'chat', logger, reconnectWaitMs: 100, reconnectJitterMs: 100 }),
     wireName: (topic) => `chat.${topic}`,
-    rawPublish: async (url, items) => {
+    rawClient: async (url) => {
       const nc = await natsConnect({ servers: url.replace('nats://', '') });
-      for (const [subject, bytes] of items) nc.publish(subject, bytes);
-      await nc.flush();
-      await nc.close();
+      return { publish: (subject, bytes) => nc.publish(subject, bytes), close: async () => (await nc.flush(), await nc.close()) };
     },
   },
   {
@@ -39,11 +37,10 @@ const kinds: Kind[] = [
     start: startRedis,
     broker: (url, logger = silentLogger) => new RedisBroker({ url, prefix: 'chat', logger, retryMs: 50, maxRetryMs: 300 }),
     wireName: (topic) => `chat:${topic.replaceAll('.', ':')}`,
-    rawPublish: async (url, items) => {
+    rawClient: async (url) => {
       const client = createClient({ url });
       await client.connect();
-      for (const [channel, bytes] of items) await client.sPublish(channel, Buffer.from(bytes));
-      await client.close();
+      return { publish: (channel, bytes) => void client.sPublish(channel, Buffer.from(bytes)), close: () => client.close() };
     },
   },
 ];
@@ -163,6 +160,7 @@ describe.each(kinds)('$name broker', (kind) => {
     await eventually(() => sub.inbound.events.includes('down') && pub.inbound.events.includes('down'));
     expect(sub.broker.state).toMatchObject({ state: 'down', outages: 1 });
     await pub.broker.publish('c.1', 'lost while down'); // must not throw or hang
+    await eventually(() => (pub.broker as NatsBroker | RedisBroker).publishFailures === 1); // counted (Redis: once its client refused it)
     await sub.broker.subscribe(['c.9']); // made while down: in place by `up`
     await server.restart();
     await eventually(() => sub.broker.state.state === 'up' && pub.broker.state.state === 'up');
@@ -177,6 +175,23 @@ describe.each(kinds)('$name broker', (kind) => {
       { topic: 'c.9', payload: 'new topic' },
       { topic: 'c.1', payload: 'own' },
     ]);
+  });
+
+  it('reports up after a restart only once its 10,000 subscriptions are back: a publish sent the instant up is reported arrives', async () => {
+    const server = await kind.start();
+    const sub = await up(kind, server.url);
+    const topics = Array.from({ length: 10_000 }, (_, i) => `c.${i + 1000}`);
+    await sub.broker.subscribe(topics);
+    await server.kill();
+    await eventually(() => sub.inbound.events.includes('down'));
+    await server.restart();
+    // Connected before the broker's first reconnect attempt (at least 100 ms away), so it is ready when `up` comes.
+    const raw = await kind.rawClient(server.url);
+    sub.inbound.onUp = () => raw.publish(kind.wireName('c.10999'), bytes('sent on up'));
+    await eventually(() => sub.inbound.messages.length === 1);
+    await raw.close();
+    expect(sub.inbound.events).toEqual(['up', 'down', 'up']);
+    expect(sub.inbound.messages).toEqual([{ topic: 'c.10999', payload: 'sent on up' }]);
   });
 
   it('starts at once with the server not running yet, and goes up with its subscriptions when the server starts', async () => {
@@ -196,18 +211,33 @@ describe.each(kinds)('$name broker', (kind) => {
     expect(sub.inbound.messages).toEqual([{ topic: 'c.1', payload: 'hello' }]);
   });
 
+  it('closes promptly while the server was never reachable, and stays closed', async () => {
+    const url = kind.name === 'nats' ? `nats://127.0.0.1:${await freePort()}` : `redis://127.0.0.1:${await freePort()}/`;
+    const { broker } = await started(kind, url);
+    await broker.subscribe(['c.1']);
+    await broker.close();
+    expect(broker.state.state).toBe('closed');
+  });
+
+  it('refuses to subscribe to anything but a topic (a wildcard would follow every conversation)', async () => {
+    const server = await kind.start();
+    const { broker } = await up(kind, server.url);
+    await expect(broker.subscribe(['c.*'])).rejects.toThrow('not a topic');
+    await expect(broker.subscribe(['c.1', 'chat.>'])).rejects.toThrow('not a topic');
+  });
+
   it('rejects junk bytes and oversized payloads, ignores foreign names under the prefix, and keeps delivering', async () => {
     const server = await kind.start();
     const sub = await up(kind, server.url);
     await sub.broker.subscribe(['c.1', 'all']);
-    await kind.rawPublish(server.url, [
-      [kind.wireName('c.1'), new Uint8Array([0xff, 0xfe, 0x7b])],
-      [kind.wireName('c.1'), new Uint8Array(1024 * 1024 + 1).fill(0x61)],
-      [kind.wireName('c.0'), bytes('{}')],
-      [kind.wireName('x.1'), bytes('{}')],
-      [`${kind.wireName('c.1')}${kind.name === 'nats' ? '.' : ':'}extra`, bytes('{}')],
-      [kind.wireName('all'), bytes('{"ok":1}')],
-    ]);
+    const raw = await kind.rawClient(server.url);
+    raw.publish(kind.wireName('c.1'), new Uint8Array([0xff, 0xfe, 0x7b]));
+    raw.publish(kind.wireName('c.1'), new Uint8Array(1024 * 1024 + 1).fill(0x61));
+    raw.publish(kind.wireName('c.0'), bytes('{}'));
+    raw.publish(kind.wireName('x.1'), bytes('{}'));
+    raw.publish(`${kind.wireName('c.1')}${kind.name === 'nats' ? '.' : ':'}extra`, bytes('{}'));
+    raw.publish(kind.wireName('all'), bytes('{"ok":1}'));
+    await raw.close();
     await eventually(() => sub.inbound.messages.length === 1);
     expect(sub.inbound.messages).toEqual([{ topic: 'all', payload: '{"ok":1}' }]);
     expect(sub.inbound.rejections).toEqual(['payload not UTF-8', 'payload too large']);

@@ -66,7 +66,7 @@ export interface NatsOptions {
   readonly port?: number;
 }
 
-/** One nats-server; its payload limit is raised to 2 MiB so tests can send what a client must refuse. */
+/** One nats-server; its payload limit is raised to 2 MiB, so tests can send payloads the adapter must reject. */
 export async function startNats(options: NatsOptions = {}): Promise<BrokerServer> {
   const port = options.port ?? (await freePort());
   const auth = options.user ? `authorization { user: ${JSON.stringify(options.user)}, password: ${JSON.stringify(options.password ?? '')} }\n` : '';
@@ -215,6 +215,8 @@ export class RecordingInbound implements BrokerInbound {
   readonly messages: Array<{ topic: string; payload: string }> = [];
   readonly events: Array<'up' | 'down'> = [];
   readonly rejections: string[] = [];
+  /** Runs inside `up`, before the broker does anything else. */
+  onUp: (() => void) | null = null;
 
   message(topic: string, payload: string): void {
     this.messages.push({ topic, payload });
@@ -224,6 +226,7 @@ export class RecordingInbound implements BrokerInbound {
   }
   up(): void {
     this.events.push('up');
+    this.onUp?.();
   }
   rejected(reason: string): void {
     this.rejections.push(reason);

@@ -1,14 +1,16 @@
 import { connect, type NatsConnection, type NodeConnectionOptions, type Subscription, type Msg } from '@nats-io/transport-node';
 import type { Logger } from '../../../application/ports/services.js';
-import type { Broker, BrokerInbound, BrokerState } from '../engine/broker.js';
+import { isTopic, type Broker, type BrokerInbound, type BrokerState } from '../engine/broker.js';
 import { acceptInbound } from '../broker-common/inbound-check.js';
 import { ConnectionStatus, jitteredDelay, scrubCredentials } from '../broker-common/connection-status.js';
+import { parseNatsUrl, type NatsServerList } from './nats-url.js';
 
 export interface NatsBrokerOptions {
   /**
    * One server or several, comma-separated (a cluster): `nats://host:4222`,
-   * `nats://user:pass@host:4222`, `tls://host:4222`. The first user and
-   * password found are used for every server; `tls://` anywhere requires TLS.
+   * `nats://user:pass@host:4222`, `nats://token@host:4222`, `tls://host:4222`.
+   * The first credentials found are used for every server; `tls://` anywhere
+   * requires TLS.
    */
   readonly url: string;
   /** Subject prefix: topic `c.12` travels on `<prefix>.c.12`. */
@@ -22,35 +24,6 @@ export interface NatsBrokerOptions {
   readonly reconnectJitterMs?: number;
   /** Try the servers in the order listed instead of shuffled (shuffling spreads processes over a cluster). @default false */
   readonly noRandomize?: boolean;
-}
-
-interface ServerList {
-  readonly servers: string[];
-  readonly user?: string;
-  readonly pass?: string;
-  readonly tls: boolean;
-}
-
-/** Splits the URL list into what the client takes: host:port entries without credentials, and the credentials apart. */
-export function parseNatsUrl(url: string): ServerList {
-  let user: string | undefined;
-  let pass: string | undefined;
-  let tls = false;
-  const servers = url
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => {
-      const u = new URL(s.includes('://') ? s : `nats://${s}`);
-      if (u.protocol === 'tls:') tls = true;
-      if (user === undefined && u.username) {
-        user = decodeURIComponent(u.username);
-        pass = decodeURIComponent(u.password);
-      }
-      return `${u.hostname}:${u.port || '4222'}`;
-    });
-  if (servers.length === 0) throw new Error('NATS URL lists no server');
-  return { servers, user, pass, tls };
 }
 
 /**
@@ -69,6 +42,7 @@ export class NatsBroker implements Broker {
   private readonly log: Logger;
   private readonly subs = new Map<string, Subscription | null>();
   private readonly subjectPrefix: string;
+  private readonly servers: NatsServerList;
   private nc: NatsConnection | null = null;
   private inbound: BrokerInbound | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -80,10 +54,16 @@ export class NatsBroker implements Broker {
     this.log = options.logger.child({ component: 'broker', broker: 'nats' });
     this.status = new ConnectionStatus('nats', options.url, this.log);
     this.subjectPrefix = `${options.prefix}.`;
+    this.servers = parseNatsUrl(options.url); // a malformed URL fails here, at start-up, not in the background
   }
 
   get state(): BrokerState {
     return this.status.state;
+  }
+
+  /** Publishes made while the broker was away (lost, or at risk of it): for metrics. */
+  get publishFailures(): number {
+    return this.status.publishFailures;
   }
 
   async start(inbound: BrokerInbound): Promise<void> {
@@ -107,6 +87,7 @@ export class NatsBroker implements Broker {
   async subscribe(topics: readonly string[]): Promise<void> {
     let added = false;
     for (const topic of topics) {
+      if (!isTopic(topic)) throw new Error(`not a topic: ${topic}`); // a wildcard would subscribe to far more
       if (this.subs.has(topic)) continue;
       this.subs.set(topic, this.nc ? this.subscribeOne(this.nc, topic) : null);
       added = true;
@@ -165,12 +146,13 @@ export class NatsBroker implements Broker {
   }
 
   private async connectLoop(): Promise<void> {
-    const list = parseNatsUrl(this.options.url);
+    const list = this.servers;
     const opts: NodeConnectionOptions = {
       servers: list.servers,
       name: this.options.name ?? 'chat-backend',
       user: list.user,
       pass: list.pass,
+      token: list.token,
       noEcho: false,
       noRandomize: this.options.noRandomize ?? false,
       maxReconnectAttempts: -1,
@@ -202,8 +184,7 @@ export class NatsBroker implements Broker {
 
   /** Follows the client's status: down on disconnect, up once a round trip after reconnecting proves the resubscriptions. */
   private async watch(nc: NatsConnection): Promise<void> {
-    const closed = nc.closed().then((err) => ({ type: 'closed' as const, err }));
-    void closed.then(({ err }) => {
+    void nc.closed().then((err) => {
       if (this.nc !== nc || this.status.isClosed) return;
       this.nc = null;
       this.status.down(err ? this.describe(err) : 'connection closed');

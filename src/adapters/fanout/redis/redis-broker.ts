@@ -1,6 +1,6 @@
 import { createClient } from 'redis';
 import type { Logger } from '../../../application/ports/services.js';
-import type { Broker, BrokerInbound, BrokerState } from '../engine/broker.js';
+import { isTopic, type Broker, type BrokerInbound, type BrokerState } from '../engine/broker.js';
 import { acceptInbound } from '../broker-common/inbound-check.js';
 import { ConnectionStatus, jitteredDelay, scrubCredentials } from '../broker-common/connection-status.js';
 
@@ -73,6 +73,11 @@ export class RedisBroker implements Broker {
     return this.status.state;
   }
 
+  /** Publishes made while the broker was away (lost, or at risk of it): for metrics. */
+  get publishFailures(): number {
+    return this.status.publishFailures;
+  }
+
   async start(inbound: BrokerInbound): Promise<void> {
     this.inbound = inbound;
     this.status.attach(inbound);
@@ -89,6 +94,7 @@ export class RedisBroker implements Broker {
   }
 
   async subscribe(topics: readonly string[]): Promise<void> {
+    for (const t of topics) if (!isTopic(t)) throw new Error(`not a topic: ${t}`);
     const added = topics.filter((t) => !this.topics.has(t));
     for (const t of added) this.topics.add(t);
     if (added.length === 0 || !this.subscribedOnce) return;
