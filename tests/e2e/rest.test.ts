@@ -94,7 +94,11 @@ describe('HTTP errors', () => {
 
   it('serves liveness and readiness without auth', async () => {
     expect((await server.http.get('/healthz')).body).toEqual({ status: 'ok' });
-    expect((await server.http.get('/readyz')).body).toMatchObject({ status: 'ready', database: 'up', fanout: { state: 'listening' } });
+    expect((await server.http.get('/readyz')).body).toMatchObject({
+      status: 'ready',
+      database: 'up',
+      fanout: { state: 'live', broker: { broker: 'postgres', state: 'up' } },
+    });
   });
 });
 
