@@ -74,6 +74,11 @@ export class ConnectionRegistry implements LocalDelivery {
     return n;
   }
 
+  /** Before `add`: resolves once the fan-out delivers everything committed from now on in these conversations here. */
+  prepare(conversationIds: readonly number[]): Promise<void> {
+    return this.interest ? this.interest.prepare(conversationIds) : Promise.resolve();
+  }
+
   /** A mark to pass to `add` for a connection whose conversations are about to be read. */
   mark(): number {
     return this.changeSeq;

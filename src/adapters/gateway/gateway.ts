@@ -181,7 +181,7 @@ export class Gateway {
     };
     return this.track(
       this.useCases.openConnection.execute(token).then(
-        (opened): Admitted | Refused => {
+        (opened): Admitted | Refused | Promise<Admitted> => {
           done();
           if (!opened.ok) {
             o.telemetry.upgradeRefused('unauthorized');
@@ -193,7 +193,9 @@ export class Gateway {
             o.telemetry.limited('connections-per-user');
             return tooMany(`At most ${o.maxConnectionsPerUser} connections per user`);
           }
-          return { ok: true, actor, sessionId, conversationIds, mark, clientAddress: address };
+          const admitted: Admitted = { ok: true, actor, sessionId, conversationIds, mark, clientAddress: address };
+          // Messages committed from here on reach the connection, whichever process writes them.
+          return this.registry.prepare(conversationIds).then(() => admitted);
         },
         (error: unknown) => {
           done();

@@ -126,6 +126,11 @@ export interface LocalDelivery {
  * connection): brokers that route by interest subscribe by it.
  */
 export interface InterestListener {
+  /**
+   * Before a connection starts following these conversations: resolves once
+   * everything committed in them from now on is sure to reach it.
+   */
+  prepare(conversationIds: readonly number[]): Promise<void>;
   conversationFollowed(conversationId: number): void;
   conversationUnfollowed(conversationId: number): void;
   userArrived(userId: number): void;

@@ -136,6 +136,10 @@ export class FanoutEngine implements Broadcaster, BrokerInbound, InterestListene
   private users = 0;
   /** Interest routing: the latest ids seen ahead of a conversation's cursor at the last check. */
   private suspects = new Map<number, number>();
+  /** Interest routing: the conversations this process's connections follow. */
+  private readonly following = new Set<number>();
+  /** Interest routing: baselines being read for conversations about to be followed. */
+  private readonly preparing = new Map<number, Promise<void>>();
 
   constructor(private readonly options: FanoutEngineOptions) {
     this.broker = options.broker;
@@ -245,7 +249,17 @@ export class FanoutEngine implements Broadcaster, BrokerInbound, InterestListene
       if (!group) groups.set(key, (group = { conversation: c.conversationId, added: c.added, users: [] }));
       group.users.push(c.userId);
     }
-    await Promise.all([...groups.values()].map((g) => this.publish(TOPIC_ALL, encodeMembership(this.options.nodeId, g.conversation, g.users, g.added))));
+    // Interest routing: a process that starts following a conversation for this change delivers what comes after its head now.
+    const added = [...groups.values()].filter((g) => g.added).map((g) => g.conversation);
+    const heads = this.bySequence === 'conversation' && added.length > 0 ? await this.latestOrNone(added) : null;
+    await Promise.all(
+      [...groups.values()].map((g) =>
+        this.publish(
+          TOPIC_ALL,
+          encodeMembership(this.options.nodeId, g.conversation, g.users, g.added, g.added && heads ? (heads.get(g.conversation) ?? 0) : null),
+        ),
+      ),
+    );
   }
 
   /** This process's caches forget at once (so its next request is refused), then every process is told. */
@@ -392,6 +406,11 @@ export class FanoutEngine implements Broadcaster, BrokerInbound, InterestListene
       case 'u':
         return delivery.sendToUser(n.user, n.event, n.dataJson);
       case 'p':
+        // Opened at the head announced with the change, before the change makes anyone here follow it.
+        if (n.added && n.head !== null && this.bySequence === 'conversation' && !this.sequencer.has(n.conversation)) {
+          this.sequencer.openHeld(n.conversation, n.head);
+          this.expireUnfollowed([n.conversation]);
+        }
         for (const change of membershipChanges(n)) {
           for (const observer of this.options.observers) observer.membershipChanged?.(change);
           delivery.membership(change);
@@ -443,8 +462,57 @@ export class FanoutEngine implements Broadcaster, BrokerInbound, InterestListene
 
   // ------------------------------------------------------------ interest
 
+  /**
+   * Called before connections start following these conversations: for those
+   * this process does not follow yet, the latest ids are read now, so that
+   * everything committed from here on reaches the new followers (it is read
+   * back after subscribing). Resolves once the baselines are known.
+   */
+  async prepare(conversationIds: readonly number[]): Promise<void> {
+    if (this.bySequence === 'lane') return;
+    const waits: Array<Promise<void>> = [];
+    const fresh: number[] = [];
+    for (const id of conversationIds) {
+      const pending = this.preparing.get(id);
+      if (pending) waits.push(pending);
+      else if (!this.sequencer.has(id)) fresh.push(id);
+    }
+    if (fresh.length > 0) {
+      for (const id of fresh) this.sequencer.openHeld(id);
+      const read = this.latestOrNone(fresh).then((latest) => {
+        for (const id of fresh) {
+          this.preparing.delete(id);
+          // Unknown (the database did not answer): read again when subscribing.
+          if (latest) this.sequencer.openHeld(id, latest.get(id) ?? 0);
+        }
+      });
+      for (const id of fresh) this.preparing.set(id, read);
+      waits.push(read);
+      this.expireUnfollowed(fresh);
+    }
+    await Promise.all(waits);
+  }
+
+  /** Sequences opened for followers who never came (an upgrade that failed) are dropped after a while. */
+  private expireUnfollowed(ids: readonly number[]): void {
+    setTimeout(() => {
+      for (const id of ids) if (!this.following.has(id) && this.sequencer.opening(id)) this.sequencer.drop(id);
+    }, 30_000).unref();
+  }
+
+  /** Latest ids (absent: no message yet), or null when the database cannot say. */
+  private async latestOrNone(ids: readonly number[]): Promise<Map<number, number> | null> {
+    try {
+      return await this.options.messages.latestIds(ids);
+    } catch (error) {
+      this.log.error({ err: error }, 'could not read the latest messages of conversations about to be followed');
+      return null;
+    }
+  }
+
   conversationFollowed(conversationId: number): void {
     if (this.bySequence === 'lane') return;
+    this.following.add(conversationId);
     this.toUnsubscribe.delete(conversationTopic(conversationId));
     this.toFollow.add(conversationId);
     this.scheduleSubscriptions();
@@ -453,6 +521,7 @@ export class FanoutEngine implements Broadcaster, BrokerInbound, InterestListene
   conversationUnfollowed(conversationId: number): void {
     if (this.bySequence === 'lane') return;
     this.toFollow.delete(conversationId);
+    this.following.delete(conversationId);
     this.sequencer.drop(conversationId);
     this.suspects.delete(conversationId);
     this.toUnsubscribe.add(conversationTopic(conversationId));
@@ -501,19 +570,26 @@ export class FanoutEngine implements Broadcaster, BrokerInbound, InterestListene
     try {
       if (drop.length > 0) await this.broker.unsubscribe(drop);
       if (users.length > 0) await this.broker.subscribe(users);
-      if (follow.length > 0) {
-        for (const id of follow) this.sequencer.openHeld(id);
-        let latest: Map<number, number>;
-        try {
-          latest = await this.options.messages.latestIds(follow);
-        } catch (error) {
-          // Read again by the catch-up below once the database answers.
-          this.log.error({ err: error }, 'could not read the latest messages of newly followed conversations');
-          latest = new Map();
+      // Conversations already delivered here need nothing; the others open at their baseline (read by `prepare`, or now).
+      const fresh = follow.filter((id) => this.following.has(id) && this.sequencer.cursorOf(id) === undefined);
+      if (fresh.length > 0) {
+        await Promise.all(fresh.flatMap((id) => this.preparing.get(id) ?? []));
+        for (const id of fresh) this.sequencer.openHeld(id);
+        const unknown = fresh.filter((id) => this.sequencer.baselineOf(id) === undefined);
+        if (unknown.length > 0) {
+          // Without the database, the sequences open where the first message finds them, and the periodic check fills the rest.
+          const latest = await this.latestOrNone(unknown);
+          if (latest) for (const id of unknown) this.sequencer.openHeld(id, latest.get(id) ?? 0);
         }
-        await this.broker.subscribe(follow.map(conversationTopic));
-        const since = await this.committedSince(follow, latest);
-        for (const id of follow) this.sequencer.release(id, latest.get(id) ?? 0, since.get(id) ?? []);
+        let since = new Map<number, Message[]>();
+        try {
+          await this.broker.subscribe(fresh.map(conversationTopic));
+          since = await this.committedSince(fresh, new Map(fresh.map((id) => [id, this.sequencer.baselineOf(id) ?? 0])));
+        } catch (error) {
+          this.log.error({ err: error }, 'could not open newly followed conversations; the periodic check reads what they miss');
+        } finally {
+          for (const id of fresh) this.sequencer.release(id, since.get(id) ?? []);
+        }
       }
     } catch (error) {
       this.log.error({ err: error }, 'could not change fan-out subscriptions');

@@ -30,8 +30,12 @@ export type Notification =
   | { readonly t: 'c'; readonly conversations: readonly number[]; readonly event: PushEvent; readonly except: number | null; readonly dataJson: string }
   /** An event for one user's connections. */
   | { readonly t: 'u'; readonly user: number; readonly event: PushEvent; readonly dataJson: string }
-  /** Users joining or leaving one conversation. */
-  | { readonly t: 'p'; readonly conversation: number; readonly users: readonly number[]; readonly added: boolean }
+  /**
+   * Users joining or leaving one conversation; `head`, with brokers routing by
+   * interest, is the conversation's latest message id when the change was
+   * announced: a process that starts following it delivers what comes after.
+   */
+  | { readonly t: 'p'; readonly conversation: number; readonly users: readonly number[]; readonly added: boolean; readonly head: number | null }
   /**
    * A user's (or one session's) access ended or changed. Also written by the
    * users table's trigger (migration 20261128000300-sessions): `{"t":"a","n":"database","u":…,"s":null,"c":…}`.
@@ -51,8 +55,8 @@ export function encodeUserEvent(node: string, user: number, event: PushEvent, da
   return `${header('u', node)},"u":${user},"e":"${event}","d":${dataJson}}`;
 }
 
-export function encodeMembership(node: string, conversation: number, users: readonly number[], added: boolean): string {
-  return `${header('p', node)},"c":${conversation},"a":${added},"u":${JSON.stringify(users)}}`;
+export function encodeMembership(node: string, conversation: number, users: readonly number[], added: boolean, head: number | null = null): string {
+  return `${header('p', node)},"c":${conversation},"a":${added},"u":${JSON.stringify(users)}${head === null ? '' : `,"h":${head}`}}`;
 }
 
 export function encodeAccessChange(node: string, notice: AccessChangeNotice): string {
@@ -157,8 +161,8 @@ export function decode(raw: string): Notification | null {
       if (!isId(v.u) || !isPushEvent(v.e) || !isObject(v.d)) return null;
       return { t: 'u', user: v.u, event: v.e, dataJson: dataOf(raw) };
     case 'p':
-      if (!isId(v.c) || typeof v.a !== 'boolean' || !Array.isArray(v.u) || !v.u.every(isId)) return null;
-      return { t: 'p', conversation: v.c, users: v.u as number[], added: v.a };
+      if (!isId(v.c) || typeof v.a !== 'boolean' || !Array.isArray(v.u) || !v.u.every(isId) || !(v.h === undefined || isIndex(v.h))) return null;
+      return { t: 'p', conversation: v.c, users: v.u as number[], added: v.a, head: (v.h as number | undefined) ?? null };
     case 'a':
       if (!isId(v.u) || !(v.s === null || (typeof v.s === 'string' && v.s.length <= 64)) || !ACCESS_CHANGES.includes(v.c as AccessChange)) return null;
       return { t: 'a', notice: { userId: v.u, sessionId: v.s as string | null, change: v.c as AccessChange } };

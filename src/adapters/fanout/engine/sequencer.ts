@@ -30,6 +30,8 @@ class Sequence {
   readonly after: Array<() => void> = [];
   /** Reading from the database (opening, a gap, a catch-up, rows by id): everything waits. */
   busy = false;
+  /** While opening: the latest id before this process followed it, once known. */
+  baseline: number | undefined;
   gapTimer: NodeJS.Timeout | null = null;
 }
 
@@ -80,21 +82,36 @@ export class Sequencer {
   }
 
   /** A sequence being opened: what arrives waits until `release`. */
-  openHeld(key: number): void {
-    if (this.sequences.has(key)) return;
-    const s = new Sequence();
-    s.busy = true;
-    this.sequences.set(key, s);
+  openHeld(key: number, baseline?: number): void {
+    let s = this.sequences.get(key);
+    if (!s) {
+      s = new Sequence();
+      s.busy = true;
+      this.sequences.set(key, s);
+    }
+    if (s.cursor < 0 && s.baseline === undefined) s.baseline = baseline;
+  }
+
+  /** Of a sequence being opened: the latest id before it was followed, if known. */
+  baselineOf(key: number): number | undefined {
+    return this.sequences.get(key)?.baseline;
+  }
+
+  /** Being opened (held until `release`). */
+  opening(key: number): boolean {
+    const s = this.sequences.get(key);
+    return s !== undefined && s.cursor < 0;
   }
 
   /**
-   * Opens a held sequence at `latest` (read before subscribing), delivering
-   * `since` (what committed after it, read after subscribing) first.
+   * Opens a held sequence at its baseline (read before subscribing),
+   * delivering `since` (what committed after it, read after subscribing) first.
    */
-  release(key: number, latest: number, since: readonly Message[]): void {
+  release(key: number, since: readonly Message[]): void {
     const s = this.sequences.get(key);
     if (!s || s.cursor >= 0) return;
-    s.cursor = latest;
+    // No baseline (the database did not answer): from the first batch that arrives.
+    s.cursor = s.baseline ?? Math.max(0, s.waiting[0]?.prev ?? 0);
     this.deliverAll(s, since);
     s.busy = false;
     this.drain(key, s);
