@@ -9,7 +9,7 @@
  *                    [--idle 20000] [--idle-workers 2] [--load-processes 2] [--out bench/results]
  *                    [--storm-clients 20000] [--storm-processes 0] [--storm-upgrades 6000] [--storm-in-flight 200]
  *                    [--storm-chatters 0.1] [--storm-rate 0.25] [--storm-timeout 0] [--storm-client-nice 10]
- *                    [--brokers postgres,nats,redis] [--broker-processes 2] [--brokers-rate 1000]
+ *                    [--brokers postgres,nats,redis] [--broker-processes 2] [--brokers-rate 500]
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,7 +63,7 @@ const { values: args } = parseArgs({
     'storm-client-nice': { type: 'string', default: '10' },
     brokers: { type: 'string', default: BROKER_NAMES.join(',') },
     'broker-processes': { type: 'string', default: '2' },
-    'brokers-rate': { type: 'string', default: '1000' },
+    'brokers-rate': { type: 'string', default: '500' },
   },
 });
 const selected = args

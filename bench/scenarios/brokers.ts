@@ -69,7 +69,25 @@ interface Part {
   readonly brokerCpuSeconds: number;
   readonly brokerOutBytes: number;
   readonly closedSockets: number;
+  /** Per process, from /readyz: conversations followed at the window's start (NATS, Redis), gaps read from the database and outages during it. */
+  readonly following: (number | null)[];
+  readonly gapsFilled: number[];
+  readonly outages: number[];
 }
+
+interface FanoutReadiness {
+  readonly fanout?: { readonly outages: number; readonly gapsFilled: number; readonly following?: { readonly conversations: number } };
+}
+
+/** Each process's fan-out state, as `GET /readyz` reports it. */
+const readiness = (ports: readonly number[]) =>
+  Promise.all(
+    ports.map(async (port) => {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as FanoutReadiness;
+      if (!body.fanout) throw new Error(`/readyz on port ${port} has no fan-out state`);
+      return body.fanout;
+    }),
+  );
 
 /**
  * The ports of the database connections that LISTEN (application_name
@@ -105,6 +123,8 @@ async function measure(ctx: BenchContext, setup: Setup, spec: Pick<Parameters<ty
   let brokerCpuSeconds = 0;
   let outStart = 0;
   let brokerOutBytes = NaN;
+  let before: Awaited<ReturnType<typeof readiness>> = [];
+  let after: Awaited<ReturnType<typeof readiness>> = [];
   const brokerPid = setup.brokerServer?.pid ?? null;
   const result = await drive({
     url: `ws://127.0.0.1:${setup.ports[0]}/ws`,
@@ -116,6 +136,7 @@ async function measure(ctx: BenchContext, setup: Setup, spec: Pick<Parameters<ty
     ...spec,
     window: {
       begin: async () => {
+        before = await readiness(setup.ports);
         fanout.begin();
         readStart = pids.map(readChars);
         cpuStart = brokerPid === null ? 0 : ownCpuSeconds(brokerPid);
@@ -126,10 +147,21 @@ async function measure(ctx: BenchContext, setup: Setup, spec: Pick<Parameters<ty
         readBytes = pids.map((p, i) => readChars(p) - readStart[i]!);
         brokerCpuSeconds = brokerPid === null ? NaN : ownCpuSeconds(brokerPid) - cpuStart;
         brokerOutBytes = setup.brokerServer ? (await setup.brokerServer.sentBytes()) - outStart : NaN;
+        after = await readiness(setup.ports);
       },
     },
   });
-  return { drive: result, fanoutBytes, readBytes, brokerCpuSeconds, brokerOutBytes, closedSockets: fanout.closed };
+  return {
+    drive: result,
+    fanoutBytes,
+    readBytes,
+    brokerCpuSeconds,
+    brokerOutBytes,
+    closedSockets: fanout.closed,
+    following: before.map((f) => f.following?.conversations ?? null),
+    gapsFilled: after.map((f, i) => f.gapsFilled - before[i]!.gapsFilled),
+    outages: after.map((f, i) => f.outages - before[i]!.outages),
+  };
 }
 
 const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
@@ -169,8 +201,12 @@ function remarks(parts: readonly Part[]): string[] {
     out.push(
       `fan-out in per process: ${p.fanoutBytes.map((b) => `${(b / 1024 / r.seconds).toFixed(1)}`).join(', ')} KB/s; read per process: ${p.readBytes
         .map((b) => `${(b / 1024 / r.seconds).toFixed(1)}`)
-        .join(', ')} KB/s`,
+        .join(', ')} KB/s${p.following.every((f) => f !== null) ? `; conversations followed per process: ${p.following.join(', ')}` : ''}`,
     );
+    const gaps = p.gapsFilled.reduce((a, b) => a + b, 0);
+    if (gaps > 0) out.push(`${gaps} batches read from the database because their publish was late or lost (per process: ${p.gapsFilled.join(', ')})`);
+    const outages = p.outages.reduce((a, b) => a + b, 0);
+    if (outages > 0) out.push(`${outages} broker outages during the window`);
     if (r.errors > 0) out.push(`${r.errors} errors (${JSON.stringify(r.errorCodes)})`);
     if (r.failedConnections > 0) out.push(`${r.failedConnections} clients failed to connect`);
     if (p.closedSockets > 0) out.push(`${p.closedSockets} fan-out connection(s) closed during the window: their bytes after its start are missing`);
@@ -282,7 +318,12 @@ export async function brokers(ctx: BenchContext): Promise<void> {
         label: label(b),
         figures: medianFigures(parts.map(figures)),
         remarks: remarks(parts),
-        detail: { fanoutBytesPerProcess: parts.map((p) => p.fanoutBytes), readBytesPerProcess: parts.map((p) => p.readBytes) },
+        detail: {
+          fanoutBytesPerProcess: parts.map((p) => p.fanoutBytes),
+          readBytesPerProcess: parts.map((p) => p.readBytes),
+          followingPerProcess: parts.map((p) => p.following),
+          gapsFilledPerProcess: parts.map((p) => p.gapsFilled),
+        },
       };
     });
   const { pairs, brokerProcesses: count, seconds, brokersRate: rate } = ctx.options;
