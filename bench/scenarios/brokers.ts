@@ -73,6 +73,10 @@ interface Part {
   readonly following: (number | null)[];
   readonly gapsFilled: number[];
   readonly outages: number[];
+  /** Seconds from the clients being connected until every process followed what its clients follow (NATS, Redis). */
+  readonly subscribedSeconds: number;
+  /** Set when that did not happen within 30 s. */
+  readonly unsubscribed: string | null;
 }
 
 interface FanoutReadiness {
@@ -107,6 +111,30 @@ async function listenPorts(url: string): Promise<Set<number>> {
   }
 }
 
+/** Per server port, how many distinct conversations its clients are in. */
+function conversationsPerPort(clients: readonly ClientSpec[], ports: readonly number[]): number[] {
+  return ports.map((port) => new Set(clients.filter((c) => c.url === `ws://127.0.0.1:${port}/ws`).map((c) => c.conversationId)).size);
+}
+
+/**
+ * With NATS or Redis, waits until each process follows exactly its clients'
+ * conversations (subscriptions are made after the connections open, and the
+ * previous part's are dropped after its clients leave). Resolves with the wait
+ * and what was still off when it gave up.
+ */
+async function followingSettled(ports: readonly number[], expected: readonly number[]): Promise<{ seconds: number; off: string | null }> {
+  const started = performance.now();
+  for (;;) {
+    const states = await readiness(ports);
+    if (states.every((f) => f.following === undefined)) return { seconds: 0, off: null };
+    const counts = states.map((f) => f.following?.conversations ?? 0);
+    const seconds = (performance.now() - started) / 1000;
+    if (counts.every((c, i) => c === expected[i])) return { seconds, off: null };
+    if (seconds > 30) return { seconds, off: `processes followed ${counts.join(', ')} conversations, expected ${expected.join(', ')}` };
+    await sleep(50);
+  }
+}
+
 /** Runs `drive` with every reading this scenario adds: fan-out bytes and read bytes per process, the broker's CPU and its own byte count. */
 async function measure(ctx: BenchContext, setup: Setup, spec: Pick<Parameters<typeof drive>[0], 'mode' | 'clients' | 'ratePerSender'>): Promise<Part> {
   const pids = setup.servers.map((s) => s.child.pid!);
@@ -125,6 +153,7 @@ async function measure(ctx: BenchContext, setup: Setup, spec: Pick<Parameters<ty
   let brokerOutBytes = NaN;
   let before: Awaited<ReturnType<typeof readiness>> = [];
   let after: Awaited<ReturnType<typeof readiness>> = [];
+  let settled: Awaited<ReturnType<typeof followingSettled>> = { seconds: NaN, off: null };
   const brokerPid = setup.brokerServer?.pid ?? null;
   const result = await drive({
     url: `ws://127.0.0.1:${setup.ports[0]}/ws`,
@@ -136,6 +165,7 @@ async function measure(ctx: BenchContext, setup: Setup, spec: Pick<Parameters<ty
     ...spec,
     window: {
       begin: async () => {
+        settled = await followingSettled(setup.ports, conversationsPerPort(spec.clients, setup.ports));
         before = await readiness(setup.ports);
         fanout.begin();
         readStart = pids.map(readChars);
@@ -161,8 +191,13 @@ async function measure(ctx: BenchContext, setup: Setup, spec: Pick<Parameters<ty
     following: before.map((f) => f.following?.conversations ?? null),
     gapsFilled: after.map((f, i) => f.gapsFilled - before[i]!.gapsFilled),
     outages: after.map((f, i) => f.outages - before[i]!.outages),
+    subscribedSeconds: settled.seconds,
+    unsubscribed: settled.off,
   };
 }
+
+/** drive's other load, less the broker process (which drive does not know of). */
+const otherCores = (p: Part) => p.drive.otherCores - (Number.isNaN(p.brokerCpuSeconds) ? 0 : p.brokerCpuSeconds / p.drive.seconds);
 
 const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
 
@@ -190,7 +225,7 @@ function figures(p: Part): Record<string, number> {
     errors: r.errors,
     failedConnections: r.failedConnections,
     loadGenMaxCores: r.loadGenMaxCores,
-    otherCores: r.otherCores,
+    otherCores: otherCores(p),
   };
 }
 
@@ -203,6 +238,8 @@ function remarks(parts: readonly Part[]): string[] {
         .map((b) => `${(b / 1024 / r.seconds).toFixed(1)}`)
         .join(', ')} KB/s${p.following.every((f) => f !== null) ? `; conversations followed per process: ${p.following.join(', ')}` : ''}`,
     );
+    if (p.unsubscribed) out.push(`subscriptions not settled after 30 s: ${p.unsubscribed}`);
+    else if (p.subscribedSeconds >= 0.05) out.push(`subscriptions settled ${p.subscribedSeconds.toFixed(1)} s after the clients connected`);
     const gaps = p.gapsFilled.reduce((a, b) => a + b, 0);
     if (gaps > 0) out.push(`${gaps} batches read from the database because their publish was late or lost (per process: ${p.gapsFilled.join(', ')})`);
     const outages = p.outages.reduce((a, b) => a + b, 0);
@@ -211,7 +248,7 @@ function remarks(parts: readonly Part[]): string[] {
     if (r.failedConnections > 0) out.push(`${r.failedConnections} clients failed to connect`);
     if (p.closedSockets > 0) out.push(`${p.closedSockets} fan-out connection(s) closed during the window: their bytes after its start are missing`);
     if (r.loadGenBottleneck) out.push('a load-generator process was above 0.9 core: the load generator may be the limit');
-    if (r.otherCores > OTHER_LOAD_WARNING) out.push(`other work on the machine took ${r.otherCores.toFixed(2)} cores during its run: its ratios are suspect`);
+    if (otherCores(p) > OTHER_LOAD_WARNING) out.push(`other work on the machine took ${otherCores(p).toFixed(2)} cores during its run: its ratios are suspect`);
   }
   return out;
 }
@@ -323,6 +360,7 @@ export async function brokers(ctx: BenchContext): Promise<void> {
           readBytesPerProcess: parts.map((p) => p.readBytes),
           followingPerProcess: parts.map((p) => p.following),
           gapsFilledPerProcess: parts.map((p) => p.gapsFilled),
+          subscribedSeconds: parts.map((p) => p.subscribedSeconds),
         },
       };
     });
