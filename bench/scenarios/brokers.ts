@@ -37,7 +37,7 @@ export const CROSS_METRICS: Metric[] = [
   { key: 'e2eP99', label: 'e2e p99 ms', digits: 1, better: 'lower' },
   ...CPU_METRICS,
   { key: 'fanoutBytesPerMsg', label: 'fan-out in B/msg/process', digits: 0, better: 'lower' },
-  { key: 'readBytesPerMsg', label: 'read B/msg/process', digits: 0, better: 'lower' },
+  { key: 'readBytesPerMsg', label: 'read() B/msg/process', digits: 0, better: 'lower' },
   ...TRAILING_METRICS,
 ];
 
@@ -48,7 +48,7 @@ export const SPREAD_METRICS: Metric[] = [
   ...CPU_METRICS,
   { key: 'fanoutKBps', label: 'fan-out in KB/s/process', digits: 1, better: 'lower' },
   { key: 'fanoutBytesPerMsg', label: 'fan-out in B/msg/process', digits: 0, better: 'lower' },
-  { key: 'readKBps', label: 'read KB/s/process', digits: 1, better: 'lower' },
+  { key: 'readKBps', label: 'read() KB/s/process', digits: 1, better: 'lower' },
   ...TRAILING_METRICS,
 ];
 
@@ -234,7 +234,7 @@ function remarks(parts: readonly Part[]): string[] {
   for (const p of parts) {
     const r = p.drive;
     out.push(
-      `fan-out in per process: ${p.fanoutBytes.map((b) => `${(b / 1024 / r.seconds).toFixed(1)}`).join(', ')} KB/s; read per process: ${p.readBytes
+      `fan-out in per process: ${p.fanoutBytes.map((b) => `${(b / 1024 / r.seconds).toFixed(1)}`).join(', ')} KB/s; read() per process: ${p.readBytes
         .map((b) => `${(b / 1024 / r.seconds).toFixed(1)}`)
         .join(', ')} KB/s${p.following.every((f) => f !== null) ? `; conversations followed per process: ${p.following.join(', ')}` : ''}`,
     );
@@ -370,8 +370,10 @@ export async function brokers(ctx: BenchContext): Promise<void> {
     'server µs/msg: CPU of every server process (/proc) per message delivered to its receiver; PG µs/msg: every process of the PostgreSQL cluster; ' +
     'broker µs/msg: the nats-server or redis-server process (none with PostgreSQL: it is the database); all: the three together. ' +
     "fan-out in: bytes the kernel received (tcp_info bytes_received) on each server process's fan-out sockets (its LISTEN connection, " +
-    'and its connections to the NATS or Redis server), averaged over the processes; read: /proc/<pid>/io rchar, every byte the process read from any ' +
-    "descriptor (clients' frames and database replies included); broker out: the broker's own count of bytes sent to all its clients (NATS /connz out_bytes, Redis total_net_output_bytes).";
+    'and its connections to the NATS or Redis server), averaged over the processes; read(): /proc/<pid>/io rchar, the bytes the process took in ' +
+    "through read()/readv()/pread() on any descriptor: Node's own sockets (database replies, the fan-out connections) and files, not the clients' frames " +
+    '(uWebSockets.js reads its sockets with recv(), which rchar does not count); ' +
+    "broker out: the broker's own count of bytes sent to all its clients (NATS /connz out_bytes, Redis total_net_output_bytes).";
   const cross = measured('cross');
   const spread = measured('spread');
   ctx.comparisons.push(
