@@ -109,10 +109,10 @@ export async function drive(spec: DriveSpec): Promise<DriveResult> {
     );
     const wall = (performance.now() - started) / 1000;
     const serverCpu = server.end();
-    await spec.window?.end();
     const postgresCpu = postgres ? postgres.end() : NaN;
     const peak = rss.end();
     const machine = machineBusySeconds() - machineBefore;
+    await spec.window?.end();
     const sum = (f: (r: WorkerReport) => number) => reports.reduce((s, r) => s + f(r), 0);
     const errorCodes: Record<string, number> = {};
     for (const r of reports) for (const [k, v] of Object.entries(r.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + v;

@@ -140,6 +140,9 @@ async function measure(ctx: BenchContext, setup: Setup, spec: Pick<Parameters<ty
   const pids = setup.servers.map((s) => s.child.pid!);
   const databasePort = Number(new URL(setup.url).port || 5432);
   const listening = await listenPorts(setup.url);
+  // One LISTEN connection per process whatever the broker; without them the fan-out bytes would silently miss PostgreSQL's.
+  if (listening.size < pids.length)
+    throw new Error(`${listening.size} LISTEN connections over TCP for ${pids.length} server processes: cannot count their bytes`);
   const fanout = new SocketBytesMeter(
     pids,
     (s) => (s.peerPort === databasePort && listening.has(s.localPort)) || (setup.brokerServer !== null && s.peerPort === setup.brokerServer.port),
