@@ -3,7 +3,7 @@
  * in the same run, on the same machine and PostgreSQL, and reports each figure
  * beside the floor's and as a ratio to it (docs/BENCHMARKS.md).
  *
- *   npm run bench -- [--scenarios closed-loop,fanout,memory,idle,cross,storm,unread] [--seconds 10] [--rounds 1]
+ *   npm run bench -- [--scenarios closed-loop,fanout,memory,idle,cross,storm,unread,brokers] [--seconds 10] [--rounds 1]
  *                    [--pairs 100] [--groups 10,100,1000] [--floor-lock on|off] [--server-env NAME=value ...]
  *                    [--memory-from 3000] [--memory-max 15000] [--memory-points 9] [--settle 5]
  *                    [--idle 20000] [--idle-workers 2] [--load-processes 2] [--out bench/results]
