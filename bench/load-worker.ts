@@ -35,6 +35,8 @@ export interface WorkerReport {
   errors: number;
   errorCodes: Record<string, number>;
   deliveries: number;
+  /** Deliveries of other members' messages. */
+  received: number;
   connected: number;
   failedConnections: number;
   ack: number[];
@@ -53,7 +55,7 @@ let spec: WorkerSpec;
 const clients: Client[] = [];
 const ack = new Reservoir();
 const e2e = new Reservoir();
-const report = { sent: 0, acked: 0, errors: 0, deliveries: 0, connected: 0, failedConnections: 0, errorCodes: {} as Record<string, number> };
+const report = { sent: 0, acked: 0, errors: 0, deliveries: 0, received: 0, connected: 0, failedConnections: 0, errorCodes: {} as Record<string, number> };
 let running = false;
 let cpuStart = process.cpuUsage();
 let wallStart = 0;
@@ -62,6 +64,7 @@ function onDelivery(me: ClientSpec, message: { sender_id: number; content: strin
   if (!running) return;
   report.deliveries += 1;
   if (message.sender_id === me.userId) return;
+  report.received += 1;
   const sentAt = Number(message.content.slice(1, message.content.indexOf('|')));
   if (sentAt > 0) e2e.add(now() - sentAt);
 }

@@ -3,12 +3,13 @@
  * in the same run, on the same machine and PostgreSQL, and reports each figure
  * beside the floor's and as a ratio to it (docs/BENCHMARKS.md).
  *
- *   npm run bench -- [--scenarios closed-loop,fanout,memory,idle,cross,storm,unread] [--seconds 10] [--rounds 1]
+ *   npm run bench -- [--scenarios closed-loop,fanout,memory,idle,cross,storm,unread,brokers] [--seconds 10] [--rounds 1]
  *                    [--pairs 100] [--groups 10,100,1000] [--floor-lock on|off] [--server-env NAME=value ...]
  *                    [--memory-from 3000] [--memory-max 15000] [--memory-points 9] [--settle 5]
  *                    [--idle 20000] [--idle-workers 2] [--load-processes 2] [--out bench/results]
  *                    [--storm-clients 20000] [--storm-processes 0] [--storm-upgrades 6000] [--storm-in-flight 200]
  *                    [--storm-chatters 0.1] [--storm-rate 0.25] [--storm-timeout 0] [--storm-client-nice 10]
+ *                    [--brokers postgres,nats,redis] [--broker-processes 2] [--brokers-rate 500]
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ import { postmasterPid } from './lib/process-stats.js';
 import { quiet } from './lib/seed.js';
 import { killAllServers } from './lib/server-process.js';
 import { comparisonJson, comparisonMarkdown, fmt } from './lib/yardstick.js';
+import { killAllBrokers } from './lib/broker-servers.js';
+import { BROKER_NAMES, brokers, type BrokerName } from './scenarios/brokers.js';
 import { cross, idle } from './scenarios/capacity.js';
 import { closedLoop } from './scenarios/closed-loop.js';
 import type { BenchContext, BenchOptions } from './scenarios/context.js';
@@ -31,7 +34,7 @@ import { storm } from './scenarios/storm.js';
 import { unread } from './scenarios/unread.js';
 import { killAllFleets } from './lib/storm-fleet.js';
 
-const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { 'closed-loop': closedLoop, fanout, memory, idle, cross, storm, unread };
+const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { 'closed-loop': closedLoop, fanout, memory, idle, cross, storm, unread, brokers };
 
 const { values: args } = parseArgs({
   options: {
@@ -58,6 +61,9 @@ const { values: args } = parseArgs({
     'storm-rate': { type: 'string', default: '0.25' },
     'storm-timeout': { type: 'string', default: '0' },
     'storm-client-nice': { type: 'string', default: '10' },
+    brokers: { type: 'string', default: BROKER_NAMES.join(',') },
+    'broker-processes': { type: 'string', default: '2' },
+    'brokers-rate': { type: 'string', default: '500' },
   },
 });
 const selected = args
@@ -67,6 +73,12 @@ const selected = args
 const unknown = selected.filter((s) => !SCENARIOS[s]);
 if (unknown.length > 0) {
   console.error(`Unknown scenario(s): ${unknown.join(', ')}. Known: ${Object.keys(SCENARIOS).join(', ')}`);
+  process.exit(64);
+}
+const brokerNames = args.brokers!.split(',').map((s) => s.trim());
+const unknownBrokers = brokerNames.filter((b) => !(BROKER_NAMES as readonly string[]).includes(b));
+if (unknownBrokers.length > 0 || brokerNames.length === 0) {
+  console.error(`Unknown broker(s): ${unknownBrokers.join(', ')}. Known: ${BROKER_NAMES.join(', ')}`);
   process.exit(64);
 }
 const options: BenchOptions = {
@@ -97,6 +109,9 @@ const options: BenchOptions = {
   stormRate: Number(args['storm-rate']),
   stormTimeout: Number(args['storm-timeout']),
   stormClientNice: Number(args['storm-client-nice']),
+  brokers: brokerNames as BrokerName[],
+  brokerProcesses: Math.max(2, Number(args['broker-processes'])),
+  brokersRate: Number(args['brokers-rate']),
 };
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -138,6 +153,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     console.error(`\n${signal}: stopping every server, client process and the database`);
     killAllServers();
     killAllFleets();
+    killAllBrokers();
     void (cleanup?.() ?? Promise.resolve()).finally(() => process.exit(130));
   });
 }
@@ -149,6 +165,7 @@ async function main(): Promise<void> {
   cleanup = async () => {
     killAllServers();
     killAllFleets();
+    killAllBrokers();
     const stop = stopDb;
     stopDb = null;
     await stop?.().catch(() => undefined);

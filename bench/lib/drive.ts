@@ -16,6 +16,8 @@ export interface DriveSpec extends Omit<WorkerSpec, 'clients' | 'url'> {
   readonly serverPids: () => number[];
   /** The postmaster of the benchmark's cluster, or null when its processes cannot be seen. */
   readonly postgresPid: number | null;
+  /** Further readings taken at the measured window's start and end (after connecting, before closing). */
+  readonly window?: { begin(): void | Promise<void>; end(): void | Promise<void> };
 }
 
 export interface DriveResult {
@@ -23,6 +25,8 @@ export interface DriveResult {
   readonly sentPerSecond: number;
   readonly ackedPerSecond: number;
   readonly deliveriesPerSecond: number;
+  /** `receiveMessage` frames at a member other than the sender. */
+  readonly received: number;
   readonly ack: ReturnType<typeof percentiles>;
   readonly e2e: ReturnType<typeof percentiles>;
   readonly errors: number;
@@ -81,13 +85,14 @@ export async function drive(spec: DriveSpec): Promise<DriveResult> {
     await Promise.all(
       workers.map((w, i) => {
         const ready = next(w, 'connected');
-        w.send({ type: 'connect', spec: { ...spec, serverPids: undefined, clients: groups[i] } });
+        w.send({ type: 'connect', spec: { ...spec, serverPids: undefined, window: undefined, clients: groups[i] } });
         return ready;
       }),
     );
     const server = new CpuMeter(spec.serverPids);
     const postgres = spec.postgresPid === null ? null : new CpuMeter(() => [spec.postgresPid!]);
     const rss = new PeakRss(spec.serverPids);
+    await spec.window?.begin();
     const started = performance.now();
     const machineBefore = machineBusySeconds();
     server.begin();
@@ -107,6 +112,7 @@ export async function drive(spec: DriveSpec): Promise<DriveResult> {
     const postgresCpu = postgres ? postgres.end() : NaN;
     const peak = rss.end();
     const machine = machineBusySeconds() - machineBefore;
+    await spec.window?.end();
     const sum = (f: (r: WorkerReport) => number) => reports.reduce((s, r) => s + f(r), 0);
     const errorCodes: Record<string, number> = {};
     for (const r of reports) for (const [k, v] of Object.entries(r.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + v;
@@ -118,6 +124,7 @@ export async function drive(spec: DriveSpec): Promise<DriveResult> {
       sentPerSecond: sum((r) => r.sent) / wall,
       ackedPerSecond: acked / wall,
       deliveriesPerSecond: deliveries / wall,
+      received: sum((r) => r.received),
       ack: percentiles(reports.flatMap((r) => r.ack)),
       e2e: percentiles(reports.flatMap((r) => r.e2e)),
       errors: sum((r) => r.errors),

@@ -29,6 +29,8 @@ export interface Comparison {
   readonly metrics: readonly Metric[];
   readonly floor: Measured;
   readonly subjects: readonly Measured[];
+  /** What the ratio table's header calls the yardstick. @default 'floor' */
+  readonly yardstick?: string;
 }
 
 /** Cores taken by other work during a measured run above which its figures are flagged. */
@@ -60,7 +62,7 @@ export function comparisonMarkdown(c: Comparison): string {
   ];
   const compared = c.metrics.filter((m) => !m.absoluteOnly);
   const rel = [
-    `| ${['× floor', ...compared.map((m) => `${m.label}${bound(m)}`)].join(' | ')} |`,
+    `| ${[`× ${c.yardstick ?? 'floor'}`, ...compared.map((m) => `${m.label}${bound(m)}`)].join(' | ')} |`,
     `|${'---|'.repeat(compared.length + 1)}`,
     ...c.subjects.map(
       (v) =>

@@ -34,6 +34,12 @@ export interface BenchOptions {
   readonly stormClientNice: number;
   /** Storm: how long to wait for one storm to be over, in seconds; 0 for 1.5 × its target. */
   readonly stormTimeout: number;
+  /** Brokers: the FANOUT values compared, the first being the yardstick. */
+  readonly brokers: ('postgres' | 'nats' | 'redis')[];
+  /** Brokers: server processes per broker. */
+  readonly brokerProcesses: number;
+  /** Brokers, part 2: messages per second offered over all senders. */
+  readonly brokersRate: number;
 }
 
 /** Figures without a floor beside them (scenarios the floor cannot play). */
