@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FanoutState } from '../../src/adapters/fanout/engine/fanout-engine.js';
 import type { Broadcaster, FanoutObserver, MembershipChange, MessageAppender } from '../../src/application/ports/fanout.js';
 import type { MessageDraft } from '../../src/domain/message.js';
 import { eventually } from '../support/eventually.js';
@@ -23,7 +24,39 @@ export interface FanoutFixture {
   readonly processes: readonly FanoutProcess[];
   /** A conversation (with real users, where the store needs them): its id and its members' ids. */
   conversation(members?: number): Promise<{ id: number; userIds: number[] }>;
+  /** Ways to break this fan-out, for the tests of what it recovers from (see ContractTraits). */
+  readonly faults?: FanoutFaults;
 }
+
+/** What a fixture's broker can be made to suffer. */
+export interface FanoutFaults {
+  /** The next message batch `processes[index]` publishes is lost, as when its broker connection drops between commit and publish. */
+  loseNextMessagePublish(index: number): void;
+  /** How many message publishes were lost that way so far. */
+  readonly lostPublishes: number;
+  /** The engines' wait for a batch's predecessor before reading it from the database. */
+  readonly gapWaitMs: number;
+  /** The engines' period of comparing followed conversations with the database. */
+  readonly checkMs: number;
+  /** SIGKILL of the broker server, then start it again on the same port. */
+  killBroker(): Promise<void>;
+  restartBroker(): Promise<void>;
+  /** Each process's fan-out state, as `/readyz` shows it. */
+  states(): FanoutState[];
+}
+
+/** What a broker is, so the contract runs the tests that apply to it (the others are skipped, named as such). */
+export interface ContractTraits {
+  /** Processes publish messages after they commit (NATS, Redis), so a publish can be lost: the database fills the gap. */
+  readonly publishesAfterCommit?: boolean;
+  /** The broker is a server of its own, which can be killed and restarted. */
+  readonly brokerServer?: boolean;
+}
+
+const faultsOf = (f: FanoutFixture): FanoutFaults => {
+  if (!f.faults) throw new Error('this fixture declares traits it offers no faults for');
+  return f.faults;
+};
 
 export const observing = (observed: MembershipChange[]): FanoutObserver => ({ membershipChanged: (c) => observed.push(c) });
 
@@ -47,11 +80,14 @@ const followAll = (f: FanoutFixture, conversationIds: readonly number[], userIds
  * every process following its conversation (or user) gets it once, in the
  * order it was sent.
  */
-export function broadcasterContract(name: string, fresh: () => Promise<FanoutFixture>) {
+export function broadcasterContract(name: string, fresh: () => Promise<FanoutFixture>, traits: ContractTraits = {}) {
   const received = (p: FanoutProcess, event: string, conversationId?: number) =>
     p.delivery.delivered.filter(
       (d) => d.kind === 'publish' && d.event === event && (conversationId === undefined || d.conversationIds.includes(conversationId)),
     );
+  /** The ids of the messages a process was handed in one conversation, in order. */
+  const messageIds = (p: FanoutProcess, conversationId: number) =>
+    received(p, 'receiveMessage', conversationId).map((d) => (d as { data: { id: number } }).data.id);
 
   describe(`${name}: broadcaster contract`, () => {
     it('announces each appended message once on every process, in append order, and a repeated client id not at all', async () => {
@@ -165,5 +201,78 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
         });
       }
     });
+
+    it.runIf(traits.publishesAfterCommit)(
+      'delivers a message whose publish was lost, once and in order, when the next message of its conversation shows the gap',
+      async () => {
+        const f = await fresh();
+        const faults = faultsOf(f);
+        const c = await f.conversation();
+        await followAll(f, [c.id]);
+        const [sender, receiver] = [f.processes[0]!, f.processes[1]!];
+        const send = async (content: string) => (await sender.appender.append(draft(c.id, c.userIds[0]!, content))).message!.id;
+        const first = await send('first');
+        await eventually(() => messageIds(receiver, c.id).includes(first));
+        faults.loseNextMessagePublish(0);
+        const lost = await send('lost');
+        const next = await send('next');
+        await eventually(() => messageIds(receiver, c.id).includes(next));
+        expect(faults.lostPublishes).toBe(1);
+        for (const p of f.processes) expect(messageIds(p, c.id)).toEqual([first, lost, next]);
+        expect(received(receiver, 'receiveMessage', c.id)[1]).toMatchObject({ data: { id: lost, content: 'lost' } });
+      },
+    );
+
+    it.runIf(traits.publishesAfterCommit)(
+      'delivers a message whose publish was lost and that nothing follows, once, within about twice the check period',
+      async () => {
+        const f = await fresh();
+        const faults = faultsOf(f);
+        const c = await f.conversation();
+        await followAll(f, [c.id]);
+        const [sender, receiver] = [f.processes[0]!, f.processes[1]!];
+        const send = async (content: string) => (await sender.appender.append(draft(c.id, c.userIds[0]!, content))).message!.id;
+        const first = await send('first');
+        await eventually(() => messageIds(receiver, c.id).includes(first));
+        faults.loseNextMessagePublish(0);
+        const started = Date.now();
+        const lost = await send('lost');
+        await eventually(() => messageIds(receiver, c.id).includes(lost), 5_000);
+        const tookMs = Date.now() - started;
+        expect(faults.lostPublishes).toBe(1);
+        // Two checks in a row must see the gap: up to two periods, plus two reads of the database.
+        expect(tookMs).toBeLessThan(2 * faults.checkMs + 300);
+        // Once: a later message arrives after it, and it is still there once.
+        const later = await send('later');
+        await eventually(() => messageIds(receiver, c.id).includes(later));
+        for (const p of f.processes) expect(messageIds(p, c.id)).toEqual([first, lost, later]);
+      },
+    );
+
+    it.runIf(traits.brokerServer)(
+      'replays the messages appended on both processes while the broker server was killed, once and in order, as it comes back',
+      async () => {
+        const f = await fresh();
+        const faults = faultsOf(f);
+        const c = await f.conversation();
+        await followAll(f, [c.id]);
+        const send = async (p: FanoutProcess, content: string) => (await p.appender.append(draft(c.id, c.userIds[0]!, content))).message!.id;
+        const sent = [await send(f.processes[0]!, 'before')];
+        await eventually(() => f.processes.every((p) => messageIds(p, c.id).includes(sent[0]!)));
+        const before = faults.states();
+        await faults.killBroker();
+        await eventually(() => faults.states().every((s) => s.state === 'down'));
+        for (let i = 0; i < 10; i++) sent.push(await send(f.processes[i % 2]!, `while down ${i}`));
+        await faults.restartBroker();
+        await eventually(() => faults.states().every((s, k) => s.state === 'live' && s.outages === before[k]!.outages + 1), 20_000);
+        // A last message once both are back: when it has arrived everywhere, so has anything that could be doubled.
+        sent.push(await send(f.processes[1]!, 'after'));
+        for (const p of f.processes) await eventually(() => messageIds(p, c.id).includes(sent.at(-1)!));
+        for (const p of f.processes) expect(messageIds(p, c.id)).toEqual(sent);
+        // Replayed by the catch-up before going live again, not left for a later gap to reveal.
+        expect(faults.states().map((s) => s.gapsFilled)).toEqual(before.map((s) => s.gapsFilled));
+      },
+      30_000,
+    );
   });
 }

@@ -1,11 +1,13 @@
 import type pg from 'pg';
 import type { Sequelize } from 'sequelize';
-import { afterAll } from 'vitest';
-import type { Broker } from '../../src/adapters/fanout/engine/broker.js';
+import { afterAll, beforeAll } from 'vitest';
+import type { Broker, BrokerInbound, BrokerState } from '../../src/adapters/fanout/engine/broker.js';
 import { FanoutEngine } from '../../src/adapters/fanout/engine/fanout-engine.js';
 import { encodeMessageChunks } from '../../src/adapters/fanout/engine/notification-codec.js';
 import { LocalBroker } from '../../src/adapters/fanout/local/local-broker.js';
+import { NatsBroker } from '../../src/adapters/fanout/nats/nats-broker.js';
 import { PgBroker } from '../../src/adapters/fanout/postgres/pg-broker.js';
+import { RedisBroker } from '../../src/adapters/fanout/redis/redis-broker.js';
 import { AnnouncingAppender } from '../../src/adapters/memory/announcing-appender.js';
 import { InMemoryConversationRepository } from '../../src/adapters/memory/in-memory-conversation-repository.js';
 import { InMemoryMessageRepository } from '../../src/adapters/memory/in-memory-message-repository.js';
@@ -17,6 +19,7 @@ import { SequelizeUserRepository } from '../../src/adapters/postgres/repositorie
 import { MessageWriter } from '../../src/adapters/postgres/write-path/message-writer.js';
 import { ensureLanes, laneCursors } from '../../src/adapters/postgres/write-path/write-lanes.js';
 import type { MembershipChange } from '../../src/application/ports/fanout.js';
+import { startNats, startRedis, stopBrokerServers, type BrokerServer } from '../support/brokers.js';
 import { migratedDatabase } from '../support/database.js';
 import { RecordingDelivery } from '../support/recording-delivery.js';
 import { silentLogger } from '../support/silent-logger.js';
@@ -26,6 +29,58 @@ const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
+
+let nats: BrokerServer;
+let redis: BrokerServer;
+beforeAll(async () => {
+  // First in the list, so stopped after every engine that uses them.
+  cleanups.push(stopBrokerServers);
+  [nats, redis] = await Promise.all([startNats(), startRedis()]);
+});
+
+/** A broker that loses the next message batch published once told to: the publish a process loses between commit and broker. */
+class LosingBroker implements Broker {
+  private armed = false;
+  lost = 0;
+
+  constructor(private readonly inner: Broker) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+  get routing(): Broker['routing'] {
+    return this.inner.routing;
+  }
+  get announcedByWrites(): boolean {
+    return this.inner.announcedByWrites;
+  }
+  get state(): BrokerState {
+    return this.inner.state;
+  }
+  loseNextMessagePublish(): void {
+    this.armed = true;
+  }
+  start(inbound: BrokerInbound): Promise<void> {
+    return this.inner.start(inbound);
+  }
+  async publish(topic: string, payload: string): Promise<void> {
+    if (this.armed && payload.startsWith('{"t":"m"')) {
+      this.armed = false;
+      this.lost += 1;
+      return;
+    }
+    return this.inner.publish(topic, payload);
+  }
+  subscribe(topics: readonly string[]): Promise<void> {
+    return this.inner.subscribe(topics);
+  }
+  unsubscribe(topics: readonly string[]): Promise<void> {
+    return this.inner.unsubscribe(topics);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
 
 /** A process's follow, as its connections would make it: the engine subscribes, the delivery lists it. */
 const follower =
@@ -67,12 +122,27 @@ broadcasterContract('local', async () => {
   };
 });
 
+export interface EnginesOptions {
+  /** The broker's own server, killed and restarted by the tests of outages. */
+  readonly server?: BrokerServer;
+  /** @default 200 */
+  readonly gapWaitMs?: number;
+  /** @default 200 */
+  readonly checkMs?: number;
+}
+
 /**
  * Two processes on one fresh database, each with its own pool, broker
  * connection and connections, writing through the real write path.
  */
-export async function enginesOnDatabase(name: string, broker: (node: string, url: string, pool: pg.Pool) => Broker): Promise<FanoutFixture> {
+export async function enginesOnDatabase(
+  name: string,
+  broker: (node: string, url: string, pool: pg.Pool) => Broker,
+  options: EnginesOptions = {},
+): Promise<FanoutFixture> {
+  const { gapWaitMs = 200, checkMs = 200, server } = options;
   const { url, sequelize } = await migratedDatabase(name);
+  const losing: LosingBroker[] = [];
   const lanes = 3;
   const processes: FanoutProcess[] = [];
   const pools: pg.Pool[] = [];
@@ -85,8 +155,10 @@ export async function enginesOnDatabase(name: string, broker: (node: string, url
     await ensureLanes(pool, lanes, async () => 0);
     const delivery = new RecordingDelivery();
     const observed: MembershipChange[] = [];
+    const wrapped = new LosingBroker(broker(node, url, pool));
+    losing.push(wrapped);
     const engine = new FanoutEngine({
-      broker: broker(node, url, pool),
+      broker: wrapped,
       nodeId: node,
       lanes,
       delivery,
@@ -94,7 +166,8 @@ export async function enginesOnDatabase(name: string, broker: (node: string, url
       messages,
       conversations,
       lanePositions: () => laneCursors(pool),
-      gapWaitMs: 200,
+      gapWaitMs,
+      checkMs,
       logger: silentLogger,
     });
     await engine.start();
@@ -118,6 +191,23 @@ export async function enginesOnDatabase(name: string, broker: (node: string, url
   let n = 0;
   return {
     processes,
+    faults: {
+      loseNextMessagePublish: (index) => losing[index]!.loseNextMessagePublish(),
+      get lostPublishes() {
+        return losing.reduce((n, b) => n + b.lost, 0);
+      },
+      gapWaitMs,
+      checkMs,
+      killBroker: async () => {
+        if (!server) throw new Error(`${name}: no broker server to kill`);
+        await server.kill();
+      },
+      restartBroker: async () => {
+        if (!server) throw new Error(`${name}: no broker server to restart`);
+        await server.restart();
+      },
+      states: () => engines.map((e) => e.state),
+    },
     conversation: async (members = 2) => {
       const userIds: number[] = [];
       for (let i = 0; i < members; i++) {
@@ -143,4 +233,33 @@ export async function waitLive(engine: FanoutEngine): Promise<void> {
 
 broadcasterContract('PostgreSQL LISTEN/NOTIFY', () =>
   enginesOnDatabase('fanout', (node, url, pool) => new PgBroker(pool, { url, channel: 'contract_fanout', nodeId: node, logger: silentLogger })),
+);
+
+/** Each fixture has a prefix of its own: conversation ids repeat across the fixtures' databases, the servers are shared. */
+let fixtures = 0;
+
+broadcasterContract(
+  'NATS',
+  () => {
+    const prefix = `contract${++fixtures}`;
+    return enginesOnDatabase(
+      'fanout_nats',
+      (node) => new NatsBroker({ url: nats.url, prefix, name: `contract-${node}`, logger: silentLogger, reconnectWaitMs: 100, reconnectJitterMs: 100 }),
+      { server: nats },
+    );
+  },
+  { publishesAfterCommit: true, brokerServer: true },
+);
+
+broadcasterContract(
+  'Redis',
+  () => {
+    const prefix = `contract${++fixtures}`;
+    return enginesOnDatabase(
+      'fanout_redis',
+      (node) => new RedisBroker({ url: redis.url, prefix, name: `contract-${node}`, logger: silentLogger, retryMs: 50, maxRetryMs: 500 }),
+      { server: redis },
+    );
+  },
+  { publishesAfterCommit: true, brokerServer: true },
 );

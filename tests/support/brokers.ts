@@ -34,6 +34,8 @@ export interface NatsCluster {
   readonly nodes: readonly BrokerServer[];
   /** Every node's client URL, comma-separated. */
   readonly url: string;
+  /** Each node's monitoring endpoint (`/connz`, `/routez`), in node order. */
+  readonly monitors: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -91,7 +93,12 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       ),
     ),
   );
-  return { nodes, url: nodes.map((n) => n.url).join(','), stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))) };
+  return {
+    nodes,
+    url: nodes.map((n) => n.url).join(','),
+    monitors: ports.map((p) => `http://127.0.0.1:${p.monitor}`),
+    stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))),
+  };
 }
 
 export interface RedisOptions {
