@@ -109,7 +109,8 @@ describe.each(BROKERS)('two server processes on one database, fan-out over $name
   beforeAll(async () => {
     databaseUrl = await freshDatabase(`multi_${broker.name}`);
     // Four write lanes (one is the default), so concurrent lanes and their cursors are exercised.
-    const env = { ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, JWT_SECRET: SECRET, WRITE_LANES: '4', ...(await broker.start()) };
+    // A short presence grace: the presence test waits for a user to go offline.
+    const env = { ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, JWT_SECRET: SECRET, WRITE_LANES: '4', PRESENCE_GRACE_MS: '500', ...(await broker.start()) };
     [p1, p2] = await Promise.all([startProcess(env), startProcess(env)]);
     http1 = new HttpClient(`http://127.0.0.1:${p1.port}`);
     http2 = new HttpClient(`http://127.0.0.1:${p2.port}`);
