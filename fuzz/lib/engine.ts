@@ -97,6 +97,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
     if (lived('warm-up')) await fuzzRest(warm, Math.max(20, Math.min(1_000, Math.ceil(options.rest * share))));
     if (lived('warm-up')) await fuzzSocketIo(warm, Math.max(20, Math.min(1_000, Math.ceil(options.socketio * share))), 20);
     await sleep(2_000);
+    await collect(target);
     before = await sampleRss(target.pid);
     log(`RSS before: ${mb(before)}`);
 
@@ -145,6 +146,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
     })();
     await sleep(1_000);
     for (;;) {
+      await collect(target);
       after = await sampleRss(target.pid);
       if (after <= before * (1 + tolerance) || Date.now() - waitStart >= waitMs || !target.alive()) break;
       await sleep(1_000);
@@ -217,3 +219,10 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
 }
 
 export const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/** A full collection in the server, when it takes one on SIGUSR2, and a moment for the pages to go back. */
+async function collect(target: FuzzTarget): Promise<void> {
+  if (!target.collectGarbage || !target.alive()) return;
+  process.kill(target.pid, 'SIGUSR2');
+  await sleep(500);
+}

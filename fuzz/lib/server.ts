@@ -59,7 +59,9 @@ export class FuzzEnvironment {
     const dataDir = path.join(this.dir!, 'data');
     mkdirSync(dataDir, { recursive: true });
     const limits = { MAX_FRAME_BYTES: 65_536, MAX_BODY_BYTES: 65_536, MAX_CONTENT_LENGTH: 10_000 };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/bootstrap/main.ts')], {
+    // With a full collection on SIGUSR2 (bench/lib/gc-on-signal.ts), so the memory check compares what the server holds.
+    const gcOnSignal = ['--expose-gc', '--import', 'tsx', '--import', path.join(root, 'bench/lib/gc-on-signal.ts')];
+    const child = spawn(process.execPath, [...gcOnSignal, path.join(root, 'src/bootstrap/main.ts')], {
       cwd: root,
       env: {
         ...process.env,
@@ -109,6 +111,7 @@ export class FuzzEnvironment {
       host: '127.0.0.1',
       port,
       pid: child.pid!,
+      collectGarbage: true,
       transport,
       maxFrameBytes: limits.MAX_FRAME_BYTES,
       maxBodyBytes: limits.MAX_BODY_BYTES,

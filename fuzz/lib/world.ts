@@ -12,6 +12,12 @@ export interface FuzzTarget {
   readonly port: number;
   /** The server's own process (not a wrapper), for liveness and RSS. */
   readonly pid: number;
+  /**
+   * The server collects garbage fully on SIGUSR2 (started with
+   * bench/lib/gc-on-signal.ts): the memory check then compares what it holds
+   * after a collection, not how far its heap has grown since the last one.
+   */
+  readonly collectGarbage?: boolean;
   readonly transport: 'uws' | 'node';
   /** MAX_FRAME_BYTES the server runs with. */
   readonly maxFrameBytes: number;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFuzz, type FuzzReport } from '../../fuzz/lib/engine.js';
 import type { Finding, FindingKind } from '../../fuzz/lib/findings.js';
 import type { FuzzTarget } from '../../fuzz/lib/world.js';
-import { killAll, startServerProcess, TEST_JWT_SECRET } from '../support/server-process.js';
+import { GC_ON_SIGNAL, killAll, startServerProcess, TEST_JWT_SECRET } from '../support/server-process.js';
 import { testTransport } from '../support/transport.js';
 
 /** The JWT secret startServerProcess gives the server: the fuzz signs hostile claims with it. */
@@ -14,7 +14,8 @@ let server: Awaited<ReturnType<typeof startServerProcess>>;
 let report: FuzzReport;
 
 beforeAll(async () => {
-  server = await startServerProcess({ CORS_ORIGINS: ORIGIN, MAX_FRAME_BYTES: '65536', MAX_BODY_BYTES: '65536', MAX_CONTENT_LENGTH: '10000' });
+  // With a full collection on SIGUSR2, so the memory check compares what the server holds, not when it last collected.
+  server = await startServerProcess({ CORS_ORIGINS: ORIGIN, MAX_FRAME_BYTES: '65536', MAX_BODY_BYTES: '65536', MAX_CONTENT_LENGTH: '10000' }, GC_ON_SIGNAL);
   const child = server.process.child;
   const target: FuzzTarget = {
     host: '127.0.0.1',
@@ -28,6 +29,7 @@ beforeAll(async () => {
     jwtSecret: SECRET,
     alive: () => child.exitCode === null && child.signalCode === null,
     output: () => server.process.output(),
+    collectGarbage: true,
   };
   // The warm-up is a whole pass of the same size, so the memory check compares two working heaps.
   // A fixed seed, so a failure here replays with `npm run fuzz -- --seed e2e-fuzz ...`; FUZZ_SEED tries another.

@@ -35,7 +35,14 @@ export function killAll(): void {
  * Starts the real entry point as its own process and waits until it listens (or `ready` appears).
  * A variable given as `undefined` is removed, so the process runs with its real default.
  */
-export async function startProcess(env: Record<string, string | undefined>, ready: string | RegExp = '"listening on'): Promise<ServerProcess> {
+/** Node's arguments before the entry point; `GC_ON_SIGNAL` adds a full collection on SIGUSR2 (bench/lib/gc-on-signal.ts). */
+export const GC_ON_SIGNAL = ['--expose-gc', '--import', 'tsx', '--import', path.join(root, 'bench/lib/gc-on-signal.ts')];
+
+export async function startProcess(
+  env: Record<string, string | undefined>,
+  ready: string | RegExp = '"listening on',
+  nodeArgs: readonly string[] = ['--import', 'tsx'],
+): Promise<ServerProcess> {
   const merged: Record<string, string | undefined> = {
     ...process.env,
     NODE_ENV: 'test',
@@ -47,7 +54,7 @@ export async function startProcess(env: Record<string, string | undefined>, read
     ...env,
   };
   for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', mainEntry], {
+  const child = spawn(process.execPath, [...nodeArgs, mainEntry], {
     cwd: root,
     env: merged,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -88,10 +95,10 @@ export const PROCESS_TEST_ENV: Readonly<Record<string, string>> = {
 };
 
 /** The real server as its own process on a fresh database: the shape tests use for in-process servers. */
-export async function startServerProcess(env: Record<string, string> = {}) {
+export async function startServerProcess(env: Record<string, string> = {}, nodeArgs?: readonly string[]) {
   const { freshDatabase } = await import('./database.js');
   const { HttpClient } = await import('./http-client.js');
-  const proc = await startProcess({ ...PROCESS_TEST_ENV, DATABASE_URL: await freshDatabase('proc'), ...env });
+  const proc = await startProcess({ ...PROCESS_TEST_ENV, DATABASE_URL: await freshDatabase('proc'), ...env }, undefined, nodeArgs);
   const port = proc.port;
   return {
     port,

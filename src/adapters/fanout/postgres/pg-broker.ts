@@ -47,9 +47,10 @@ export class PgBroker implements Broker {
   /** Inbound payloads wait here while a parked one is read. */
   private reading: Promise<void> | null = null;
   private readonly backlog: string[] = [];
-  /** Outbound payloads of this tick, sent as one statement. */
+  /** Outbound payloads waiting: those gathered while a statement runs go out together in the next. */
   private outbox: Array<{ payload: string; done: () => void }> = [];
-  private sending: Promise<void> = Promise.resolve();
+  /** The loop sending the outbox, while it runs. */
+  private sending: Promise<void> | null = null;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -106,7 +107,7 @@ export class PgBroker implements Broker {
   publish(_topic: string, payload: string): Promise<void> {
     return new Promise((resolve) => {
       this.outbox.push({ payload, done: resolve });
-      if (this.outbox.length === 1) queueMicrotask(() => void this.flush());
+      this.sending ??= this.sendOutbox();
     });
   }
 
@@ -118,11 +119,21 @@ export class PgBroker implements Broker {
     await this.reading;
   }
 
-  /** Sends this tick's payloads in order: those that fit many to a statement, a parked one on its own between them. */
-  private flush(): Promise<void> {
-    const taken = this.outbox;
-    this.outbox = [];
-    this.sending = this.sending.then(async () => {
+  /** Sends the outbox until it is empty, in order (one loop at a time, started by the first publish). */
+  private async sendOutbox(): Promise<void> {
+    // Publishes of the same tick join the first statement.
+    await Promise.resolve();
+    while (this.outbox.length > 0) {
+      const taken = this.outbox;
+      this.outbox = [];
+      await this.send(taken);
+    }
+    this.sending = null;
+  }
+
+  /** Payloads in order: those that fit many to a statement, a parked one on its own between them. */
+  private async send(taken: ReadonlyArray<{ payload: string; done: () => void }>): Promise<void> {
+    {
       let batch: string[] = [];
       let bytes = 0;
       const send = async () => {
@@ -150,8 +161,7 @@ export class PgBroker implements Broker {
       }
       await send();
       for (const t of taken) t.done();
-    });
-    return this.sending;
+    }
   }
 
   /** Never rejects: an event that could not be announced is logged (the database is then down: every process resyncs). */
