@@ -1,9 +1,20 @@
 import net from 'node:net';
 
-export const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
+/**
+ * A port free now, for a process started later. It is taken below the kernel's ephemeral range
+ * (32768 and up on Linux), which is where every outgoing connection's local port comes from: a port
+ * from there can be taken by any client socket (a database pool's, say) before the server binds it.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port)) return port;
+  }
+}
+
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { testTransport } from './transport.js';
 
@@ -16,13 +15,7 @@ export interface ServerProcess {
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
 }
 
-export const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+export { freePort } from '../../bench/lib/ports.js';
 
 const running: ChildProcess[] = [];
 
