@@ -40,7 +40,7 @@ export class JoinConversation {
     if (!(await this.conversations.isParticipant(conversationId, actor.id))) {
       // Open groups are public by id; anything else is not there for a non-participant.
       if (conversation.kind !== 'group' || !conversation.isOpen) return conversationNotFound(conversationId);
-      if (await this.conversations.addParticipant(conversationId, actor.id, this.clock.now())) {
+      if (await this.conversations.addParticipant(conversationId, actor.id, this.clock.now(), actor.id)) {
         await this.broadcaster.membershipChanged([{ conversationId, userId: actor.id, added: true }]);
         await this.broadcaster.toConversation(conversationId, 'participantAdded', {
           conversation_id: conversationId,
