@@ -94,9 +94,10 @@ export class MessageFeed {
       for (;;) {
         const page = await this.options.join({ conversation_id: conversationId, since });
         for (const m of page.messages) if (this.deliver(m, 'catch-up')) delivered += 1;
-        const last = page.messages.at(-1);
-        if (last) since = last.id;
-        if (!page.has_more || !last) break;
+        // The replay (pushed before the answer) may end past the last message: resume after it.
+        const next = page.next_cursor !== undefined ? Number(page.next_cursor) : page.messages.at(-1)?.id;
+        if (next !== undefined) since = Math.max(since, next);
+        if (!page.has_more || next === undefined) break;
       }
     } catch (error) {
       timeline.abortSync(since);

@@ -36,7 +36,12 @@ export class InMemoryEventStream implements EventStream {
       const message = typeof e.data.message_id === 'number' ? this.store.messages.get(e.data.message_id)?.value : undefined;
       const data =
         e.type === 'message.updated' && message
-          ? messageView({ ...message, content: String(e.data.content), editedAt: new Date(String(e.data.edited_at)), updatedAt: new Date(String(e.data.edited_at)) })
+          ? messageView({
+              ...message,
+              content: String(e.data.content),
+              editedAt: new Date(String(e.data.edited_at)),
+              updatedAt: new Date(String(e.data.edited_at)),
+            })
           : e.type === 'message.unread' && message
             ? { message: messageView(message), user_ids: e.data.user_ids }
             : e.data;
