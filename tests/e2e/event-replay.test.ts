@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
 import { killAll, PROCESS_TEST_ENV, startProcess, type ServerProcess } from '../support/server-process.js';
+import { connectSocketIo, emitWithAnswer } from '../support/socket-io-client.js';
 import { WsClient, type Frame } from '../support/ws-client.js';
 
 /** The events every kind of change is pushed as (presence and typing are not replayed). */
@@ -76,6 +77,23 @@ describe('catch-up of every kind of change, across two processes', () => {
     }
     expect(pages).toEqual(expected);
     await ws.close();
+  });
+
+  it('replays to a Socket.IO client the same way: the missed changes as its events, in order, before the acknowledgement', async () => {
+    const [a, b, c] = [await http1.register(), await http1.register(), await http1.register()];
+    const group = (await http1.post('/conversations', { participant_ids: [b.id], title: 'socket.io' }, a.token)).body;
+    const seen = (await http1.post(`/conversations/${group.id}/messages`, { content: 'seen' }, a.token)).body;
+    const expected = await changesWhileAway(group.id, a, c);
+    const socket = await connectSocketIo(`http://127.0.0.1:${second.port}`, b.token);
+    const received: Array<{ event: string; data: unknown }> = [];
+    socket.onAny((event: string, data: unknown) => {
+      if (REPLAYED.has(event)) received.push({ event, data });
+    });
+    const answer = await emitWithAnswer(socket, 'joinConversation', { conversation_id: group.id, since: seen.id });
+    const atAnswer = [...received];
+    socket.disconnect();
+    expect(answer).toMatchObject({ success: true, data: { has_more: false } });
+    expect(atAnswer).toEqual(expected);
   });
 
   it('pages a long absence: has_more and next_cursor lead a client through every change once, in order', async () => {
