@@ -153,13 +153,12 @@ const shown = (page: Page) =>
     return (await registration.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data }));
   })()`) as Promise<Array<{ title: string; body: string; tag: string; data: unknown }>>;
 
-/** Waits until the notifications with this tag are exactly those with these bodies (none: all closed). */
+/**
+ * Waits until the notifications with this tag have exactly these bodies (none: all closed). Polled:
+ * `page.waitForFunction` takes a returned promise as truthy, and getNotifications is async.
+ */
 const waitForNotifications = (page: Page, tag: string, bodies: string[]) =>
-  page.waitForFunction(`(async () => {
-    const registration = await navigator.serviceWorker.getRegistration('/');
-    const bodies = (await registration.getNotifications({ tag: ${JSON.stringify(tag)} })).map((n) => n.body);
-    return JSON.stringify(bodies) === ${JSON.stringify(JSON.stringify(bodies))};
-  })()`);
+  expect.poll(async () => (await shown(page)).filter((n) => n.tag === tag).map((n) => n.body), { timeout: 10_000 }).toEqual(bodies);
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
