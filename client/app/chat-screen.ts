@@ -3,7 +3,7 @@ import { ConversationList } from './conversation-list.js';
 import { ConversationView } from './conversation-view.js';
 import { field, h } from './dom.js';
 import { NotificationsControl } from './notifications.js';
-import { conversationInUrl, conversationPath, isOpenConversation } from './push-messages.js';
+import { conversationInUrl, conversationPath, isOpenConversation, isWhichConversation, type ShowingConversation } from './push-messages.js';
 
 const describe = (s: StateChange): string => {
   switch (s.state) {
@@ -85,7 +85,7 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     view = new ConversationView(client, conversation, me.id, (read) => list.markAllRead(read));
     pane.replaceChildren(view.element);
     list.select(id);
-    // The service worker reads the address to leave out notifications of the conversation on screen.
+    // A reload, or a window opened from a notification, shows the same conversation.
     history.replaceState(null, '', conversationPath(id));
     await view.load().catch((e: unknown) => (sidebarStatus.textContent = `Could not open it: ${e instanceof ChatError ? e.message : String(e)}`));
   }
@@ -107,9 +107,13 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     );
   });
 
-  // A click on a notification asks this window to show its conversation.
+  // A click on a notification asks this window to show its conversation; before showing a
+  // notification the service worker asks which one is on screen.
   const serviceWorkers = 'serviceWorker' in navigator ? navigator.serviceWorker : null;
-  const fromWorker = (event: MessageEvent) => void (isOpenConversation(event.data) && openListed(event.data.conversation_id));
+  const fromWorker = (event: MessageEvent) => {
+    if (isOpenConversation(event.data)) void openListed(event.data.conversation_id);
+    else if (isWhichConversation(event.data)) event.ports[0]?.postMessage({ conversation_id: view?.id ?? null } satisfies ShowingConversation);
+  };
   serviceWorkers?.addEventListener('message', fromWorker);
   async function openListed(id: number): Promise<void> {
     if (!list.has(id)) await refreshList();

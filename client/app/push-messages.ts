@@ -19,6 +19,16 @@ export interface OpenConversation {
   readonly conversation_id: number;
 }
 
+/** The worker asks a window which conversation it shows; the answer goes to the port sent along. */
+export interface WhichConversation {
+  readonly type: 'which-conversation';
+}
+
+/** The window's answer to `WhichConversation`. */
+export interface ShowingConversation {
+  readonly conversation_id: number | null;
+}
+
 const positiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
 /** The payload, or null when it is not one (a push service, or a future server, may send anything). */
@@ -62,3 +72,6 @@ export const isOpenConversation = (data: unknown): data is OpenConversation =>
   data !== null &&
   (data as OpenConversation).type === 'open-conversation' &&
   positiveInt((data as OpenConversation).conversation_id);
+
+export const isWhichConversation = (data: unknown): data is WhichConversation =>
+  typeof data === 'object' && data !== null && (data as WhichConversation).type === 'which-conversation';

@@ -1,4 +1,12 @@
-import { conversationInUrl, conversationPath, isOpenConversation, notificationFor, parsePushPayload, type OpenConversation } from '../app/push-messages.js';
+import {
+  conversationPath,
+  isOpenConversation,
+  notificationFor,
+  parsePushPayload,
+  type OpenConversation,
+  type ShowingConversation,
+  type WhichConversation,
+} from '../app/push-messages.js';
 
 /**
  * The app's service worker, served at `/sw.js` with the whole origin as its
@@ -35,10 +43,27 @@ function json(data: PushMessageData | null): unknown {
   }
 }
 
+/** How long a window has to say which conversation it shows; one that is busy or signed out says nothing. */
+const ASK_MS = 1000;
+
 /** Whether a focused, visible window of the app shows this conversation: the message is on screen already. */
 async function watching(conversationId: number): Promise<boolean> {
   const windows = await self.clients.matchAll({ type: 'window' });
-  return windows.some((w) => w.focused && w.visibilityState === 'visible' && conversationInUrl(w.url) === conversationId);
+  const shown = await Promise.all(windows.filter((w) => w.focused && w.visibilityState === 'visible').map(showing));
+  return shown.includes(conversationId);
+}
+
+/** Asks a window which conversation it shows (its address is no help: it changes without a navigation). */
+function showing(window: WindowClient): Promise<number | null> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(() => resolve(null), ASK_MS);
+    channel.port1.onmessage = (event: MessageEvent<ShowingConversation | null>) => {
+      clearTimeout(timer);
+      resolve(typeof event.data?.conversation_id === 'number' ? event.data.conversation_id : null);
+    };
+    window.postMessage({ type: 'which-conversation' } satisfies WhichConversation, [channel.port2]);
+  });
 }
 
 /** Focuses a window of the app (telling it which conversation to show), or opens one. */

@@ -300,6 +300,23 @@ describe('Web Push notifications in a headless Chromium', () => {
     await waitForNotifications(page, `conversation-${conversationId}`, []);
   });
 
+  it('no notification is shown for the conversation a focused, visible window of the app shows', async () => {
+    await page.bringToFront();
+    expect(await page.evaluate(`document.hasFocus() && document.visibilityState === 'visible'`)).toBe(true);
+    const id = await registrationId();
+    const push = (conversation_id: number, count: number) =>
+      cdp.send('ServiceWorker.deliverPushMessage', {
+        origin,
+        registrationId: id,
+        data: JSON.stringify({ conversation_id, message_id: 50 + count, count, sender: 'ben' }),
+      });
+    await push(conversationId, 4);
+    // Pushes are handled in the order they come: once the next one is shown, the first was handled.
+    await push(999_999, 2);
+    await waitForNotifications(page, 'conversation-999999', ['2 new messages']);
+    expect((await shown(page)).map((n) => n.tag)).toEqual(['conversation-999999']);
+  });
+
   it('logging out DELETEs the subscription on the server; logging in again POSTs the one the browser kept', async () => {
     const endpoint = (requests.find((r) => r.method === 'POST')!.body as { endpoint: string }).endpoint;
     const before = requests.length;
