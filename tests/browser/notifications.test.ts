@@ -317,6 +317,21 @@ describe('Web Push notifications in a headless Chromium', () => {
     expect((await shown(page)).map((n) => n.tag)).toEqual(['conversation-999999']);
   });
 
+  it('a push that is not the expected JSON still shows a plain "New message" and breaks nothing', async () => {
+    const id = await registrationId();
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: id, data: 'not json {' });
+    await waitForNotifications(page, 'chat', ['']);
+    expect((await shown(page)).find((n) => n.tag === 'chat')).toEqual({ title: 'New message', body: '', tag: 'chat', data: null });
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: id, data: JSON.stringify({ conversation_id: -1, sender: 7 }) });
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin,
+      registrationId: id,
+      data: JSON.stringify({ conversation_id: 999_999, message_id: 60, count: 5, sender: 'cy' }),
+    });
+    await waitForNotifications(page, 'conversation-999999', ['5 new messages']);
+    expect((await shown(page)).filter((n) => n.tag === 'chat')).toHaveLength(1);
+  });
+
   it('logging out DELETEs the subscription on the server; logging in again POSTs the one the browser kept', async () => {
     const endpoint = (requests.find((r) => r.method === 'POST')!.body as { endpoint: string }).endpoint;
     const before = requests.length;
