@@ -37,6 +37,7 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     connection,
     h('span', { className: 'me', dataset: { userId: me.id } }, `Signed in as ${me.username} · your id is ${me.id}`),
     notifications.element,
+    notifications.statusElement,
     signOut,
   );
   const list = new ConversationList(me.id, client.presence, (id) => void open(id));
@@ -53,7 +54,7 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     h('button', { type: 'submit' }, 'Start'),
   );
   const pane = h('div', { className: 'pane' }, h('p', { className: 'placeholder' }, 'Pick a conversation or start one.'));
-  root.replaceChildren(h('div', { className: 'chat' }, header, notifications.statusElement, h('aside', {}, start, sidebarStatus, list.element), pane));
+  root.replaceChildren(h('div', { className: 'chat' }, header, h('aside', {}, start, sidebarStatus, list.element), pane));
 
   let view: ConversationView | null = null;
   let connectedBefore = false;

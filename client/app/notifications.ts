@@ -50,12 +50,12 @@ export class NotificationsControl {
 
   constructor(private readonly client: ChatClient) {
     this.element = h('button', { type: 'button', className: 'notifications', hidden: true });
-    this.status = h('span', { className: 'notifications-status', role: 'status' });
+    this.status = h('span', { className: 'notifications-status error', role: 'status' });
     this.element.addEventListener('click', () => void this.toggle());
     this.show('checking');
   }
 
-  /** The error line that goes beside the switch. */
+  /** Why the last change failed, to show beside the switch. */
   get statusElement(): HTMLElement {
     return this.status;
   }
