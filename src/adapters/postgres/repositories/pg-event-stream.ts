@@ -24,9 +24,9 @@ type Scope = { kind: 'conversation'; id: number } | { kind: 'user'; id: number }
  * conversations it walks the primary key from the cursor.
  */
 function rowsOf(scope: Scope, table: 'messages' | 'conversation_events', columns: string, where: string): string {
-  const after = `x.id > $after AND x.id <= upto.id AND ${where}`;
+  const after = `x.id > $after AND x.id <= $upto::bigint AND ${where}`;
   const oneConversation = (id: string) =>
-    `SELECT ${columns} FROM ${table} x, upto WHERE x.conversation_id BETWEEN ${id} AND ${id} AND ${after} ORDER BY x.conversation_id, x.id LIMIT $limit`;
+    `SELECT ${columns} FROM ${table} x WHERE x.conversation_id BETWEEN ${id} AND ${id} AND ${after} ORDER BY x.conversation_id, x.id LIMIT $limit`;
   switch (scope.kind) {
     case 'conversation':
       return oneConversation('$scope::int');
@@ -35,7 +35,7 @@ function rowsOf(scope: Scope, table: 'messages' | 'conversation_events', columns
         JOIN LATERAL (${oneConversation('p.conversation_id')}) y ON true
         WHERE p.user_id = $scope::int AND p.deleted_at IS NULL ORDER BY y.id LIMIT $limit`;
     case 'all':
-      return `SELECT ${columns} FROM ${table} x, upto WHERE ${after} ORDER BY x.id LIMIT $limit`;
+      return `SELECT ${columns} FROM ${table} x WHERE ${after} ORDER BY x.id LIMIT $limit`;
   }
 }
 
@@ -79,26 +79,23 @@ export class PgEventStream implements EventStream {
       branches.push(
         `(${rowsOf(scope, 'conversation_events', `x.id, x.conversation_id, x.type, x.data, x.created_at, (x.data->>'message_id')::bigint AS message_id`, 'x.type = ANY($types)')})`,
       );
+    // The horizon first, in its own statement: the read's snapshot, taken after it, then sees every id up to it.
+    const upto = bounded ? await this.horizon() : Number.MAX_SAFE_INTEGER;
     const rows = await this.sequelize.query<Row>(
-      `WITH upto AS MATERIALIZED (SELECT ${bounded ? 'stream_horizon()' : `'9223372036854775807'::bigint`} AS id)
-       SELECT s.id AS event_id, s.conversation_id AS event_conversation_id, s.type AS event_type, s.data AS event_data, s.created_at AS event_created_at,
-         ${MESSAGE_COLUMNS}, (SELECT id FROM upto) AS horizon
+      `SELECT s.id AS event_id, s.conversation_id AS event_conversation_id, s.type AS event_type, s.data AS event_data, s.created_at AS event_created_at,
+         ${MESSAGE_COLUMNS}
        FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) b ORDER BY b.id LIMIT $limit) s
        LEFT JOIN messages m ON m.id = s.message_id LEFT JOIN users u ON u.id = m.sender_id
        ORDER BY s.id`,
-      { bind: { scope: scope.kind === 'all' ? null : scope.id, after, limit: limit + 1, types: others }, type: QueryTypes.SELECT },
+      { bind: { scope: scope.kind === 'all' ? null : scope.id, after, upto, limit: limit + 1, types: others }, type: QueryTypes.SELECT },
     );
     const hasMore = rows.length > limit;
     const page = rows.slice(0, limit);
     const events = page.flatMap((r) => eventOf(r) ?? []);
-    // A bounded read that found nothing may still move on to the horizon: nothing below it can appear any more.
+    // A bounded read that found nothing moves on to the horizon: nothing at or below it can appear any more.
     const last = page.at(-1);
-    const next = last ? num(last.event_id) : bounded && rows.length === 0 ? Math.max(after, num(await this.horizonOf(rows))) : after;
+    const next = last ? num(last.event_id) : bounded ? Math.max(after, upto) : after;
     return { events, next, hasMore };
-  }
-
-  private async horizonOf(rows: Row[]): Promise<number> {
-    return rows[0]?.horizon !== undefined ? num(rows[0].horizon) : this.horizon();
   }
 }
 
