@@ -12,7 +12,7 @@ const int = (min: number, max: number) => number().int('must be an integer').min
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 export interface VariableDoc {
-  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics';
+  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics' | 'outbound';
   readonly description: string;
 }
 
@@ -263,6 +263,11 @@ export const configSchema = z.object({
       'NATS and Redis: how often the followed conversations are compared with the database, so a message whose publish was lost is delivered within twice this (0: never)',
   }),
   WORKERS: int(1, 64).default(1).register(documented, { group: 'server', description: 'Server processes sharing PORT (docs/SCALING.md)' }),
+  OUTBOUND_ALLOW_PRIVATE: bool.default(false).register(documented, {
+    group: 'outbound',
+    description:
+      'For development and tests only: let requests the server makes (webhooks, push) use `http:` and reach private, loopback and other non-public addresses (docs/SECURITY.md)',
+  }),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).register(documented, {
     group: 'server',
     description: 'How long shutdown waits for the events and requests already running (new ones are refused with SERVICE_UNAVAILABLE)',
@@ -298,6 +303,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   }
   if (c.JWT_SECRET_ALLOW_WEAK && c.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET_ALLOW_WEAK: not allowed with NODE_ENV=production');
+  }
+  if (c.OUTBOUND_ALLOW_PRIVATE && c.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'Invalid configuration:\n  OUTBOUND_ALLOW_PRIVATE: not allowed with NODE_ENV=production (it lets requests the server makes reach its own network)',
+    );
   }
   const weakness = jwtSecretProblem(c);
   if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
