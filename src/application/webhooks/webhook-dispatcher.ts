@@ -121,11 +121,20 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Delivers one page from the endpoint's cursor; true when there may be more right away. */
+  /**
+   * Delivers one page from the endpoint's cursor; true when there may be more
+   * right away. Only events up to a horizon read before the page are
+   * delivered, and the cursor never moves past it: everything up to it was
+   * committed before the page's read began, so the read saw all of it and no
+   * later commit of a smaller id can be skipped.
+   */
   private async deliverPage(endpoint: WebhookEndpoint, stop: AbortSignal): Promise<boolean> {
+    const horizon = await this.stream.horizon();
+    if (horizon <= endpoint.cursor) return false;
     const page = await this.stream.all(endpoint.cursor, this.batch, endpoint.eventTypes);
     let cursor = endpoint.cursor;
     for (const event of page.events) {
+      if (event.id > horizon) break;
       for (const message of webhooksOf(event)) {
         const delivered = await this.deliver(endpoint, event.id, message, stop);
         if (!delivered) return false; // stopped: the next leader resumes at this event
@@ -134,8 +143,11 @@ export class WebhookDispatcher {
       if (!(await this.endpoints.advance(endpoint.id, cursor, event.id))) return true; // replayed or deleted meanwhile: re-read
       cursor = event.id;
     }
-    if (page.next > cursor && !page.hasMore) await this.endpoints.advance(endpoint.id, cursor, page.next);
-    return page.hasMore;
+    // The page covered everything up to the horizon unless it was cut short before it.
+    const covered = !page.hasMore || page.next > horizon;
+    const target = covered ? horizon : page.next;
+    if (target > cursor) await this.endpoints.advance(endpoint.id, cursor, target);
+    return !covered;
   }
 
   /** Sends until a 2xx or until it is dead-lettered (true), or until stopped (false). */
