@@ -287,8 +287,8 @@ export const configSchema = z.object({
     .register(documented, { group: 'webhooks', description: 'Retries wait a random time up to this, doubled per attempt (full jitter)' }),
   WEBHOOK_RETRY_MAX_MS: int(10, 86_400_000).default(900_000).register(documented, { group: 'webhooks', description: 'The longest wait between two attempts' }),
   WEBHOOK_RETRY_HOURS: number()
-    .min(0.0001, 'must be more than 0')
-    .max(720, 'must be at most 720')
+    .min(0.0001, 'must be at least 0.0001')
+    .max(720, 'must be between 0.0001 and 720')
     .default(24)
     .register(documented, {
       group: 'webhooks',
