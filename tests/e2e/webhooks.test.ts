@@ -87,6 +87,7 @@ describe('webhooks to the endpoint of WEBHOOK_URL', () => {
       WEBHOOK_TIMEOUT_MS: '300',
       WEBHOOK_RETRY_BASE_MS: '20',
       WEBHOOK_RETRY_MAX_MS: '200',
+      METRICS_TOKEN: 'webhook-metrics-token',
     };
     let proc = await server(env);
     const { alice, direct, group } = await chat(proc);
@@ -130,6 +131,12 @@ describe('webhooks to the endpoint of WEBHOOK_URL', () => {
       ).toEqual(sent[c]);
     }
     expect(hook.rejected).toEqual([]);
+
+    // The restarted process counted its attempts: the ones after the restart delivered, the kill's unacknowledged one retried first.
+    const metrics = await (await fetch(`http://127.0.0.1:${proc.port}/metrics`, { headers: { authorization: 'Bearer webhook-metrics-token' } })).text();
+    const count = (outcome: string) => Number(new RegExp(`^chat_webhook_deliveries_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1]);
+    expect(count('delivered')).toBeGreaterThanOrEqual(10);
+    expect(count('dead')).toBe(0);
   });
 });
 
