@@ -137,7 +137,7 @@ describe('webhooks to the endpoint of WEBHOOK_URL', () => {
     const count = (outcome: string) => Number(new RegExp(`^chat_webhook_deliveries_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1]);
     expect(count('delivered')).toBeGreaterThanOrEqual(10);
     expect(count('dead')).toBe(0);
-  });
+  }, 90_000);
 });
 
 describe('staff’s webhook endpoints', () => {

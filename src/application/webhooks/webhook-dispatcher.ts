@@ -52,6 +52,7 @@ export class WebhookDispatcher {
   private readonly loops = new Map<number, AbortController>();
   private readonly batch: number;
   private readonly pollMs: number;
+  private horizonRead: { readonly at: number; readonly value: Promise<number> } | null = null;
 
   constructor(
     private readonly stream: EventStream,
@@ -65,6 +66,21 @@ export class WebhookDispatcher {
   ) {
     this.batch = options.batch ?? 100;
     this.pollMs = options.pollMs ?? 250;
+  }
+
+  /**
+   * One horizon read serves every endpoint for a poll interval: reading it
+   * waits briefly on each write lane, so it is not repeated per endpoint.
+   * An older horizon is still one read before the page, so still safe.
+   */
+  private sharedHorizon(): Promise<number> {
+    const now = Date.now();
+    if (!this.horizonRead || now - this.horizonRead.at >= this.pollMs) {
+      const value = this.stream.horizon();
+      this.horizonRead = { at: now, value };
+      value.catch(() => (this.horizonRead = null));
+    }
+    return this.horizonRead.value;
   }
 
   start(): void {
@@ -129,7 +145,7 @@ export class WebhookDispatcher {
    * later commit of a smaller id can be skipped.
    */
   private async deliverPage(endpoint: WebhookEndpoint, stop: AbortSignal): Promise<boolean> {
-    const horizon = await this.stream.horizon();
+    const horizon = await this.sharedHorizon();
     if (horizon <= endpoint.cursor) return false;
     const page = await this.stream.all(endpoint.cursor, this.batch, endpoint.eventTypes);
     let cursor = endpoint.cursor;
