@@ -286,14 +286,10 @@ export const configSchema = z.object({
     .default(5_000)
     .register(documented, { group: 'webhooks', description: 'Retries wait a random time up to this, doubled per attempt (full jitter)' }),
   WEBHOOK_RETRY_MAX_MS: int(10, 86_400_000).default(900_000).register(documented, { group: 'webhooks', description: 'The longest wait between two attempts' }),
-  WEBHOOK_RETRY_HOURS: number()
-    .min(0.0001, 'must be at least 0.0001')
-    .max(720, 'must be between 0.0001 and 720')
-    .default(24)
-    .register(documented, {
-      group: 'webhooks',
-      description: 'A delivery failing this long is dead-lettered and the endpoint moves on (`replay` delivers it again)',
-    }),
+  WEBHOOK_RETRY_HOURS: number().min(0.0001, 'must be at least 0.0001').max(720, 'must be between 0.0001 and 720').default(24).register(documented, {
+    group: 'webhooks',
+    description: 'A delivery failing this long is dead-lettered and the endpoint moves on (`replay` delivers it again)',
+  }),
   WEBHOOK_MAX_ENDPOINTS: int(1, 1000)
     .default(20)
     .register(documented, { group: 'webhooks', description: 'Endpoints staff may have (each has one request in flight)' }),
