@@ -140,6 +140,27 @@ describe('webhooks to the endpoint of WEBHOOK_URL', () => {
   }, 90_000);
 });
 
+describe('the dispatcher across processes', () => {
+  it('runs in exactly one of two processes on one database, and the other takes over when the leader is SIGKILLed', async () => {
+    const hook = await receiver();
+    const env = { DATABASE_URL: await freshDatabase('webhooks_pair'), WEBHOOK_URL: hook.url, WEBHOOK_SECRET: hook.secret };
+    const first = await server(env);
+    await first.waitFor('webhook dispatcher: leading');
+    const second = await server(env);
+    const { http, alice, direct } = await chat(second);
+    const before = await sendOver(http, alice.token, direct, 'while the first leads');
+    await eventually(() => hook.unique().some((w) => w.id === `evt_${before}`));
+    // The positive signal that the second process did not dispatch: it says so only once it leads, after the kill.
+    expect(second.output()).not.toContain('webhook dispatcher: leading');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await second.waitFor('webhook dispatcher: leading');
+    const after = await sendOver(http, alice.token, direct, 'after the takeover');
+    await eventually(() => hook.unique().some((w) => w.id === `evt_${after}`));
+    expect(hook.unique().map((w) => w.id)).toEqual([`evt_${before}`, `evt_${after}`]);
+  }, 60_000);
+});
+
 describe('staff’s webhook endpoints', () => {
   let proc: ServerProcess;
   let staffToken: string;
