@@ -182,7 +182,6 @@ describe('staff’s webhook endpoints', () => {
       WEBHOOK_RETRY_MAX_MS: '100',
       WEBHOOK_RETRY_HOURS: '0.0003',
       WEBHOOK_MAX_ENDPOINTS: '3',
-      LOG_LEVEL: process.env.WEBHOOK_TEST_LOG ? 'debug' : 'info',
     });
     shared.push(async () => {
       proc.child.kill('SIGTERM');
@@ -198,7 +197,6 @@ describe('staff’s webhook endpoints', () => {
     staffToken = login.body.token;
   });
   afterAll(async () => {
-    if (process.env.WEBHOOK_TEST_LOG) console.log(proc.output().slice(-6000));
     for (const c of shared.reverse()) await c().catch(() => undefined);
   });
 
