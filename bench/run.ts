@@ -3,7 +3,7 @@
  * in the same run, on the same machine and PostgreSQL, and reports each figure
  * beside the floor's and as a ratio to it (docs/BENCHMARKS.md).
  *
- *   npm run bench -- [--scenarios closed-loop,fanout,memory,idle,cross,storm,unread,brokers] [--seconds 10] [--rounds 1]
+ *   npm run bench -- [--scenarios closed-loop,fanout,memory,idle,cross,storm,unread,brokers,outbound] [--seconds 10] [--rounds 1]
  *                    [--pairs 100] [--groups 10,100,1000] [--floor-lock on|off] [--server-env NAME=value ...]
  *                    [--memory-from 3000] [--memory-max 15000] [--memory-points 9] [--settle 5]
  *                    [--idle 20000] [--idle-workers 2] [--load-processes 2] [--out bench/results]
@@ -30,11 +30,22 @@ import { closedLoop } from './scenarios/closed-loop.js';
 import type { BenchContext, BenchOptions } from './scenarios/context.js';
 import { fanout } from './scenarios/fanout.js';
 import { memory } from './scenarios/memory.js';
+import { outbound } from './scenarios/outbound.js';
 import { storm } from './scenarios/storm.js';
 import { unread } from './scenarios/unread.js';
 import { killAllFleets } from './lib/storm-fleet.js';
 
-const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { 'closed-loop': closedLoop, fanout, memory, idle, cross, storm, unread, brokers };
+const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = {
+  'closed-loop': closedLoop,
+  fanout,
+  memory,
+  idle,
+  cross,
+  storm,
+  unread,
+  brokers,
+  outbound,
+};
 
 const { values: args } = parseArgs({
   options: {

@@ -27,7 +27,8 @@ const GONE: ReadonlySet<ErrorCode> = new Set(['NOT_A_PARTICIPANT', 'CONVERSATION
 export class MessageFeed {
   private readonly timelines = new Map<number, Timeline>();
   private readonly followed = new Set<number>();
-  private readonly running = new Set<number>();
+  /** Conversations catching up, with the messages delivered for the first time meanwhile (replayed pushes and pages). */
+  private readonly running = new Map<number, number>();
   private readonly retries = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(private readonly options: MessageFeedOptions) {}
@@ -37,6 +38,8 @@ export class MessageFeed {
     const timeline = this.timeline(message.conversation_id);
     const fresh = timeline.add(message.id);
     if (source === 'push') timeline.pushed(message.id);
+    const catchingUp = this.running.get(message.conversation_id);
+    if (fresh && catchingUp !== undefined) this.running.set(message.conversation_id, catchingUp + 1);
     if (fresh) this.options.fresh(message);
     this.options.arrived(message);
     return fresh;
@@ -76,7 +79,7 @@ export class MessageFeed {
 
   private async catchUp(conversationId: number): Promise<void> {
     if (this.running.has(conversationId)) return;
-    this.running.add(conversationId);
+    this.running.set(conversationId, 0);
     try {
       await this.catchUpPages(conversationId);
     } finally {
@@ -89,14 +92,15 @@ export class MessageFeed {
     const timeline = this.timeline(conversationId);
     timeline.startSync();
     let since = timeline.cursor;
-    let delivered = 0;
     try {
       for (;;) {
+        // The server pushes the replay (messages and every other change) before answering: most arrive as pushes.
         const page = await this.options.join({ conversation_id: conversationId, since });
-        for (const m of page.messages) if (this.deliver(m, 'catch-up')) delivered += 1;
-        const last = page.messages.at(-1);
-        if (last) since = last.id;
-        if (!page.has_more || !last) break;
+        for (const m of page.messages) this.deliver(m, 'catch-up');
+        // The replay (pushed before the answer) may end past the last message: resume after it.
+        const next = page.next_cursor !== undefined ? Number(page.next_cursor) : page.messages.at(-1)?.id;
+        if (next !== undefined) since = Math.max(since, next);
+        if (!page.has_more || next === undefined) break;
       }
     } catch (error) {
       timeline.abortSync(since);
@@ -111,7 +115,7 @@ export class MessageFeed {
       return;
     }
     timeline.finishSync(since);
-    this.options.synced(conversationId, delivered);
+    this.options.synced(conversationId, this.running.get(conversationId) ?? 0);
   }
 
   private timeline(conversationId: number): Timeline {

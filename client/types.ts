@@ -153,7 +153,11 @@ export interface Requests {
   sendMessage: { data: SendMessageData; result: Message };
   joinConversation: {
     data: { conversation_id: number; since?: number };
-    result: { conversation: Conversation; messages: Message[]; has_more: boolean };
+    /**
+     * With `since`, every change after it (messages, edits, deletions, read receipts, participants) has been
+     * pushed, in order, before this answer; `next_cursor` is where that replay stopped.
+     */
+    result: { conversation: Conversation; messages: Message[]; has_more: boolean; next_cursor?: string };
   };
   leaveConversation: { data: { conversation_id: number }; result: { conversation_id: number; user_id: number } };
   editMessage: { data: { message_id: number; content: string }; result: Message };

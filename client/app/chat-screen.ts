@@ -2,6 +2,8 @@ import { ChatError, type ChatClient, type StateChange } from '../chat-client.js'
 import { ConversationList } from './conversation-list.js';
 import { ConversationView } from './conversation-view.js';
 import { field, h } from './dom.js';
+import { NotificationsControl } from './notifications.js';
+import { conversationInUrl, conversationPath, isOpenConversation, isWhichConversation, type ShowingConversation } from './push-messages.js';
 
 const describe = (s: StateChange): string => {
   switch (s.state) {
@@ -27,12 +29,15 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
   const me = client.user!;
   const connection = h('span', { className: 'connection', role: 'status', dataset: { state: client.state.state } }, describe(client.state));
   const signOut = h('button', { type: 'button', className: 'sign-out' }, 'Log out');
+  const notifications = new NotificationsControl(client);
   const header = h(
     'header',
     {},
     h('h1', {}, 'Chat'),
     connection,
     h('span', { className: 'me', dataset: { userId: me.id } }, `Signed in as ${me.username} · your id is ${me.id}`),
+    notifications.element,
+    notifications.statusElement,
     signOut,
   );
   const list = new ConversationList(me.id, client.presence, (id) => void open(id));
@@ -81,6 +86,8 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     view = new ConversationView(client, conversation, me.id, (read) => list.markAllRead(read));
     pane.replaceChildren(view.element);
     list.select(id);
+    // A reload, or a window opened from a notification, shows the same conversation.
+    history.replaceState(null, '', conversationPath(id));
     await view.load().catch((e: unknown) => (sidebarStatus.textContent = `Could not open it: ${e instanceof ChatError ? e.message : String(e)}`));
   }
 
@@ -100,6 +107,19 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
       (e: unknown) => (sidebarStatus.textContent = e instanceof ChatError ? e.message : String(e)),
     );
   });
+
+  // A click on a notification asks this window to show its conversation; before showing a
+  // notification the service worker asks which one is on screen.
+  const serviceWorkers = 'serviceWorker' in navigator ? navigator.serviceWorker : null;
+  const fromWorker = (event: MessageEvent) => {
+    if (isOpenConversation(event.data)) void openListed(event.data.conversation_id);
+    else if (isWhichConversation(event.data)) event.ports[0]?.postMessage({ conversation_id: view?.id ?? null } satisfies ShowingConversation);
+  };
+  serviceWorkers?.addEventListener('message', fromWorker);
+  async function openListed(id: number): Promise<void> {
+    if (!list.has(id)) await refreshList();
+    await open(id);
+  }
 
   const current = (conversationId: number) => (view?.id === conversationId ? view : null);
   client.on('receiveMessage', (m) => {
@@ -134,22 +154,34 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     }
     // Logged out elsewhere, revoked from another device, the password changed, or the refresh token refused.
     if (s.state === 'closed' && (s.reason === 'revoked' || s.reason === 'unauthorized')) {
+      serviceWorkers?.removeEventListener('message', fromWorker);
       view?.close();
+      history.replaceState(null, '', '/');
       ended('ended');
     }
   });
 
   signOut.addEventListener('click', () => {
     signOut.disabled = true;
+    serviceWorkers?.removeEventListener('message', fromWorker);
     view?.close();
     view = null;
-    // Signed out here even when the server cannot be told.
-    client.logOut().then(
-      () => ended('logged-out'),
-      () => ended('logged-out'),
-    );
+    history.replaceState(null, '', '/');
+    // Signed out here even when the server cannot be told; pushes for this user stop first, while the token still works.
+    const logOut = () => client.logOut();
+    notifications
+      .signOut()
+      .catch(() => undefined)
+      .then(logOut)
+      .then(
+        () => ended('logged-out'),
+        () => ended('logged-out'),
+      );
   });
 
-  void refreshList();
+  // Opened from a notification (or reloaded while showing a conversation).
+  const asked = conversationInUrl(location.href);
+  void refreshList().then(() => (asked === null ? undefined : open(asked)));
+  void notifications.start();
   client.connect().catch(() => undefined); // the state listener handles a refused token
 }

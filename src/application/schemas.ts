@@ -120,6 +120,12 @@ export const pageQuerySchema = z.object({
   limit: pageLimit,
 });
 
+/** `GET /sync` and `GET /conversations/:id/events`: at most `limit` events after the `since` cursor (0 or absent: from the beginning). */
+export const eventsQuerySchema = z.object({
+  since: cursor.optional(),
+  limit: pageLimit,
+});
+
 /** `GET /conversations`: a page of at most `limit`, after `cursor`. */
 export const listQuerySchema = z.object({
   limit: pageLimit,
@@ -141,3 +147,4 @@ export type RegisterInput = z.infer<typeof registerSchema>;
 export type LogInInput = z.infer<typeof logInSchema>;
 export type CreateConversationInput = z.infer<typeof createConversationSchema>;
 export type PageQueryInput = z.infer<typeof pageQuerySchema>;
+export type EventsQueryInput = z.infer<typeof eventsQuerySchema>;

@@ -13,6 +13,7 @@ import type { ListParticipants } from './use-cases/list-participants.js';
 import type { LogIn } from './use-cases/log-in.js';
 import type { MarkRead } from './use-cases/mark-read.js';
 import type { OpenConnection } from './use-cases/open-connection.js';
+import type { ReadEvents } from './use-cases/read-events.js';
 import type { RegisterUser } from './use-cases/register-user.js';
 import type { RemoveParticipant } from './use-cases/remove-participant.js';
 import type { SendMessage } from './use-cases/send-message.js';
@@ -47,6 +48,7 @@ export interface UseCases {
   readonly editMessage: EditMessage;
   readonly deleteMessage: DeleteMessage;
   readonly getMessages: GetMessages;
+  readonly readEvents: ReadEvents;
   readonly markRead: MarkRead;
   readonly sendTyping: SendTyping;
 }

@@ -3,7 +3,8 @@ import type { Message } from '../domain/message.js';
 import type { User } from '../domain/user.js';
 import type { ParticipantPresence } from './access.js';
 import type { ConversationSummary } from './ports/conversation-repository.js';
-import type { ConversationSummaryView, ConversationView, MessageView, ParticipantView, UserView } from './wire-schemas.js';
+import { REPLAYED_AS, type ReplayedType, type StreamEvent, type StreamPage } from './ports/event-stream.js';
+import type { ConversationSummaryView, ConversationView, EventPageView, MessageView, ParticipantView, StreamEventView, UserView } from './wire-schemas.js';
 
 export type { MessageView } from './wire-schemas.js';
 
@@ -90,3 +91,16 @@ export const userView = (u: User): UserView => ({
   date_joined: u.dateJoined.toISOString(),
   last_login: iso(u.lastLogin),
 });
+
+/** A replayed stream event: `event` and `data` are the push it was delivered as live. */
+export const streamEventView = (e: StreamEvent): StreamEventView => ({
+  id: e.id,
+  type: e.type as ReplayedType,
+  event: REPLAYED_AS[e.type as ReplayedType],
+  conversation_id: e.conversationId,
+  data: e.data,
+  created_at: e.createdAt.toISOString(),
+});
+
+/** A page of the stream; the cursor travels as text (ids exceed what some clients' integers hold). */
+export const eventPageView = (p: StreamPage): EventPageView => ({ events: p.events.map(streamEventView), next_cursor: String(p.next), has_more: p.hasMore });

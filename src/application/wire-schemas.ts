@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MESSAGE_TYPES } from '../domain/message.js';
 import { ROLES } from '../domain/user.js';
+import { REPLAYED_AS, type ReplayedType } from './ports/event-stream.js';
 
 /**
  * What the server sends: the shape of every reply and push, as zod schemas.
@@ -109,8 +110,36 @@ export const messagePageSchema = z.object({ messages: z.array(messageViewSchema)
 export const conversationListSchema = z
   .object({ conversations: z.array(conversationSummarySchema), next_cursor: z.string().nullable() })
   .meta({ id: 'ConversationList' });
+/** One event of a conversation's stream, as replayed: `event` and `data` are exactly the pushed event it was delivered as live. */
+export const streamEventSchema = z
+  .object({
+    id: int.describe('Its place in the stream; pass the last one seen as `since`'),
+    type: z.enum(Object.keys(REPLAYED_AS) as [ReplayedType, ...ReplayedType[]]),
+    event: z.enum(Object.values(REPLAYED_AS) as [string, ...string[]]),
+    conversation_id: int,
+    data: z.record(z.string(), z.unknown()).describe('The pushed event’s payload'),
+    created_at: iso,
+  })
+  .meta({ id: 'StreamEvent' });
+export const eventPageSchema = z
+  .object({
+    events: z.array(streamEventSchema),
+    next_cursor: z.string().describe('Pass back as `since`: everything up to it has been returned'),
+    has_more: z.boolean(),
+  })
+  .meta({ id: 'EventPage' });
 export const joinedConversationSchema = z
-  .object({ conversation: conversationViewSchema, messages: z.array(messageViewSchema), has_more: z.boolean() })
+  .object({
+    conversation: conversationViewSchema,
+    messages: z.array(messageViewSchema),
+    has_more: z.boolean(),
+    next_cursor: z
+      .string()
+      .optional()
+      .describe(
+        'With `since`: where the replay stopped (pass it as the next `since` while `has_more`); every kind after `since` was pushed before this answer',
+      ),
+  })
   .meta({ id: 'JoinedConversation' });
 
 export const membershipSchema = z.object({ conversation_id: int, user_id: int });
@@ -168,6 +197,8 @@ export const pushEventSchemas = {
 } as const;
 
 export type MessageView = z.infer<typeof messageViewSchema>;
+export type StreamEventView = z.infer<typeof streamEventSchema>;
+export type EventPageView = z.infer<typeof eventPageSchema>;
 export type ParticipantView = z.infer<typeof participantSchema>;
 export type ConversationView = z.infer<typeof conversationViewSchema>;
 export type ConversationSummaryView = z.infer<typeof conversationSummarySchema>;

@@ -14,6 +14,7 @@ import { ListConversations } from '../application/use-cases/list-conversations.j
 import { LogIn } from '../application/use-cases/log-in.js';
 import { MarkRead } from '../application/use-cases/mark-read.js';
 import { OpenConnection } from '../application/use-cases/open-connection.js';
+import { ReadEvents } from '../application/use-cases/read-events.js';
 import { RegisterUser } from '../application/use-cases/register-user.js';
 import { RemoveParticipant } from '../application/use-cases/remove-participant.js';
 import { SendMessage } from '../application/use-cases/send-message.js';
@@ -44,6 +45,7 @@ import { InMemoryConversationRepository } from '../adapters/memory/in-memory-con
 import { InMemoryLoginAttempts } from '../adapters/memory/in-memory-login-attempts.js';
 import { InMemorySessionRepository } from '../adapters/memory/in-memory-session-repository.js';
 import { InMemoryMessageRepository } from '../adapters/memory/in-memory-message-repository.js';
+import { InMemoryEventStream } from '../adapters/memory/in-memory-event-stream.js';
 import { InMemoryPresenceStore } from '../adapters/memory/in-memory-presence-store.js';
 import { InMemoryStore } from '../adapters/memory/in-memory-store.js';
 import { InMemoryUserRepository } from '../adapters/memory/in-memory-user-repository.js';
@@ -56,6 +58,7 @@ import { SequelizeConversationRepository } from '../adapters/postgres/repositori
 import { SequelizeLoginAttempts } from '../adapters/postgres/repositories/sequelize-login-attempts.js';
 import { SequelizeSessionRepository } from '../adapters/postgres/repositories/sequelize-session-repository.js';
 import { SequelizeMessageRepository } from '../adapters/postgres/repositories/sequelize-message-repository.js';
+import { PgEventStream } from '../adapters/postgres/repositories/pg-event-stream.js';
 import { SequelizeUserRepository } from '../adapters/postgres/repositories/sequelize-user-repository.js';
 import { SystemClock } from '../adapters/system-clock.js';
 import type { Config } from './config.js';
@@ -124,6 +127,7 @@ export const postgresModule = (config: Config, { db, nodeId }: PostgresModuleOpt
     // The caches that fan-out keeps in step, on this process and from every other.
     bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations, profiles]);
     bind(id(TOKENS.MessageRepository)).toConstantValue(new SequelizeMessageRepository(db.sequelize));
+    bind(id(TOKENS.EventStream)).toConstantValue(new PgEventStream(db.sequelize));
     // The write path reports each commit to the fan-out, which delivers it here at once and, on an interest broker, publishes it.
     bind(id(TOKENS.MessageAppender))
       .toDynamicValue((ctx) => {
@@ -212,6 +216,7 @@ export const inMemoryModule = () =>
     const conversations = new InMemoryConversationRepository(store);
     bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
     bind(id(TOKENS.MessageRepository)).toConstantValue(messages);
+    bind(id(TOKENS.EventStream)).toConstantValue(new InMemoryEventStream(store));
     // Stored, then announced through the fan-out (one process: the local broker).
     bind(id(TOKENS.MessageAppender))
       .toDynamicValue((ctx) => new AnnouncingAppender(messages, get(ctx, TOKENS.Broadcaster)))
@@ -235,6 +240,7 @@ export const useCasesModule = (config: Config) =>
         const users = get(ctx, TOKENS.UserRepository);
         const conversations = get(ctx, TOKENS.ConversationRepository);
         const messages = get(ctx, TOKENS.MessageRepository);
+        const events = get(ctx, TOKENS.EventStream);
         const broadcaster = get(ctx, TOKENS.Broadcaster);
         const appender = get(ctx, TOKENS.MessageAppender);
         const presence = get(ctx, TOKENS.PresenceStore);
@@ -265,12 +271,13 @@ export const useCasesModule = (config: Config) =>
           listParticipants: new ListParticipants(conversations, presence),
           addParticipant: new AddParticipant(conversations, users, broadcaster, clock),
           removeParticipant,
-          joinConversation: new JoinConversation(conversations, messages, broadcaster, presence, clock),
+          joinConversation: new JoinConversation(conversations, messages, broadcaster, presence, clock, events),
           leaveConversation: new LeaveConversation(removeParticipant),
           sendMessage: new SendMessage(conversations, appender, clock, limits, typing),
           editMessage: new EditMessage(conversations, messages, broadcaster, clock, limits),
           deleteMessage: new DeleteMessage(conversations, messages, broadcaster, clock),
           getMessages: new GetMessages(conversations, messages),
+          readEvents: new ReadEvents(conversations, events),
           markRead: new MarkRead(conversations, messages, broadcaster, clock),
           sendTyping: new SendTyping(conversations, typing),
         };

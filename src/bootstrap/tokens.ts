@@ -5,6 +5,7 @@ import type { MessageLimits } from '../application/access.js';
 import type { ConversationRepository } from '../application/ports/conversation-repository.js';
 import type { Broadcaster, FanoutObserver, LocalDelivery, MessageAppender } from '../application/ports/fanout.js';
 import type { MessageRepository } from '../application/ports/message-repository.js';
+import type { EventStream } from '../application/ports/event-stream.js';
 import type { LoginAttempts, LockoutPolicy } from '../application/ports/login-attempts.js';
 import type { PresenceStore } from '../application/ports/presence-store.js';
 import type { SessionRepository } from '../application/ports/session-repository.js';
@@ -39,6 +40,7 @@ export const TOKENS = {
   UserRepository: token<UserRepository>('UserRepository'),
   ConversationRepository: token<ConversationRepository>('ConversationRepository'),
   MessageRepository: token<MessageRepository>('MessageRepository'),
+  EventStream: token<EventStream>('EventStream'),
   MessageAppender: token<MessageAppender>('MessageAppender'),
   PresenceStore: token<PresenceStore>('PresenceStore'),
   /** This process's connections. */

@@ -3,6 +3,7 @@ import type { ConversationRepository } from '../../src/application/ports/convers
 import type { AccessChangeNotice, FanoutObserver, MessageStore } from '../../src/application/ports/fanout.js';
 import type { ProfileRepository } from '../../src/application/ports/profile-repository.js';
 import type { SessionRepository } from '../../src/application/ports/session-repository.js';
+import type { EventStream } from '../../src/application/ports/event-stream.js';
 import type { MessageRepository } from '../../src/application/ports/message-repository.js';
 import type { UserRepository } from '../../src/application/ports/user-repository.js';
 import type { MessageDraft } from '../../src/domain/message.js';
@@ -15,6 +16,8 @@ export interface Repositories {
   store: MessageStore;
   sessions: SessionRepository;
   profiles: ProfileRepository;
+  /** The conversations' event streams. */
+  events: EventStream;
   /** Caches among the repositories, told what fan-out would tell them. */
   observers?: FanoutObserver[];
 }
@@ -98,14 +101,14 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const g = await r.conversations.createGroup({ title: 'g', isOpen: true, createdBy: a.id, participantIds: [a.id, b.id] }, t0);
       expect(g).toMatchObject({ kind: 'group', isOpen: true, createdBy: a.id, title: 'g' });
       expect(await r.conversations.isParticipant(g.id, c.id)).toBe(false);
-      expect(await r.conversations.addParticipant(g.id, c.id, at(1))).toBe(true);
-      expect(await r.conversations.addParticipant(g.id, c.id, at(2))).toBe(false);
+      expect(await r.conversations.addParticipant(g.id, c.id, at(1), a.id)).toBe(true);
+      expect(await r.conversations.addParticipant(g.id, c.id, at(2), a.id)).toBe(false);
       expect(await r.conversations.conversationIdsOf(c.id)).toEqual([g.id]);
-      expect(await r.conversations.removeParticipant(g.id, c.id, at(3))).toBe(true);
-      expect(await r.conversations.removeParticipant(g.id, c.id, at(4))).toBe(false);
+      expect(await r.conversations.removeParticipant(g.id, c.id, at(3), a.id)).toBe(true);
+      expect(await r.conversations.removeParticipant(g.id, c.id, at(4), a.id)).toBe(false);
       expect(await r.conversations.isParticipant(g.id, c.id)).toBe(false);
       expect(await r.conversations.conversationIdsOf(c.id)).toEqual([]);
-      expect(await r.conversations.addParticipant(g.id, c.id, at(5))).toBe(true);
+      expect(await r.conversations.addParticipant(g.id, c.id, at(5), a.id)).toBe(true);
       expect((await r.conversations.participants(g.id)).map((p) => p.id)).toEqual([a.id, b.id, c.id]);
     });
 
@@ -348,6 +351,59 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       expect(await r.messages.findById(theirs.id)).toBeNull();
       expect(await r.messages.edit(theirs.id, 'x', at(52))).toBeNull();
       expect((await r.messages.page(c.id, { limit: 10 })).messages.map((m) => m.id)).toEqual([mine.id, later.id]);
+    });
+
+    it('keeps every change in its conversation’s stream, in commit order, with the payload each is replayed as', async () => {
+      const r = await fresh();
+      const [a, b, c] = [await user(r), await user(r), await user(r)];
+      const g = await r.conversations.createGroup({ title: 'g', isOpen: false, createdBy: a.id, participantIds: [a.id, b.id] }, t0);
+      const before = await r.events.horizon();
+      const first = (await r.store.append(draft(g.id, a.id, 'first'))).message!;
+      await r.messages.edit(first.id, 'first, edited', at(1));
+      const second = (await r.store.append(draft(g.id, b.id, 'second'))).message!;
+      await r.conversations.advanceReadMarker(g.id, a.id, second.id, at(2));
+      await r.conversations.advanceReadMarker(g.id, a.id, first.id, at(3));
+      await r.conversations.addParticipant(g.id, c.id, at(4), a.id);
+      await r.messages.softDelete(second.id, at(5));
+      await r.conversations.removeParticipant(g.id, c.id, at(6), a.id);
+
+      const page = await r.events.conversation(g.id, before, 100);
+      expect(page.events.map((e) => e.type)).toEqual([
+        'message.created',
+        'message.updated',
+        'conversation.read',
+        'participant.added',
+        'message.deleted',
+        'participant.removed',
+      ]);
+      const ids = page.events.map((e) => e.id);
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expect(ids[0]).toBe(first.id);
+      expect(page.events.map((e) => e.data)).toEqual([
+        expect.objectContaining({ id: first.id, content: 'first, edited', conversation_id: g.id }),
+        expect.objectContaining({ id: first.id, content: 'first, edited', edited_at: at(1).toISOString() }),
+        { conversation_id: g.id, user_id: a.id, message_id: second.id, read_at: at(2).toISOString() },
+        { conversation_id: g.id, user: { id: c.id, username: c.username }, added_by: a.id },
+        { id: second.id, conversation_id: g.id, deleted_at: at(5).toISOString() },
+        { conversation_id: g.id, user_id: c.id, removed_by: a.id },
+      ]);
+      expect(page).toMatchObject({ hasMore: false, next: ids.at(-1) });
+
+      // A cursor in the middle resumes right after it; a page of two says there is more.
+      const rest = await r.events.conversation(g.id, ids[1]!, 2);
+      expect(rest.events.map((e) => e.id)).toEqual(ids.slice(2, 4));
+      expect(rest).toMatchObject({ hasMore: true, next: ids[3] });
+
+      // Across conversations: the user's, up to what is committed; the other conversation's events are not theirs.
+      const { conversation: other } = await r.conversations.findOrCreateDirect(b.id, c.id, t0);
+      await r.store.append(draft(other.id, c.id, 'not for a'));
+      const ofA = await r.events.ofUser(a.id, before, 100);
+      expect(ofA.events.map((e) => e.id)).toEqual(ids);
+      const ofB = await r.events.ofUser(b.id, before, 100);
+      expect(ofB.events.map((e) => e.conversationId)).toEqual([...ids.map(() => g.id), other.id]);
+      const all = await r.events.all(before, 100, ['message.deleted', 'participant.added']);
+      expect(all.events.map((e) => e.type)).toEqual(['participant.added', 'message.deleted']);
+      expect(await r.events.horizon()).toBeGreaterThanOrEqual(ofB.events.at(-1)!.id);
     });
   });
 }

@@ -5,6 +5,7 @@ import { CachingConversationRepository } from '../../src/adapters/cache/caching-
 import { MessageWriter } from '../../src/adapters/postgres/write-path/message-writer.js';
 import { ensureLanes } from '../../src/adapters/postgres/write-path/write-lanes.js';
 import { SequelizeConversationRepository } from '../../src/adapters/postgres/repositories/sequelize-conversation-repository.js';
+import { PgEventStream } from '../../src/adapters/postgres/repositories/pg-event-stream.js';
 import { SequelizeMessageRepository } from '../../src/adapters/postgres/repositories/sequelize-message-repository.js';
 import { SequelizeUserRepository } from '../../src/adapters/postgres/repositories/sequelize-user-repository.js';
 import { SequelizeSessionRepository } from '../../src/adapters/postgres/repositories/sequelize-session-repository.js';
@@ -36,6 +37,7 @@ const onPostgres = (cached: boolean) => async () => {
     messages: new SequelizeMessageRepository(sequelize),
     store,
     sessions: new SequelizeSessionRepository(sequelize),
+    events: new PgEventStream(sequelize),
   };
   if (!cached) return { ...base, conversations: new SequelizeConversationRepository(sequelize), profiles: new PgProfileRepository(pool) };
   const conversations = new CachingConversationRepository(new SequelizeConversationRepository(sequelize));

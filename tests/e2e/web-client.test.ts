@@ -14,14 +14,14 @@ afterAll(async () => {
 });
 
 describe('the browser app served at /', () => {
-  it('serves the page with a CSP that allows only this origin and its own /ws', async () => {
+  it('serves the page with a CSP that allows only this origin, its own /ws and its own service worker', async () => {
     const res = await fetch(`${base}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await res.text()).toContain('<script type="module" src="/app.js"></script>');
     const host = `127.0.0.1:${server.port}`;
     expect(res.headers.get('content-security-policy')).toBe(
-      `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://${host} wss://${host}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      `default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://${host} wss://${host}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     );
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
@@ -33,6 +33,16 @@ describe('the browser app served at /', () => {
     expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
     expect((await js.text()).length).toBeGreaterThan(1000);
     expect(await css.text()).toContain('.conversation-view');
+  });
+
+  it('serves the service worker at /sw.js as a classic script that handles push and notificationclick', async () => {
+    const res = await fetch(`${base}/sw.js`);
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    const source = await res.text();
+    // A classic script: a module worker would need { type: 'module' } and a newer browser.
+    expect(source).not.toMatch(/^\s*(?:import|export)\b/m);
+    expect(source).toContain('"push"');
+    expect(source).toContain('"notificationclick"');
   });
 
   it('serves the client module as an ES module that exports ChatClient', async () => {

@@ -14,7 +14,7 @@ import type {
 import type { PushEvent } from '../../src/application/ports/fanout.js';
 import type { UseCases } from '../../src/application/use-cases.js';
 import type { conversationSummaryView, messageView, userView } from '../../src/application/views.js';
-import type { participantSchema, sessionViewSchema, signedInSchema } from '../../src/application/wire-schemas.js';
+import type { joinedConversationSchema, participantSchema, sessionViewSchema, signedInSchema } from '../../src/application/wire-schemas.js';
 import { chatEvents } from '../../src/adapters/gateway/chat-events.js';
 import type { WireError } from '../../src/adapters/gateway/wire-error.js';
 
@@ -35,6 +35,7 @@ agree<Equal<keyof ConversationSummary, keyof ReturnType<typeof conversationSumma
 agree<Equal<keyof Session, keyof z.infer<typeof signedInSchema>>>();
 agree<Equal<keyof DeviceSession, keyof z.infer<typeof sessionViewSchema>>>();
 agree<Equal<keyof Participant, keyof z.infer<typeof participantSchema>>>();
+agree<Equal<keyof Requests['joinConversation']['result'], keyof z.infer<typeof joinedConversationSchema>>>();
 
 const CLIENT_EVENTS = ['sendMessage', 'joinConversation', 'leaveConversation', 'editMessage', 'deleteMessage', 'markRead', 'typing'] as const;
 agree<Equal<(typeof CLIENT_EVENTS)[number], keyof Requests>>();

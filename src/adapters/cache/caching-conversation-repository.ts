@@ -86,17 +86,17 @@ export class CachingConversationRepository implements ConversationRepository, Fa
     return this.inner.participants(conversationId);
   }
 
-  async addParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
+  async addParticipant(conversationId: number, userId: number, now: Date, addedBy: number): Promise<boolean> {
     try {
-      return await this.inner.addParticipant(conversationId, userId, now);
+      return await this.inner.addParticipant(conversationId, userId, now, addedBy);
     } finally {
       this.invalidate(conversationId);
     }
   }
 
-  async removeParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
+  async removeParticipant(conversationId: number, userId: number, now: Date, removedBy: number): Promise<boolean> {
     try {
-      return await this.inner.removeParticipant(conversationId, userId, now);
+      return await this.inner.removeParticipant(conversationId, userId, now, removedBy);
     } finally {
       this.invalidate(conversationId);
     }

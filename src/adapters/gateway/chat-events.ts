@@ -11,7 +11,8 @@ import {
   sendMessageSchema,
   typingSchema,
 } from '../../application/schemas.js';
-import { conversationView, messageView, serialisedMessage } from '../../application/views.js';
+import { conversationView, messageView, serialisedMessage, streamEventView } from '../../application/views.js';
+import type { PushEvent } from '../../application/ports/fanout.js';
 import {
   deletedSchema,
   joinedConversationSchema,
@@ -23,6 +24,14 @@ import {
 import { fromThrown, fromZod, type WireError } from './wire-error.js';
 
 export type Outcome = { ok: true; data: unknown } | { ok: false; error: WireError };
+
+/** An answer preceded by pushes: the endpoint sends `pushes` on the connection, in order, then answers with `ack`. */
+export class AnswerAfterPushes {
+  constructor(
+    readonly ack: unknown,
+    readonly pushes: ReadonlyArray<{ readonly event: PushEvent; readonly dataJson: string }>,
+  ) {}
+}
 
 interface EventSpec {
   readonly summary: string;
@@ -91,6 +100,8 @@ type Runner<K extends ChatEventName> = (actor: Actor, input: z.output<(typeof CH
 interface EventHandler {
   readonly schema: z.ZodType;
   run(actor: Actor, input: unknown): Promise<Result<unknown>>;
+  /** Whether live pushes wait while this event runs (it answers with a replay they must not overtake). */
+  holdsPushes?(input: unknown): boolean;
 }
 
 const mapped = async <T, U>(result: Promise<Result<T>>, f: (value: T) => U): Promise<Result<U>> => {
@@ -103,20 +114,27 @@ export function chatEvents(u: UseCases): ReadonlyMap<string, EventHandler> {
   const runners: { [K in ChatEventName]: Runner<K> } = {
     sendMessage: (a, i) => mapped(u.sendMessage.execute(a, i), (s) => serialisedMessage(s.message)),
     joinConversation: (a, i) =>
-      mapped(u.joinConversation.execute(a, i), (j) => ({
-        conversation: conversationView(j.conversation, j.participants),
-        messages: j.messages.map(messageView),
-        has_more: j.hasMore,
-      })),
+      mapped(u.joinConversation.execute(a, i), (j) => {
+        const answer = { conversation: conversationView(j.conversation, j.participants), messages: j.messages.map(messageView), has_more: j.hasMore };
+        if (!j.replay) return answer;
+        // Replayed as the very pushes they were live: a message's frame is the one its live push used.
+        const pushes = j.replay.events.map((e) => {
+          const view = streamEventView(e);
+          return { event: view.event as PushEvent, dataJson: JSON.stringify(view.data) };
+        });
+        return new AnswerAfterPushes({ ...answer, next_cursor: String(j.replay.next) }, pushes);
+      }),
     leaveConversation: (a, i) => u.leaveConversation.execute(a, i.conversation_id),
     editMessage: (a, i) => mapped(u.editMessage.execute(a, i), messageView),
     deleteMessage: (a, i) => u.deleteMessage.execute(a, i.message_id),
     markRead: (a, i) => u.markRead.execute(a, i),
     typing: (a, i) => u.sendTyping.execute(a, i),
   };
-  return new Map(
+  const handlers = new Map<string, EventHandler>(
     (Object.keys(CHAT_EVENTS) as ChatEventName[]).map((name) => [name, { schema: CHAT_EVENTS[name].input, run: runners[name] as EventHandler['run'] }]),
   );
+  handlers.set('joinConversation', { ...handlers.get('joinConversation')!, holdsPushes: (input) => (input as { since?: unknown } | undefined)?.since != null });
+  return handlers;
 }
 
 /** Validates and runs one client event; never throws. */

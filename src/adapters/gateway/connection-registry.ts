@@ -3,7 +3,7 @@ import type { Logger } from '../../application/ports/services.js';
 import { CLOSE, type Connection, type WireProtocol } from './connection.js';
 
 /** How each protocol frames a pushed event around its payload (serialised once per event). */
-const ENCODE: Record<WireProtocol, (event: PushEvent, dataJson: string) => string | Buffer> = {
+export const ENCODE: Record<WireProtocol, (event: PushEvent, dataJson: string) => string | Buffer> = {
   ws: (event, dataJson) => Buffer.from(`{"event":"${event}","data":${dataJson}}`),
   // A Socket.IO EVENT packet for the main namespace, as socket.io-parser would write it.
   socketio: (event, dataJson) => `2["${event}",${dataJson}]`,
@@ -207,8 +207,8 @@ export class ConnectionRegistry implements LocalDelivery {
     for (const user of users) {
       if (user.id === exceptUserId) continue;
       for (const c of user.connections) {
-        if (c.protocol === 'ws') c.send((ws ??= ENCODE.ws(event, dataJson)), max);
-        else c.send((socketio ??= ENCODE.socketio(event, dataJson)), max);
+        if (c.protocol === 'ws') c.push((ws ??= ENCODE.ws(event, dataJson)), max);
+        else c.push((socketio ??= ENCODE.socketio(event, dataJson)), max);
       }
     }
   }

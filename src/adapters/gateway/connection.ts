@@ -29,6 +29,9 @@ export interface ConnectionInit {
 
 let nextConnectionId = 0;
 
+/** Live pushes one connection may hold behind replays before it counts as too slow. */
+const MAX_HELD_PUSHES = 10_000;
+
 /**
  * One realtime connection, whatever carries it. Each transport subclasses it
  * with the three operations that touch its socket; everything else (who it
@@ -46,6 +49,9 @@ export abstract class Connection {
   inFlight = 0;
   /** Set once the connection is closing or closed: nothing more is sent. */
   closed = false;
+  /** Live pushes held behind a replay being answered (see holdPushes); null when none is. */
+  private held: Array<string | Buffer> | null = null;
+  private holds = 0;
   // A token bucket inlined (rate per second, burst): one object fewer per connection.
   private tokens: number;
   private refilledAt: number;
@@ -104,6 +110,35 @@ export abstract class Connection {
       this.close(CLOSE.SLOW_CONSUMER, 'Too slow to keep up');
     }
     return true;
+  }
+
+  /** A live push: sent now, or, while a replay is being answered, held behind it in order. */
+  push(frame: string | Buffer, maxBuffered: number): void {
+    if (this.held === null) {
+      this.send(frame, maxBuffered);
+    } else if (this.held.length < MAX_HELD_PUSHES) {
+      this.held.push(frame);
+    } else {
+      this.telemetry.slowConsumerClosed(this.protocol);
+      this.close(CLOSE.SLOW_CONSUMER, 'Too slow to keep up');
+    }
+  }
+
+  /**
+   * Live pushes wait from now until `releasePushes`: a replay read after this
+   * call and sent before the release cannot be overtaken by a newer live
+   * event (one it also holds arrives again after it, in order).
+   */
+  holdPushes(): void {
+    this.holds += 1;
+    this.held ??= [];
+  }
+
+  releasePushes(maxBuffered: number): void {
+    if (this.holds === 0 || --this.holds > 0) return;
+    const held = this.held ?? [];
+    this.held = null;
+    for (const frame of held) this.send(frame, maxBuffered);
   }
 
   close(code: number, reason: string): void {

@@ -1,7 +1,8 @@
 import type { EventRecorder, Telemetry } from '../../application/ports/telemetry.js';
 import type { UseCases } from '../../application/use-cases.js';
 import { Serialised } from '../../application/views.js';
-import { chatEvents, dispatch, type Outcome } from './chat-events.js';
+import { AnswerAfterPushes, chatEvents, dispatch, type Outcome } from './chat-events.js';
+import { ENCODE } from './connection-registry.js';
 import type { Connection } from './connection.js';
 import { SHUTTING_DOWN, type WireError } from './wire-error.js';
 
@@ -110,11 +111,24 @@ export class RealtimeEndpoint {
       return Promise.resolve({ ok: false, error: { code: 'RATE_LIMITED', message: `At most ${this.options.maxInFlight} unanswered events per connection` } });
     }
     conn.inFlight += 1;
+    const holds = this.events.get(event)?.holdsPushes?.(data) === true;
+    if (holds) conn.holdPushes();
     return this.options.track(
-      dispatch(this.events, conn.actor, event, data, (error) => conn.logger.error({ err: error, event }, 'event failed')).finally(() => {
-        conn.inFlight -= 1;
-      }),
+      dispatch(this.events, conn.actor, event, data, (error) => conn.logger.error({ err: error, event }, 'event failed'))
+        .then((outcome) => this.sendPushesFirst(conn, outcome))
+        .finally(() => {
+          conn.inFlight -= 1;
+          if (holds) conn.releasePushes(this.options.maxBufferedBytes);
+        }),
     );
+  }
+
+  /** An answer that replays pushes sends them before it (and before the live ones held meanwhile). */
+  private sendPushesFirst(conn: Connection, outcome: Outcome): Outcome {
+    if (!outcome.ok || !(outcome.data instanceof AnswerAfterPushes)) return outcome;
+    const encode = ENCODE[conn.protocol];
+    for (const p of outcome.data.pushes) conn.send(encode(p.event, p.dataJson), this.options.maxBufferedBytes);
+    return { ok: true, data: outcome.data.ack };
   }
 
   /** A refused frame still gets its ack answered when the ack can be read cheaply. */

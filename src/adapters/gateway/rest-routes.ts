@@ -15,14 +15,16 @@ import {
   markReadSchema,
   messageId as messageIdParam,
   pageQuerySchema,
+  eventsQuerySchema,
   registerSchema,
   sendMessageSchema,
 } from '../../application/schemas.js';
-import { conversationSummaryView, conversationView, messageView, participantView, userView } from '../../application/views.js';
+import { conversationSummaryView, conversationView, eventPageView, messageView, participantView, userView } from '../../application/views.js';
 import {
   conversationListSchema,
   conversationViewSchema,
   deletedSchema,
+  eventPageSchema,
   membershipSchema,
   messagePageSchema,
   messageViewSchema,
@@ -289,6 +291,29 @@ export function restRoutes(u: UseCases): Route[] {
       refusals: ['CONVERSATION_NOT_FOUND'],
       handle: async (c, i) =>
         reply(await u.getMessages.execute(c.actor, c.param(0), i.query), 200, (p) => ({ messages: p.messages.map(messageView), has_more: p.hasMore })),
+    }),
+    route({
+      method: 'GET',
+      pattern: '/conversations/:id/events',
+      auth: true,
+      summary: 'Every change to the conversation after `since`, in order: messages, edits, deletions, read receipts, participants added and removed',
+      description:
+        'Each event is the push it was delivered as live (`event`, `data`). `since` is the last stream id the client saw (a message id is one); pass `next_cursor` back while `has_more`.',
+      query: eventsQuerySchema,
+      replies: { 200: eventPageSchema },
+      refusals: ['CONVERSATION_NOT_FOUND'],
+      handle: async (c, i) => reply(await u.readEvents.ofConversation(c.actor, c.param(0), i.query), 200, eventPageView),
+    }),
+    route({
+      method: 'GET',
+      pattern: '/sync',
+      auth: true,
+      summary: 'Everything that changed in all of the caller’s conversations after `since`, in bounded pages',
+      description:
+        'One request for an app back from the background. Events are in stream order (per conversation, commit order); `next_cursor` is returned even when nothing changed: keep it for the next call. Without `since`, from the beginning.',
+      query: eventsQuerySchema,
+      replies: { 200: eventPageSchema },
+      handle: async (c, i) => reply(await u.readEvents.sync(c.actor, i.query), 200, eventPageView),
     }),
     route({
       method: 'POST',

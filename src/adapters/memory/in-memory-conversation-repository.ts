@@ -45,16 +45,20 @@ export class InMemoryConversationRepository implements ConversationRepository {
     return summaries.sort((x, y) => x.id - y.id);
   }
 
-  async addParticipant(conversationId: number, userId: number): Promise<boolean> {
+  async addParticipant(conversationId: number, userId: number, now: Date, addedBy: number): Promise<boolean> {
     if (this.store.activeParticipant(conversationId, userId)) return false;
     this.store.participants.set(`${conversationId}:${userId}`, { conversationId, userId, lastReadMessageId: null, deletedAt: null });
+    const user = this.store.users.get(userId)?.value;
+    const summary = { id: userId, username: user?.username ?? '' };
+    this.store.recordEvent(conversationId, 'participant.added', { conversation_id: conversationId, user: summary, added_by: addedBy }, now);
     return true;
   }
 
-  async removeParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
+  async removeParticipant(conversationId: number, userId: number, now: Date, removedBy: number): Promise<boolean> {
     const row = this.store.activeParticipant(conversationId, userId);
     if (!row) return false;
     row.deletedAt = now;
+    this.store.recordEvent(conversationId, 'participant.removed', { conversation_id: conversationId, user_id: userId, removed_by: removedBy }, now);
     return true;
   }
 
@@ -107,11 +111,15 @@ export class InMemoryConversationRepository implements ConversationRepository {
     return { conversations: page, next: ordered.length > query.limit && last ? { activityUs: last.activityUs, conversationId: last.conversation.id } : null };
   }
 
-  async advanceReadMarker(conversationId: number, userId: number, messageId: number): Promise<{ previous: number; current: number }> {
+  async advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<{ previous: number; current: number }> {
     const row = this.store.activeParticipant(conversationId, userId);
     if (!row) return { previous: 0, current: 0 };
     const previous = row.lastReadMessageId ?? 0;
     row.lastReadMessageId = Math.max(previous, messageId);
+    if (row.lastReadMessageId > previous) {
+      const data = { conversation_id: conversationId, user_id: userId, message_id: row.lastReadMessageId, read_at: now.toISOString() };
+      this.store.recordEvent(conversationId, 'conversation.read', data, now);
+    }
     return { previous, current: row.lastReadMessageId };
   }
 

@@ -90,6 +90,7 @@ export class InMemoryMessageRepository implements MessageRepository, MessageStor
     const row = this.store.messages.get(id);
     if (!row || row.deletedAt) return null;
     row.value = { ...row.value, content, editedAt: at, updatedAt: at };
+    this.store.recordEvent(row.value.conversationId, 'message.updated', { message_id: id, content, edited_at: at.toISOString() }, at);
     return row.value;
   }
 
@@ -97,6 +98,8 @@ export class InMemoryMessageRepository implements MessageRepository, MessageStor
     const row = this.store.messages.get(id);
     if (!row || row.deletedAt) return false;
     row.deletedAt = at;
+    const data = { id, conversation_id: row.value.conversationId, deleted_at: at.toISOString() };
+    this.store.recordEvent(row.value.conversationId, 'message.deleted', data, at);
     return true;
   }
 

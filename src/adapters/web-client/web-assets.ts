@@ -12,7 +12,7 @@ export interface WebAsset {
 /** The files the browser app is made of, by the path they are served at. */
 export type WebAssets = ReadonlyMap<string, WebAsset>;
 
-export const ASSET_PATHS = ['/', '/app.js', '/app.css', '/chat-client.js'] as const;
+export const ASSET_PATHS = ['/', '/app.js', '/app.css', '/chat-client.js', '/sw.js'] as const;
 
 const asset = (contentType: string, body: Buffer): WebAsset => ({
   contentType,
@@ -23,15 +23,15 @@ const asset = (contentType: string, body: Buffer): WebAsset => ({
 /**
  * Bundles the app (`app/main.ts`) and the client module (`chat-client.ts`,
  * for web apps that import it from this server) to ES modules in memory with
- * esbuild, and reads the page and its stylesheet. esbuild is imported here,
+ * esbuild, the service worker (`worker/service-worker.ts`) to a classic
+ * script (every browser with Web Push runs those), and reads the page and its
+ * stylesheet. esbuild is imported here,
  * not at start-up, so a server that never serves the page never loads it.
  */
 export async function buildWebAssets(clientDir: string, minify: boolean): Promise<WebAssets> {
   const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: { app: path.join(clientDir, 'app/main.ts'), 'chat-client': path.join(clientDir, 'chat-client.ts') },
+  const common = {
     bundle: true,
-    format: 'esm',
     platform: 'browser',
     target: 'es2022',
     minify,
@@ -40,8 +40,12 @@ export async function buildWebAssets(clientDir: string, minify: boolean): Promis
     write: false,
     outdir: 'out',
     logLevel: 'silent',
-  });
-  const scripts = new Map(result.outputFiles.map((f) => [path.basename(f.path), Buffer.from(f.contents)]));
+  } as const;
+  const results = await Promise.all([
+    build({ ...common, format: 'esm', entryPoints: { app: path.join(clientDir, 'app/main.ts'), 'chat-client': path.join(clientDir, 'chat-client.ts') } }),
+    build({ ...common, format: 'iife', entryPoints: { sw: path.join(clientDir, 'worker/service-worker.ts') } }),
+  ]);
+  const scripts = new Map(results.flatMap((r) => r.outputFiles).map((f) => [path.basename(f.path), Buffer.from(f.contents)]));
   const [html, css] = await Promise.all([readFile(path.join(clientDir, 'app/index.html')), readFile(path.join(clientDir, 'app/app.css'))]);
   const js = 'text/javascript; charset=utf-8';
   return new Map([
@@ -49,5 +53,6 @@ export async function buildWebAssets(clientDir: string, minify: boolean): Promis
     ['/app.js', asset(js, scripts.get('app.js')!)],
     ['/app.css', asset('text/css; charset=utf-8', css)],
     ['/chat-client.js', asset(js, scripts.get('chat-client.js')!)],
+    ['/sw.js', asset(js, scripts.get('sw.js')!)],
   ]);
 }

@@ -14,7 +14,8 @@ export interface WebClientOptions {
 }
 
 /**
- * The browser app at `/` (with `/app.js`, `/app.css`) and the client module at
+ * The browser app at `/` (with `/app.js`, `/app.css`, and its service worker
+ * `/sw.js`, whose scope is the whole origin) and the client module at
  * `/chat-client.js`, bundled on the first request and kept in memory.
  * Browsers revalidate each time (`no-cache` with an ETag), so a restarted
  * server with a new build is picked up at once.
@@ -48,8 +49,8 @@ function reply(asset: WebAsset, request: HttpRequest): HttpReply {
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /**
- * Nothing but this origin's own scripts, styles and images may load, the page
- * may connect only to its own origin (REST, and `/ws` named explicitly, as
+ * Nothing but this origin's own scripts, styles, images and service worker
+ * may load, the page may connect only to its own origin (REST, and `/ws` named explicitly, as
  * older browsers do not count ws: as 'self'), and no other site may frame it.
  */
 export function securityHeaders(host: string): Array<[string, string]> {
@@ -57,6 +58,7 @@ export function securityHeaders(host: string): Array<[string, string]> {
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
+    "worker-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
     `connect-src 'self'${socket}`,

@@ -47,16 +47,16 @@ export interface ConversationRepository {
   findById(id: number): Promise<Conversation | null>;
   isParticipant(conversationId: number, userId: number): Promise<boolean>;
   participants(conversationId: number): Promise<ParticipantSummary[]>;
-  /** True when the user was not a participant before. */
-  addParticipant(conversationId: number, userId: number, now: Date): Promise<boolean>;
-  /** True when the user was a participant before. */
-  removeParticipant(conversationId: number, userId: number, now: Date): Promise<boolean>;
+  /** True when the user was not a participant before; then `participant.added` is in the stream with it. */
+  addParticipant(conversationId: number, userId: number, now: Date, addedBy: number): Promise<boolean>;
+  /** True when the user was a participant before; then `participant.removed` is in the stream with it. */
+  removeParticipant(conversationId: number, userId: number, now: Date, removedBy: number): Promise<boolean>;
   conversationIdsOf(userId: number): Promise<number[]>;
   /** The conversations of each of these users (users in none are left out). */
   conversationIdsOfUsers(userIds: readonly number[]): Promise<Map<number, number[]>>;
   /** A page of the user's conversations, most recent activity first. */
   listForUser(userId: number, query: { readonly limit: number; readonly after?: ListCursor }): Promise<ConversationListPage>;
-  /** Moves the read marker forward only; returns the marker before and the marker now in force. */
+  /** Moves the read marker forward only (a move is `conversation.read` in the stream); returns the marker before and the marker now in force. */
   advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<{ previous: number; current: number }>;
   /** Groups the user created since `since` (for the hourly cap). */
   countGroupsCreatedSince(userId: number, since: Date): Promise<number>;

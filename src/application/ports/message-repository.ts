@@ -29,7 +29,9 @@ export interface MessageRepository {
   newerThan(groups: readonly CatchUpGroup[], limit: number): Promise<Message[]>;
   /** Ascending by id. Without `after`, the newest page (`hasMore`: older exist); with it, the oldest after it. */
   page(conversationId: number, query: PageQuery): Promise<MessagePage>;
+  /** With `message.updated` in the stream, committed together. */
   edit(id: number, content: string, at: Date): Promise<Message | null>;
+  /** With `message.deleted` in the stream, committed together. */
   softDelete(id: number, at: Date): Promise<boolean>;
   /** Sets read_at on unread messages after `afterId` and up to `uptoId` that others sent; returns how many. */
   markReadBetween(conversationId: number, readerId: number, afterId: number, uptoId: number, at: Date): Promise<number>;

@@ -26,7 +26,7 @@ export class AddParticipant {
     if (!allowed.ok) return allowed;
     const [user] = await this.users.findSummaries([userId]);
     if (!user) return fail('USER_NOT_FOUND', `User ${userId} does not exist`);
-    if (await this.conversations.addParticipant(conversationId, userId, this.clock.now())) {
+    if (await this.conversations.addParticipant(conversationId, userId, this.clock.now(), actor.id)) {
       // Subscribe first, so the new participant's connections see their own arrival.
       await this.broadcaster.membershipChanged([{ conversationId, userId, added: true }]);
       await this.broadcaster.toConversation(conversationId, 'participantAdded', {

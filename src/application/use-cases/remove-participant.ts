@@ -19,7 +19,7 @@ export class RemoveParticipant {
     if (!actor.isStaff && !(await this.conversations.isParticipant(conversationId, actor.id))) return conversationNotFound(conversationId);
     const allowed = canRemoveParticipant(conversation, actor, userId);
     if (!allowed.ok) return allowed;
-    const removed = await this.conversations.removeParticipant(conversationId, userId, this.clock.now());
+    const removed = await this.conversations.removeParticipant(conversationId, userId, this.clock.now(), actor.id);
     if (!removed) return fail('NOT_A_PARTICIPANT', `User ${userId} is not a participant of this conversation`);
     // The removed user is told directly: once unsubscribed, the topic no longer reaches them.
     const notice = { conversation_id: conversationId, user_id: userId, removed_by: actor.id };

@@ -16,12 +16,28 @@ const REPLAYED = Object.keys(REPLAYED_AS) as ReplayedType[];
 /** Which conversations a read covers: one, the user's, or all. */
 type Scope = { kind: 'conversation'; id: number } | { kind: 'user'; id: number } | { kind: 'all' };
 
-const scopeFilter = (scope: Scope, column: string): string =>
-  scope.kind === 'conversation'
-    ? `${column} BETWEEN $scope::int AND $scope::int`
-    : scope.kind === 'user'
-      ? `${column} IN (SELECT p.conversation_id FROM conversation_participants p WHERE p.user_id = $scope::int AND p.deleted_at IS NULL)`
-      : 'true';
+/**
+ * One table's rows of the scope after the cursor, at most `$limit`, in id
+ * order. Per conversation it walks that conversation's (conversation_id, id)
+ * index from the cursor (see ONE_CONVERSATION in message-row.ts), so a user's
+ * read costs a probe per conversation whatever the table holds; across all
+ * conversations it walks the primary key from the cursor.
+ */
+function rowsOf(scope: Scope, table: 'messages' | 'conversation_events', columns: string, where: string): string {
+  const after = `x.id > $after AND x.id <= upto.id AND ${where}`;
+  const oneConversation = (id: string) =>
+    `SELECT ${columns} FROM ${table} x, upto WHERE x.conversation_id BETWEEN ${id} AND ${id} AND ${after} ORDER BY x.conversation_id, x.id LIMIT $limit`;
+  switch (scope.kind) {
+    case 'conversation':
+      return oneConversation('$scope::int');
+    case 'user':
+      return `SELECT y.* FROM conversation_participants p
+        JOIN LATERAL (${oneConversation('p.conversation_id')}) y ON true
+        WHERE p.user_id = $scope::int AND p.deleted_at IS NULL ORDER BY y.id LIMIT $limit`;
+    case 'all':
+      return `SELECT ${columns} FROM ${table} x, upto WHERE ${after} ORDER BY x.id LIMIT $limit`;
+  }
+}
 
 /**
  * The stream is messages (their creation) and conversation_events (every
@@ -56,13 +72,13 @@ export class PgEventStream implements EventStream {
     if (!created && others.length === 0) return { events: [], next: after, hasMore: false };
     const branches: string[] = [];
     if (created)
-      branches.push(`(SELECT m.id, m.conversation_id, 'message.created'::text AS type, NULL::jsonb AS data, m.created_at, m.id AS message_id
-        FROM messages m, upto WHERE ${scopeFilter(scope, 'm.conversation_id')} AND m.id > $after AND m.id <= upto.id AND m.deleted_at IS NULL
-        ORDER BY ${scope.kind === 'conversation' ? 'm.conversation_id, ' : ''}m.id LIMIT $limit)`);
+      branches.push(
+        `(${rowsOf(scope, 'messages', `x.id, x.conversation_id, 'message.created'::text AS type, NULL::jsonb AS data, x.created_at, x.id AS message_id`, 'x.deleted_at IS NULL')})`,
+      );
     if (others.length > 0)
-      branches.push(`(SELECT e.id, e.conversation_id, e.type, e.data, e.created_at, (e.data->>'message_id')::bigint AS message_id
-        FROM conversation_events e, upto WHERE ${scopeFilter(scope, 'e.conversation_id')} AND e.id > $after AND e.id <= upto.id AND e.type = ANY($types)
-        ORDER BY ${scope.kind === 'conversation' ? 'e.conversation_id, ' : ''}e.id LIMIT $limit)`);
+      branches.push(
+        `(${rowsOf(scope, 'conversation_events', `x.id, x.conversation_id, x.type, x.data, x.created_at, (x.data->>'message_id')::bigint AS message_id`, 'x.type = ANY($types)')})`,
+      );
     const rows = await this.sequelize.query<Row>(
       `WITH upto AS MATERIALIZED (SELECT ${bounded ? 'stream_horizon()' : `'9223372036854775807'::bigint`} AS id)
        SELECT s.id AS event_id, s.conversation_id AS event_conversation_id, s.type AS event_type, s.data AS event_data, s.created_at AS event_created_at,

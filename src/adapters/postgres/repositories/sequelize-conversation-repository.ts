@@ -70,23 +70,32 @@ export class SequelizeConversationRepository implements ConversationRepository {
     return rows.map((r) => ({ id: num(r.id), username: String(r.username) }));
   }
 
-  async addParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
-    // Re-adding someone who left revives their row (the primary key is the pair).
+  async addParticipant(conversationId: number, userId: number, now: Date, addedBy: number): Promise<boolean> {
+    // Re-adding someone who left revives their row (the primary key is the pair); the change and its stream event commit together.
     const rows = await this.select(
-      `INSERT INTO conversation_participants (conversation_id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
-       ON CONFLICT (conversation_id, user_id) DO UPDATE SET deleted_at = NULL, updated_at = $3, last_read_message_id = NULL
-         WHERE conversation_participants.deleted_at IS NOT NULL
-       RETURNING 1`,
-      [conversationId, userId, now],
+      `WITH p AS (
+         INSERT INTO conversation_participants (conversation_id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET deleted_at = NULL, updated_at = $3, last_read_message_id = NULL
+           WHERE conversation_participants.deleted_at IS NOT NULL
+         RETURNING conversation_id, user_id
+       )
+       SELECT record_conversation_event(p.conversation_id, 'participant.added', jsonb_build_object(
+         'conversation_id', p.conversation_id, 'user', jsonb_build_object('id', u.id, 'username', u.username), 'added_by', $4::int)) AS event_id
+       FROM p JOIN users u ON u.id = p.user_id`,
+      [conversationId, userId, now, addedBy],
     );
     return rows.length > 0;
   }
 
-  async removeParticipant(conversationId: number, userId: number, now: Date): Promise<boolean> {
+  async removeParticipant(conversationId: number, userId: number, now: Date, removedBy: number): Promise<boolean> {
     const rows = await this.select(
-      `UPDATE conversation_participants SET deleted_at = $3, updated_at = $3
-       WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING 1`,
-      [conversationId, userId, now],
+      `WITH p AS (
+         UPDATE conversation_participants SET deleted_at = $3, updated_at = $3
+         WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING conversation_id, user_id
+       )
+       SELECT record_conversation_event(p.conversation_id, 'participant.removed',
+         jsonb_build_object('conversation_id', p.conversation_id, 'user_id', p.user_id, 'removed_by', $4::int)) AS event_id FROM p`,
+      [conversationId, userId, now, removedBy],
     );
     return rows.length > 0;
   }
@@ -166,14 +175,21 @@ export class SequelizeConversationRepository implements ConversationRepository {
   }
 
   async advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<{ previous: number; current: number }> {
+    // A marker that moves records `conversation.read` in the same statement; one that stays records nothing.
     const [row] = await this.select<Row>(
-      `UPDATE conversation_participants p
-       SET last_read_message_id = greatest(coalesce(p.last_read_message_id, 0), $3), updated_at = $4
-       FROM (SELECT coalesce(last_read_message_id, 0) AS previous FROM conversation_participants
-             WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL FOR UPDATE) old
-       WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.deleted_at IS NULL
-       RETURNING old.previous, p.last_read_message_id`,
-      [conversationId, userId, messageId, now],
+      `WITH p AS (
+         UPDATE conversation_participants p
+         SET last_read_message_id = greatest(coalesce(p.last_read_message_id, 0), $3), updated_at = $4
+         FROM (SELECT coalesce(last_read_message_id, 0) AS previous FROM conversation_participants
+               WHERE conversation_id = $1 AND user_id = $2 AND deleted_at IS NULL FOR UPDATE) old
+         WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.deleted_at IS NULL
+         RETURNING old.previous, p.last_read_message_id
+       )
+       SELECT p.previous, p.last_read_message_id,
+         CASE WHEN p.last_read_message_id > p.previous THEN record_conversation_event($1, 'conversation.read', jsonb_build_object(
+           'conversation_id', $1::int, 'user_id', $2::int, 'message_id', p.last_read_message_id, 'read_at', $5::text)) END AS event_id
+       FROM p`,
+      [conversationId, userId, messageId, now, now.toISOString()],
     );
     return row ? { previous: num(row.previous), current: num(row.last_read_message_id) } : { previous: 0, current: 0 };
   }

@@ -67,16 +67,23 @@ export class SequelizeMessageRepository implements MessageRepository {
   }
 
   async edit(id: number, content: string, at: Date): Promise<Message | null> {
+    // The edit and its stream event commit together (migration 20261203200000).
     const [row] = await this.select(
-      `WITH m AS (UPDATE messages SET content = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL RETURNING *)
-       SELECT ${MESSAGE_COLUMNS} FROM m JOIN users u ON u.id = m.sender_id`,
-      [id, content, at],
+      `WITH m AS (UPDATE messages SET content = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL RETURNING *),
+       event AS (SELECT record_conversation_event(m.conversation_id, 'message.updated', $4::jsonb) AS id FROM m)
+       SELECT ${MESSAGE_COLUMNS}, (SELECT id FROM event) AS event_id FROM m JOIN users u ON u.id = m.sender_id`,
+      [id, content, at, JSON.stringify({ message_id: id, content, edited_at: at.toISOString() })],
     );
     return row ? toMessage(row) : null;
   }
 
   async softDelete(id: number, at: Date): Promise<boolean> {
-    const rows = await this.select('UPDATE messages SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id', [id, at]);
+    const rows = await this.select(
+      `WITH m AS (UPDATE messages SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id, conversation_id)
+       SELECT m.id, record_conversation_event(m.conversation_id, 'message.deleted',
+         jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'deleted_at', $3::text)) AS event_id FROM m`,
+      [id, at, at.toISOString()],
+    );
     return rows.length > 0;
   }
 
