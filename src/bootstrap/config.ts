@@ -2,6 +2,8 @@ import { BROKERS } from './fanout.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { checkOutboundUrl } from '../adapters/outbound/outbound-url.js';
+import { webhookSecretProblem } from '../adapters/outbound/webhook-signature.js';
 import { originalVariables, type IgnoredVariable } from './original-variables.js';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -12,7 +14,7 @@ const int = (min: number, max: number) => number().int('must be an integer').min
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 export interface VariableDoc {
-  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics';
+  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics' | 'outbound' | 'webhooks';
   readonly description: string;
 }
 
@@ -263,6 +265,35 @@ export const configSchema = z.object({
       'NATS and Redis: how often the followed conversations are compared with the database, so a message whose publish was lost is delivered within twice this (0: never)',
   }),
   WORKERS: int(1, 64).default(1).register(documented, { group: 'server', description: 'Server processes sharing PORT (docs/SCALING.md)' }),
+  OUTBOUND_ALLOW_PRIVATE: bool.default(false).register(documented, {
+    group: 'outbound',
+    description:
+      'For development and tests only: let requests the server makes (webhooks, push) use `http:` and reach private, loopback and other non-public addresses (docs/SECURITY.md)',
+  }),
+  WEBHOOK_URL: z.preprocess(blankToUndefined, z.string().max(2048).optional()).register(documented, {
+    group: 'webhooks',
+    description:
+      'An endpoint that receives every stream event as a Standard Webhook (docs/WEBHOOKS.md); https and a public address (see OUTBOUND_ALLOW_PRIVATE)',
+  }),
+  WEBHOOK_SECRET: z.preprocess(blankToUndefined, z.string().max(200).optional()).register(documented, {
+    group: 'webhooks',
+    description: 'Required with WEBHOOK_URL: `whsec_` + base64 of 24-64 random bytes (generate with: echo whsec_$(openssl rand -base64 32))',
+  }),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000)
+    .default(10_000)
+    .register(documented, { group: 'webhooks', description: 'One attempt’s deadline: connect, answer and body' }),
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000)
+    .default(5_000)
+    .register(documented, { group: 'webhooks', description: 'Retries wait a random time up to this, doubled per attempt (full jitter)' }),
+  WEBHOOK_RETRY_MAX_MS: int(10, 86_400_000).default(900_000).register(documented, { group: 'webhooks', description: 'The longest wait between two attempts' }),
+  WEBHOOK_RETRY_HOURS: number().min(0.0001, 'must be at least 0.0001').max(720, 'must be between 0.0001 and 720').default(24).register(documented, {
+    group: 'webhooks',
+    description: 'A delivery failing this long is dead-lettered and the endpoint moves on (`replay` delivers it again)',
+  }),
+  WEBHOOK_MAX_ENDPOINTS: int(1, 1000)
+    .default(20)
+    .register(documented, { group: 'webhooks', description: 'Endpoints staff may have (each has one request in flight)' }),
+  WEBHOOK_POLL_MS: int(10, 60_000).default(250).register(documented, { group: 'webhooks', description: 'How often an idle endpoint looks for new events' }),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).register(documented, {
     group: 'server',
     description: 'How long shutdown waits for the events and requests already running (new ones are refused with SERVICE_UNAVAILABLE)',
@@ -299,6 +330,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   if (c.JWT_SECRET_ALLOW_WEAK && c.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET_ALLOW_WEAK: not allowed with NODE_ENV=production');
   }
+  if (c.OUTBOUND_ALLOW_PRIVATE && c.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'Invalid configuration:\n  OUTBOUND_ALLOW_PRIVATE: not allowed with NODE_ENV=production (it lets requests the server makes reach its own network)',
+    );
+  }
+  const webhook = webhookProblem(c);
+  if (webhook) throw new ConfigError(`Invalid configuration:\n  ${webhook}`);
   const weakness = jwtSecretProblem(c);
   if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
   if (c.FANOUT === 'nats' && !c.NATS_URL) throw new ConfigError('Invalid configuration:\n  NATS_URL: required with FANOUT=nats (missing)');
@@ -338,6 +376,20 @@ export function secretWeakness(secret: string): string | null {
 function jwtSecretProblem(c: z.infer<typeof configSchema>): string | null {
   if (!c.JWT_SECRET) return c.NODE_ENV === 'production' ? 'must be set in production' : null;
   return c.JWT_SECRET_ALLOW_WEAK ? null : secretWeakness(c.JWT_SECRET);
+}
+
+/** What is wrong with WEBHOOK_URL and WEBHOOK_SECRET together, or null. */
+function webhookProblem(c: z.infer<typeof configSchema>): string | null {
+  if (c.WEBHOOK_SECRET !== undefined) {
+    const problem = webhookSecretProblem(c.WEBHOOK_SECRET);
+    if (problem) return `WEBHOOK_SECRET: ${problem} (generate one with: echo whsec_$(openssl rand -base64 32))`;
+  }
+  if (c.WEBHOOK_URL === undefined) return null;
+  const checked = checkOutboundUrl(c.WEBHOOK_URL, c.OUTBOUND_ALLOW_PRIVATE);
+  if (!checked.ok)
+    return `WEBHOOK_URL: ${checked.reason}${c.OUTBOUND_ALLOW_PRIVATE ? '' : ' (OUTBOUND_ALLOW_PRIVATE=true allows http and local receivers, for development)'}`;
+  if (c.WEBHOOK_SECRET === undefined) return 'WEBHOOK_SECRET: required with WEBHOOK_URL (missing; generate one with: echo whsec_$(openssl rand -base64 32))';
+  return null;
 }
 
 /** DATABASE_URL, or one built from the original DB_* variables, or null for the embedded database. */

@@ -21,6 +21,7 @@ import { joinPeerDirectory, workerTag } from './cluster-peers.js';
 import { TOKENS } from './tokens.js';
 import { PRODUCT_VERSION } from './version.js';
 import { chooseTransport, type TransportChoice } from './transport-choice.js';
+import { startWebhooks } from './webhooks.js';
 
 export interface RunningServer {
   readonly port: number;
@@ -64,6 +65,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   registry.observe(presence);
 
   const useCases = resolve(container, TOKENS.UseCases);
+  const webhooks = await startWebhooks(config, db, telemetry, logger);
   let transport: Transport | null = null;
   let metrics: MetricsServer | null = null;
   const limitsOn = config.RATE_LIMITS === 'on';
@@ -97,6 +99,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     transportName: choice.kind,
     telemetry,
     accessLogLevel: config.ACCESS_LOG_LEVEL,
+    extraRoutes: webhooks.routes,
     plainRoutes: [
       ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
@@ -161,6 +164,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       await gateway.settle(config.SHUTDOWN_TIMEOUT_MS);
       await appender.drain();
       await presence.stop();
+      await webhooks.close();
       registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');
       socketIo?.close();
       await fanout.close();

@@ -158,4 +158,27 @@ describe('the original backend’s variables', () => {
     expect(loadConfig({ DB_DIALECT: 'PostgreSQL' }).ignoredVariables.map((v) => v.name)).toEqual(['DB_DIALECT']);
     expect(() => loadConfig({ DB_DIALECT: 'mysql' })).toThrow(/DB_DIALECT: this server runs on PostgreSQL only \(got "mysql"\)/);
   });
+  it('keeps outbound requests off private targets by default, allows them on request, and refuses that in production', () => {
+    expect(loadConfig({}).OUTBOUND_ALLOW_PRIVATE).toBe(false);
+    expect(loadConfig({ OUTBOUND_ALLOW_PRIVATE: 'true' }).OUTBOUND_ALLOW_PRIVATE).toBe(true);
+    expect(() => loadConfig({ OUTBOUND_ALLOW_PRIVATE: 'maybe' })).toThrow(/OUTBOUND_ALLOW_PRIVATE: must be true or false/);
+    const random = 'Zq3v9XkP2mR7tW1yB5nC8dF4gH6jL0sQ_aE-uIoYx';
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: random, OUTBOUND_ALLOW_PRIVATE: 'true' })).toThrow(
+      /OUTBOUND_ALLOW_PRIVATE: not allowed with NODE_ENV=production/,
+    );
+  });
+  it('refuses WEBHOOK_URL without a valid whsec_ WEBHOOK_SECRET, and a private or http WEBHOOK_URL unless OUTBOUND_ALLOW_PRIVATE', () => {
+    const good = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    expect(loadConfig({ WEBHOOK_URL: 'https://hooks.example.com/in', WEBHOOK_SECRET: good }).WEBHOOK_URL).toBe('https://hooks.example.com/in');
+    expect(() => loadConfig({ WEBHOOK_URL: 'https://hooks.example.com/in' })).toThrow(/WEBHOOK_SECRET: required with WEBHOOK_URL/);
+    expect(() => loadConfig({ WEBHOOK_URL: 'https://hooks.example.com/in', WEBHOOK_SECRET: 'plain' })).toThrow(
+      /WEBHOOK_SECRET: must start with whsec_ \(got \(hidden\)\)|WEBHOOK_SECRET: must start with whsec_/,
+    );
+    expect(() => loadConfig({ WEBHOOK_SECRET: `whsec_${Buffer.alloc(8).toString('base64')}` })).toThrow(/WEBHOOK_SECRET: must carry 24 to 64 bytes \(got 8\)/);
+    expect(() => loadConfig({ WEBHOOK_URL: 'http://hooks.example.com/in', WEBHOOK_SECRET: good })).toThrow(/WEBHOOK_URL: must be an https URL/);
+    expect(() => loadConfig({ WEBHOOK_URL: 'https://10.0.0.5/in', WEBHOOK_SECRET: good })).toThrow(/WEBHOOK_URL: must not point to a private/);
+    expect(loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:9000/in', WEBHOOK_SECRET: good, OUTBOUND_ALLOW_PRIVATE: 'true' }).WEBHOOK_URL).toBe(
+      'http://127.0.0.1:9000/in',
+    );
+  });
 });

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { EventRecorder, Telemetry } from '../../application/ports/telemetry.js';
+import { WEBHOOK_OUTCOMES, type EventRecorder, type Telemetry, type WebhookOutcome } from '../../application/ports/telemetry.js';
 import { BoundHistogram } from './bound-histogram.js';
 
 /** From half a millisecond (a cached read) to seconds (a database that struggles). */
@@ -25,6 +25,7 @@ export class PromTelemetry implements Telemetry {
   private readonly limitedTotal: Counter;
   private readonly slowConsumers: Counter;
   private readonly refusedUpgrades: Counter;
+  private readonly webhooks: Counter;
 
   constructor(labels: Record<string, string> = {}) {
     const registers = [this.registry];
@@ -89,6 +90,8 @@ export class PromTelemetry implements Telemetry {
       registers,
     });
     this.refusedUpgrades = new Counter({ name: 'chat_upgrades_refused_total', help: 'Upgrades refused, by reason', labelNames: ['reason'], registers });
+    this.webhooks = new Counter({ name: 'chat_webhook_deliveries_total', help: 'Webhook attempts, by outcome', labelNames: ['outcome'], registers });
+    for (const outcome of WEBHOOK_OUTCOMES) this.webhooks.inc({ outcome }, 0);
   }
 
   connectionOpened(transport: string, protocol: string): void {
@@ -150,6 +153,10 @@ export class PromTelemetry implements Telemetry {
 
   slowConsumerClosed(protocol: string): void {
     this.slowConsumers.inc({ protocol: bounded(protocol, (p) => p === 'ws' || p === 'socketio') });
+  }
+
+  webhookDelivery(outcome: WebhookOutcome): void {
+    this.webhooks.inc({ outcome });
   }
 
   upgradeRefused(reason: string): void {

@@ -30,7 +30,12 @@ export interface Telemetry {
   limited(limit: string): void;
   slowConsumerClosed(protocol: string): void;
   upgradeRefused(reason: string): void;
+  /** One webhook attempt's outcome: `delivered` (2xx), `failed` (to be retried) or `dead` (given up). */
+  webhookDelivery(outcome: WebhookOutcome): void;
 }
+
+export const WEBHOOK_OUTCOMES = ['delivered', 'failed', 'dead'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 const noop = () => undefined;
 
@@ -49,4 +54,5 @@ export const NO_TELEMETRY: Telemetry = {
   limited: noop,
   slowConsumerClosed: noop,
   upgradeRefused: noop,
+  webhookDelivery: noop,
 };
