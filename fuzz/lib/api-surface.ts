@@ -50,6 +50,9 @@ export const FIELD_KINDS: Fields = {
   attachment: 'attachment',
   since: 'since',
   is_typing: 'bool',
+  endpoint: 'url',
+  expirationTime: 'since',
+  keys: 'text',
 };
 
 type JsonSchema = { type?: string; properties?: Record<string, JsonSchema> };

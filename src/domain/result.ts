@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'CONVERSATION_NOT_FOUND'
   | 'MESSAGE_NOT_FOUND'
   | 'SESSION_NOT_FOUND'
+  | 'SUBSCRIPTION_NOT_FOUND'
   | 'EMAIL_TAKEN'
   | 'USERNAME_TAKEN'
   /** A limit was reached; `details.retry_after_seconds` says when to try again. */

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventRecorder, Telemetry } from '../../application/ports/telemetry.js';
+import { PUSH_OUTCOMES, type PushOutcome } from '../../application/ports/push.js';
 import { BoundHistogram } from './bound-histogram.js';
 
 /** From half a millisecond (a cached read) to seconds (a database that struggles). */
@@ -25,6 +26,7 @@ export class PromTelemetry implements Telemetry {
   private readonly limitedTotal: Counter;
   private readonly slowConsumers: Counter;
   private readonly refusedUpgrades: Counter;
+  private readonly pushes: Counter;
 
   constructor(labels: Record<string, string> = {}) {
     const registers = [this.registry];
@@ -89,6 +91,8 @@ export class PromTelemetry implements Telemetry {
       registers,
     });
     this.refusedUpgrades = new Counter({ name: 'chat_upgrades_refused_total', help: 'Upgrades refused, by reason', labelNames: ['reason'], registers });
+    this.pushes = new Counter({ name: 'chat_pushes_total', help: 'Web Pushes to offline users, by outcome', labelNames: ['outcome'], registers });
+    for (const outcome of PUSH_OUTCOMES) this.pushes.inc({ outcome }, 0);
   }
 
   connectionOpened(transport: string, protocol: string): void {
@@ -154,5 +158,9 @@ export class PromTelemetry implements Telemetry {
 
   upgradeRefused(reason: string): void {
     this.refusedUpgrades.inc({ reason });
+  }
+
+  pushed(outcome: PushOutcome): void {
+    this.pushes.inc({ outcome });
   }
 }

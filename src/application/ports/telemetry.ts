@@ -1,3 +1,5 @@
+import type { PushOutcome } from './push.js';
+
 /** Records one client event's outcome (`ok` or the error code) and how long it took. */
 export type EventRecorder = (code: string, seconds: number) => void;
 
@@ -30,6 +32,8 @@ export interface Telemetry {
   limited(limit: string): void;
   slowConsumerClosed(protocol: string): void;
   upgradeRefused(reason: string): void;
+  /** One Web Push's outcome (PUSH_OUTCOMES). */
+  pushed(outcome: PushOutcome): void;
 }
 
 const noop = () => undefined;
@@ -49,4 +53,5 @@ export const NO_TELEMETRY: Telemetry = {
   limited: noop,
   slowConsumerClosed: noop,
   upgradeRefused: noop,
+  pushed: noop,
 };
