@@ -12,7 +12,7 @@ const int = (min: number, max: number) => number().int('must be an integer').min
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 export interface VariableDoc {
-  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics' | 'push';
+  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics' | 'outbound' | 'push';
   readonly description: string;
 }
 
@@ -301,6 +301,11 @@ export const configSchema = z.object({
     .default(10_000)
     .register(documented, { group: 'push', description: 'A push service must have answered within this (connect, headers and body)' }),
   WORKERS: int(1, 64).default(1).register(documented, { group: 'server', description: 'Server processes sharing PORT (docs/SCALING.md)' }),
+  OUTBOUND_ALLOW_PRIVATE: bool.default(false).register(documented, {
+    group: 'outbound',
+    description:
+      'For development and tests only: let requests the server makes (webhooks, push) use `http:` and reach private, loopback and other non-public addresses (docs/SECURITY.md)',
+  }),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).register(documented, {
     group: 'server',
     description: 'How long shutdown waits for the events and requests already running (new ones are refused with SERVICE_UNAVAILABLE)',
@@ -336,6 +341,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   }
   if (c.JWT_SECRET_ALLOW_WEAK && c.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET_ALLOW_WEAK: not allowed with NODE_ENV=production');
+  }
+  if (c.OUTBOUND_ALLOW_PRIVATE && c.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'Invalid configuration:\n  OUTBOUND_ALLOW_PRIVATE: not allowed with NODE_ENV=production (it lets requests the server makes reach its own network)',
+    );
   }
   const weakness = jwtSecretProblem(c);
   if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);

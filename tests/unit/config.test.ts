@@ -158,4 +158,13 @@ describe('the original backend’s variables', () => {
     expect(loadConfig({ DB_DIALECT: 'PostgreSQL' }).ignoredVariables.map((v) => v.name)).toEqual(['DB_DIALECT']);
     expect(() => loadConfig({ DB_DIALECT: 'mysql' })).toThrow(/DB_DIALECT: this server runs on PostgreSQL only \(got "mysql"\)/);
   });
+  it('keeps outbound requests off private targets by default, allows them on request, and refuses that in production', () => {
+    expect(loadConfig({}).OUTBOUND_ALLOW_PRIVATE).toBe(false);
+    expect(loadConfig({ OUTBOUND_ALLOW_PRIVATE: 'true' }).OUTBOUND_ALLOW_PRIVATE).toBe(true);
+    expect(() => loadConfig({ OUTBOUND_ALLOW_PRIVATE: 'maybe' })).toThrow(/OUTBOUND_ALLOW_PRIVATE: must be true or false/);
+    const random = 'Zq3v9XkP2mR7tW1yB5nC8dF4gH6jL0sQ_aE-uIoYx';
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: random, OUTBOUND_ALLOW_PRIVATE: 'true' })).toThrow(
+      /OUTBOUND_ALLOW_PRIVATE: not allowed with NODE_ENV=production/,
+    );
+  });
 });
