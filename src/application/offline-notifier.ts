@@ -155,10 +155,11 @@ export class OfflineNotifier {
   }
 
   private async send(subscription: PushSubscription, body: string, options: PushOptions): Promise<void> {
-    const outcome = await this.ports.sender.send(subscription, body, options);
+    const { outcome, detail } = await this.ports.sender.send(subscription, body, options);
     this.ports.telemetry.pushed(outcome);
     if (outcome === 'gone') await this.ports.store.forget(subscription.endpoint);
-    else if (outcome !== 'delivered') this.ports.logger.warn({ outcome, origin: originOf(subscription.endpoint) }, 'push not delivered');
+    // Logged and counted, not retried: the next message's push is the retry.
+    else if (outcome !== 'delivered') this.ports.logger.warn({ outcome, detail, origin: originOf(subscription.endpoint) }, 'push not delivered');
   }
 
   /** Bounded concurrency; a full queue drops the work (counted), it never grows without end. */
@@ -194,7 +195,13 @@ interface MessageFacts {
 /** The facts a push needs, from a `message.created` event's message view. */
 function messageOf(e: StreamEvent): MessageFacts {
   const d = e.data as { sender_id?: unknown; sender?: { username?: unknown }; content?: unknown };
-  return { id: e.id, conversationId: e.conversationId, senderId: Number(d.sender_id), sender: String(d.sender?.username ?? ''), content: String(d.content ?? '') };
+  return {
+    id: e.id,
+    conversationId: e.conversationId,
+    senderId: Number(d.sender_id),
+    sender: String(d.sender?.username ?? ''),
+    content: String(d.content ?? ''),
+  };
 }
 
 /** Endpoints carry the subscription's secret path: logs get the origin only. */

@@ -38,7 +38,9 @@ export const pushSubscriptionSchema = z
   .meta({ id: 'PushSubscription' });
 export type PushSubscriptionInput = z.infer<typeof pushSubscriptionSchema>;
 
-export const pushEndpointSchema = z.object({ endpoint: z.string().min(1, 'is required').max(MAX_ENDPOINT_LENGTH, `must be at most ${MAX_ENDPOINT_LENGTH} characters`) });
+export const pushEndpointSchema = z.object({
+  endpoint: z.string().min(1, 'is required').max(MAX_ENDPOINT_LENGTH, `must be at most ${MAX_ENDPOINT_LENGTH} characters`),
+});
 
 export const vapidPublicKeySchema = z.object({ public_key: z.string().describe('The applicationServerKey for `pushManager.subscribe`: base64url') });
 export const registeredSubscriptionSchema = z.object({ endpoint: z.string() });

@@ -270,7 +270,10 @@ export const configSchema = z.object({
         .regex(/^[A-Za-z0-9_-]{87}$/, 'must be an uncompressed P-256 public key in base64url (87 characters)')
         .optional(),
     )
-    .register(documented, { group: 'push', description: 'Web Push (VAPID) public key; unset with the private key: a pair generated once and kept under DATA_DIR' }),
+    .register(documented, {
+      group: 'push',
+      description: 'Web Push (VAPID) public key; unset with the private key: a pair generated once and kept under DATA_DIR',
+    }),
   VAPID_PRIVATE_KEY: z
     .preprocess(
       blankToUndefined,
@@ -285,7 +288,10 @@ export const configSchema = z.object({
     .regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'must be a mailto: address or an https: URL')
     .max(512)
     .default('mailto:push@example.invalid')
-    .register(documented, { group: 'push', description: 'Who push services may contact about this server’s pushes (`mailto:` or `https:`); set it in production' }),
+    .register(documented, {
+      group: 'push',
+      description: 'Who push services may contact about this server’s pushes (`mailto:` or `https:`); set it in production',
+    }),
   PUSH_MAX_SUBSCRIPTIONS: int(1, 1000)
     .default(10)
     .register(documented, { group: 'push', description: 'Push subscriptions per user; registering one more drops the one registered longest ago' }),

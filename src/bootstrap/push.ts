@@ -44,6 +44,7 @@ export function offlineNotices(c: OfflineNoticesContext): OfflineNotices {
   const consumer = new PgStreamConsumer({
     name: 'push',
     databaseUrl: c.databaseUrl,
+    schema: c.config.DB_SCHEMA,
     stream: new PgEventStream(c.sequelize),
     types: ['message.created'],
     handle: (events, next, ledger) => notifier.handle(events, next, ledger),

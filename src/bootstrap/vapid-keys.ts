@@ -44,7 +44,8 @@ export async function vapidKeys(config: Config): Promise<VapidKeys> {
     const kept = JSON.parse(await readFile(file, 'utf8')) as { publicKey?: unknown; privateKey?: unknown };
     const problem =
       typeof kept.publicKey === 'string' && typeof kept.privateKey === 'string' ? vapidKeyProblem(kept.publicKey, kept.privateKey) : 'keys missing';
-    if (problem) throw new ConfigError(`Invalid configuration:\n  ${file}: ${problem} (delete the file to generate a new pair; subscriptions then need renewing)`);
+    if (problem)
+      throw new ConfigError(`Invalid configuration:\n  ${file}: ${problem} (delete the file to generate a new pair; subscriptions then need renewing)`);
     return { publicKey: kept.publicKey as string, privateKey: kept.privateKey as string, subject };
   }
   await mkdir(config.dataDir, { recursive: true });

@@ -1,11 +1,11 @@
 import webpush from 'web-push';
-import type { PushOptions, PushOutcome, PushSender, PushSubscription } from '../../application/ports/push.js';
+import type { PushOptions, PushResult, PushSender, PushSubscription } from '../../application/ports/push.js';
 
 /** What the sender needs of the outbound-request guard: one POST, its status, never a throw. */
 export type GuardedPost = (
   url: string,
   request: { method: 'POST'; headers: Record<string, string>; body: Buffer; timeoutMs: number; connectTimeoutMs: number; maxResponseBytes: number },
-) => Promise<{ readonly ok: true; readonly status: number } | { readonly ok: false; readonly kind: string; readonly message: string }>;
+) => Promise<{ readonly ok: true; readonly status: number } | { readonly ok: false; readonly failure: string; readonly message: string }>;
 
 export interface WebPushSenderOptions {
   readonly vapid: { readonly publicKey: string; readonly privateKey: string; readonly subject: string };
@@ -23,17 +23,19 @@ export interface WebPushSenderOptions {
 export class WebPushSender implements PushSender {
   constructor(private readonly o: WebPushSenderOptions) {}
 
-  async send(subscription: PushSubscription, payload: string, options: PushOptions): Promise<Exclude<PushOutcome, 'dropped' | 'suppressed'>> {
+  async send(subscription: PushSubscription, payload: string, options: PushOptions): Promise<PushResult> {
     let details: ReturnType<typeof webpush.generateRequestDetails>;
     try {
-      details = webpush.generateRequestDetails(
-        { endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } },
-        payload,
-        { vapidDetails: this.o.vapid, TTL: options.ttlSeconds, urgency: options.urgency, topic: options.topic, contentEncoding: 'aes128gcm' },
-      );
+      details = webpush.generateRequestDetails({ endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } }, payload, {
+        vapidDetails: this.o.vapid,
+        TTL: options.ttlSeconds,
+        urgency: options.urgency,
+        topic: options.topic,
+        contentEncoding: 'aes128gcm',
+      });
     } catch {
       // Keys that passed validation but are not a point on the curve: nothing can ever be sent to it.
-      return 'gone';
+      return { outcome: 'gone', detail: 'keys unusable' };
     }
     const headers = Object.fromEntries(Object.entries(details.headers).map(([name, value]) => [name, String(value)]));
     const timeoutMs = this.o.timeoutMs ?? 10_000;
@@ -46,10 +48,10 @@ export class WebPushSender implements PushSender {
       // Push services answer with a short status body at most; nothing in it is read.
       maxResponseBytes: 4_096,
     });
-    if (!answer.ok) return 'failed';
-    if (answer.status >= 200 && answer.status < 300) return 'delivered';
+    if (!answer.ok) return { outcome: 'failed', detail: `${answer.failure}: ${answer.message.slice(0, 200)}` };
+    if (answer.status >= 200 && answer.status < 300) return { outcome: 'delivered' };
     // RFC 8030 §7.3: the subscription has expired or was removed.
-    if (answer.status === 404 || answer.status === 410) return 'gone';
-    return 'rejected';
+    if (answer.status === 404 || answer.status === 410) return { outcome: 'gone', detail: `status ${answer.status}` };
+    return { outcome: 'rejected', detail: `status ${answer.status}` };
   }
 }

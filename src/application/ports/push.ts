@@ -41,6 +41,12 @@ export interface PushStore {
 export const PUSH_OUTCOMES = ['delivered', 'gone', 'rejected', 'failed', 'dropped', 'suppressed'] as const;
 export type PushOutcome = (typeof PUSH_OUTCOMES)[number];
 
+export interface PushResult {
+  readonly outcome: Exclude<PushOutcome, 'dropped' | 'suppressed'>;
+  /** For the log: the status or the network failure, never the endpoint. */
+  readonly detail?: string;
+}
+
 export interface PushOptions {
   /** Replaces a pending push of the same topic at the push service (RFC 8030 §5.4); URL-safe base64, at most 32 characters. */
   readonly topic: string;
@@ -54,7 +60,7 @@ export interface PushSender {
    * `delivered` (2xx), `gone` (404/410: the subscription is dead), `rejected`
    * (any other answer), `failed` (no answer: refused address, timeout, connection).
    */
-  send(subscription: PushSubscription, payload: string, options: PushOptions): Promise<Exclude<PushOutcome, 'dropped' | 'suppressed'>>;
+  send(subscription: PushSubscription, payload: string, options: PushOptions): Promise<PushResult>;
 }
 
 /** One `message.unread` notice: the message's recipients without a live connection. */

@@ -11,6 +11,8 @@ export interface PgStreamConsumerOptions {
   readonly name: string;
   /** The leader holds its lock on a connection of its own, opened from this URL. */
   readonly databaseUrl: string;
+  /** The tables' schema (DB_SCHEMA), through search_path. */
+  readonly schema?: string | undefined;
   readonly stream: EventStream;
   readonly types: readonly StreamEventType[];
   /** A page of events, the position after it, and the ledger that records both atomically (on the leader's connection). */
@@ -52,7 +54,11 @@ export class PgStreamConsumer {
 
   private async loop(): Promise<void> {
     while (!this.closed) {
-      const client = new pg.Client({ connectionString: this.o.databaseUrl, application_name: `stream-consumer:${this.o.name}` });
+      const client = new pg.Client({
+        connectionString: this.o.databaseUrl,
+        application_name: `stream-consumer:${this.o.name}`,
+        ...(this.o.schema ? { options: `-c search_path=${this.o.schema}` } : {}),
+      });
       // A lost connection fails the next query, which ends this round; the error event must not crash the process.
       client.on('error', (error) => this.o.logger.warn({ err: error, consumer: this.o.name }, 'stream consumer connection lost'));
       try {
