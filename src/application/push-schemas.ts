@@ -15,27 +15,25 @@ const base64urlKey = (bytes: number, what: string, first?: number) =>
     }, what);
 
 /** The browser's PushSubscription, as `PushSubscription.toJSON()` gives it. */
-export const pushSubscriptionSchema = z
-  .object({
-    endpoint: z
-      .string()
-      .min(1, 'is required')
-      .max(MAX_ENDPOINT_LENGTH, `must be at most ${MAX_ENDPOINT_LENGTH} characters`)
-      .refine((v) => URL.canParse(v), 'must be a URL'),
-    expirationTime: z
-      .number()
-      .int('must be an integer')
-      .min(0, 'must be 0 or more')
-      .max(8_640_000_000_000_000, 'is out of range')
-      .nullable()
-      .optional()
-      .describe('When the push service ends the subscription, in milliseconds since the epoch'),
-    keys: z.object({
-      p256dh: base64urlKey(65, 'must be base64url of an uncompressed P-256 public key (65 bytes starting 0x04)', 0x04),
-      auth: base64urlKey(16, 'must be base64url of 16 bytes'),
-    }),
-  })
-  .meta({ id: 'PushSubscription' });
+export const pushSubscriptionSchema = z.object({
+  endpoint: z
+    .string()
+    .min(1, 'is required')
+    .max(MAX_ENDPOINT_LENGTH, `must be at most ${MAX_ENDPOINT_LENGTH} characters`)
+    .refine((v) => URL.canParse(v), 'must be a URL'),
+  expirationTime: z
+    .number()
+    .int('must be an integer')
+    .min(0, 'must be 0 or more')
+    .max(8_640_000_000_000_000, 'is out of range')
+    .nullable()
+    .optional()
+    .describe('When the push service ends the subscription, in milliseconds since the epoch'),
+  keys: z.object({
+    p256dh: base64urlKey(65, 'must be base64url of an uncompressed P-256 public key (65 bytes starting 0x04)', 0x04),
+    auth: base64urlKey(16, 'must be base64url of 16 bytes'),
+  }),
+});
 export type PushSubscriptionInput = z.infer<typeof pushSubscriptionSchema>;
 
 export const pushEndpointSchema = z.object({

@@ -214,3 +214,32 @@ describe('push subscriptions over REST', () => {
     expect((await mine(dave)).map((r) => r.endpoint)).toEqual([subs[1]!.endpoint]);
   });
 });
+
+describe('push endpoints without OUTBOUND_ALLOW_PRIVATE', () => {
+  it('refuses http and private-address endpoints with 400 VALIDATION_FAILED and accepts a public https one', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-push-'));
+    const strict = await startProcess({ ...PROCESS_TEST_ENV, DATABASE_URL: await freshDatabase('push'), DATA_DIR: dir }).catch((error: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    });
+    try {
+      const client = new HttpClient(`http://127.0.0.1:${strict.port}`);
+      const u = await client.register();
+      const keys = PushEndpoint.json(push.subscribe()).keys;
+      for (const endpoint of ['http://push.example.com/1', 'https://127.0.0.1/push/1', 'https://[::1]/push/1', 'https://10.1.2.3/push/1']) {
+        const res = await client.post('/push/subscriptions', { endpoint, keys }, u.token);
+        expect([endpoint, res.status, res.body.error?.code, res.body.error?.message]).toEqual([
+          endpoint,
+          400,
+          'VALIDATION_FAILED',
+          expect.stringContaining('endpoint'),
+        ]);
+      }
+      expect((await client.post('/push/subscriptions', { endpoint: 'https://push.example.com/abc', keys }, u.token)).status).toBe(201);
+    } finally {
+      strict.child.kill('SIGTERM');
+      await strict.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
