@@ -63,26 +63,28 @@ export class PgEventStream implements EventStream {
       branches.push(`(SELECT e.id, e.conversation_id, e.type, e.data, e.created_at, (e.data->>'message_id')::bigint AS message_id
         FROM conversation_events e, upto WHERE ${scopeFilter(scope, 'e.conversation_id')} AND e.id > $after AND e.id <= upto.id AND e.type = ANY($types)
         ORDER BY ${scope.kind === 'conversation' ? 'e.conversation_id, ' : ''}e.id LIMIT $limit)`);
+    // The horizon comes from a statement of its own, before the read: a statement's snapshot is taken when it starts, so
+    // a write that stream_horizon() waited for inside the read itself would be under the horizon yet invisible, and skipped.
+    const horizon = bounded ? await this.horizon() : null;
     const rows = await this.sequelize.query<Row>(
-      `WITH upto AS MATERIALIZED (SELECT ${bounded ? 'stream_horizon()' : `'9223372036854775807'::bigint`} AS id)
+      `WITH upto AS MATERIALIZED (SELECT ${bounded ? '$horizon::bigint' : `'9223372036854775807'::bigint`} AS id)
        SELECT s.id AS event_id, s.conversation_id AS event_conversation_id, s.type AS event_type, s.data AS event_data, s.created_at AS event_created_at,
          ${MESSAGE_COLUMNS}, (SELECT id FROM upto) AS horizon
        FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) b ORDER BY b.id LIMIT $limit) s
        LEFT JOIN messages m ON m.id = s.message_id LEFT JOIN users u ON u.id = m.sender_id
        ORDER BY s.id`,
-      { bind: { scope: scope.kind === 'all' ? null : scope.id, after, limit: limit + 1, types: others }, type: QueryTypes.SELECT },
+      {
+        bind: { scope: scope.kind === 'all' ? null : scope.id, after, limit: limit + 1, types: others, ...(horizon === null ? {} : { horizon }) },
+        type: QueryTypes.SELECT,
+      },
     );
     const hasMore = rows.length > limit;
     const page = rows.slice(0, limit);
     const events = page.flatMap((r) => eventOf(r) ?? []);
     // A bounded read that found nothing may still move on to the horizon: nothing below it can appear any more.
     const last = page.at(-1);
-    const next = last ? num(last.event_id) : bounded && rows.length === 0 ? Math.max(after, num(await this.horizonOf(rows))) : after;
+    const next = last ? num(last.event_id) : horizon !== null ? Math.max(after, horizon) : after;
     return { events, next, hasMore };
-  }
-
-  private async horizonOf(rows: Row[]): Promise<number> {
-    return rows[0]?.horizon !== undefined ? num(rows[0].horizon) : this.horizon();
   }
 }
 
