@@ -1,9 +1,10 @@
 import type { Sequelize } from 'sequelize';
 import { OfflineNotifier } from '../application/offline-notifier.js';
 import type { PresenceStore } from '../application/ports/presence-store.js';
-import type { PushStore } from '../application/ports/push.js';
 import type { Logger } from '../application/ports/services.js';
 import type { Telemetry } from '../application/ports/telemetry.js';
+import { createPgPool } from '../adapters/postgres/pool.js';
+import { PgPushStore } from '../adapters/postgres/push/pg-push-store.js';
 import { PgStreamConsumer } from '../adapters/postgres/push/pg-stream-consumer.js';
 import { PgEventStream } from '../adapters/postgres/repositories/pg-event-stream.js';
 import { WebPushSender, type GuardedPost } from '../adapters/push/web-push-sender.js';
@@ -20,7 +21,6 @@ export interface OfflineNoticesContext {
   readonly config: Config;
   readonly databaseUrl: string;
   readonly sequelize: Sequelize;
-  readonly store: PushStore;
   readonly presence: PresenceStore;
   readonly vapid: VapidKeys;
   readonly post: GuardedPost;
@@ -31,9 +31,11 @@ export interface OfflineNoticesContext {
 /** The offline notifier (message.unread notices and Web Push), following the stream in one process of the cluster. */
 export function offlineNotices(c: OfflineNoticesContext): OfflineNotices {
   const logger = c.logger.child({ component: 'push' });
+  // A pool of its own: pushes' look-ups never wait behind, nor hold up, the write path's connections.
+  const pool = createPgPool({ url: c.databaseUrl, schema: c.config.DB_SCHEMA, max: 4, applicationName: 'chat-backend-push' });
   const notifier = new OfflineNotifier(
     {
-      store: c.store,
+      store: new PgPushStore(pool),
       presence: c.presence,
       sender: new WebPushSender({ vapid: c.vapid, post: c.post, timeoutMs: c.config.PUSH_TIMEOUT_MS }),
       logger,
@@ -55,6 +57,7 @@ export function offlineNotices(c: OfflineNoticesContext): OfflineNotices {
     close: async () => {
       await consumer.close();
       await notifier.close();
+      await pool.end().catch(() => undefined);
     },
   };
 }

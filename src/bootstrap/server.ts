@@ -86,7 +86,6 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     config,
     databaseUrl: db.url,
     sequelize: db.sequelize,
-    store: resolve(container, TOKENS.PushStore),
     presence: resolve(container, TOKENS.PresenceStore),
     vapid,
     post: (url, request) => outboundRequest(url, { ...request, allowPrivate: config.OUTBOUND_ALLOW_PRIVATE }),

@@ -11,6 +11,7 @@ import { PROCESS_TEST_ENV, startProcess, type ServerProcess } from '../support/s
 import { WsClient } from '../support/ws-client.js';
 
 type U = { id: number; token: string; username: string };
+const METRICS = 'push-test-metrics-token';
 
 let push: PushEndpoint;
 let server: ServerProcess;
@@ -30,6 +31,7 @@ beforeAll(async () => {
     OUTBOUND_ALLOW_PRIVATE: 'true',
     PUSH_MAX_SUBSCRIPTIONS: '3',
     PUSH_COALESCE_MS: '1500',
+    METRICS_TOKEN: METRICS,
   });
   http = new HttpClient(`http://127.0.0.1:${server.port}`);
   db = new pg.Client({ connectionString: databaseUrl });
@@ -75,6 +77,11 @@ const online = async (u: U, conversationId: number) => {
     if (Date.now() > deadline) throw new Error('never shown online');
     await new Promise((r) => setTimeout(r, 50));
   }
+};
+/** `chat_pushes_total{outcome}` as the server counts it. */
+const pushes = async (outcome: string) => {
+  const res = await http.request('GET', '/metrics', { headers: { authorization: `Bearer ${METRICS}` } });
+  return Number(new RegExp(`^chat_pushes_total\\{outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(String(res.body))?.[1] ?? NaN);
 };
 const unreadRows = async (messageId: number) =>
   (
@@ -152,6 +159,24 @@ describe('Web Push to offline users', () => {
     const again = await send(alice, muted, 'now you hear me');
     await push.waitFor((p) => p.subscriptionId === phone.id && p.payload.message_id === again);
     expect(push.problems).toEqual([]);
+  });
+
+  it('sends nothing to a recipient who connects while the window is open (counted as suppressed)', async () => {
+    const [alice, bob] = [await http.register(), await http.register()];
+    const phone = push.subscribe();
+    await subscribe(bob, phone);
+    const conversationId = await group(alice, [bob]);
+    const suppressed = await pushes('suppressed');
+    const id = await send(alice, conversationId, 'are you there?');
+    // The notice is recorded just before the window opens: Bob was offline then.
+    const deadline = Date.now() + 5_000;
+    while ((await unreadRows(id)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await unreadRows(id)).toEqual([{ message_id: id, user_ids: [bob.id] }]);
+    await online(bob, conversationId);
+    const until = Date.now() + 10_000;
+    while ((await pushes('suppressed')) === suppressed && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await pushes('suppressed')).toBe(suppressed + 1);
+    expect(push.of(phone)).toEqual([]);
   });
 
   it('removes a subscription whose push service answers 410', async () => {
