@@ -19,7 +19,18 @@ interface Variable {
   readonly accepts: string;
 }
 
-const GROUPS: ReadonlyArray<VariableDoc['group']> = ['server', 'database', 'auth', 'limits', 'connections', 'write path', 'fan-out', 'metrics', 'outbound', 'push'];
+const GROUPS: ReadonlyArray<VariableDoc['group']> = [
+  'server',
+  'database',
+  'auth',
+  'limits',
+  'connections',
+  'write path',
+  'fan-out',
+  'metrics',
+  'outbound',
+  'push',
+];
 
 function variables(): Variable[] {
   return Object.entries(configSchema.shape).map(([name, field]) => {

@@ -51,11 +51,12 @@ export async function vapidKeys(config: Config): Promise<VapidKeys> {
   await mkdir(config.dataDir, { recursive: true });
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  const keys = { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
-  // A short private key (leading zero bytes) is padded: VAPID wants exactly 32 bytes.
-  keys.privateKey = Buffer.concat([Buffer.alloc(32 - Buffer.from(keys.privateKey, 'base64url').length), Buffer.from(keys.privateKey, 'base64url')]).toString(
-    'base64url',
-  );
+  const secret = ecdh.getPrivateKey();
+  // A private key with leading zero bytes comes out short: VAPID wants exactly 32 bytes.
+  const keys = {
+    publicKey: ecdh.getPublicKey().toString('base64url'),
+    privateKey: Buffer.concat([Buffer.alloc(32 - secret.length), secret]).toString('base64url'),
+  };
   // `wx`: two processes starting at once on one DATA_DIR never overwrite each other's pair; the loser reads the winner's.
   try {
     await writeFile(file, `${JSON.stringify(keys)}\n`, { mode: 0o600, flag: 'wx' });

@@ -37,6 +37,7 @@ export class PgStreamConsumer {
   private closed = false;
   private wake: (() => void) | null = null;
   private running: Promise<void> | null = null;
+  private client: pg.Client | null = null;
   /** True while this process is the one following the stream. */
   leading = false;
 
@@ -46,10 +47,14 @@ export class PgStreamConsumer {
     this.running ??= this.loop();
   }
 
-  async close(): Promise<void> {
+  /** Stops following; a query in flight is cut (its connection ended), and shutdown waits for it at most `closeWaitMs`. */
+  async close(closeWaitMs = 3_000): Promise<void> {
     this.closed = true;
     this.wake?.();
-    await this.running;
+    void this.client?.end().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, closeWaitMs)))]);
+    clearTimeout(timer);
   }
 
   private async loop(): Promise<void> {
@@ -57,10 +62,12 @@ export class PgStreamConsumer {
       const client = new pg.Client({
         connectionString: this.o.databaseUrl,
         application_name: `stream-consumer:${this.o.name}`,
+        connectionTimeoutMillis: 5_000,
         ...(this.o.schema ? { options: `-c search_path=${this.o.schema}` } : {}),
       });
       // A lost connection fails the next query, which ends this round; the error event must not crash the process.
       client.on('error', (error) => this.o.logger.warn({ err: error, consumer: this.o.name }, 'stream consumer connection lost'));
+      this.client = client;
       try {
         await client.connect();
         if (await this.lead(client)) await this.follow(client);
