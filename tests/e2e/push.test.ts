@@ -268,3 +268,41 @@ describe('push endpoints without OUTBOUND_ALLOW_PRIVATE', () => {
     }
   });
 });
+
+describe('the offline notifier in a cluster', () => {
+  it('runs in one process; when that one is killed, another takes over and the pushes keep coming', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-push-'));
+    const env = { ...PROCESS_TEST_ENV, DATABASE_URL: await freshDatabase('push'), DATA_DIR: dir, OUTBOUND_ALLOW_PRIVATE: 'true', PUSH_COALESCE_MS: '200' };
+    const procs: ServerProcess[] = [];
+    const mainKey = push.vapidKey;
+    try {
+      procs.push(await startProcess(env));
+      const [first] = procs;
+      await first!.waitFor('stream consumer: leading');
+      procs.push(await startProcess(env));
+      const second = procs[1]!;
+      const client = new HttpClient(`http://127.0.0.1:${second.port}`);
+      const [alice, bob] = [await client.register(), await client.register()];
+      // Both processes sign with the pair the first one generated under their shared DATA_DIR.
+      push.vapidKey = (await client.get('/push/vapid-public-key', bob.token)).body.public_key;
+      const phone = push.subscribe();
+      expect((await client.post('/push/subscriptions', PushEndpoint.json(phone), bob.token)).status).toBe(201);
+      const conversationId = (await client.post('/conversations', { participant_ids: [bob.id], title: 'ha' }, alice.token)).body.id as number;
+      const before = (await client.post(`/conversations/${conversationId}/messages`, { content: 'one' }, alice.token)).body.id as number;
+      await push.waitFor((p) => p.subscriptionId === phone.id && p.payload.message_id === before);
+      expect(second.output()).not.toContain('stream consumer: leading');
+
+      first!.child.kill('SIGKILL');
+      await first!.exited;
+      const after = (await client.post(`/conversations/${conversationId}/messages`, { content: 'two' }, alice.token)).body.id as number;
+      await push.waitFor((p) => p.subscriptionId === phone.id && p.payload.message_id === after);
+      expect(second.output()).toContain('stream consumer: leading');
+      expect(push.of(phone).map((p) => p.payload.message_id)).toEqual([before, after]);
+    } finally {
+      push.vapidKey = mainKey;
+      for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+      await Promise.all(procs.map((p) => p.exited));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
