@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { UseCases } from '../src/application/use-cases.js';
 import { asyncApiDocument, openApiDocument } from '../src/adapters/gateway/api-documents.js';
-import { restRoutes } from '../src/adapters/gateway/rest-routes.js';
+import { routeTable } from '../src/adapters/gateway/route-table.js';
+import type { ManageWebhooks } from '../src/application/webhooks/manage-webhooks.js';
 import { PRODUCT_VERSION } from '../src/bootstrap/version.js';
 
 type Json = Record<string, any>;
@@ -21,10 +22,10 @@ const describedOnly = new Proxy(
       throw new Error('routes are not served by the document generator');
     },
   },
-) as UseCases;
+) as UseCases & ManageWebhooks;
 
 export function apiDocumentFiles(): Record<string, string> {
-  const openapi = openApiDocument(restRoutes(describedOnly), { version: PRODUCT_VERSION });
+  const openapi = openApiDocument(routeTable(describedOnly, describedOnly as unknown as ManageWebhooks), { version: PRODUCT_VERSION });
   const asyncapi = asyncApiDocument({ version: PRODUCT_VERSION });
   return {
     'openapi.json': `${JSON.stringify(openapi, null, 2)}\n`,

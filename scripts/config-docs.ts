@@ -30,6 +30,7 @@ const GROUPS: ReadonlyArray<VariableDoc['group']> = [
   'metrics',
   'outbound',
   'webhooks',
+  'push',
 ];
 
 function variables(): Variable[] {

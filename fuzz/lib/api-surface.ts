@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { UseCases } from '../../src/application/use-cases.js';
 import { openApiDocument } from '../../src/adapters/gateway/api-documents.js';
 import { CHAT_EVENTS, type ChatEventName } from '../../src/adapters/gateway/chat-events.js';
-import { restRoutes } from '../../src/adapters/gateway/rest-routes.js';
+import { routeTable } from '../../src/adapters/gateway/route-table.js';
+import type { ManageWebhooks } from '../../src/application/webhooks/manage-webhooks.js';
 
 /**
  * What the fuzz aims at, read from the server's own tables: the REST routes
@@ -15,7 +16,7 @@ export type FieldKind = 'id' | 'ids' | 'text' | 'url' | 'type' | 'bool' | 'since
 export type Fields = Readonly<Record<string, FieldKind>>;
 
 /** Which id a path parameter wants, told by the segment before it. */
-export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'other';
+export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'other';
 
 export interface RouteSpec {
   readonly method: string;
@@ -50,6 +51,13 @@ export const FIELD_KINDS: Fields = {
   attachment: 'attachment',
   since: 'since',
   is_typing: 'bool',
+  endpoint: 'url',
+  expirationTime: 'since',
+  keys: 'text',
+  url: 'url',
+  event_types: 'ids',
+  description: 'text',
+  secret: 'text',
 };
 
 type JsonSchema = { type?: string; properties?: Record<string, JsonSchema> };
@@ -71,7 +79,7 @@ const describedOnly = new Proxy(
       throw new Error('routes are not served by the fuzz');
     },
   },
-) as UseCases;
+) as UseCases & ManageWebhooks;
 
 interface Operation {
   security?: unknown[];
@@ -81,7 +89,7 @@ interface Operation {
 
 /** Every route of the REST API, with `/healthz` and `/readyz`. */
 export const ROUTES: readonly RouteSpec[] = Object.entries(
-  openApiDocument(restRoutes(describedOnly), { version: 'fuzz' }).paths as Record<string, Record<string, Operation>>,
+  openApiDocument(routeTable(describedOnly, describedOnly), { version: 'fuzz' }).paths as Record<string, Record<string, Operation>>,
 ).flatMap(([path, operations]) =>
   Object.entries(operations).map(([method, op]) => {
     const body = op.requestBody?.content['application/json'].schema;
@@ -107,6 +115,8 @@ export function paramKind(previousSegment: string): ParamKind {
       return 'user';
     case 'sessions':
       return 'session';
+    case 'webhooks':
+      return 'webhook';
     default:
       return 'other';
   }

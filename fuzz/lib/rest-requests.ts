@@ -384,6 +384,8 @@ export class RestRequestGenerator {
         const hex = Buffer.from(this.r.bytes(16)).toString('hex');
         return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
       }
+      case 'webhook':
+        return String(this.r.int(1, 20));
       case 'other':
         return String(this.r.int(1, 1_000));
     }

@@ -23,6 +23,8 @@ import type { ChangePassword } from './use-cases/change-password.js';
 import type { LogOut } from './use-cases/end-session.js';
 import type { ListSessions, RevokeSession } from './use-cases/manage-sessions.js';
 import type { RefreshSession } from './use-cases/refresh-session.js';
+import type { MuteConversation } from './use-cases/mute-conversation.js';
+import type { PushPublicKey, SubscribePush, UnsubscribePush } from './use-cases/push-subscriptions.js';
 
 /** Everything a transport drives. */
 export interface UseCases {
@@ -51,4 +53,8 @@ export interface UseCases {
   readonly readEvents: ReadEvents;
   readonly markRead: MarkRead;
   readonly sendTyping: SendTyping;
+  readonly pushPublicKey: PushPublicKey;
+  readonly subscribePush: SubscribePush;
+  readonly unsubscribePush: UnsubscribePush;
+  readonly muteConversation: MuteConversation;
 }

@@ -14,7 +14,7 @@ const int = (min: number, max: number) => number().int('must be an integer').min
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 export interface VariableDoc {
-  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics' | 'outbound' | 'webhooks';
+  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics' | 'outbound' | 'webhooks' | 'push';
   readonly description: string;
 }
 
@@ -264,6 +264,50 @@ export const configSchema = z.object({
     description:
       'NATS and Redis: how often the followed conversations are compared with the database, so a message whose publish was lost is delivered within twice this (0: never)',
   }),
+  VAPID_PUBLIC_KEY: z
+    .preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{87}$/, 'must be an uncompressed P-256 public key in base64url (87 characters)')
+        .optional(),
+    )
+    .register(documented, {
+      group: 'push',
+      description: 'Web Push (VAPID) public key; unset with the private key: a pair generated once and kept under DATA_DIR',
+    }),
+  VAPID_PRIVATE_KEY: z
+    .preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a P-256 private key in base64url (43 characters)')
+        .optional(),
+    )
+    .register(documented, { group: 'push', description: 'Its private key (set both or neither)' }),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'must be a mailto: address or an https: URL')
+    .max(512)
+    .default('mailto:push@example.invalid')
+    .register(documented, {
+      group: 'push',
+      description: 'Who push services may contact about this server’s pushes (`mailto:` or `https:`); set it in production',
+    }),
+  PUSH_MAX_SUBSCRIPTIONS: int(1, 1000)
+    .default(10)
+    .register(documented, { group: 'push', description: 'Push subscriptions per user; registering one more drops the one registered longest ago' }),
+  PUSH_COALESCE_MS: int(0, 600_000).default(2_000).register(documented, {
+    group: 'push',
+    description: 'An offline user’s first unread message in a conversation opens a window this long; one push then covers every message of it',
+  }),
+  PUSH_INCLUDE_CONTENT: bool
+    .default(false)
+    .register(documented, { group: 'push', description: 'Put the message’s content (first 1000 characters) into the push; off: only ids, count and sender' }),
+  PUSH_CONCURRENCY: int(1, 1000).default(16).register(documented, { group: 'push', description: 'Pushes in flight at once, per server process' }),
+  PUSH_TIMEOUT_MS: int(100, 60_000)
+    .default(10_000)
+    .register(documented, { group: 'push', description: 'A push service must have answered within this (connect, headers and body)' }),
   WORKERS: int(1, 64).default(1).register(documented, { group: 'server', description: 'Server processes sharing PORT (docs/SCALING.md)' }),
   OUTBOUND_ALLOW_PRIVATE: bool.default(false).register(documented, {
     group: 'outbound',
@@ -341,6 +385,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
   if (c.FANOUT === 'nats' && !c.NATS_URL) throw new ConfigError('Invalid configuration:\n  NATS_URL: required with FANOUT=nats (missing)');
   if (c.FANOUT === 'redis' && !c.REDIS_URL) throw new ConfigError('Invalid configuration:\n  REDIS_URL: required with FANOUT=redis (missing)');
+  if ((c.VAPID_PUBLIC_KEY === undefined) !== (c.VAPID_PRIVATE_KEY === undefined))
+    throw new ConfigError('Invalid configuration:\n  VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY: set both or neither (neither: a pair is generated under DATA_DIR)');
   const original = originalVariables(env, c);
   return { ...c, CORS_ORIGINS: original.corsOrigins, ignoredVariables: original.ignored, databaseUrl: databaseUrl(c), dataDir: path.resolve(c.DATA_DIR) };
 }

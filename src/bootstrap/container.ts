@@ -24,6 +24,10 @@ import { ChangePassword } from '../application/use-cases/change-password.js';
 import { LogOut } from '../application/use-cases/end-session.js';
 import { ListSessions, RevokeSession } from '../application/use-cases/manage-sessions.js';
 import { RefreshSession } from '../application/use-cases/refresh-session.js';
+import { MuteConversation } from '../application/use-cases/mute-conversation.js';
+import { PushPublicKey, SubscribePush, UnsubscribePush, type EndpointCheck } from '../application/use-cases/push-subscriptions.js';
+import { InMemoryPushStore } from '../adapters/memory/in-memory-push-store.js';
+import { PgPushStore } from '../adapters/postgres/push/pg-push-store.js';
 import { Sessions } from '../application/sessions.js';
 import { randomUUID } from 'node:crypto';
 import type { UseCases } from '../application/use-cases.js';
@@ -148,6 +152,7 @@ export const postgresModule = (config: Config, { db, nodeId }: PostgresModuleOpt
       })
       .inSingletonScope();
     bind(id(TOKENS.PresenceStore)).toConstantValue(new PgPresenceStore(db.pool, { nodeId, leaseMs: config.PRESENCE_LEASE_SECONDS * 1000 }));
+    bind(id(TOKENS.PushStore)).toConstantValue(new PgPushStore(db.pool));
   });
 
 /** This process's connections: the registry every transport registers with and fan-out delivers through. */
@@ -224,6 +229,7 @@ export const inMemoryModule = () =>
     bind(id(TOKENS.FanoutObservers)).toConstantValue([]);
     bind(id(TOKENS.ProfileRepository)).toConstantValue(new InMemoryProfileRepository(users, sessions, conversations));
     bind(id(TOKENS.PresenceStore)).toConstantValue(new InMemoryPresenceStore());
+    bind(id(TOKENS.PushStore)).toConstantValue(new InMemoryPushStore(conversations));
   });
 
 /** What fan-out delivers to on this process. */
@@ -254,6 +260,8 @@ export const useCasesModule = (config: Config) =>
         const sessions = new Sessions(sessionStore, tokens, clock, { refreshTtlMs: config.REFRESH_TOKEN_TTL_DAYS * 86_400_000 }, randomUUID);
         const authenticate = new Authenticate(get(ctx, TOKENS.ProfileRepository), tokens, clock);
         const removeParticipant = new RemoveParticipant(conversations, broadcaster, clock);
+        const push = get(ctx, TOKENS.PushStore);
+        const pushSettings = get(ctx, TOKENS.PushSettings);
         return {
           registerUser: new RegisterUser(users, hasher, sessions, clock),
           logIn: new LogIn(users, hasher, sessions, get(ctx, TOKENS.LoginAttempts), policies.lockout, clock),
@@ -280,6 +288,10 @@ export const useCasesModule = (config: Config) =>
           readEvents: new ReadEvents(conversations, events),
           markRead: new MarkRead(conversations, messages, broadcaster, clock),
           sendTyping: new SendTyping(conversations, typing),
+          pushPublicKey: new PushPublicKey(pushSettings.publicKey),
+          subscribePush: new SubscribePush(push, pushSettings.checkEndpoint, config.PUSH_MAX_SUBSCRIPTIONS),
+          unsubscribePush: new UnsubscribePush(push),
+          muteConversation: new MuteConversation(push),
         };
       })
       .inSingletonScope();
@@ -304,6 +316,12 @@ export const realtimeModule = (config: Config) =>
           ),
       )
       .inSingletonScope();
+  });
+
+/** Web Push: the VAPID public key and the check a subscription's endpoint must pass. */
+export const pushModule = (publicKey: string, checkEndpoint: EndpointCheck) =>
+  new ContainerModule(({ bind }) => {
+    bind(id(TOKENS.PushSettings)).toConstantValue({ publicKey, checkEndpoint });
   });
 
 export function buildContainer(...modules: ContainerModule[]): Container {

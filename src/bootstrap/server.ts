@@ -13,7 +13,21 @@ import { metricsRoute, processMetrics, shareWithSupervisor, startMetricsServer, 
 import { PromTelemetry } from '../adapters/metrics/prom-telemetry.js';
 import { webClientRoutes } from '../adapters/web-client/web-client-routes.js';
 import type { Config } from './config.js';
-import { buildContainer, connectionsModule, coreModule, fanoutModule, postgresModule, realtimeModule, resolve, useCasesModule } from './container.js';
+import {
+  buildContainer,
+  connectionsModule,
+  coreModule,
+  fanoutModule,
+  postgresModule,
+  pushModule,
+  realtimeModule,
+  resolve,
+  useCasesModule,
+} from './container.js';
+import { checkOutboundUrl } from '../adapters/outbound/outbound-url.js';
+import { outboundRequest } from '../adapters/outbound/outbound-request.js';
+import { offlineNotices } from './push.js';
+import { vapidKeys } from './vapid-keys.js';
 import { openServerDatabase } from './database.js';
 import { BROKERS, databaseNotices, type BrokerContext } from './fanout.js';
 import { jwtSecret } from './jwt-secret.js';
@@ -37,6 +51,11 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   const telemetry = new PromTelemetry();
   const collect = processMetrics(telemetry.registry);
   const nodeId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const vapid = await vapidKeys(config);
+  const checkEndpoint = (endpoint: string) => {
+    const checked = checkOutboundUrl(endpoint, config.OUTBOUND_ALLOW_PRIVATE);
+    return checked.ok ? null : checked.reason;
+  };
   const brokers: BrokerContext = { config, logger, nodeId, databaseUrl: db.url, pool: db.pool };
   const container = buildContainer(
     coreModule(config, logger, await jwtSecret(config), telemetry),
@@ -50,6 +69,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       notices: databaseNotices(brokers),
     }),
     realtimeModule(config),
+    pushModule(vapid.publicKey, checkEndpoint),
     useCasesModule(config),
   );
   const registry = resolve(container, TOKENS.LocalDelivery) as ConnectionRegistry;
@@ -63,6 +83,17 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   const presence = resolve(container, TOKENS.PresenceTracker);
   await presence.start();
   registry.observe(presence);
+  const notices = offlineNotices({
+    config,
+    databaseUrl: db.url,
+    sequelize: db.sequelize,
+    presence: resolve(container, TOKENS.PresenceStore),
+    vapid,
+    post: (url, request) => outboundRequest(url, { ...request, allowPrivate: config.OUTBOUND_ALLOW_PRIVATE }),
+    logger,
+    telemetry,
+  });
+  notices.start();
 
   const useCases = resolve(container, TOKENS.UseCases);
   const webhooks = await startWebhooks(config, db, telemetry, logger);
@@ -99,7 +130,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     transportName: choice.kind,
     telemetry,
     accessLogLevel: config.ACCESS_LOG_LEVEL,
-    extraRoutes: webhooks.routes,
+    webhooks: webhooks.manage,
     plainRoutes: [
       ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
@@ -163,6 +194,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       transport.stopListening();
       await gateway.settle(config.SHUTDOWN_TIMEOUT_MS);
       await appender.drain();
+      await notices.close();
       await presence.stop();
       await webhooks.close();
       registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');

@@ -18,6 +18,8 @@ import type { UseCases } from '../application/use-cases.js';
 import type { Telemetry } from '../application/ports/telemetry.js';
 import type { Config } from './config.js';
 import type { FanoutEngine } from '../adapters/fanout/engine/fanout-engine.js';
+import type { PushStore } from '../application/ports/push.js';
+import type { EndpointCheck } from '../application/use-cases/push-subscriptions.js';
 
 /** A symbol that remembers what it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -52,6 +54,9 @@ export const TOKENS = {
   PresenceTracker: token<PresenceTracker>('PresenceTracker'),
   UseCases: token<UseCases>('UseCases'),
   Telemetry: token<Telemetry>('Telemetry'),
+  PushStore: token<PushStore>('PushStore'),
+  /** The VAPID public key browsers subscribe with, and the check an endpoint must pass. */
+  PushSettings: token<{ readonly publicKey: string; readonly checkEndpoint: EndpointCheck }>('PushSettings'),
 } as const;
 
 export const id = <T>(t: Token<T>): ServiceIdentifier<T> => t as ServiceIdentifier<T>;

@@ -3,8 +3,6 @@ import type { Logger } from '../application/ports/services.js';
 import type { Telemetry } from '../application/ports/telemetry.js';
 import { ManageWebhooks } from '../application/webhooks/manage-webhooks.js';
 import { WebhookDispatcher } from '../application/webhooks/webhook-dispatcher.js';
-import type { Route } from '../adapters/gateway/rest-routes.js';
-import { webhookRoutes } from '../adapters/gateway/webhook-routes.js';
 import { StandardWebhookPolicy, StandardWebhookSender } from '../adapters/outbound/standard-webhook-sender.js';
 import { PgLeadership } from '../adapters/postgres/pg-leadership.js';
 import { PgEventStream } from '../adapters/postgres/repositories/pg-event-stream.js';
@@ -17,7 +15,8 @@ import type { ServerDatabase } from './database.js';
 const WEBHOOK_LEADER_LOCK = 727_010;
 
 export interface Webhooks {
-  readonly routes: readonly Route[];
+  /** Staff's management of endpoints, for the gateway's routes. */
+  readonly manage: ManageWebhooks;
   /** Stops delivering (an attempt in flight is abandoned and redone by the next leader). */
   close(): Promise<void>;
 }
@@ -52,5 +51,5 @@ export async function startWebhooks(config: Config, db: ServerDatabase, telemetr
     },
   );
   dispatcher.start();
-  return { routes: webhookRoutes(manage), close: () => dispatcher.close() };
+  return { manage, close: () => dispatcher.close() };
 }

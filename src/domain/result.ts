@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'SESSION_NOT_FOUND'
   | 'WEBHOOK_NOT_FOUND'
   | 'WEBHOOK_LIMIT_REACHED'
+  | 'SUBSCRIPTION_NOT_FOUND'
   | 'EMAIL_TAKEN'
   | 'USERNAME_TAKEN'
   /** A limit was reached; `details.retry_after_seconds` says when to try again. */

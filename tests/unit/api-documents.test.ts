@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { pushEventSchemas } from '../../src/application/wire-schemas.js';
 import type { UseCases } from '../../src/application/use-cases.js';
 import { CHAT_EVENTS } from '../../src/adapters/gateway/chat-events.js';
-import { restRoutes } from '../../src/adapters/gateway/rest-routes.js';
+import { routeTable } from '../../src/adapters/gateway/route-table.js';
+import type { ManageWebhooks } from '../../src/application/webhooks/manage-webhooks.js';
 import { apiDocumentFiles } from '../../scripts/api-docs.js';
 
 const generated = apiDocumentFiles();
@@ -61,7 +62,7 @@ describe('API documents', () => {
     });
 
     it('states the security of every operation: the bearer token where the route needs it, none (`[]`) on the public ones', () => {
-      const auth = new Map(restRoutes({} as UseCases).map((r) => [`${r.method} ${r.pattern.replace(/:(\w+)/g, '{$1}')}`, r.auth]));
+      const auth = new Map(routeTable({} as UseCases, {} as ManageWebhooks).map((r) => [`${r.method} ${r.pattern.replace(/:(\w+)/g, '{$1}')}`, r.auth]));
       expect(operations.length).toBe(auth.size + 2);
       for (const { name, op } of operations) {
         expect({ name, security: op.security }).toEqual({ name, security: auth.get(name) ? [{ bearer: [] }] : [] });
@@ -93,7 +94,7 @@ describe('API documents', () => {
       (m) => `${m[1]} ${m[2]}`,
     );
     expect(headings.sort()).toEqual(
-      restRoutes({} as UseCases)
+      routeTable({} as UseCases, {} as ManageWebhooks)
         .map((r) => `${r.method} ${r.pattern}`)
         .sort(),
     );

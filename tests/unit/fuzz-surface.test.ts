@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { UseCases } from '../../src/application/use-cases.js';
 import { CHAT_EVENTS } from '../../src/adapters/gateway/chat-events.js';
-import { restRoutes } from '../../src/adapters/gateway/rest-routes.js';
+import { routeTable } from '../../src/adapters/gateway/route-table.js';
+import type { ManageWebhooks } from '../../src/application/webhooks/manage-webhooks.js';
 import { CLIENT_EVENTS, FIELDS, paramKind, ROUTES, unkindedFields } from '../../fuzz/lib/api-surface.js';
 
-const table = restRoutes({} as UseCases);
+const table = routeTable({} as UseCases, {} as ManageWebhooks);
 const keysOf = (schema: z.ZodType | undefined) => (schema instanceof z.ZodObject ? Object.keys(schema.shape).sort() : []);
 
 describe('what the fuzz aims at', () => {

@@ -9,6 +9,7 @@ import {
   realtimeModule,
   resolve,
   useCasesModule,
+  pushModule,
 } from '../../src/bootstrap/container.js';
 import { TOKENS } from '../../src/bootstrap/tokens.js';
 import { LocalBroker } from '../../src/adapters/fanout/local/local-broker.js';
@@ -31,6 +32,7 @@ beforeEach(async () => {
     deliveryModule(delivery),
     fanoutModule(config, { nodeId: 'unit', lanes: 1, lanePositions: async () => [0], broker: new LocalBroker() }),
     realtimeModule(config),
+    pushModule('unit-vapid-key', () => null),
     useCasesModule(config),
   );
   u = resolve(container, TOKENS.UseCases);

@@ -30,7 +30,7 @@ export class CorsPolicy {
   preflightHeaders(origin: string): Array<[string, string]> {
     return [
       ...this.headers(origin),
-      ['Access-Control-Allow-Methods', 'GET, POST, PATCH, DELETE, OPTIONS'],
+      ['Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS'],
       ['Access-Control-Allow-Headers', 'Authorization, Content-Type'],
       ['Access-Control-Max-Age', '600'],
     ];

@@ -9,7 +9,9 @@ import { bearer, retryAfterOf, type HttpHeaders, type HttpReply, type HttpReques
 import { HttpRouter, type AccessLogLevel, type PlainRoute, type Readiness } from './http-router.js';
 import { clientAddress, RequestLimits, type RequestLimitsOptions } from './rate-limits.js';
 import { RealtimeEndpoint } from './realtime-endpoint.js';
-import { restRoutes, type Route } from './rest-routes.js';
+import type { Route } from './rest-routes.js';
+import { routeTable } from './route-table.js';
+import type { ManageWebhooks } from '../../application/webhooks/manage-webhooks.js';
 import { asyncApiDocument, openApiDocument } from './api-documents.js';
 import { fromThrown, HTTP_STATUS, type WireError } from './wire-error.js';
 
@@ -32,8 +34,8 @@ export interface GatewayOptions {
   readonly logger: Logger;
   readonly ready: () => Promise<Readiness>;
   readonly plainRoutes?: readonly PlainRoute[];
-  /** REST routes of optional features (staff's webhooks), beside the chat's own. */
-  readonly extraRoutes?: readonly Route[];
+  /** Staff's management of webhook endpoints (its routes are in the route table). */
+  readonly webhooks: ManageWebhooks;
   /** Per-IP and per-user REST limits; null turns them off (RATE_LIMITS=off). */
   readonly requestLimits: RequestLimitsOptions | null;
   /** Open connections one user may hold on this process (0: no cap). */
@@ -117,7 +119,7 @@ export class Gateway {
       track,
       telemetry: options.telemetry,
     });
-    const routes = [...restRoutes(useCases), ...(options.extraRoutes ?? [])];
+    const routes = routeTable(useCases, options.webhooks);
     const documents: PlainRoute[] = [
       { method: 'GET', path: '/openapi.json', handle: once(() => ({ status: 200, body: openApiDocument(routes, { version: options.version }) })) },
       { method: 'GET', path: '/asyncapi.json', handle: once(() => ({ status: 200, body: asyncApiDocument({ version: options.version }) })) },

@@ -34,11 +34,12 @@ import {
   signedInSchema,
   userViewSchema,
 } from '../../application/wire-schemas.js';
+import { muteSchema, pushEndpointSchema, pushSubscriptionSchema, registeredSubscriptionSchema, vapidPublicKeySchema } from '../../application/push-schemas.js';
 import { errorReply, type HttpReply, type HttpRequest } from './http.js';
 import type { RequestLimit } from './rate-limits.js';
 import type { WireError } from './wire-error.js';
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RouteContext {
   readonly actor: Actor;
@@ -340,6 +341,56 @@ export function restRoutes(u: UseCases): Route[] {
       replies: { 200: readReceiptResultSchema },
       refusals: ['CONVERSATION_NOT_FOUND', 'MESSAGE_NOT_FOUND'],
       handle: async (c, i) => reply(await u.markRead.execute(c.actor, { ...i.body, conversation_id: c.param(0) }), 200, (v) => v),
+    }),
+    route({
+      method: 'PUT',
+      pattern: '/conversations/:id/mute',
+      auth: true,
+      summary: 'Mute the conversation for the caller: it sends them no push notifications',
+      replies: { 200: muteSchema },
+      refusals: ['CONVERSATION_NOT_FOUND'],
+      handle: async (c) => reply(await u.muteConversation.execute(c.actor, c.param(0), true), 200, (v) => v),
+    }),
+    route({
+      method: 'DELETE',
+      pattern: '/conversations/:id/mute',
+      auth: true,
+      summary: 'Unmute the conversation for the caller',
+      replies: { 200: muteSchema },
+      refusals: ['CONVERSATION_NOT_FOUND'],
+      handle: async (c) => reply(await u.muteConversation.execute(c.actor, c.param(0), false), 200, (v) => v),
+    }),
+    route({
+      method: 'GET',
+      pattern: '/push/vapid-public-key',
+      auth: true,
+      summary: 'The server’s VAPID public key, the `applicationServerKey` browsers subscribe with',
+      replies: { 200: vapidPublicKeySchema },
+      handle: async () => ({ status: 200, body: u.pushPublicKey.execute() }),
+    }),
+    route({
+      method: 'POST',
+      pattern: '/push/subscriptions',
+      auth: true,
+      summary: 'Register the browser’s push subscription for the caller (docs/PUSH.md)',
+      description:
+        'The browser’s PushSubscription JSON. An endpoint registered before (by anyone) moves to the caller with these keys; beyond PUSH_MAX_SUBSCRIPTIONS the caller’s subscription registered longest ago is dropped.',
+      body: pushSubscriptionSchema,
+      replies: { 201: registeredSubscriptionSchema },
+      handle: async (c, i) => reply(await u.subscribePush.execute(c.actor, i.body), 201, (v) => v),
+    }),
+    route({
+      method: 'DELETE',
+      pattern: '/push/subscriptions',
+      auth: true,
+      summary: 'Remove one of the caller’s push subscriptions, by endpoint',
+      body: pushEndpointSchema,
+      replies: { 204: null },
+      refusals: ['SUBSCRIPTION_NOT_FOUND'],
+      handle: async (c, i) => {
+        const r = await u.unsubscribePush.execute(c.actor, i.body.endpoint);
+        return r.ok ? { status: 204 } : errorReply(r.error);
+      },
     }),
     route({
       method: 'PATCH',

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { WEBHOOK_OUTCOMES, type EventRecorder, type Telemetry, type WebhookOutcome } from '../../application/ports/telemetry.js';
+import { PUSH_OUTCOMES, type PushOutcome } from '../../application/ports/push.js';
 import { BoundHistogram } from './bound-histogram.js';
 
 /** From half a millisecond (a cached read) to seconds (a database that struggles). */
@@ -26,6 +27,7 @@ export class PromTelemetry implements Telemetry {
   private readonly slowConsumers: Counter;
   private readonly refusedUpgrades: Counter;
   private readonly webhooks: Counter;
+  private readonly pushes: Counter;
 
   constructor(labels: Record<string, string> = {}) {
     const registers = [this.registry];
@@ -92,6 +94,8 @@ export class PromTelemetry implements Telemetry {
     this.refusedUpgrades = new Counter({ name: 'chat_upgrades_refused_total', help: 'Upgrades refused, by reason', labelNames: ['reason'], registers });
     this.webhooks = new Counter({ name: 'chat_webhook_deliveries_total', help: 'Webhook attempts, by outcome', labelNames: ['outcome'], registers });
     for (const outcome of WEBHOOK_OUTCOMES) this.webhooks.inc({ outcome }, 0);
+    this.pushes = new Counter({ name: 'chat_pushes_total', help: 'Web Pushes to offline users, by outcome', labelNames: ['outcome'], registers });
+    for (const outcome of PUSH_OUTCOMES) this.pushes.inc({ outcome }, 0);
   }
 
   connectionOpened(transport: string, protocol: string): void {
@@ -161,5 +165,9 @@ export class PromTelemetry implements Telemetry {
 
   upgradeRefused(reason: string): void {
     this.refusedUpgrades.inc({ reason });
+  }
+
+  pushed(outcome: PushOutcome): void {
+    this.pushes.inc({ outcome });
   }
 }

@@ -1,3 +1,5 @@
+import type { PushOutcome } from './push.js';
+
 /** Records one client event's outcome (`ok` or the error code) and how long it took. */
 export type EventRecorder = (code: string, seconds: number) => void;
 
@@ -32,6 +34,8 @@ export interface Telemetry {
   upgradeRefused(reason: string): void;
   /** One webhook attempt's outcome: `delivered` (2xx), `failed` (to be retried) or `dead` (given up). */
   webhookDelivery(outcome: WebhookOutcome): void;
+  /** One Web Push's outcome (PUSH_OUTCOMES). */
+  pushed(outcome: PushOutcome): void;
 }
 
 export const WEBHOOK_OUTCOMES = ['delivered', 'failed', 'dead'] as const;
@@ -55,4 +59,5 @@ export const NO_TELEMETRY: Telemetry = {
   slowConsumerClosed: noop,
   upgradeRefused: noop,
   webhookDelivery: noop,
+  pushed: noop,
 };

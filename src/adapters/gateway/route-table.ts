@@ -1,0 +1,7 @@
+import type { ManageWebhooks } from '../../application/webhooks/manage-webhooks.js';
+import type { UseCases } from '../../application/use-cases.js';
+import { restRoutes, type Route } from './rest-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
+
+/** Every REST route the server serves: the one table the documents, the fuzz and the docs' checks are held to. */
+export const routeTable = (useCases: UseCases, webhooks: ManageWebhooks): Route[] => [...restRoutes(useCases), ...webhookRoutes(webhooks)];
