@@ -9,7 +9,6 @@ import { bearer, retryAfterOf, type HttpHeaders, type HttpReply, type HttpReques
 import { HttpRouter, type AccessLogLevel, type PlainRoute, type Readiness } from './http-router.js';
 import { clientAddress, RequestLimits, type RequestLimitsOptions } from './rate-limits.js';
 import { RealtimeEndpoint } from './realtime-endpoint.js';
-import type { Route } from './rest-routes.js';
 import { routeTable } from './route-table.js';
 import type { ManageWebhooks } from '../../application/webhooks/manage-webhooks.js';
 import { asyncApiDocument, openApiDocument } from './api-documents.js';
