@@ -16,8 +16,8 @@ import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
  * is a valid cursor.
  *
  * `stream_horizon()` is the highest id below which everything is committed:
- * it reads the sequence, then waits for each lane's write in flight (a shared
- * hold on each lane lock). Readers across conversations (`/sync`, webhooks)
+ * it reads the sequence, then waits for each lane's write in flight (takes
+ * and at once gives back a shared hold on each lane lock, in lane order). Readers across conversations (`/sync`, webhooks)
  * read up to it, so a later commit of a smaller id is never skipped.
  */
 export async function up({ context: { sequelize } }: { context: MigrationContext }): Promise<void> {
@@ -49,8 +49,10 @@ export async function up({ context: { sequelize } }: { context: MigrationContext
       lane integer;
     BEGIN
       SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END INTO top FROM messages_id_seq;
-      FOR lane IN SELECT w.lane FROM write_lanes w LOOP
-        PERFORM pg_advisory_xact_lock_shared(727002, lane);
+      -- Waits for each lane's write in flight and holds nothing after: no lane waits on another's, and no cycle with a writer.
+      FOR lane IN SELECT w.lane FROM write_lanes w ORDER BY w.lane LOOP
+        PERFORM pg_advisory_lock_shared(727002, lane);
+        PERFORM pg_advisory_unlock_shared(727002, lane);
       END LOOP;
       RETURN top;
     END $$;

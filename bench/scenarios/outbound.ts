@@ -62,7 +62,13 @@ async function run(ctx: BenchContext, round: number, on: boolean): Promise<Run> 
   const data = await seed(url, { users: ctx.options.pairs * 3, groups: Array.from({ length: ctx.options.pairs }, () => 3) });
   const port = await freePort();
   const [hooks, push] = [await receiver(204), await receiver(201)];
-  const env: Record<string, string> = { DATABASE_URL: url, PORT: String(port), TRANSPORT: 'uws', OUTBOUND_ALLOW_PRIVATE: 'true' };
+  const env: Record<string, string> = {
+    DATABASE_URL: url,
+    PORT: String(port),
+    TRANSPORT: 'uws',
+    OUTBOUND_ALLOW_PRIVATE: 'true',
+    PUSH_ALLOWED_HOSTS: '127.0.0.1',
+  };
   if (on) Object.assign(env, { WEBHOOK_URL: `${hooks.url}/hooks`, WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}` });
   try {
     return await withServer(ctx, env, async (server) => {

@@ -294,6 +294,15 @@ export const configSchema = z.object({
       group: 'push',
       description: 'Who push services may contact about this server’s pushes (`mailto:` or `https:`); set it in production',
     }),
+  PUSH_ALLOWED_HOSTS: z
+    .string()
+    .max(2048)
+    .default('fcm.googleapis.com,*.push.services.mozilla.com,*.notify.windows.com,web.push.apple.com,*.push.apple.com')
+    .register(documented, {
+      group: 'push',
+      description:
+        'Push services a subscription’s endpoint may name, comma-separated (`*.example.com` for any host under it, `*` for any): the browsers’ by default, so no one can point pushes at a host that holds them up',
+    }),
   PUSH_MAX_SUBSCRIPTIONS: int(1, 1000)
     .default(10)
     .register(documented, { group: 'push', description: 'Push subscriptions per user; registering one more drops the one registered longest ago' }),
@@ -362,7 +371,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? '?');
       const value = env[name];
-      const shown = name.includes('SECRET') || name.includes('PASSWORD') ? '(hidden)' : JSON.stringify(value);
+      const shown = /SECRET|PASSWORD|PRIVATE/.test(name) ? '(hidden)' : JSON.stringify(value);
       return `  ${name}: ${i.message}${value === undefined ? ' (missing)' : ` (got ${shown})`}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

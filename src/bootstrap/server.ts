@@ -25,6 +25,7 @@ import {
   useCasesModule,
 } from './container.js';
 import { checkOutboundUrl } from '../adapters/outbound/outbound-url.js';
+import { hostAllowed, hostPatterns } from '../adapters/outbound/host-allowlist.js';
 import { outboundRequest } from '../adapters/outbound/outbound-request.js';
 import { offlineNotices } from './push.js';
 import { vapidKeys } from './vapid-keys.js';
@@ -52,9 +53,11 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   const collect = processMetrics(telemetry.registry);
   const nodeId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const vapid = await vapidKeys(config);
+  const pushHosts = hostPatterns(config.PUSH_ALLOWED_HOSTS);
   const checkEndpoint = (endpoint: string) => {
     const checked = checkOutboundUrl(endpoint, config.OUTBOUND_ALLOW_PRIVATE);
-    return checked.ok ? null : checked.reason;
+    if (!checked.ok) return checked.reason;
+    return hostAllowed(checked.url, pushHosts) ? null : `must be on a push service this server allows (PUSH_ALLOWED_HOSTS)`;
   };
   const brokers: BrokerContext = { config, logger, nodeId, databaseUrl: db.url, pool: db.pool };
   const container = buildContainer(
@@ -89,7 +92,11 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     sequelize: db.sequelize,
     presence: resolve(container, TOKENS.PresenceStore),
     vapid,
-    post: (url, request) => outboundRequest(url, { ...request, allowPrivate: config.OUTBOUND_ALLOW_PRIVATE }),
+    // Checked again when sending: a subscription stored before the list changed goes nowhere else.
+    post: (url, request) =>
+      checkEndpoint(url) === null
+        ? outboundRequest(url, { ...request, allowPrivate: config.OUTBOUND_ALLOW_PRIVATE })
+        : Promise.resolve({ ok: false, failure: 'refused-url', message: 'not on PUSH_ALLOWED_HOSTS' }),
     logger,
     telemetry,
   });

@@ -404,6 +404,18 @@ export function repositoryContract(name: string, fresh: () => Promise<Repositori
       const all = await r.events.all(before, 100, ['message.deleted', 'participant.added']);
       expect(all.events.map((e) => e.type)).toEqual(['participant.added', 'message.deleted']);
       expect(await r.events.horizon()).toBeGreaterThanOrEqual(ofB.events.at(-1)!.id);
+
+      // A deleted message's content leaves the stream: its edits are no longer replayed, its deletion is.
+      await r.messages.softDelete(first.id, at(7));
+      const afterDeletion = await r.events.conversation(g.id, before, 100);
+      expect(afterDeletion.events.map((e) => e.type)).toEqual([
+        'conversation.read',
+        'participant.added',
+        'message.deleted',
+        'participant.removed',
+        'message.deleted',
+      ]);
+      expect(JSON.stringify(afterDeletion.events)).not.toContain('first, edited');
     });
   });
 }

@@ -1,4 +1,6 @@
+import { createECDH, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seen } from '../support/api-conformance.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
@@ -53,6 +55,31 @@ describe('API documents', () => {
     await http.patch(`/messages/${sent.body.id}`, { content: 'hello again' }, token);
     await http.del(`/messages/${sent.body.id}`, token);
     await http.get('/conversations/999999', token); // a refusal, checked against its documented shape
+    await http.get(`/conversations/${direct.body.id}/events?since=0&limit=5`, token);
+    await http.get('/sync', token);
+    await http.request('PUT', `/conversations/${group.body.id}/mute`, { token });
+    await http.del(`/conversations/${group.body.id}/mute`, token);
+    await http.get('/push/vapid-public-key', token);
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    const endpoint = 'https://fcm.googleapis.com/fcm/send/doc-1';
+    const keys = { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') };
+    await http.post('/push/subscriptions', { endpoint, keys }, token);
+    await http.request('DELETE', '/push/subscriptions', { token, body: { endpoint } });
+
+    // Staff's webhook endpoints: the flag is read at sign-in.
+    const staff = await http.post('/auth/register', { email: 'doc_s@example.com', username: 'doc_s', password: 'correct horse', role: 'landlord' });
+    const db = new pg.Client({ connectionString: server.databaseUrl });
+    await db.connect();
+    await db.query('UPDATE users SET is_staff = true WHERE id = $1', [staff.body.user.id]);
+    await db.end();
+    const staffToken = (await http.post('/auth/login', { username: 'doc_s', password: 'correct horse' })).body.token as string;
+    const hook = await http.post('/admin/webhooks', { url: 'https://hooks.example.com/chat', event_types: ['message.created'] }, staffToken);
+    await http.get('/admin/webhooks', staffToken);
+    await http.get(`/admin/webhooks/${hook.body.id}`, staffToken);
+    await http.get(`/admin/webhooks/${hook.body.id}/deliveries`, staffToken);
+    await http.post(`/admin/webhooks/${hook.body.id}/replay`, { since: 0 }, staffToken);
+    await http.del(`/admin/webhooks/${hook.body.id}`, staffToken);
 
     const changed = await http.post('/users/me/password', { current_password: 'correct horse', new_password: 'battery staple' }, token);
     await http.post('/auth/logout', {}, changed.body.token);

@@ -29,6 +29,7 @@ beforeAll(async () => {
     DATABASE_URL: databaseUrl,
     DATA_DIR: dataDir,
     OUTBOUND_ALLOW_PRIVATE: 'true',
+    PUSH_ALLOWED_HOSTS: '127.0.0.1,push.example.com',
     PUSH_MAX_SUBSCRIPTIONS: '3',
     PUSH_COALESCE_MS: '1500',
     METRICS_TOKEN: METRICS,
@@ -240,8 +241,8 @@ describe('push subscriptions over REST', () => {
   });
 });
 
-describe('push endpoints without OUTBOUND_ALLOW_PRIVATE', () => {
-  it('refuses http and private-address endpoints with 400 VALIDATION_FAILED and accepts a public https one', async () => {
+describe('push endpoints without OUTBOUND_ALLOW_PRIVATE, and on the default PUSH_ALLOWED_HOSTS', () => {
+  it('refuses http, private-address and other hosts than the browsers’ push services with 400 VALIDATION_FAILED, and accepts a push service’s https one', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-push-'));
     const strict = await startProcess({ ...PROCESS_TEST_ENV, DATABASE_URL: await freshDatabase('push'), DATA_DIR: dir }).catch((error: unknown) => {
       rmSync(dir, { recursive: true, force: true });
@@ -251,7 +252,14 @@ describe('push endpoints without OUTBOUND_ALLOW_PRIVATE', () => {
       const client = new HttpClient(`http://127.0.0.1:${strict.port}`);
       const u = await client.register();
       const keys = PushEndpoint.json(push.subscribe()).keys;
-      for (const endpoint of ['http://push.example.com/1', 'https://127.0.0.1/push/1', 'https://[::1]/push/1', 'https://10.1.2.3/push/1']) {
+      for (const endpoint of [
+        'http://fcm.googleapis.com/fcm/send/1',
+        'https://127.0.0.1/push/1',
+        'https://[::1]/push/1',
+        'https://10.1.2.3/push/1',
+        'https://push.example.com/1',
+        'https://fcm.googleapis.com.example.com/1',
+      ]) {
         const res = await client.post('/push/subscriptions', { endpoint, keys }, u.token);
         expect([endpoint, res.status, res.body.error?.code, res.body.error?.message]).toEqual([
           endpoint,
@@ -260,7 +268,10 @@ describe('push endpoints without OUTBOUND_ALLOW_PRIVATE', () => {
           expect.stringContaining('endpoint'),
         ]);
       }
-      expect((await client.post('/push/subscriptions', { endpoint: 'https://push.example.com/abc', keys }, u.token)).status).toBe(201);
+      expect((await client.post('/push/subscriptions', { endpoint: 'https://fcm.googleapis.com/fcm/send/abc', keys }, u.token)).status).toBe(201);
+      expect((await client.post('/push/subscriptions', { endpoint: 'https://updates.push.services.mozilla.com/wpush/v2/abc', keys }, u.token)).status).toBe(
+        201,
+      );
     } finally {
       strict.child.kill('SIGTERM');
       await strict.exited;
@@ -272,7 +283,14 @@ describe('push endpoints without OUTBOUND_ALLOW_PRIVATE', () => {
 describe('the offline notifier in a cluster', () => {
   it('runs in one process; when that one is killed, another takes over and the pushes keep coming', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-push-'));
-    const env = { ...PROCESS_TEST_ENV, DATABASE_URL: await freshDatabase('push'), DATA_DIR: dir, OUTBOUND_ALLOW_PRIVATE: 'true', PUSH_COALESCE_MS: '200' };
+    const env = {
+      ...PROCESS_TEST_ENV,
+      DATABASE_URL: await freshDatabase('push'),
+      DATA_DIR: dir,
+      OUTBOUND_ALLOW_PRIVATE: 'true',
+      PUSH_ALLOWED_HOSTS: '127.0.0.1',
+      PUSH_COALESCE_MS: '200',
+    };
     const procs: ServerProcess[] = [];
     const mainKey = push.vapidKey;
     try {

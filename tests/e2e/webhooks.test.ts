@@ -141,6 +141,45 @@ describe('webhooks to the endpoint of WEBHOOK_URL', () => {
 });
 
 describe('the dispatcher across processes', () => {
+  it('deliver every kind in stream order per conversation (edit, read marker, participants, deletion), and one message.unread per recipient without a connection', async () => {
+    const hook = await receiver();
+    const proc = await server({ DATABASE_URL: await freshDatabase('webhook_kinds'), WEBHOOK_URL: hook.url, WEBHOOK_SECRET: hook.secret });
+    const { http, alice, bob, group } = await chat(proc);
+    const carol = await http.register();
+    const first = await sendOver(http, alice.token, group, 'first');
+    const second = await sendOver(http, alice.token, group, 'second');
+    // Deleted only once its creation went out: the stream no longer replays a deleted message's creation. And carol
+    // joins only once the notices are out: recipients are the participants when the notifier reads the message.
+    await eventually(() => hook.unique().some((w) => w.type === 'message.created' && w.data.id === second));
+    await eventually(() => hook.unique().filter((w) => w.type === 'message.unread').length >= 2, 15_000);
+    expect((await http.patch(`/messages/${first}`, { content: 'first, edited' }, alice.token)).status).toBe(200);
+    expect((await http.post(`/conversations/${group}/read`, { message_id: second }, bob.token)).status).toBe(200);
+    expect((await http.post(`/conversations/${group}/participants`, { user_id: carol.id }, alice.token)).status).toBe(200);
+    expect((await http.del(`/conversations/${group}/participants/${carol.id}`, alice.token)).status).toBe(200);
+    expect((await http.del(`/messages/${second}`, alice.token)).status).toBe(200);
+
+    const ofGroup = () => hook.unique().filter((w) => w.type !== 'message.unread' && w.data.conversation_id === group);
+    await eventually(() => ofGroup().some((w) => w.type === 'message.deleted'), 15_000);
+    expect(ofGroup().map((w) => [w.type, w.data.id ?? w.data.message_id ?? w.data.user_id ?? w.data.user?.id])).toEqual([
+      ['message.created', first],
+      ['message.created', second],
+      ['message.updated', first],
+      ['conversation.read', second],
+      ['participant.added', carol.id],
+      ['participant.removed', carol.id],
+      ['message.deleted', second],
+    ]);
+    expect(ofGroup().find((w) => w.type === 'message.updated')!.data.content).toBe('first, edited');
+    // Bob had no connection: each of alice's messages tells the platform so, once, for bob alone.
+    await eventually(() => hook.unique().filter((w) => w.type === 'message.unread').length >= 2, 15_000);
+    const unread = hook.unique().filter((w) => w.type === 'message.unread');
+    expect(unread.map((w) => [w.id, w.data.user_id, w.data.message.id])).toEqual([
+      [expect.stringMatching(/^evt_\d+_/), bob.id, first],
+      [expect.stringMatching(/^evt_\d+_/), bob.id, second],
+    ]);
+    expect(hook.rejected).toEqual([]);
+  }, 60_000);
+
   it('runs in exactly one of two processes on one database, and the other takes over when the leader is SIGKILLed', async () => {
     const hook = await receiver();
     const env = { DATABASE_URL: await freshDatabase('webhooks_pair'), WEBHOOK_URL: hook.url, WEBHOOK_SECRET: hook.secret };

@@ -13,6 +13,8 @@ import { testTransport } from './transport.js';
 export interface TestServer extends RunningServer {
   readonly http: HttpClient;
   readonly wsUrl: string;
+  /** Its database (for what no route does: making a user staff). */
+  readonly databaseUrl: string;
 }
 
 /** The real server (uWS + Sequelize + PostgreSQL) on a fresh database and a free port. */
@@ -49,5 +51,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       rmSync(dataDir, { recursive: true, force: true });
     }
   };
-  return { ...server, stop, http: new HttpClient(`http://127.0.0.1:${server.port}`), wsUrl: `ws://127.0.0.1:${server.port}/ws` };
+  return {
+    ...server,
+    stop,
+    http: new HttpClient(`http://127.0.0.1:${server.port}`),
+    wsUrl: `ws://127.0.0.1:${server.port}/ws`,
+    databaseUrl: config.databaseUrl ?? '',
+  };
 }

@@ -33,7 +33,10 @@ export class InMemoryEventStream implements EventStream {
           all.push({ id: m.id, conversationId: m.conversationId, type: 'message.created', data: messageView(m), createdAt: m.createdAt });
     for (const e of this.store.events) {
       if (e.id <= after || !types.includes(e.type) || !inScope(e.conversationId)) continue;
-      const message = typeof e.data.message_id === 'number' ? this.store.messages.get(e.data.message_id)?.value : undefined;
+      const row = typeof e.data.message_id === 'number' ? this.store.messages.get(e.data.message_id) : undefined;
+      const message = row && !row.deletedAt ? row.value : undefined;
+      // As in PostgreSQL: a deleted message's edits and notices are not replayed.
+      if ((e.type === 'message.updated' || e.type === 'message.unread') && !message) continue;
       const data =
         e.type === 'message.updated' && message
           ? messageView({

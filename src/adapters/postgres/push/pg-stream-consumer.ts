@@ -119,26 +119,21 @@ export class PgStreamConsumer {
 }
 
 /**
- * The notices and the new position in one transaction: each notice is
- * recorded once, whatever stops the process. Notices are recorded in lane
- * order, so this transaction takes its lane locks in the order every
- * multi-lane reader does.
+ * The notices and the new position in one statement (one transaction): each
+ * notice is recorded once, whatever stops the process. Notices are recorded in
+ * lane order, the order any multi-lane writer takes lane locks. Committed
+ * without waiting for the disk (a crash loses notices and position together,
+ * and they are recorded again), so the lanes it locks are held for no flush.
  */
 async function commit(client: pg.Client, name: string, notices: readonly UnreadNotice[], position: number): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    if (notices.length > 0) {
-      await client.query(
-        `SELECT record_conversation_event(r.c, 'message.unread', jsonb_build_object('message_id', r.m, 'user_ids', r.u))
-         FROM (SELECT x.c, x.m, x.u FROM jsonb_to_recordset($1::jsonb) AS x(c integer, m bigint, u jsonb)
-               ORDER BY x.c % greatest((SELECT count(*) FROM write_lanes)::int, 1), x.m OFFSET 0) r`,
-        [JSON.stringify(notices.map((n) => ({ c: n.conversationId, m: n.messageId, u: n.userIds })))],
-      );
-    }
-    await client.query('UPDATE stream_consumers SET position = $2, updated_at = now() WHERE name = $1', [name, position]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  await client.query(
+    `WITH settings AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
+     notices AS MATERIALIZED (
+       SELECT record_conversation_event(r.c, 'message.unread', jsonb_build_object('message_id', r.m, 'user_ids', r.u))
+       FROM settings, (SELECT x.c, x.m, x.u FROM jsonb_to_recordset($1::jsonb) AS x(c integer, m bigint, u jsonb)
+             ORDER BY x.c % greatest((SELECT count(*) FROM write_lanes)::int, 1), x.m OFFSET 0) r
+     )
+     UPDATE stream_consumers SET position = $3, updated_at = now() WHERE name = $2 AND (SELECT count(*) FROM notices) >= 0`,
+    [JSON.stringify(notices.map((n) => ({ c: n.conversationId, m: n.messageId, u: n.userIds }))), name, position],
+  );
 }

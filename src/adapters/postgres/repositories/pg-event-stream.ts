@@ -83,7 +83,7 @@ export class PgEventStream implements EventStream {
     const upto = bounded ? await this.horizon() : Number.MAX_SAFE_INTEGER;
     const rows = await this.sequelize.query<Row>(
       `SELECT s.id AS event_id, s.conversation_id AS event_conversation_id, s.type AS event_type, s.data AS event_data, s.created_at AS event_created_at,
-         ${MESSAGE_COLUMNS}
+         ${MESSAGE_COLUMNS}, m.deleted_at AS message_deleted_at
        FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) b ORDER BY b.id LIMIT $limit) s
        LEFT JOIN messages m ON m.id = s.message_id LEFT JOIN users u ON u.id = m.sender_id
        ORDER BY s.id`,
@@ -99,12 +99,13 @@ export class PgEventStream implements EventStream {
   }
 }
 
-/** One row as the event it is; null for an event about a message that no longer exists at all. */
+/** One row as the event it is; null for an event about a message deleted since. */
 function eventOf(r: Row): StreamEvent | null {
   const type = String(r.event_type) as StreamEventType;
   const base = { id: num(r.event_id), conversationId: num(r.event_conversation_id), type, createdAt: date(r.event_created_at) };
   const stored = (r.event_data ?? {}) as Record<string, unknown>;
-  const hasMessage = r.id !== null && r.id !== undefined;
+  // A deleted message's content is gone from every read: its edits and notices are not replayed either.
+  const hasMessage = r.id !== null && r.id !== undefined && (r.message_deleted_at === null || r.message_deleted_at === undefined);
   switch (type) {
     case 'message.created':
       return hasMessage ? { ...base, data: messageView(toMessage(r)) } : null;
