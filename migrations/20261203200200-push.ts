@@ -12,6 +12,7 @@ export async function up({ context: { sequelize } }: { context: MigrationContext
     CREATE TABLE push_subscriptions (
       id              bigserial PRIMARY KEY,
       user_id         integer NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+      session_id      uuid REFERENCES sessions (id) ON DELETE CASCADE,
       endpoint        text NOT NULL UNIQUE,
       p256dh          text NOT NULL,
       auth            text NOT NULL,

@@ -93,6 +93,21 @@ const unreadRows = async (messageId: number) =>
   ).rows.map((r) => r.data);
 
 describe('Web Push to offline users', () => {
+  it('pushes only while the session that subscribed lasts: a device whose session was revoked gets nothing, the user’s other device still does', async () => {
+    const [alice, bob] = [await http.register(), await http.register()];
+    const otherDevice = (await http.post('/auth/login', { username: bob.username, password: 'correct horse' })).body.token as string;
+    const [lostPhone, laptop] = [push.subscribe(), push.subscribe()];
+    await subscribe(bob, lostPhone);
+    await subscribe({ ...bob, token: otherDevice }, laptop);
+    // The phone is lost: its session is ended (from the phone's token here; revoking it from the laptop is the same).
+    expect((await http.post('/auth/logout', {}, bob.token)).status).toBe(200);
+    const conversationId = await group(alice, [bob]);
+    const sent = await send(alice, conversationId, 'after the phone was lost');
+    await push.waitFor((p) => p.subscriptionId === laptop.id && p.payload.message_id === sent);
+    expect(push.of(lostPhone)).toEqual([]);
+    expect(push.requests.filter((r) => r.subscriptionId === lostPhone.id)).toEqual([]);
+  });
+
   it('pushes an offline recipient one VAPID-signed push that decrypts to ids, count and sender (no content); a connected recipient gets no push and is in no message.unread row', async () => {
     const [alice, bob, carol] = [await http.register(), await http.register(), await http.register()];
     const [bobsPhone, carolsPhone] = [push.subscribe(), push.subscribe()];

@@ -377,7 +377,7 @@ export function restRoutes(u: UseCases): Route[] {
         'The browser’s PushSubscription JSON. An endpoint registered before (by anyone) moves to the caller with these keys; beyond PUSH_MAX_SUBSCRIPTIONS the caller’s subscription registered longest ago is dropped.',
       body: pushSubscriptionSchema,
       replies: { 201: registeredSubscriptionSchema },
-      handle: async (c, i) => reply(await u.subscribePush.execute(c.actor, i.body), 201, (v) => v),
+      handle: async (c, i) => reply(await u.subscribePush.execute(c.actor, c.sessionId, i.body), 201, (v) => v),
     }),
     route({
       method: 'DELETE',

@@ -9,7 +9,7 @@ export class InMemoryPushStore implements PushStore {
 
   constructor(private readonly conversations: Pick<ConversationRepository, 'isParticipant' | 'participants'>) {}
 
-  async subscribe(userId: number, subscription: PushSubscription, max: number): Promise<void> {
+  async subscribe(userId: number, _sessionId: string | null, subscription: PushSubscription, max: number): Promise<void> {
     this.subscriptions.delete(subscription.endpoint);
     this.subscriptions.set(subscription.endpoint, { userId, subscription });
     const mine = [...this.subscriptions.values()].filter((s) => s.userId === userId);

@@ -33,9 +33,17 @@ export class PgLeadership implements Leadership {
     const attempt = async () => {
       this.timer = null;
       if (this.closed) return;
-      const client = new GuardedClient({ connectionString: this.options.url, application_name: this.options.applicationName });
+      // TCP keep-alive: a connection cut without a word is noticed, so the lock is not held by a dead leader for hours.
+      const client = new GuardedClient({
+        connectionString: this.options.url,
+        application_name: this.options.applicationName,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+      });
       try {
         await client.connect();
+        // The server's side too: a leader gone without a word loses its lock within a minute, not the OS default of hours.
+        await client.query('SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3');
         if (this.options.schema) await client.query(`SET search_path TO "${this.options.schema}", public`);
         const { rows } = await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1) AS held', [this.options.key]);
         if (!rows[0]?.held || this.closed) throw new NotLeading();

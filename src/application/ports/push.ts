@@ -22,9 +22,11 @@ export interface PushStore {
   /**
    * Registers the subscription for the user (an endpoint registered before,
    * by anyone, moves to this user with the new keys); beyond `max` per user
-   * the ones registered longest ago are dropped.
+   * the ones registered longest ago are dropped. It is bound to the session
+   * that registered it (null for an external identity provider's token): once
+   * that session ends, nothing is pushed to it.
    */
-  subscribe(userId: number, subscription: PushSubscription, max: number): Promise<void>;
+  subscribe(userId: number, sessionId: string | null, subscription: PushSubscription, max: number): Promise<void>;
   /** False when the endpoint is not one of the user's. */
   unsubscribe(userId: number, endpoint: string): Promise<boolean>;
   /** The push service says the endpoint is gone (404/410): it is removed, whoever has it. */

@@ -14,11 +14,12 @@ export class SubscribePush {
     private readonly maxPerUser: number,
   ) {}
 
-  async execute(actor: Actor, input: PushSubscriptionInput): Promise<Result<{ endpoint: string }>> {
+  async execute(actor: Actor, sessionId: string | null, input: PushSubscriptionInput): Promise<Result<{ endpoint: string }>> {
     const problem = this.checkEndpoint(input.endpoint);
     if (problem) return fail('VALIDATION_FAILED', `endpoint: ${problem}`, [{ path: 'endpoint', message: problem }]);
     await this.store.subscribe(
       actor.id,
+      sessionId,
       { endpoint: input.endpoint, p256dh: input.keys.p256dh, auth: input.keys.auth, expirationTime: input.expirationTime ?? null },
       this.maxPerUser,
     );

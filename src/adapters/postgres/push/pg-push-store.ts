@@ -17,17 +17,17 @@ const subscriptionOf = (r: Row): PushSubscription => ({
 export class PgPushStore implements PushStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async subscribe(userId: number, s: PushSubscription, max: number): Promise<void> {
+  async subscribe(userId: number, sessionId: string | null, s: PushSubscription, max: number): Promise<void> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [SUBSCRIBE_LOCK, userId]);
       await client.query(
-        `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, expiration_time)
-         VALUES ($1, $2, $3, $4, to_timestamp($5::double precision / 1000))
-         ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth,
-           expiration_time = excluded.expiration_time, updated_at = now()`,
-        [userId, s.endpoint, s.p256dh, s.auth, s.expirationTime],
+        `INSERT INTO push_subscriptions (user_id, session_id, endpoint, p256dh, auth, expiration_time)
+         VALUES ($1, $6, $2, $3, $4, to_timestamp($5::double precision / 1000))
+         ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, session_id = excluded.session_id, p256dh = excluded.p256dh,
+           auth = excluded.auth, expiration_time = excluded.expiration_time, updated_at = now()`,
+        [userId, s.endpoint, s.p256dh, s.auth, s.expirationTime, sessionId],
       );
       // The newest `max` stay: a renewed registration counts as new.
       await client.query(
@@ -82,6 +82,8 @@ export class PgPushStore implements PushStore {
     const { rows } = await this.pool.query<Row>(
       `SELECT s.endpoint, s.p256dh, s.auth, s.expiration_time FROM push_subscriptions s
        WHERE s.user_id = $1 AND (s.expiration_time IS NULL OR s.expiration_time > now())
+         -- Only while the session that registered it lasts: a revoked device (or every device, after a new password) gets nothing.
+         AND (s.session_id IS NULL OR EXISTS (SELECT 1 FROM sessions x WHERE x.id = s.session_id AND x.revoked_at IS NULL AND x.expires_at > now()))
          AND EXISTS (SELECT 1 FROM conversation_participants p
                      WHERE p.conversation_id = $2 AND p.user_id = $1 AND p.deleted_at IS NULL AND NOT p.muted)
        ORDER BY s.id`,

@@ -63,6 +63,9 @@ export class PgStreamConsumer {
         connectionString: this.o.databaseUrl,
         application_name: `stream-consumer:${this.o.name}`,
         connectionTimeoutMillis: 5_000,
+        // TCP keep-alive: a connection cut without a word is noticed, so the lock is not held by a dead leader for hours.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
         ...(this.o.schema ? { options: `-c search_path=${this.o.schema}` } : {}),
       });
       // A lost connection fails the next query, which ends this round; the error event must not crash the process.
@@ -70,6 +73,8 @@ export class PgStreamConsumer {
       this.client = client;
       try {
         await client.connect();
+        // The server's side too: a leader gone without a word loses its lock within a minute, not the OS default of hours.
+        await client.query('SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3');
         if (await this.lead(client)) await this.follow(client);
       } catch (error) {
         if (!this.closed) this.o.logger.warn({ err: error, consumer: this.o.name }, 'stream consumer stopped; retrying');
