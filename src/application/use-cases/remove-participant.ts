@@ -21,10 +21,11 @@ export class RemoveParticipant {
     if (!allowed.ok) return allowed;
     const removed = await this.conversations.removeParticipant(conversationId, userId, this.clock.now(), actor.id);
     if (!removed) return fail('NOT_A_PARTICIPANT', `User ${userId} is not a participant of this conversation`);
-    // The removed user is told directly: once unsubscribed, the topic no longer reaches them.
+    // Every process forgets the membership first (their caches let the removed user send until then), and only
+    // then is the removed user told, directly: once unsubscribed, the conversation's topic no longer reaches them.
     const notice = { conversation_id: conversationId, user_id: userId, removed_by: actor.id };
-    await this.broadcaster.toUser(userId, 'participantRemoved', notice);
     await this.broadcaster.membershipChanged([{ conversationId, userId, added: false }]);
+    await this.broadcaster.toUser(userId, 'participantRemoved', notice);
     await this.broadcaster.toConversation(conversationId, 'participantRemoved', notice);
     return ok({ conversation_id: conversationId, user_id: userId });
   }
