@@ -15,6 +15,8 @@ import type { PushEvent } from '../../src/application/ports/fanout.js';
 import type { UseCases } from '../../src/application/use-cases.js';
 import type { conversationSummaryView, messageView, userView } from '../../src/application/views.js';
 import type { joinedConversationSchema, participantSchema, sessionViewSchema, signedInSchema } from '../../src/application/wire-schemas.js';
+import type { PushPayload as AppPushPayload } from '../../client/app/push-messages.js';
+import type { PushPayload } from '../../src/application/offline-notifier.js';
 import { chatEvents } from '../../src/adapters/gateway/chat-events.js';
 import type { WireError } from '../../src/adapters/gateway/wire-error.js';
 
@@ -35,6 +37,7 @@ agree<Equal<keyof ConversationSummary, keyof ReturnType<typeof conversationSumma
 agree<Equal<keyof Session, keyof z.infer<typeof signedInSchema>>>();
 agree<Equal<keyof DeviceSession, keyof z.infer<typeof sessionViewSchema>>>();
 agree<Equal<keyof Participant, keyof z.infer<typeof participantSchema>>>();
+agree<Equal<AppPushPayload, PushPayload>>();
 agree<Equal<keyof Requests['joinConversation']['result'], keyof z.infer<typeof joinedConversationSchema>>>();
 
 const CLIENT_EVENTS = ['sendMessage', 'joinConversation', 'leaveConversation', 'editMessage', 'deleteMessage', 'markRead', 'typing'] as const;
