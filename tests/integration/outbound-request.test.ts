@@ -146,4 +146,46 @@ describe('outboundRequest', () => {
     // The server sees the connection closed long before its gigabyte is out.
     expect(await floodClosed).toBeLessThan(64 * 1024 * 1024);
   });
+
+  it('keeps the connection: three requests in a row to one origin arrive on one connection', async () => {
+    let connections = 0;
+    const server = track(http.createServer((_req, res) => res.end('ok')));
+    server.on('connection', () => connections++);
+    const port = await listen(server);
+    try {
+      for (let i = 0; i < 3; i++) expect(await outboundRequest(`http://127.0.0.1:${port}/`, { allowPrivate: true })).toMatchObject({ ok: true, body: 'ok' });
+      expect(connections).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('sends again on a new connection when a kept one is reset as it is reused, and is answered there', async () => {
+    // The first connection answers one request, keeping the connection, then resets it at the next;
+    // later connections answer every request.
+    let connections = 0;
+    const requestsSeen: number[] = [];
+    const server = track(
+      net.createServer((socket) => {
+        const n = ++connections;
+        let answered = 0;
+        socket.on('data', () => {
+          requestsSeen.push(n);
+          if (n === 1 && answered === 1) return void socket.resetAndDestroy();
+          answered++;
+          socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
+        });
+      }),
+    );
+    const port = await listen(server);
+    try {
+      expect(await outboundRequest(`http://127.0.0.1:${port}/`, { allowPrivate: true, body: 'a' })).toMatchObject({ ok: true, body: 'ok' });
+      expect(await outboundRequest(`http://127.0.0.1:${port}/`, { allowPrivate: true, body: 'b' })).toMatchObject({ ok: true, body: 'ok' });
+      // The second request reached the kept connection (which reset it), then a new one.
+      expect(requestsSeen).toEqual([1, 1, 2]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

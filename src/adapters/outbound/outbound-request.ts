@@ -77,6 +77,26 @@ export const guardedLookup =
     });
   };
 
+/**
+ * Connections are kept and reused per origin (a webhook endpoint or a push
+ * service sees one connection, not one per event). Each was checked by
+ * `guardedLookup` when it was made; a pool per `allowPrivate` setting, so a
+ * connection made under the looser rule never serves the stricter one. Idle
+ * connections close after `IDLE_MS`, below the 5 s most servers keep them.
+ */
+const IDLE_MS = 4_000;
+const pools = new Map<string, http.Agent>();
+function poolFor(protocol: string, allowPrivate: boolean): http.Agent {
+  const key = `${protocol}${allowPrivate}`;
+  let agent = pools.get(key);
+  if (agent === undefined) {
+    const options = { keepAlive: true, timeout: IDLE_MS, lookup: guardedLookup(allowPrivate) };
+    agent = protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+    pools.set(key, agent);
+  }
+  return agent;
+}
+
 const fail = (failure: OutboundFailureKind, message: string, status?: number): OutboundFailure =>
   status === undefined ? { ok: false, failure, message } : { ok: false, failure, message, status };
 
@@ -85,14 +105,24 @@ const fail = (failure: OutboundFailureKind, message: string, status?: number): O
  * service), guarded against reaching the server's own network. Never throws
  * for network trouble: every outcome is a value. Redirects are not followed.
  */
-export function outboundRequest(input: string | URL, options: OutboundRequestOptions = {}): Promise<OutboundResult> {
+export async function outboundRequest(input: string | URL, options: OutboundRequestOptions = {}): Promise<OutboundResult> {
   const allowPrivate = options.allowPrivate ?? false;
   const checked = checkOutboundUrl(String(input), allowPrivate);
   if (!checked.ok) {
     const literal = checked.reason.startsWith('must not point');
-    return Promise.resolve(fail(literal ? 'refused-address' : 'refused-url', `URL ${checked.reason}`));
+    return fail(literal ? 'refused-address' : 'refused-url', `URL ${checked.reason}`);
   }
-  const url = checked.url;
+  const first = await send(checked.url, options, allowPrivate);
+  // A kept connection the other side had just closed when it was reused (the usual race of
+  // keep-alive): sent once more, on a new connection. Receivers already see each event at
+  // least once and deduplicate by its id.
+  const result = first === STALE_CONNECTION ? await send(checked.url, options, allowPrivate, true) : first;
+  return result === STALE_CONNECTION ? fail('failed', 'the connection was reset') : result;
+}
+
+const STALE_CONNECTION = Symbol('stale connection');
+
+function send(url: URL, options: OutboundRequestOptions, allowPrivate: boolean, fresh = false): Promise<OutboundResult | typeof STALE_CONNECTION> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? 5_000, timeoutMs);
   const maxBytes = options.maxResponseBytes ?? 65_536;
@@ -100,24 +130,25 @@ export function outboundRequest(input: string | URL, options: OutboundRequestOpt
   const headers: Record<string, string> = { ...options.headers };
   if (body !== undefined) headers['content-length'] = String(body.length);
 
-  return new Promise<OutboundResult>((resolve) => {
+  return new Promise((resolve) => {
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
-    const finish = (result: OutboundResult) => {
+    /** `keep`: the response was read to its end, so the connection goes back to the pool. */
+    const finish = (result: OutboundResult | typeof STALE_CONNECTION, keep = false) => {
       if (settled) return;
       settled = true;
       for (const t of timers) clearTimeout(t);
-      request.destroy();
+      if (!keep) request.destroy();
       resolve(result);
     };
-    const client = url.protocol === 'https:' ? https : http;
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const request = client.request(url, {
+    const literal = isIP(host) !== 0;
+    const request = (url.protocol === 'https:' ? https : http).request(url, {
       method: options.method ?? 'POST',
       headers,
-      agent: false,
       // A literal address never reaches lookup; checkOutboundUrl has checked it above.
-      lookup: isIP(host) === 0 ? guardedLookup(allowPrivate) : undefined,
+      agent: fresh ? false : poolFor(url.protocol, allowPrivate),
+      lookup: literal ? undefined : guardedLookup(allowPrivate),
     });
     let connected = false;
     timers.push(setTimeout(() => finish(fail('timeout', `no complete response within ${timeoutMs} ms`)), timeoutMs));
@@ -127,12 +158,15 @@ export function outboundRequest(input: string | URL, options: OutboundRequestOpt
       }, connectTimeoutMs),
     );
     request.on('socket', (socket) => {
-      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-        connected = true;
-      });
+      if (request.reusedSocket) connected = true;
+      else
+        socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+          connected = true;
+        });
     });
     request.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === REFUSED) finish(fail('refused-address', error.message));
+      else if (request.reusedSocket && !fresh && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) finish(STALE_CONNECTION);
       else finish(fail(connected ? 'failed' : 'connect-failed', error.code ? `${error.code}: ${error.message}` : error.message));
     });
     request.on('response', (response) => {
@@ -144,7 +178,7 @@ export function outboundRequest(input: string | URL, options: OutboundRequestOpt
       const chunks: Buffer[] = [];
       let size = 0;
       const done = (truncated: boolean) =>
-        finish({ ok: true, status, headers: response.headers, body: Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8'), truncated });
+        finish({ ok: true, status, headers: response.headers, body: Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8'), truncated }, !truncated);
       response.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;
