@@ -16,6 +16,9 @@ export interface WebhookDispatcherOptions {
   readonly retryForMs: number;
 }
 
+/** How often a delivering endpoint's cursor is written at most while a page is under way. */
+const CURSOR_PERSIST_MS = 1_000;
+
 /** The webhooks one stream event makes: one, or one per recipient for `message.unread`. */
 export function webhooksOf(event: StreamEvent): WebhookMessage[] {
   const base = { type: event.type, timestamp: event.createdAt };
@@ -148,26 +151,52 @@ export class WebhookDispatcher {
     const horizon = await this.sharedHorizon();
     if (horizon <= endpoint.cursor) return false;
     const page = await this.stream.all(endpoint.cursor, this.batch, endpoint.eventTypes);
+    // The cursor is persisted at the page's end, before any retry's wait and at least every
+    // CURSOR_PERSIST_MS meanwhile: a crash delivers again at most that much (at least once,
+    // and receivers deduplicate by webhook-id), and a busy stream costs no write per event.
+    let persisted = endpoint.cursor;
     let cursor = endpoint.cursor;
+    let persistedAt = Date.now();
+    const persist = async (): Promise<boolean> => {
+      if (cursor === persisted) return true;
+      if (!(await this.endpoints.advance(endpoint.id, persisted, cursor))) return false;
+      persisted = cursor;
+      persistedAt = Date.now();
+      return true;
+    };
     for (const event of page.events) {
       if (event.id > horizon) break;
       for (const message of webhooksOf(event)) {
-        const delivered = await this.deliver(endpoint, event.id, message, stop);
-        if (!delivered) return false; // stopped: the next leader resumes at this event
+        const delivered = await this.deliver(endpoint, event.id, message, stop, persist);
+        if (delivered === 'moved') return true; // replayed or deleted meanwhile: re-read
+        if (!delivered) {
+          await persist().catch(() => undefined); // stopped: the next leader resumes at this event
+          return false;
+        }
       }
-      // Acknowledged (or dead-lettered): persisted before the next event, so a crash resumes right after it.
-      if (!(await this.endpoints.advance(endpoint.id, cursor, event.id))) return true; // replayed or deleted meanwhile: re-read
       cursor = event.id;
+      if (Date.now() - persistedAt >= CURSOR_PERSIST_MS && !(await persist())) return true;
     }
     // The page covered everything up to the horizon unless it was cut short before it.
     const covered = !page.hasMore || page.next > horizon;
     const target = covered ? horizon : page.next;
-    if (target > cursor) await this.endpoints.advance(endpoint.id, cursor, target);
+    if (target > cursor) cursor = target;
+    if (!(await persist())) return true;
     return !covered;
   }
 
-  /** Sends until a 2xx or until it is dead-lettered (true), or until stopped (false). */
-  private async deliver(endpoint: WebhookEndpoint, eventId: number, message: WebhookMessage, stop: AbortSignal): Promise<boolean> {
+  /**
+   * Sends until a 2xx or until it is dead-lettered (true), or until stopped (false).
+   * `beforeRetry` persists the progress made so far before the first wait; 'moved' when it
+   * finds the cursor moved meanwhile (a replay, or the endpoint deleted).
+   */
+  private async deliver(
+    endpoint: WebhookEndpoint,
+    eventId: number,
+    message: WebhookMessage,
+    stop: AbortSignal,
+    beforeRetry: () => Promise<boolean>,
+  ): Promise<boolean | 'moved'> {
     const first = this.clock.now();
     for (let attempt = 1; ; attempt++) {
       if (stop.aborted) return false;
@@ -191,6 +220,7 @@ export class WebhookDispatcher {
         at,
       };
       await this.endpoints.recordFailure(endpoint.id, failure, dead ? 'dead' : 'retrying');
+      if (attempt === 1 && !(await beforeRetry())) return 'moved';
       if (dead) {
         this.logger.warn({ endpoint: endpoint.id, webhookId: message.id, attempts: attempt }, 'webhook dead-lettered');
         return true;
