@@ -345,7 +345,11 @@ export const configSchema = z.object({
   }),
   WEBHOOK_MAX_ENDPOINTS: int(1, 1000)
     .default(20)
-    .register(documented, { group: 'webhooks', description: 'Endpoints staff may have (each has one request in flight)' }),
+    .register(documented, { group: 'webhooks', description: 'Endpoints staff may have (each has up to WEBHOOK_CONCURRENCY requests in flight)' }),
+  WEBHOOK_CONCURRENCY: int(1, 64).default(8).register(documented, {
+    group: 'webhooks',
+    description: 'Conversations delivered side by side per endpoint (each conversation’s events stay in order, one request at a time)',
+  }),
   WEBHOOK_POLL_MS: int(10, 60_000).default(250).register(documented, { group: 'webhooks', description: 'How often an idle endpoint looks for new events' }),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).register(documented, {
     group: 'server',

@@ -45,6 +45,7 @@ export async function startWebhooks(config: Config, db: ServerDatabase, telemetr
     logger.child({ part: 'webhooks' }),
     {
       pollMs: config.WEBHOOK_POLL_MS,
+      concurrency: config.WEBHOOK_CONCURRENCY,
       retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
       retryMaxMs: config.WEBHOOK_RETRY_MAX_MS,
       retryForMs: config.WEBHOOK_RETRY_HOURS * 3_600_000,

@@ -322,6 +322,42 @@ describe('staff’s webhook endpoints', () => {
     expect(listed).toEqual([expect.objectContaining({ webhook_id: `evt_${first}`, status: 'replayed' })]);
   });
 
+  it('deliver a page’s other conversations while one conversation’s event is retried, holding that conversation’s later events behind it', async () => {
+    const other = await http.register();
+    const stuck = (await http.post('/conversations', { participant_ids: [other.id], title: 'stuck' }, userToken)).body.id as number;
+    const s1 = await sendOver(http, userToken, stuck, 'stuck one');
+    const s2 = await sendOver(http, userToken, stuck, 'stuck two');
+    const f1 = await sendOver(http, userToken, conversation, 'flows');
+    const hook = await receiver();
+    hook.choose = (w) => (w.data.conversation_id === stuck ? 'fail' : null);
+    const endpoint = (await create({ url: hook.url, secret: hook.secret, event_types: ['message.created'] })).body;
+    cleanups.push(() => remove(endpoint.id));
+    // Back to before the three, so one page holds them all.
+    expect(await call(proc, 'POST', `/admin/webhooks/${endpoint.id}/replay`, staffToken, { since: s1 - 1 })).toMatchObject({ status: 200 });
+    await eventually(() => hook.refusedBy.fail > 0 && hook.unique().some((w) => w.id === `evt_${f1}`));
+    // The other conversation went through while the stuck one was failing, and its second event waited behind its first.
+    expect(hook.unique().map((w) => w.id)).toEqual([`evt_${f1}`]);
+    const dead = await until(async () => {
+      const listed = (await call(proc, 'GET', `/admin/webhooks/${endpoint.id}/deliveries?status=dead`, staffToken)).body.deliveries as any[];
+      return listed.length === 2 ? listed : null;
+    });
+    // Dead-lettered in order: the second was first tried only once the first was given up.
+    expect(dead.map((d) => d.event_id).sort((a: number, b: number) => a - b)).toEqual([s1, s2]);
+    const [first, second] = [dead.find((d) => d.event_id === s1), dead.find((d) => d.event_id === s2)];
+    expect(Date.parse(second.first_attempt_at)).toBeGreaterThanOrEqual(Date.parse(first.last_attempt_at));
+    // And the other conversation's event went through before the stuck one was given up.
+    expect(hook.unique()[0]!.receivedAt).toBeLessThan(Date.parse(first.last_attempt_at));
+    hook.choose = null;
+    await call(proc, 'POST', `/admin/webhooks/${endpoint.id}/replay`, staffToken, { since: s1 - 1 });
+    await eventually(() => hook.unique().some((w) => w.id === `evt_${s2}`));
+    expect(
+      hook
+        .unique()
+        .filter((w) => w.data.conversation_id === stuck)
+        .map((w) => w.id),
+    ).toEqual([`evt_${s1}`, `evt_${s2}`]);
+  });
+
   it('keep delivering to a second endpoint, and keep answering sends, while a first endpoint hangs on an earlier event', async () => {
     const hanging = await receiver();
     hanging.mode = 'hang';

@@ -51,6 +51,8 @@ export class WebhookReceiver {
   /** What the next requests get, in order; then `mode`. */
   private readonly script: Behaviour[] = [];
   mode: Behaviour = 'ok';
+  /** Chooses the behaviour by the webhook's body, before `mode` (null: no choice). */
+  choose: ((webhook: { type: string; data: Record<string, any> }) => Behaviour | null) | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly server: http.Server;
   url = '';
@@ -97,7 +99,8 @@ export class WebhookReceiver {
       res.writeHead(401).end(problem);
       return;
     }
-    const behaviour = this.script.shift() ?? this.mode;
+    const parsed = JSON.parse(body) as { type: string; data: Record<string, any>; timestamp: string };
+    const behaviour = this.script.shift() ?? this.choose?.(parsed) ?? this.mode;
     if (behaviour !== 'ok') this.refusedBy[behaviour]++;
     switch (behaviour) {
       case 'fail':
@@ -111,7 +114,6 @@ export class WebhookReceiver {
       case 'redirect':
         return void res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end();
       case 'ok': {
-        const parsed = JSON.parse(body) as { type: string; data: Record<string, any>; timestamp: string };
         this.accepted.push({
           id: String(req.headers['webhook-id']),
           timestamp: Number(req.headers['webhook-timestamp']),

@@ -6,6 +6,8 @@ import type { Leadership, WebhookEndpoint, WebhookMessage, WebhookRepository, We
 export interface WebhookDispatcherOptions {
   /** Events read per page. @default 100 */
   readonly batch?: number;
+  /** Conversations of one endpoint delivered side by side (each in order). @default 8 */
+  readonly concurrency?: number;
   /** How often an idle endpoint looks for new events, and the endpoint list is re-read. @default 250 */
   readonly pollMs?: number;
   /** First retry delay's ceiling; doubles per attempt (full jitter). */
@@ -45,16 +47,17 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 /**
  * Delivers the event stream to every endpoint, at least once and in id order
- * per endpoint (so in order per conversation). Runs only in the process that
- * holds the leadership. Each endpoint has its own loop with one request in
- * flight at most, so a hanging endpoint delays nobody else, and the number of
- * endpoints (capped) bounds the concurrency. It only reads the stream: the
- * send path knows nothing of it.
+ * per conversation. Runs only in the process that holds the leadership. Each
+ * endpoint has its own loop with at most `concurrency` requests in flight
+ * (one per conversation), so a hanging endpoint delays nobody else, and the
+ * number of endpoints (capped) bounds the total. It only reads the stream:
+ * the send path knows nothing of it.
  */
 export class WebhookDispatcher {
   private readonly loops = new Map<number, AbortController>();
   private readonly batch: number;
   private readonly pollMs: number;
+  private readonly concurrency: number;
   private horizonRead: { readonly at: number; readonly value: Promise<number> } | null = null;
 
   constructor(
@@ -69,6 +72,7 @@ export class WebhookDispatcher {
   ) {
     this.batch = options.batch ?? 100;
     this.pollMs = options.pollMs ?? 250;
+    this.concurrency = options.concurrency ?? 8;
   }
 
   /**
@@ -146,36 +150,92 @@ export class WebhookDispatcher {
    * delivered, and the cursor never moves past it: everything up to it was
    * committed before the page's read began, so the read saw all of it and no
    * later commit of a smaller id can be skipped.
+   *
+   * The page's conversations are delivered side by side, up to `concurrency`
+   * at once, each one's events one at a time in id order: a failing
+   * conversation waits in its retries while the others go on. The cursor is
+   * the end of the delivered prefix of the page, persisted at the page's end,
+   * before a retry's first wait, and at most every `CURSOR_PERSIST_MS`
+   * meanwhile: a crash delivers again at most that much (at least once;
+   * receivers deduplicate by webhook-id), and a busy stream costs no write
+   * per event.
    */
   private async deliverPage(endpoint: WebhookEndpoint, stop: AbortSignal): Promise<boolean> {
     const horizon = await this.sharedHorizon();
     if (horizon <= endpoint.cursor) return false;
     const page = await this.stream.all(endpoint.cursor, this.batch, endpoint.eventTypes);
-    // The cursor is persisted at the page's end, before any retry's wait and at least every
-    // CURSOR_PERSIST_MS meanwhile: a crash delivers again at most that much (at least once,
-    // and receivers deduplicate by webhook-id), and a busy stream costs no write per event.
+    const events = page.events.filter((e) => e.id <= horizon);
+
     let persisted = endpoint.cursor;
     let cursor = endpoint.cursor;
     let persistedAt = Date.now();
+    let persisting: Promise<boolean> | null = null;
     const persist = async (): Promise<boolean> => {
-      if (cursor === persisted) return true;
-      if (!(await this.endpoints.advance(endpoint.id, persisted, cursor))) return false;
-      persisted = cursor;
-      persistedAt = Date.now();
-      return true;
+      while (persisting) if (!(await persisting)) return false;
+      const target = cursor;
+      if (target === persisted) return true;
+      persisting = this.endpoints
+        .advance(endpoint.id, persisted, target)
+        .then((advanced) => {
+          if (advanced) [persisted, persistedAt] = [target, Date.now()];
+          return advanced;
+        })
+        .finally(() => (persisting = null));
+      return persisting;
     };
-    for (const event of page.events) {
-      if (event.id > horizon) break;
-      for (const message of webhooksOf(event)) {
-        const delivered = await this.deliver(endpoint, event.id, message, stop, persist);
-        if (delivered === 'moved') return true; // replayed or deleted meanwhile: re-read
-        if (!delivered) {
-          await persist().catch(() => undefined); // stopped: the next leader resumes at this event
-          return false;
+
+    const delivered = new Array<boolean>(events.length).fill(false);
+    let prefix = 0;
+    const markDelivered = (index: number) => {
+      delivered[index] = true;
+      while (prefix < events.length && delivered[prefix]) cursor = events[prefix++]!.id;
+    };
+
+    // Stops the page's other conversations once one finds the cursor moved (a replay) or the loop stops.
+    const page$ = new AbortController();
+    const stopPage = () => page$.abort();
+    stop.addEventListener('abort', stopPage, { once: true });
+    let moved = false;
+    const chains = new Map<number, number[]>();
+    events.forEach((event, index) => {
+      const chain = chains.get(event.conversationId);
+      if (chain) chain.push(index);
+      else chains.set(event.conversationId, [index]);
+    });
+    const queue = [...chains.values()];
+    let failure: unknown = null;
+    const worker = async () => {
+      try {
+        for (let chain = queue.shift(); chain && !page$.signal.aborted; chain = queue.shift()) {
+          for (const index of chain) {
+            const event = events[index]!;
+            for (const message of webhooksOf(event)) {
+              const outcome = await this.deliver(endpoint, event.id, message, page$.signal, persist);
+              if (outcome === 'moved') moved = true;
+              if (outcome !== true) return void page$.abort();
+            }
+            markDelivered(index);
+            if (Date.now() - persistedAt >= CURSOR_PERSIST_MS && !(await persist())) return void ((moved = true), page$.abort());
+          }
         }
+      } catch (error) {
+        failure ??= error;
+        page$.abort();
       }
-      cursor = event.id;
-      if (Date.now() - persistedAt >= CURSOR_PERSIST_MS && !(await persist())) return true;
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
+    } finally {
+      stop.removeEventListener('abort', stopPage);
+    }
+    if (failure !== null) {
+      await persist().catch(() => undefined);
+      throw failure;
+    }
+    if (moved) return true; // replayed or deleted meanwhile: re-read
+    if (prefix < events.length) {
+      await persist().catch(() => undefined); // stopped: the next leader resumes after the delivered prefix
+      return false;
     }
     // The page covered everything up to the horizon unless it was cut short before it.
     const covered = !page.hasMore || page.next > horizon;
