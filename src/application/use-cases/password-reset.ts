@@ -68,7 +68,7 @@ export class RequestPasswordReset {
   private async deliver(email: string): Promise<void> {
     if (this.perAddress.take(email) !== null) return this.logger.info('password reset: address over its budget, no mail sent');
     const user = await this.users.findByEmail(email);
-    if (!user || !user.isActive) return;
+    if (!user || !user.isActive) return this.logger.info('password reset: no active account has this address, no mail sent');
     const now = this.clock.now();
     const { token, hash } = this.tokens.generate();
     const issued = await this.store.issue(
