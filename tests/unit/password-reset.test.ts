@@ -26,7 +26,8 @@ const POLICY: PasswordResetPolicy = {
 function setUp(options: { perAddressPerHour?: number } = {}) {
   let now = Date.parse('2026-12-04T10:00:00Z');
   const clock = { now: () => new Date(now) };
-  const users = new InMemoryUserRepository(new InMemoryStore());
+  const memory = new InMemoryStore();
+  const users = new InMemoryUserRepository(memory);
   const store = new InMemoryPasswordResetStore();
   const tokens = new Sha256ResetTokens();
   const sent: Mail[] = [];
@@ -40,6 +41,11 @@ function setUp(options: { perAddressPerHour?: number } = {}) {
   let n = 0;
   return {
     users,
+    /** Deactivated by staff: kept, but with is_active false. */
+    deactivate: (id: number) => {
+      const row = memory.users.get(id)!;
+      row.value = { ...row.value, isActive: false };
+    },
     sent,
     changes,
     forgot,
@@ -129,12 +135,15 @@ describe('password reset', () => {
     expect(await t.ask(b.email)).toHaveLength(1);
   });
 
-  it('sends nothing for an unknown or deactivated address, with the same answer', async () => {
+  it('sends nothing for an unknown, deleted or deactivated address, with the same answer', async () => {
     const t = setUp();
     const gone = await t.user();
     await t.users.softDelete(gone.id, new Date());
+    const inactive = await t.user();
+    t.deactivate(inactive.id);
     expect(await t.ask('nobody@example.com')).toEqual([]);
     expect(await t.ask(gone.email)).toEqual([]);
+    expect(await t.ask(inactive.email)).toEqual([]);
     const known = await t.user();
     expect(await t.ask(known.email)).toHaveLength(1);
     expect(t.sent.map((m) => m.to)).toEqual([known.email]);
