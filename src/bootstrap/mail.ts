@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 /** SMTP when SMTP_URL is set; else the log (the mail's content in development only). */
 export function mailerFor(config: Config, logger: Logger): Mailer {
   if (config.SMTP_URL) return new SmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM });
+  if (config.NODE_ENV === 'production') logger.warn('SMTP_URL is not set: password reset links cannot be mailed (requests are answered as usual)');
   return new LogMailer(logger.child({ component: 'mail' }), config.NODE_ENV === 'development');
 }
 
