@@ -184,4 +184,15 @@ describe('password reset by mail', () => {
     expect(noAccountLines()).toBe(before + 2);
     expect(inbox.filter((m) => m.to.includes(unknown) || m.to.includes(gone.email))).toEqual([]);
   });
+
+  it('limits reset requests per client address with 429 RATE_LIMITED and Retry-After, whatever the address asked for', async () => {
+    const limited = await startProcess({ ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl, RATE_LIMITS: 'on', PASSWORD_RESETS_PER_IP_PER_MINUTE: '2' });
+    const http = new HttpClient(`http://127.0.0.1:${limited.port}`);
+    const statuses = [];
+    for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) statuses.push((await http.post('/auth/password/forgot', { email })).status);
+    expect(statuses).toEqual([202, 202, 429]);
+    const refused = await http.post('/auth/password/forgot', { email: 'd@example.com' });
+    expect([refused.status, refused.body.error.code, Number(refused.headers.get('retry-after'))]).toEqual([429, 'RATE_LIMITED', expect.any(Number)]);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
 });
