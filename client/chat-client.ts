@@ -267,6 +267,16 @@ export class ChatClient {
     }
   }
 
+  /** Asks for a password reset link by mail; resolves to the server's message, the same for every address. */
+  async forgotPassword(email: string): Promise<string> {
+    return (await this.api.forgotPassword(email)).message;
+  }
+
+  /** Sets a new password with the token of a mailed link (`RESET_TOKEN_INVALID` when it no longer works); sign in afterwards. */
+  async resetPassword(token: string, password: string): Promise<void> {
+    await this.api.resetPassword(token, password);
+  }
+
   /** The participants of a conversation with their presence, which `presence` learns too. */
   async participants(conversationId: number): Promise<Participant[]> {
     const { participants } = await this.api.participants(conversationId);

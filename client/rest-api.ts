@@ -62,6 +62,16 @@ export class RestApi {
     return this.call('POST', '/users/me/password', input);
   }
 
+  /** Asks for a reset link by mail; the answer is the same whether or not the address has an account. */
+  forgotPassword(email: string): Promise<{ accepted: true; message: string }> {
+    return this.call('POST', '/auth/password/forgot', { email }, false);
+  }
+
+  /** Sets a new password with a mailed token; every session of the account ends. */
+  resetPassword(token: string, password: string): Promise<void> {
+    return this.call('POST', '/auth/password/reset', { token, password }, false);
+  }
+
   me(): Promise<User> {
     return this.call('GET', '/users/me');
   }

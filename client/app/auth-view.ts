@@ -68,5 +68,58 @@ export function renderAuth(
     return client.logIn(login.includes('@') ? { email: login, password } : { username: login, password });
   });
 
-  root.replaceChildren(h('section', { className: 'auth' }, h('h1', {}, 'Chat'), h('div', { className: 'auth-forms' }, register, logIn), error));
+  const forgot = h(
+    'form',
+    { className: 'card', ariaLabel: 'Forgot password', hidden: true },
+    h('h2', {}, 'Forgot your password?'),
+    h('label', {}, 'Email', h('input', { name: 'email', type: 'email', required: true, autocomplete: 'email' })),
+    h('button', { type: 'submit' }, 'Mail me a link'),
+  );
+  forgot.addEventListener('submit', (event) => {
+    event.preventDefault();
+    error.textContent = '';
+    newClient()
+      .client.forgotPassword(field(forgot, 'email'))
+      .then(
+        (message) => forgot.replaceChildren(h('h2', {}, 'Check your mail'), h('p', { role: 'status' }, message)),
+        (e: unknown) => (error.textContent = e instanceof ChatError ? e.message : String(e)),
+      );
+  });
+  const showForgot = h(
+    'button',
+    { type: 'button', className: 'link', onclick: () => ((forgot.hidden = false), forgot.querySelector('input')!.focus()) },
+    'Forgot password?',
+  );
+  logIn.append(showForgot);
+
+  root.replaceChildren(h('section', { className: 'auth' }, h('h1', {}, 'Chat'), h('div', { className: 'auth-forms' }, register, logIn, forgot), error));
+}
+
+/** The form a mailed reset link opens: a new password for the token, then `done` with what to tell the user. */
+export function renderReset(root: HTMLElement, token: string, newClient: () => NewClient, done: (notice: string) => void): void {
+  const error = h('p', { className: 'error', role: 'alert' });
+  const form = h(
+    'form',
+    { className: 'card', ariaLabel: 'Choose a new password' },
+    h('h2', {}, 'Choose a new password'),
+    h('label', {}, 'New password', h('input', { name: 'password', type: 'password', required: true, minLength: 8, autocomplete: 'new-password' })),
+    h('button', { type: 'submit' }, 'Set password'),
+    h('button', { type: 'button', className: 'link', onclick: () => done('') }, 'Back to sign in'),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    error.textContent = '';
+    const button = form.querySelector('button')!;
+    button.disabled = true;
+    newClient()
+      .client.resetPassword(token, String(new FormData(form).get('password')))
+      .then(
+        () => done('Your password was changed and every device signed out. Sign in with the new one.'),
+        (e: unknown) => {
+          button.disabled = false;
+          error.textContent = e instanceof ChatError ? e.message : String(e);
+        },
+      );
+  });
+  root.replaceChildren(h('section', { className: 'auth' }, h('h1', {}, 'Chat'), h('div', { className: 'auth-forms' }, form), error));
 }

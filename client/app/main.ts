@@ -1,5 +1,5 @@
 import { ChatClient, ChatError, type Session } from '../chat-client.js';
-import { renderAuth } from './auth-view.js';
+import { renderAuth, renderReset } from './auth-view.js';
 import { renderChat, type Ending } from './chat-screen.js';
 import { h } from './dom.js';
 import { forgetSession, loadSession, saveSession, sharedSession } from './session-store.js';
@@ -51,5 +51,15 @@ function resume(kept: Session): void {
 }
 
 const kept = loadSession();
-if (kept) resume(kept);
+// A mailed reset link: the token is taken out of the address bar (and the history) before anything else.
+const resetToken = /^#reset_token=([\w-]+)$/.exec(location.hash)?.[1];
+if (resetToken) {
+  history.replaceState(null, '', location.pathname + location.search);
+  renderReset(
+    root,
+    resetToken,
+    () => newClient(),
+    (notice) => (notice || !kept ? signedOut(notice) : resume(kept)),
+  );
+} else if (kept) resume(kept);
 else signedOut();

@@ -39,6 +39,7 @@ export const FIELD_KINDS: Fields = {
   phone_number: 'text',
   profile_picture: 'url',
   refresh_token: 'text',
+  token: 'text',
   participant_ids: 'ids',
   title: 'text',
   is_open: 'bool',

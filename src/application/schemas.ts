@@ -93,6 +93,10 @@ export const logInSchema = z
 
 export const refreshSchema = z.object({ refresh_token: text(512).min(1) });
 export const changePasswordSchema = z.object({ current_password: text(256).min(1), new_password: text(256).min(8) });
+/** `POST /auth/password/forgot`: the address to send a reset link to. */
+export const forgotPasswordSchema = z.object({ email: z.email().max(254) });
+/** `POST /auth/password/reset`: the mailed token (its shape is checked by the use case, so every bad token gets one answer) and a password under registration's rules. */
+export const resetPasswordSchema = z.object({ token: text(512).min(1), password: registerSchema.shape.password });
 /** Session ids are UUIDs. */
 export const sessionIdSchema = z.string().regex(SESSION_ID_PATTERN, 'must be a session id');
 
@@ -148,3 +152,5 @@ export type LogInInput = z.infer<typeof logInSchema>;
 export type CreateConversationInput = z.infer<typeof createConversationSchema>;
 export type PageQueryInput = z.infer<typeof pageQuerySchema>;
 export type EventsQueryInput = z.infer<typeof eventsQuerySchema>;
+export type ForgotPasswordInput = z.infer<typeof forgotPasswordSchema>;
+export type ResetPasswordInput = z.infer<typeof resetPasswordSchema>;

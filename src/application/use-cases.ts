@@ -25,6 +25,7 @@ import type { ListSessions, RevokeSession } from './use-cases/manage-sessions.js
 import type { RefreshSession } from './use-cases/refresh-session.js';
 import type { MuteConversation } from './use-cases/mute-conversation.js';
 import type { PushPublicKey, SubscribePush, UnsubscribePush } from './use-cases/push-subscriptions.js';
+import type { RequestPasswordReset, ResetPassword } from './use-cases/password-reset.js';
 
 /** Everything a transport drives. */
 export interface UseCases {
@@ -57,4 +58,6 @@ export interface UseCases {
   readonly subscribePush: SubscribePush;
   readonly unsubscribePush: UnsubscribePush;
   readonly muteConversation: MuteConversation;
+  readonly requestPasswordReset: RequestPasswordReset;
+  readonly resetPassword: ResetPassword;
 }

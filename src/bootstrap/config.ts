@@ -174,6 +174,29 @@ export const configSchema = z.object({
   LOGIN_LOCKOUT_FAILURES: int(1, 1000).default(10).register(documented, { group: 'limits', description: 'Failed logins of one account that lock it' }),
   LOGIN_LOCKOUT_WINDOW_MINUTES: int(1, 10_080).default(15).register(documented, { group: 'limits', description: 'The window those failures are counted in' }),
   LOGIN_LOCKOUT_MINUTES: int(1, 10_080).default(15).register(documented, { group: 'limits', description: 'How long the lock lasts' }),
+  PASSWORD_RESET_TTL_MINUTES: int(1, 1440)
+    .default(30)
+    .register(documented, { group: 'auth', description: 'How long a mailed password reset link works (once)' }),
+  PASSWORD_RESETS_PER_ACCOUNT_PER_HOUR: int(1, 100).default(3).register(documented, {
+    group: 'limits',
+    description: 'Reset links mailed to one account, across processes; more requests get the same answer and no mail',
+  }),
+  PASSWORD_RESETS_PER_ADDRESS_PER_HOUR: int(0, 1000).default(5).register(documented, {
+    group: 'limits',
+    description: 'Reset requests for one e-mail address, known or not, per process; more get the same answer and no mail',
+  }),
+  PASSWORD_RESETS_PER_IP_PER_MINUTE: int(0, 1_000_000).default(5).register(documented, { group: 'limits', description: 'Reset requests per client address' }),
+  SMTP_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^smtps?$/, message: 'must be an smtp:// or smtps:// URL' }).optional()).register(documented, {
+    group: 'outbound',
+    description: 'Mail server for password reset links (`smtps://user:pass@host:465`); unset: development logs the mail, other modes only warn',
+  }),
+  MAIL_FROM: z.string().min(3).max(320).default('Chat <no-reply@localhost>').register(documented, { group: 'outbound', description: 'From header of mail' }),
+  PUBLIC_URL: z
+    .preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional())
+    .register(documented, {
+      group: 'server',
+      description: 'Where people open the browser app, for links in mail; unset: FRONTEND_URL, else http://localhost:PORT',
+    }),
   TRUST_PROXY_HOPS: int(0, 10)
     .default(0)
     .register(documented, { group: 'server', description: 'Proxies in front whose X-Forwarded-For is trusted (docs/SECURITY.md)' }),
@@ -375,7 +398,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? '?');
       const value = env[name];
-      const shown = /SECRET|PASSWORD|PRIVATE/.test(name) ? '(hidden)' : JSON.stringify(value);
+      const shown = /SECRET|PASSWORD|PRIVATE|SMTP_URL/.test(name) ? '(hidden)' : JSON.stringify(value);
       return `  ${name}: ${i.message}${value === undefined ? ' (missing)' : ` (got ${shown})`}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

@@ -65,6 +65,12 @@ import { SequelizeMessageRepository } from '../adapters/postgres/repositories/se
 import { PgEventStream } from '../adapters/postgres/repositories/pg-event-stream.js';
 import { SequelizeUserRepository } from '../adapters/postgres/repositories/sequelize-user-repository.js';
 import { SystemClock } from '../adapters/system-clock.js';
+import { InMemoryPasswordResetStore } from '../adapters/memory/in-memory-password-reset-store.js';
+import { PgPasswordResetStore } from '../adapters/postgres/repositories/pg-password-reset-store.js';
+import { Sha256ResetTokens } from '../adapters/security/sha256-reset-tokens.js';
+import { KeyedLimiter } from '../adapters/gateway/rate-limits.js';
+import { RequestPasswordReset, ResetPassword } from '../application/use-cases/password-reset.js';
+import { mailerFor, resetLinkPrefix } from './mail.js';
 import type { Config } from './config.js';
 import { id, TOKENS, type Token } from './tokens.js';
 
@@ -77,6 +83,7 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string, te
     bind(id(TOKENS.Logger)).toConstantValue(logger);
     bind(id(TOKENS.Telemetry)).toConstantValue(telemetry);
     bind(id(TOKENS.Clock)).toConstantValue(new SystemClock());
+    bind(id(TOKENS.Mailer)).toConstantValue(mailerFor(config, logger));
     bind(id(TOKENS.MessageLimits)).toConstantValue({ maxContentLength: config.MAX_CONTENT_LENGTH, duplicateWindowMs: config.DUPLICATE_WINDOW_SECONDS * 1000 });
     bind(id(TOKENS.Policies)).toConstantValue({
       // The lockout stays on whatever RATE_LIMITS says.
@@ -153,6 +160,7 @@ export const postgresModule = (config: Config, { db, nodeId }: PostgresModuleOpt
       .inSingletonScope();
     bind(id(TOKENS.PresenceStore)).toConstantValue(new PgPresenceStore(db.pool, { nodeId, leaseMs: config.PRESENCE_LEASE_SECONDS * 1000 }));
     bind(id(TOKENS.PushStore)).toConstantValue(new PgPushStore(db.pool));
+    bind(id(TOKENS.PasswordResetStore)).toConstantValue(new PgPasswordResetStore(db.pool));
   });
 
 /** This process's connections: the registry every transport registers with and fan-out delivers through. */
@@ -230,6 +238,7 @@ export const inMemoryModule = () =>
     bind(id(TOKENS.ProfileRepository)).toConstantValue(new InMemoryProfileRepository(users, sessions, conversations));
     bind(id(TOKENS.PresenceStore)).toConstantValue(new InMemoryPresenceStore());
     bind(id(TOKENS.PushStore)).toConstantValue(new InMemoryPushStore(conversations));
+    bind(id(TOKENS.PasswordResetStore)).toConstantValue(new InMemoryPasswordResetStore());
   });
 
 /** What fan-out delivers to on this process. */
@@ -262,6 +271,9 @@ export const useCasesModule = (config: Config) =>
         const removeParticipant = new RemoveParticipant(conversations, broadcaster, clock);
         const push = get(ctx, TOKENS.PushStore);
         const pushSettings = get(ctx, TOKENS.PushSettings);
+        const resets = get(ctx, TOKENS.PasswordResetStore);
+        const resetTokens = new Sha256ResetTokens();
+        const perAddressPerHour = config.RATE_LIMITS === 'on' ? config.PASSWORD_RESETS_PER_ADDRESS_PER_HOUR : 0;
         return {
           registerUser: new RegisterUser(users, hasher, sessions, clock),
           logIn: new LogIn(users, hasher, sessions, get(ctx, TOKENS.LoginAttempts), policies.lockout, clock),
@@ -292,6 +304,24 @@ export const useCasesModule = (config: Config) =>
           subscribePush: new SubscribePush(push, pushSettings.checkEndpoint, config.PUSH_MAX_SUBSCRIPTIONS),
           unsubscribePush: new UnsubscribePush(push),
           muteConversation: new MuteConversation(push),
+          requestPasswordReset: new RequestPasswordReset(
+            users,
+            resets,
+            resetTokens,
+            get(ctx, TOKENS.Mailer),
+            new KeyedLimiter(perAddressPerHour / 60, perAddressPerHour),
+            {
+              ttlMs: config.PASSWORD_RESET_TTL_MINUTES * 60_000,
+              // Like the login lockout, this stays on whatever RATE_LIMITS says: it is what keeps a mailbox from being flooded.
+              maxPerAccount: config.PASSWORD_RESETS_PER_ACCOUNT_PER_HOUR,
+              accountWindowMs: 3_600_000,
+              linkPrefix: resetLinkPrefix(config),
+              maxPending: 100,
+            },
+            clock,
+            get(ctx, TOKENS.Logger).child({ component: 'password-reset' }),
+          ),
+          resetPassword: new ResetPassword(users, resets, resetTokens, hasher, sessionStore, get(ctx, TOKENS.LoginAttempts), broadcaster, clock),
         };
       })
       .inSingletonScope();

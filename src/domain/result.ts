@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'SUBSCRIPTION_NOT_FOUND'
   | 'EMAIL_TAKEN'
   | 'USERNAME_TAKEN'
+  /** A password reset token that is malformed, unknown, expired or already used: one code for all. */
+  | 'RESET_TOKEN_INVALID'
   /** A limit was reached; `details.retry_after_seconds` says when to try again. */
   | 'RATE_LIMITED';
 

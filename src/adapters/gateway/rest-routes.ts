@@ -89,7 +89,7 @@ export interface Route<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.
 }
 
 /** Keeps each route's handler typed by its own schemas. */
-const route = <B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(r: Route<B, Q>): Route => r as unknown as Route;
+export const route = <B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(r: Route<B, Q>): Route => r as unknown as Route;
 
 const reply = <T>(result: Result<T>, status: number, view: (value: T) => unknown): HttpReply =>
   result.ok ? { status, body: view(result.value) } : errorReply(result.error);
