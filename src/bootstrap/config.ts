@@ -199,12 +199,10 @@ export const configSchema = z.object({
     description: 'Mail server for password reset links (`smtps://user:pass@host:465`); unset: development logs the mail, other modes only warn',
   }),
   MAIL_FROM: z.string().min(3).max(320).default('Chat <no-reply@localhost>').register(documented, { group: 'outbound', description: 'From header of mail' }),
-  PUBLIC_URL: z
-    .preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional())
-    .register(documented, {
-      group: 'server',
-      description: 'Where people open the browser app, for links in mail; unset: FRONTEND_URL, else http://localhost:PORT',
-    }),
+  PUBLIC_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()).register(documented, {
+    group: 'server',
+    description: 'Where people open the browser app, for links in mail; unset: FRONTEND_URL, else http://localhost:PORT',
+  }),
   TRUST_PROXY_HOPS: int(0, 10)
     .default(0)
     .register(documented, { group: 'server', description: 'Proxies in front whose X-Forwarded-For is trusted (docs/SECURITY.md)' }),

@@ -205,6 +205,8 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       logger.info('shutting down');
       transport.stopListening();
       await gateway.settle(config.SHUTDOWN_TIMEOUT_MS);
+      // Reset links already promised (their requests were answered) go out before the database closes.
+      await Promise.race([useCases.requestPasswordReset.idle(), new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref())]);
       await appender.drain();
       await notices.close();
       await presence.stop();

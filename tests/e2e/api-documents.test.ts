@@ -1,4 +1,4 @@
-import { createECDH, randomBytes } from 'node:crypto';
+import { createECDH, createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,18 @@ describe('API documents', () => {
     await http.get(`/admin/webhooks/${hook.body.id}/deliveries`, staffToken);
     await http.post(`/admin/webhooks/${hook.body.id}/replay`, { since: 0 }, staffToken);
     await http.del(`/admin/webhooks/${hook.body.id}`, staffToken);
+
+    // Password reset: the token a mail would carry, stored as the server stores one (its SHA-256).
+    await http.post('/auth/password/forgot', { email: 'doc_s@example.com' });
+    const resetToken = randomBytes(32).toString('base64url');
+    const resets = new pg.Client({ connectionString: server.databaseUrl });
+    await resets.connect();
+    await resets.query(`INSERT INTO password_resets (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, now(), now() + interval '5 minutes')`, [
+      staff.body.user.id,
+      createHash('sha256').update(resetToken).digest('base64url'),
+    ]);
+    await resets.end();
+    await http.post('/auth/password/reset', { token: resetToken, password: 'new battery staple' });
 
     const changed = await http.post('/users/me/password', { current_password: 'correct horse', new_password: 'battery staple' }, token);
     await http.post('/auth/logout', {}, changed.body.token);

@@ -195,4 +195,35 @@ describe('password reset by mail', () => {
     expect([refused.status, refused.body.error.code, Number(refused.headers.get('retry-after'))]).toEqual([429, 'RATE_LIMITED', expect.any(Number)]);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
   });
+
+  it('mails a link it has promised before the process stops on SIGTERM, even from a slow mail server', async () => {
+    const slowInbox: string[] = [];
+    const slow = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      // The greeting comes after a second: the send is still under way when the signal arrives.
+      onConnect: (_session, callback) => void setTimeout(callback, 1_000),
+      onData(stream, session, callback) {
+        stream.resume();
+        stream.on('end', () => (slowInbox.push(...session.envelope.rcptTo.map((r) => r.address)), callback()));
+      },
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const stopping = await startProcess({
+        ...PROCESS_TEST_ENV,
+        DATABASE_URL: databaseUrl,
+        SMTP_URL: `smtp://127.0.0.1:${(slow.server.address() as AddressInfo).port}`,
+      });
+      const user = await signUp();
+      const asked = await new HttpClient(`http://127.0.0.1:${stopping.port}`).post('/auth/password/forgot', { email: user.email });
+      expect(asked.status).toBe(202);
+      stopping.child.kill('SIGTERM');
+      expect(await stopping.exited).toBe(0);
+      expect(slowInbox).toEqual([user.email]);
+    } finally {
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
 });
