@@ -86,7 +86,9 @@ describe('presence across two processes', () => {
     await b.event('presence', (d) => d.user_id === alice.id && d.online, 10_000);
     const joined = await b.request('joinConversation', { conversation_id: conversation });
     expect(joined.data.conversation.participants).toEqual(
-      expect.arrayContaining([{ id: alice.id, username: alice.username, online: true, last_seen_at: null }]),
+      expect.arrayContaining([
+        { id: alice.id, username: alice.username, display_name: null, role: 'tenant', picture_url: null, online: true, last_seen_at: null },
+      ]),
     );
     const killedAt = Date.now();
     p3.child.kill('SIGKILL');
