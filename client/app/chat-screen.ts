@@ -1,7 +1,7 @@
 import { ChatError, type ChatClient, type StateChange } from '../chat-client.js';
 import { ConversationList } from './conversation-list.js';
 import { ConversationView } from './conversation-view.js';
-import { field, h } from './dom.js';
+import { field, h, say } from './dom.js';
 import { NotificationsControl } from './notifications.js';
 import { conversationInUrl, conversationPath, isOpenConversation, isWhichConversation, type ShowingConversation } from './push-messages.js';
 
@@ -54,7 +54,9 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     h('button', { type: 'submit' }, 'Start'),
   );
   const pane = h('div', { className: 'pane' }, h('p', { className: 'placeholder' }, 'Pick a conversation or start one.'));
-  root.replaceChildren(h('div', { className: 'chat' }, header, h('aside', {}, start, sidebarStatus, list.element), pane));
+  // A narrow screen shows the list or the open conversation, not both (app.css).
+  const screen = h('div', { className: 'chat', dataset: { showing: 'list' } }, header, h('aside', {}, start, sidebarStatus, list.element), pane);
+  root.replaceChildren(screen);
 
   let view: ConversationView | null = null;
   let connectedBefore = false;
@@ -66,7 +68,7 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
         list.replaceAll(page.conversations);
         void askPresence(list.directConversations(!stalePresence));
       },
-      (e: unknown) => (sidebarStatus.textContent = `Could not load conversations: ${e instanceof ChatError ? e.message : String(e)}`),
+      (e: unknown) => say(sidebarStatus, `Could not load conversations: ${e instanceof ChatError ? e.message : String(e)}`),
     );
 
   // The conversation list carries no presence, and pushes come only on changes: ask for the
@@ -83,17 +85,28 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     const conversation = list.conversation(id);
     if (!conversation || view?.id === id) return;
     view?.close();
-    view = new ConversationView(client, conversation, me.id, (read) => list.markAllRead(read));
+    view = new ConversationView(client, conversation, me.id, (read) => list.markAllRead(read), showList);
     pane.replaceChildren(view.element);
+    screen.dataset.showing = 'conversation';
     list.select(id);
     // A reload, or a window opened from a notification, shows the same conversation.
     history.replaceState(null, '', conversationPath(id));
-    await view.load().catch((e: unknown) => (sidebarStatus.textContent = `Could not open it: ${e instanceof ChatError ? e.message : String(e)}`));
+    await view.load().catch((e: unknown) => say(sidebarStatus, `Could not open it: ${e instanceof ChatError ? e.message : String(e)}`));
+  }
+
+  /** Closes the open conversation: its messages then count as unread again while it is off screen. */
+  function showList(): void {
+    view?.close();
+    view = null;
+    pane.replaceChildren(h('p', { className: 'placeholder' }, 'Pick a conversation or start one.'));
+    screen.dataset.showing = 'list';
+    list.select(null);
+    history.replaceState(null, '', '/');
   }
 
   start.addEventListener('submit', (event) => {
     event.preventDefault();
-    sidebarStatus.textContent = '';
+    say(sidebarStatus, '');
     const ids = field(start, 'participants')
       .split(/[\s,]+/)
       .filter(Boolean)
@@ -104,7 +117,7 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
         await refreshList();
         await open(conversation.id);
       },
-      (e: unknown) => (sidebarStatus.textContent = e instanceof ChatError ? e.message : String(e)),
+      (e: unknown) => say(sidebarStatus, e instanceof ChatError ? e.message : String(e)),
     );
   });
 

@@ -1,5 +1,5 @@
 import type { Conversation, ConversationSummary, Message, PresenceState } from '../chat-client.js';
-import { h, time } from './dom.js';
+import { fullDate, h, shortWhen } from './dom.js';
 import { directPeer, presenceDot } from './presence-view.js';
 
 interface Entry {
@@ -114,7 +114,8 @@ export class ConversationList {
       h('span', { className: 'title' }, peer && presenceDot(this.presence.isOnline(peer.id)), titleOf(conversation, this.myId)),
       unread > 0 && h('span', { className: 'unread', ariaLabel: `${unread} unread` }, String(unread)),
       h('span', { className: 'preview' }, preview),
-      lastMessage && h('time', { className: 'when', dateTime: lastMessage.created_at }, time(lastMessage.created_at)),
+      lastMessage &&
+        h('time', { className: 'when', dateTime: lastMessage.created_at, title: fullDate(lastMessage.created_at) }, shortWhen(lastMessage.created_at)),
     );
     return h(
       'li',

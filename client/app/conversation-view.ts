@@ -1,6 +1,7 @@
 import { ChatError, type ChatClient, type Conversation, type Message, type PendingMessage, type PushEvents } from '../chat-client.js';
 import { titleOf } from './conversation-list.js';
-import { field, h, time } from './dom.js';
+import { dayKey, dayLabel, field, fullDate, h, say, time } from './dom.js';
+import { attachmentView } from './attachment-view.js';
 import { presenceDot, typingLine } from './presence-view.js';
 
 const PAGE = 30;
@@ -36,6 +37,8 @@ export class ConversationView {
     private readonly myId: number,
     /** Called once the server has the read marker at the newest message. */
     private readonly onRead: (conversationId: number) => void,
+    /** Back to the conversation list (a narrow screen shows one or the other). */
+    back: () => void,
   ) {
     const composer = h(
       'form',
@@ -50,6 +53,7 @@ export class ConversationView {
       const content = field(composer, 'content');
       if (!content) return;
       composer.reset();
+      this.say('');
       this.client.sendMessage({ conversation_id: this.id, content }).acked.catch((e: unknown) => this.say(`Not sent: ${reason(e)}`));
     });
     this.older.addEventListener('click', () => void this.loadOlder());
@@ -57,7 +61,12 @@ export class ConversationView {
     this.element = h(
       'section',
       { className: 'conversation-view', dataset: { conversationId: this.id } },
-      h('div', { className: 'conversation-head' }, h('h2', {}, titleOf(conversation, myId)), this.participants),
+      h(
+        'div',
+        { className: 'conversation-head' },
+        h('button', { type: 'button', className: 'back', ariaLabel: 'Back to conversations', onclick: back }, '‹'),
+        h('div', { className: 'heading' }, h('h2', {}, titleOf(conversation, myId)), this.participants),
+      ),
       this.scroller,
       this.typing,
       this.status,
@@ -84,6 +93,7 @@ export class ConversationView {
     this.client.participants(this.id).catch(() => undefined);
     const page = await this.client.history(this.id, { limit: PAGE });
     for (const m of page.messages) this.add(m);
+    this.showDays();
     this.older.hidden = !page.has_more;
     for (const m of page.messages) if (m.sender_id === this.myId && m.read_at) this.readUpTo = Math.max(this.readUpTo, m.id);
     this.refreshReceipts();
@@ -103,6 +113,7 @@ export class ConversationView {
   received(m: Message): void {
     const atBottom = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 40;
     this.add(m);
+    this.showDays();
     if (atBottom || m.sender_id === this.myId) this.scroller.scrollTop = this.scroller.scrollHeight;
     this.markRead();
   }
@@ -116,6 +127,7 @@ export class ConversationView {
   deleted(id: number): void {
     this.messages.delete(id);
     this.list.querySelector(`[data-message-id="${id}"]`)?.remove();
+    this.showDays();
   }
 
   receipt(r: PushEvents['readReceipt']): void {
@@ -165,8 +177,21 @@ export class ConversationView {
     if (this.messages.has(m.id)) return this.updated(m);
     this.messages.set(m.id, m);
     const element = this.render(m);
-    const next = [...this.list.children].find((li) => Number((li as HTMLElement).dataset.messageId) > m.id);
+    const next = [...this.list.querySelectorAll<HTMLElement>('li.message')].find((li) => Number(li.dataset.messageId) > m.id);
     this.list.insertBefore(element, next ?? null);
+  }
+
+  /** A separator before the first message of each day ("Today", "Yesterday", the date), redrawn after every change. */
+  private showDays(): void {
+    for (const separator of this.list.querySelectorAll('li.day')) separator.remove();
+    let previous = '';
+    for (const li of this.list.querySelectorAll<HTMLElement>('li.message')) {
+      const m = this.messages.get(Number(li.dataset.messageId));
+      if (!m) continue;
+      const day = dayKey(m.created_at);
+      if (day !== previous) li.before(h('li', { className: 'day', role: 'separator', dataset: { day } }, h('span', {}, dayLabel(m.created_at))));
+      previous = day;
+    }
   }
 
   private async loadOlder(): Promise<void> {
@@ -176,6 +201,7 @@ export class ConversationView {
       const page = await this.client.history(this.id, { before: oldest, limit: PAGE });
       const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
       for (const m of page.messages) this.add(m);
+      this.showDays();
       this.older.hidden = !page.has_more;
       this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
     } catch (e) {
@@ -209,7 +235,8 @@ export class ConversationView {
 
   private render(m: Message): HTMLLIElement {
     const own = m.sender_id === this.myId;
-    const content = h('p', { className: 'content' }, m.content);
+    // The original backend's clients send media as its URL in `content`: show that once, as the attachment.
+    const content = h('p', { className: 'content', hidden: m.attachment !== null && m.content.trim() === m.attachment.url }, m.content);
     const actions =
       own &&
       h(
@@ -226,13 +253,13 @@ export class ConversationView {
         'div',
         { className: 'meta' },
         h('span', { className: 'sender' }, own ? 'You' : m.sender.username),
-        h('time', { dateTime: m.created_at }, time(m.created_at)),
+        h('time', { dateTime: m.created_at, title: fullDate(m.created_at) }, time(m.created_at)),
         m.edited_at && h('span', { className: 'edited' }, 'edited'),
         own && h('span', { className: 'receipt' }, read ? 'Read' : 'Sent'),
         actions,
       ),
       content,
-      m.attachment && h('a', { href: m.attachment.url, target: '_blank', rel: 'noopener noreferrer' }, m.attachment.name ?? m.attachment.url),
+      m.attachment && attachmentView(m.type, m.attachment),
     );
   }
 
@@ -263,6 +290,6 @@ export class ConversationView {
   }
 
   private say(text: string): void {
-    this.status.textContent = text;
+    say(this.status, text);
   }
 }
