@@ -16,9 +16,23 @@ export interface UserSummary {
 export interface Participant extends UserSummary {
   readonly online?: boolean;
   readonly last_seen_at?: string | null;
+  readonly display_name?: string | null;
+  readonly role?: Role;
+  readonly picture_url?: string | null;
 }
 
 export type Role = 'landlord' | 'tenant';
+
+/** What anyone allowed to see a user is shown (`GET /users`, `GET /users/:id`). */
+export interface PublicProfile {
+  readonly id: number;
+  readonly username: string;
+  readonly display_name: string | null;
+  readonly role: Role;
+  readonly picture_url: string | null;
+  readonly online: boolean;
+  readonly last_seen_at: string | null;
+}
 
 export interface User {
   readonly id: number;
@@ -26,6 +40,7 @@ export interface User {
   readonly username: string;
   readonly phone_number: string | null;
   readonly profile_picture: string | null;
+  readonly display_name: string | null;
   readonly role: Role;
   readonly is_active: boolean;
   readonly is_staff: boolean;
@@ -179,6 +194,8 @@ export interface PushEvents {
   presence: { readonly user_id: number; readonly online: boolean; readonly last_seen_at: string | null };
   /** Another participant started or stopped typing (drop it after 6 s without a renewal, or on their message). */
   typing: { readonly conversation_id: number; readonly user_id: number; readonly is_typing: boolean };
+  /** A participant changed their display name or picture. */
+  profileUpdated: Omit<PublicProfile, 'online' | 'last_seen_at'>;
 }
 
 /** Codes the server answers with, over REST and `/ws`. */
@@ -201,6 +218,13 @@ export type ServerErrorCode =
   | 'SUBSCRIPTION_NOT_FOUND'
   | 'EMAIL_TAKEN'
   | 'USERNAME_TAKEN'
+  | 'USER_BLOCKED'
+  | 'CANNOT_BLOCK_SELF'
+  | 'ALREADY_BLOCKED'
+  | 'NOT_BLOCKED'
+  | 'ALREADY_REPORTED'
+  | 'REPORT_NOT_FOUND'
+  | 'QUERY_TOO_SHORT'
   | 'INVALID_JSON'
   | 'INVALID_FRAME'
   | 'UNKNOWN_EVENT'

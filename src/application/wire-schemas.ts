@@ -22,8 +22,24 @@ export const participantSchema = z
     username: z.string(),
     online: z.boolean().optional().describe('Present where presence was read (participants, joinConversation)'),
     last_seen_at: isoOrNull.optional(),
+    display_name: z.string().nullable().optional(),
+    role: z.enum(ROLES).optional(),
+    picture_url: z.string().nullable().optional(),
   })
   .meta({ id: 'Participant' });
+
+/** What anyone allowed to see a user is shown: never the e-mail or the phone number. */
+export const publicProfileSchema = z
+  .object({
+    id: int,
+    username: z.string(),
+    display_name: z.string().nullable(),
+    role: z.enum(ROLES),
+    picture_url: z.string().nullable(),
+    online: z.boolean(),
+    last_seen_at: isoOrNull,
+  })
+  .meta({ id: 'PublicProfile' });
 
 export const attachmentViewSchema = z
   .object({ url: z.string(), name: z.string().optional(), mime_type: z.string().optional(), size: int.optional() })
@@ -76,6 +92,7 @@ export const userViewSchema = z
     username: z.string(),
     phone_number: z.string().nullable(),
     profile_picture: z.string().nullable(),
+    display_name: z.string().nullable(),
     role: z.enum(ROLES),
     is_active: z.boolean(),
     is_staff: z.boolean(),
@@ -194,6 +211,7 @@ export const pushEventSchemas = {
   participantRemoved: z.object({ conversation_id: int, user_id: int, removed_by: int }),
   presence: z.object({ user_id: int, online: z.boolean(), last_seen_at: isoOrNull }),
   typing: z.object({ conversation_id: int, user_id: int, is_typing: z.boolean() }),
+  profileUpdated: publicProfileSchema.omit({ online: true, last_seen_at: true }),
 } as const;
 
 export type MessageView = z.infer<typeof messageViewSchema>;
@@ -203,3 +221,4 @@ export type ParticipantView = z.infer<typeof participantSchema>;
 export type ConversationView = z.infer<typeof conversationViewSchema>;
 export type ConversationSummaryView = z.infer<typeof conversationSummarySchema>;
 export type UserView = z.infer<typeof userViewSchema>;
+export type PublicProfileView = z.infer<typeof publicProfileSchema>;

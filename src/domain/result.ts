@@ -21,6 +21,14 @@ export type ErrorCode =
   | 'SUBSCRIPTION_NOT_FOUND'
   | 'EMAIL_TAKEN'
   | 'USERNAME_TAKEN'
+  /** One of the two people of a direct conversation blocks the other. */
+  | 'USER_BLOCKED'
+  | 'CANNOT_BLOCK_SELF'
+  | 'ALREADY_BLOCKED'
+  | 'NOT_BLOCKED'
+  | 'ALREADY_REPORTED'
+  | 'REPORT_NOT_FOUND'
+  | 'QUERY_TOO_SHORT'
   /** A limit was reached; `details.retry_after_seconds` says when to try again. */
   | 'RATE_LIMITED';
 

@@ -31,6 +31,8 @@ export class InMemoryStore {
   readonly participants = new Map<string, ParticipantRow>();
   readonly messages = new Map<number, Row<Message>>();
   readonly events: EventRow[] = [];
+  /** `${blocker}:${blocked}` */
+  readonly blocks = new Set<string>();
   private sequences = { user: 0, conversation: 0, message: 0 };
 
   nextId(table: keyof InMemoryStore['sequences']): number {
