@@ -1,8 +1,9 @@
 import { ChatError, type ChatClient, type StateChange } from '../chat-client.js';
 import { ConversationList } from './conversation-list.js';
 import { ConversationView } from './conversation-view.js';
-import { field, h, say } from './dom.js';
+import { h, say } from './dom.js';
 import { NotificationsControl } from './notifications.js';
+import { PeopleSearch } from './people-search.js';
 import { conversationInUrl, conversationPath, isOpenConversation, isWhichConversation, type ShowingConversation } from './push-messages.js';
 
 const describe = (s: StateChange): string => {
@@ -35,27 +36,27 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     {},
     h('h1', {}, 'Chat'),
     connection,
-    h('span', { className: 'me', dataset: { userId: me.id } }, `Signed in as ${me.username} · your id is ${me.id}`),
+    h('span', { className: 'me', dataset: { userId: me.id } }, `Signed in as ${me.username}`),
     notifications.element,
     notifications.statusElement,
     signOut,
   );
   const list = new ConversationList(me.id, client.presence, (id) => void open(id));
   const sidebarStatus = h('p', { className: 'status', role: 'status' });
-  const start = h(
-    'form',
-    { className: 'start' },
-    h(
-      'label',
-      {},
-      'Start a conversation with user id(s)',
-      h('input', { name: 'participants', required: true, placeholder: 'e.g. 7 or 7, 9', inputMode: 'numeric' }),
-    ),
-    h('button', { type: 'submit' }, 'Start'),
-  );
+  // Picking someone opens the direct conversation with them (the server answers the existing one if there is one).
+  const start = new PeopleSearch(client, (person) => {
+    client.createConversation({ participant_ids: [person.id] }).then(
+      async (conversation) => {
+        start.reset();
+        await refreshList();
+        await open(conversation.id);
+      },
+      (e: unknown) => start.failed(e instanceof ChatError ? e.message : String(e)),
+    );
+  });
   const pane = h('div', { className: 'pane' }, h('p', { className: 'placeholder' }, 'Pick a conversation or start one.'));
   // A narrow screen shows the list or the open conversation, not both (app.css).
-  const screen = h('div', { className: 'chat', dataset: { showing: 'list' } }, header, h('aside', {}, start, sidebarStatus, list.element), pane);
+  const screen = h('div', { className: 'chat', dataset: { showing: 'list' } }, header, h('aside', {}, start.element, sidebarStatus, list.element), pane);
   root.replaceChildren(screen);
 
   let view: ConversationView | null = null;
@@ -103,23 +104,6 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     list.select(null);
     history.replaceState(null, '', '/');
   }
-
-  start.addEventListener('submit', (event) => {
-    event.preventDefault();
-    say(sidebarStatus, '');
-    const ids = field(start, 'participants')
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map(Number);
-    client.createConversation({ participant_ids: ids }).then(
-      async (conversation) => {
-        start.reset();
-        await refreshList();
-        await open(conversation.id);
-      },
-      (e: unknown) => say(sidebarStatus, e instanceof ChatError ? e.message : String(e)),
-    );
-  });
 
   // A click on a notification asks this window to show its conversation; before showing a
   // notification the service worker asks which one is on screen.

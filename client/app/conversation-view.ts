@@ -1,7 +1,10 @@
-import { ChatError, type ChatClient, type Conversation, type Message, type PendingMessage, type PushEvents } from '../chat-client.js';
+import { ChatError, type ChatClient, type Conversation, type Message, type Participant, type PendingMessage, type PushEvents } from '../chat-client.js';
 import { titleOf } from './conversation-list.js';
 import { dayKey, dayLabel, field, fullDate, h, say, time } from './dom.js';
 import { attachmentView } from './attachment-view.js';
+import { avatar, nameOf, roleLabel } from './avatar.js';
+import { ConversationMenu } from './conversation-menu.js';
+import { reportMessage } from './people-api.js';
 import { presenceDot, typingLine } from './presence-view.js';
 
 const PAGE = 30;
@@ -27,6 +30,8 @@ export class ConversationView {
   private readonly typing = h('p', { className: 'typing', ariaLive: 'polite', hidden: true });
   private readonly unsubscribe: Array<() => void> = [];
   private readonly messages = new Map<number, Message>();
+  /** The participants by id, kept up to date with their profile changes. */
+  private readonly people = new Map<number, Participant>();
   /** The highest of one's own messages someone else has read. */
   private readUpTo = 0;
   private markedUpTo = 0;
@@ -66,14 +71,23 @@ export class ConversationView {
         { className: 'conversation-head' },
         h('button', { type: 'button', className: 'back', ariaLabel: 'Back to conversations', onclick: back }, '‹'),
         h('div', { className: 'heading' }, h('h2', {}, titleOf(conversation, myId)), this.participants),
+        new ConversationMenu(client, client.presence, () => this.others(), conversation.kind === 'direct', this.status).element,
       ),
       this.scroller,
       this.typing,
       this.status,
       composer,
     );
+    for (const p of conversation.participants) this.people.set(p.id, p);
     this.showParticipants();
     this.unsubscribe.push(
+      client.on('profileUpdated', (p) => {
+        const known = this.people.get(p.id);
+        if (!known) return;
+        this.people.set(p.id, { ...known, ...p });
+        this.showParticipants();
+        for (const m of this.messages.values()) if (m.sender_id === p.id) this.updated(m);
+      }),
       client.presence.on('presenceChanged', (p) => {
         if (conversation.participants.some((x) => x.id === p.user_id)) this.showParticipants();
       }),
@@ -157,18 +171,30 @@ export class ConversationView {
 
   private readonly onVisible = () => this.markRead();
 
+  private others(): Participant[] {
+    return [...this.people.values()].filter((p) => p.id !== this.myId);
+  }
+
   private showParticipants(): void {
-    const others = this.conversation.participants.filter((p) => p.id !== this.myId);
     this.participants.replaceChildren(
-      ...others.map((p) => {
+      ...this.others().map((p) => {
         const online = this.client.presence.isOnline(p.id);
-        return h('li', { className: 'participant', dataset: { userId: p.id, online: String(online) } }, presenceDot(online), p.username);
+        return h(
+          'li',
+          { className: 'participant', dataset: { userId: p.id, online: String(online) } },
+          presenceDot(online),
+          h('span', { className: 'name' }, nameOf(p)),
+          p.role && h('span', { className: 'role', dataset: { role: p.role } }, roleLabel(p.role)),
+        );
       }),
     );
   }
 
   private showTyping(userIds: readonly number[]): void {
-    const names = userIds.map((id) => this.conversation.participants.find((p) => p.id === id)?.username ?? 'Someone');
+    const names = userIds.map((id) => {
+      const p = this.people.get(id);
+      return p ? nameOf(p) : 'Someone';
+    });
     this.typing.textContent = typingLine(names);
     this.typing.hidden = names.length === 0;
   }
@@ -237,14 +263,16 @@ export class ConversationView {
     const own = m.sender_id === this.myId;
     // The original backend's clients send media as its URL in `content`: show that once, as the attachment.
     const content = h('p', { className: 'content', hidden: m.attachment !== null && m.content.trim() === m.attachment.url }, m.content);
-    const actions =
-      own &&
-      h(
-        'span',
-        { className: 'actions' },
-        h('button', { type: 'button', className: 'edit', onclick: () => this.edit(m, content) }, 'Edit'),
-        h('button', { type: 'button', className: 'delete', onclick: () => this.remove(m.id) }, 'Delete'),
-      );
+    const actions = own
+      ? h(
+          'span',
+          { className: 'actions' },
+          h('button', { type: 'button', className: 'edit', onclick: () => this.edit(m, content) }, 'Edit'),
+          h('button', { type: 'button', className: 'delete', onclick: () => this.remove(m.id) }, 'Delete'),
+        )
+      : h('span', { className: 'actions' }, h('button', { type: 'button', className: 'report', onclick: () => this.report(m, content) }, 'Report'));
+    const sender = this.people.get(m.sender_id) ?? m.sender;
+    const role = this.people.get(m.sender_id)?.role;
     const read = own && m.id <= this.readUpTo;
     return h(
       'li',
@@ -252,7 +280,9 @@ export class ConversationView {
       h(
         'div',
         { className: 'meta' },
-        h('span', { className: 'sender' }, own ? 'You' : m.sender.username),
+        !own && avatar(sender),
+        h('span', { className: 'sender' }, own ? 'You' : nameOf(sender)),
+        !own && role && h('span', { className: 'role', dataset: { role } }, roleLabel(role)),
         h('time', { dateTime: m.created_at, title: fullDate(m.created_at) }, time(m.created_at)),
         m.edited_at && h('span', { className: 'edited' }, 'edited'),
         own && h('span', { className: 'receipt' }, read ? 'Read' : 'Sent'),
@@ -279,6 +309,29 @@ export class ConversationView {
       );
     });
     content.replaceWith(form);
+    form.querySelector('input')!.focus();
+  }
+
+  /** Asks why, then reports the message to the staff (once per message). */
+  private report(m: Message, content: HTMLElement): void {
+    const form = h(
+      'form',
+      { className: 'report-form' },
+      h('input', { name: 'reason', required: true, maxLength: 1000, placeholder: 'Why report this message?', ariaLabel: 'Reason for the report' }),
+      h('button', { type: 'submit' }, 'Report'),
+      h('button', { type: 'button', onclick: () => form.remove() }, 'Cancel'),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      reportMessage(this.client, m.id, field(form, 'reason')).then(
+        () => {
+          form.remove();
+          say(this.status, 'Reported: the staff will look at it.', 'info');
+        },
+        (e: unknown) => this.say(`Not reported: ${reason(e)}`),
+      );
+    });
+    content.after(form);
     form.querySelector('input')!.focus();
   }
 

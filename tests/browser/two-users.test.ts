@@ -82,7 +82,8 @@ const stored = (page: Page, text: string) => page.locator('.conversation-view ol
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
-  server = await startServerProcess();
+  // Everyone can be found, so ann finds ben with no conversation in common.
+  server = await startServerProcess({ DIRECTORY: 'all' });
   // A test brings a page to the front before acting in it, as a person would: clicks in a
   // background page wait on animation frames that hardly come.
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
@@ -113,10 +114,14 @@ describe('two users in two pages of a headless Chromium', () => {
     expect(await ann.locator('header .me').getAttribute('data-user-id')).toBe(String(annId));
   });
 
-  it('ann starts a conversation with ben by his id; her message shows as stored, with no pending copy left', async () => {
+  it('ann finds ben by the start of his username and starts a conversation with him; her message shows as stored, with no pending copy left', async () => {
     await ann.bringToFront();
-    await ann.locator('form.start input[name="participants"]').fill(String(benId));
-    await ann.locator('form.start').getByRole('button', { name: 'Start' }).click();
+    await ann.locator('form.start input[name="query"]').fill('be');
+    const found = ann.locator(`form.start li.person[data-user-id="${benId}"]`);
+    await found.waitFor();
+    expect(await found.locator('.username').textContent()).toBe('@ben');
+    expect(await found.locator('.role').textContent()).toBe('Tenant');
+    await found.getByRole('button').click();
     const view = ann.locator('.conversation-view');
     await view.waitFor();
     expect(await view.locator('h2').textContent()).toBe('ben');
@@ -149,7 +154,7 @@ describe('two users in two pages of a headless Chromium', () => {
     const item = ben.locator(`li.conversation[data-conversation-id="${conversationId}"]`);
     await item.locator('.presence[data-online="true"]').waitFor();
     await ben.locator(`.conversation-view li.participant[data-user-id="${annId}"][data-online="true"]`).waitFor();
-    expect(await ben.locator(`.conversation-view li.participant[data-user-id="${annId}"]`).textContent()).toBe('ann');
+    expect(await ben.locator(`.conversation-view li.participant[data-user-id="${annId}"] .name`).textContent()).toBe('ann');
   });
 
   it('ben sees “ann is typing…” while she types, and it is gone once her message has arrived', async () => {
