@@ -25,6 +25,9 @@ export async function up({ context: { sequelize } }: { context: MigrationContext
     CREATE TABLE message_reports (
       id          serial PRIMARY KEY,
       message_id  bigint NOT NULL,
+      conversation_id integer NOT NULL REFERENCES conversations (id),
+      sender_id   integer NOT NULL REFERENCES users (id),
+      content     text NOT NULL,
       reporter_id integer NOT NULL REFERENCES users (id),
       reason      varchar(1000) NOT NULL,
       status      varchar(16) NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'dismissed', 'actioned')),

@@ -42,9 +42,13 @@ export interface RequestLimitsOptions {
   readonly restSendsPerUser: number;
   /** Conversations created per user per minute. */
   readonly conversationsPerUser: number;
+  /** Directory searches per user per minute. @default 0 (off) */
+  readonly directoryPerUser?: number;
+  /** Reports per user per hour (a burst of up to 5 at once). @default 0 (off) */
+  readonly reportsPerUserPerHour?: number;
 }
 
-export type RequestLimit = 'login' | 'register' | 'restSend' | 'createConversation';
+export type RequestLimit = 'login' | 'register' | 'restSend' | 'createConversation' | 'directory' | 'report';
 
 /** The per-IP and per-user request limits of the REST API (per process). */
 export class RequestLimits {
@@ -56,6 +60,8 @@ export class RequestLimits {
       register: { limiter: new KeyedLimiter(options.registerPerIp), by: 'ip' },
       restSend: { limiter: new KeyedLimiter(options.restSendsPerUser), by: 'user' },
       createConversation: { limiter: new KeyedLimiter(options.conversationsPerUser), by: 'user' },
+      directory: { limiter: new KeyedLimiter(options.directoryPerUser ?? 0), by: 'user' },
+      report: { limiter: new KeyedLimiter((options.reportsPerUserPerHour ?? 0) / 60, Math.min(5, options.reportsPerUserPerHour ?? 0)), by: 'user' },
     };
   }
 

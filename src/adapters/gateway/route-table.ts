@@ -1,7 +1,13 @@
 import type { ManageWebhooks } from '../../application/webhooks/manage-webhooks.js';
+import type { People } from '../../application/people/people.js';
 import type { UseCases } from '../../application/use-cases.js';
+import { peopleRoutes } from './people-routes.js';
 import { restRoutes, type Route } from './rest-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 
 /** Every REST route the server serves: the one table the documents, the fuzz and the docs' checks are held to. */
-export const routeTable = (useCases: UseCases, webhooks: ManageWebhooks): Route[] => [...restRoutes(useCases), ...webhookRoutes(webhooks)];
+export const routeTable = (useCases: UseCases, webhooks: ManageWebhooks, people: People): Route[] => [
+  ...restRoutes(useCases),
+  ...webhookRoutes(webhooks),
+  ...peopleRoutes(people),
+];
