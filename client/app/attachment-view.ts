@@ -1,5 +1,6 @@
-import type { Attachment, MessageType } from '../chat-client.js';
+import type { Attachment as Linked, MessageType } from '../chat-client.js';
 import { h } from './dom.js';
+import { sizeLabel } from './files-api.js';
 
 /** "a.png" from "https://cdn.example.com/x/a.png?sig=…", or the host when the path has no name. */
 function nameFromUrl(url: string): string {
@@ -12,10 +13,70 @@ function nameFromUrl(url: string): string {
   }
 }
 
+/** A file uploaded to this server carries its upload's id, an image its size and a thumbnail (signed links, valid for minutes). */
+type Attachment = Linked & { readonly upload_id?: string; readonly width?: number; readonly height?: number; readonly thumbnail_url?: string };
+
 const KIND: Record<MessageType, string> = { text: 'Link', image: 'Image', video: 'Video', file: 'File' };
 
-/** A message's attachment, shown once: a link that names the file and says what kind it is. */
-export function attachmentView(type: MessageType, attachment: Attachment): HTMLElement {
+/** A thumbnail's box: at most this wide or high, in CSS pixels, so the list does not jump when it loads. */
+const THUMBNAIL = 240;
+
+let preview: HTMLDialogElement | null = null;
+
+/** The whole image over the page; a click anywhere closes it. */
+function showPreview(attachment: Attachment): void {
+  if (!preview) {
+    preview = h('dialog', { className: 'preview', onclick: () => preview?.close() });
+    document.body.append(preview);
+  }
+  preview.replaceChildren(
+    h('img', { src: attachment.url, alt: attachment.name ?? '' }),
+    h(
+      'p',
+      {},
+      h('a', { href: attachment.url, download: attachment.name ?? '', onclick: (e: Event) => e.stopPropagation() }, `Download ${attachment.name ?? ''}`),
+    ),
+  );
+  preview.showModal();
+}
+
+function thumbnail(attachment: Attachment): HTMLElement {
+  const { width, height } = attachment;
+  const scale = width && height ? Math.min(1, THUMBNAIL / Math.max(width, height)) : 1;
+  const img = h('img', {
+    className: 'thumbnail',
+    src: attachment.thumbnail_url ?? attachment.url,
+    alt: attachment.name ?? 'Image',
+    decoding: 'async',
+    ...(width && height ? { width: Math.round(width * scale), height: Math.round(height * scale) } : {}),
+  });
+  return h(
+    'button',
+    { type: 'button', className: 'attachment image', title: `Show ${attachment.name ?? 'the image'}`, onclick: () => showPreview(attachment) },
+    img,
+  );
+}
+
+/**
+ * A message's attachment, shown once. A file uploaded to this server: an
+ * image as its thumbnail (a click shows it whole), a video as a player, any
+ * other file as a download link with its size. A URL sent the original
+ * backend's way: a link naming the file and what kind it is (this page loads
+ * nothing from other sites).
+ */
+export function attachmentView(type: MessageType, linked: Linked): HTMLElement {
+  const attachment: Attachment = linked;
+  if (attachment.upload_id !== undefined) {
+    if (type === 'image' || attachment.thumbnail_url) return thumbnail(attachment);
+    if (type === 'video') return h('video', { className: 'attachment video', src: attachment.url, controls: true, preload: 'metadata' });
+    return h(
+      'a',
+      { className: 'attachment file', href: attachment.url, download: attachment.name ?? '' },
+      h('span', { className: 'kind' }, KIND[type]),
+      attachment.name ?? 'file',
+      attachment.size !== undefined && h('span', { className: 'size' }, sizeLabel(attachment.size)),
+    );
+  }
   return h(
     'a',
     { className: `attachment ${type}`, href: attachment.url, target: '_blank', rel: 'noopener noreferrer', title: attachment.url },

@@ -1,9 +1,19 @@
-import { ChatError, type ChatClient, type Conversation, type Message, type Participant, type PendingMessage, type PushEvents } from '../chat-client.js';
+import {
+  ChatError,
+  type Attachment,
+  type ChatClient,
+  type Conversation,
+  type Message,
+  type Participant,
+  type PendingMessage,
+  type PushEvents,
+} from '../chat-client.js';
 import { titleOf } from './conversation-list.js';
 import { dayKey, dayLabel, field, fullDate, h, say, time } from './dom.js';
 import { attachmentView } from './attachment-view.js';
 import { avatar, nameOf, roleLabel } from './avatar.js';
 import { ConversationMenu } from './conversation-menu.js';
+import { typeOfFile, uploadFile } from './files-api.js';
 import { reportMessage } from './people-api.js';
 import { presenceDot, typingLine } from './presence-view.js';
 
@@ -45,9 +55,15 @@ export class ConversationView {
     /** Back to the conversation list (a narrow screen shows one or the other). */
     back: () => void,
   ) {
+    const picker = h('input', { type: 'file', name: 'file', multiple: true, className: 'file-picker', ariaLabel: 'Attach files' });
+    picker.addEventListener('change', () => {
+      void this.attach([...(picker.files ?? [])]);
+      picker.value = '';
+    });
     const composer = h(
       'form',
       { className: 'composer' },
+      h('label', { className: 'attach', title: 'Attach files (or drop them here)' }, picker, h('span', { ariaHidden: 'true' }, '📎')),
       h('input', { name: 'content', placeholder: 'Write a message', autocomplete: 'off', required: true, ariaLabel: 'Message' }),
       h('button', { type: 'submit' }, 'Send'),
     );
@@ -80,6 +96,7 @@ export class ConversationView {
     );
     for (const p of conversation.participants) this.people.set(p.id, p);
     this.showParticipants();
+    this.acceptDrops();
     this.unsubscribe.push(
       client.on('profileUpdated', (p) => {
         const known = this.people.get(p.id);
@@ -170,6 +187,41 @@ export class ConversationView {
   }
 
   private readonly onVisible = () => this.markRead();
+
+  /** Files dropped anywhere on the conversation are uploaded and sent, one message each. */
+  private acceptDrops(): void {
+    const carriesFiles = (e: DragEvent) => e.dataTransfer?.types.includes('Files') === true;
+    this.element.addEventListener('dragover', (e) => {
+      if (!carriesFiles(e)) return;
+      e.preventDefault();
+      this.element.classList.add('dropping');
+    });
+    this.element.addEventListener('dragleave', (e) => {
+      if (!this.element.contains(e.relatedTarget as Node | null)) this.element.classList.remove('dropping');
+    });
+    this.element.addEventListener('drop', (e) => {
+      if (!carriesFiles(e)) return;
+      e.preventDefault();
+      this.element.classList.remove('dropping');
+      void this.attach([...(e.dataTransfer?.files ?? [])]);
+    });
+  }
+
+  /** Uploads each file, then sends it as a message of its own (an image, a video or a file). */
+  private async attach(files: readonly File[]): Promise<void> {
+    for (const file of files) {
+      say(this.status, `Uploading ${file.name}…`, 'info');
+      try {
+        const uploadId = await uploadFile(this.client, file);
+        say(this.status, '');
+        this.client
+          .sendMessage({ conversation_id: this.id, type: typeOfFile(file), content: '', attachment: { upload_id: uploadId } as unknown as Attachment })
+          .acked.catch((e: unknown) => this.say(`${file.name} not sent: ${reason(e)}`));
+      } catch (e) {
+        this.say(`${file.name} not sent: ${reason(e)}`);
+      }
+    }
+  }
 
   private others(): Participant[] {
     return [...this.people.values()].filter((p) => p.id !== this.myId);
