@@ -4,6 +4,7 @@ import { ConversationView } from './conversation-view.js';
 import { h, say } from './dom.js';
 import { NotificationsControl } from './notifications.js';
 import { PeopleSearch } from './people-search.js';
+import { ReportQueue } from './report-queue.js';
 import { conversationInUrl, conversationPath, isOpenConversation, isWhichConversation, type ShowingConversation } from './push-messages.js';
 
 const describe = (s: StateChange): string => {
@@ -30,6 +31,8 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
   const me = client.user!;
   const connection = h('span', { className: 'connection', role: 'status', dataset: { state: client.state.state } }, describe(client.state));
   const signOut = h('button', { type: 'button', className: 'sign-out' }, 'Log out');
+  // Staff see the reported messages; the server answers 404 to anyone else.
+  const reports = me.is_staff ? h('button', { type: 'button', className: 'reports-button', onclick: () => showReports() }, 'Reports') : null;
   const notifications = new NotificationsControl(client);
   const header = h(
     'header',
@@ -39,6 +42,7 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     h('span', { className: 'me', dataset: { userId: me.id } }, `Signed in as ${me.username}`),
     notifications.element,
     notifications.statusElement,
+    reports,
     signOut,
   );
   const list = new ConversationList(me.id, client.presence, (id) => void open(id));
@@ -93,6 +97,17 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     // A reload, or a window opened from a notification, shows the same conversation.
     history.replaceState(null, '', conversationPath(id));
     await view.load().catch((e: unknown) => say(sidebarStatus, `Could not open it: ${e instanceof ChatError ? e.message : String(e)}`));
+  }
+
+  function showReports(): void {
+    view?.close();
+    view = null;
+    list.select(null);
+    history.replaceState(null, '', '/');
+    const queue = new ReportQueue(client, showList);
+    pane.replaceChildren(queue.element);
+    screen.dataset.showing = 'conversation';
+    void queue.load();
   }
 
   /** Closes the open conversation: its messages then count as unread again while it is off screen. */
