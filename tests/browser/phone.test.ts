@@ -87,7 +87,13 @@ async function inViewport(selector: string): Promise<void> {
   expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
 }
 
-const pageScrollHeight = () => page.evaluate(() => document.scrollingElement!.scrollHeight);
+const pageScrollHeight = () => page.evaluate<number>('document.scrollingElement.scrollHeight');
+
+/** The computed text and background colour of the first element `selector` finds. */
+const colours = (selector: string) =>
+  page.evaluate<{ color: string; background: string }>(
+    `(() => { const s = getComputedStyle(document.querySelector(${JSON.stringify(selector)})); return { color: s.color, background: s.backgroundColor }; })()`,
+  );
 
 describe(`the browser app on a ${PHONE.width}x${PHONE.height} phone screen`, () => {
   it('shows the conversation list alone, with no open conversation beside it', async () => {
@@ -150,8 +156,7 @@ describe(`the browser app on a ${PHONE.width}x${PHONE.height} phone screen`, () 
     const error = page.locator('.conversation-view .status.error[role="alert"]');
     await error.waitFor();
     expect(await error.textContent()).toMatch(/^Not sent: /);
-    const style = await error.evaluate((e) => ({ color: getComputedStyle(e).color, background: getComputedStyle(e).backgroundColor }));
-    expect(style).toEqual({ color: 'rgb(180, 35, 24)', background: 'rgb(254, 243, 242)' });
+    expect(await colours('.conversation-view .status.error')).toEqual({ color: 'rgb(180, 35, 24)', background: 'rgb(254, 243, 242)' });
     await inViewport('.conversation-view .status.error');
     await inViewport('form.composer input[name="content"]');
   });
