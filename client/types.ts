@@ -65,6 +65,11 @@ export interface Attachment {
   readonly name?: string;
   readonly mime_type?: string;
   readonly size?: number;
+  /** Files uploaded to the server (POST /uploads); `url` and `thumbnail_url` are then short-lived signed links. */
+  readonly upload_id?: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly thumbnail_url?: string;
 }
 
 export interface Message {
@@ -201,6 +206,18 @@ export type ServerErrorCode =
   | 'SUBSCRIPTION_NOT_FOUND'
   | 'EMAIL_TAKEN'
   | 'USERNAME_TAKEN'
+  | 'UPLOAD_NOT_FOUND'
+  | 'UPLOAD_TOO_LARGE'
+  | 'UPLOAD_SIZE_MISMATCH'
+  | 'UPLOAD_TYPE_MISMATCH'
+  | 'UPLOAD_TYPE_NOT_ALLOWED'
+  | 'UPLOAD_QUOTA_EXCEEDED'
+  | 'UPLOAD_INCOMPLETE'
+  | 'UPLOAD_ALREADY_ATTACHED'
+  | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_UNREADABLE'
+  | 'FILE_LINK_INVALID'
+  | 'FILE_LINK_EXPIRED'
   | 'INVALID_JSON'
   | 'INVALID_FRAME'
   | 'UNKNOWN_EVENT'
@@ -214,6 +231,7 @@ export type ServerErrorCode =
   | 'ORIGIN_NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
+  | 'RANGE_NOT_SATISFIABLE'
   | 'OVERLOADED'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL';

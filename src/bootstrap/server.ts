@@ -37,6 +37,8 @@ import { TOKENS } from './tokens.js';
 import { PRODUCT_VERSION } from './version.js';
 import { chooseTransport, type TransportChoice } from './transport-choice.js';
 import { startWebhooks } from './webhooks.js';
+import { collectUploads } from './files.js';
+import { useFileLinks } from '../application/files/attachment-links.js';
 
 export interface RunningServer {
   readonly port: number;
@@ -103,6 +105,9 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   notices.start();
 
   const useCases = resolve(container, TOKENS.UseCases);
+  const files = resolve(container, TOKENS.Files);
+  useFileLinks(files.links);
+  const uploadsGc = collectUploads(config, resolve(container, TOKENS.UploadRepository), files.storage, logger);
   const webhooks = await startWebhooks(config, db, telemetry, logger);
   let transport: Transport | null = null;
   let metrics: MetricsServer | null = null;
@@ -138,6 +143,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     telemetry,
     accessLogLevel: config.ACCESS_LOG_LEVEL,
     webhooks: webhooks.manage,
+    files: { storage: files.storage, maxUploadBytes: config.UPLOAD_MAX_BYTES },
     plainRoutes: [
       ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
@@ -204,6 +210,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       await notices.close();
       await presence.stop();
       await webhooks.close();
+      await uploadsGc.close();
       registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');
       socketIo?.close();
       await fanout.close();
