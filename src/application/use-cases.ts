@@ -25,6 +25,10 @@ import type { ListSessions, RevokeSession } from './use-cases/manage-sessions.js
 import type { RefreshSession } from './use-cases/refresh-session.js';
 import type { MuteConversation } from './use-cases/mute-conversation.js';
 import type { PushPublicKey, SubscribePush, UnsubscribePush } from './use-cases/push-subscriptions.js';
+import type { CreateUpload } from './files/create-upload.js';
+import type { CompleteUpload } from './files/complete-upload.js';
+import type { OpenFile } from './files/open-file.js';
+import type { ReceiveUpload } from './files/receive-upload.js';
 
 /** Everything a transport drives. */
 export interface UseCases {
@@ -57,4 +61,8 @@ export interface UseCases {
   readonly subscribePush: SubscribePush;
   readonly unsubscribePush: UnsubscribePush;
   readonly muteConversation: MuteConversation;
+  readonly createUpload: CreateUpload;
+  readonly completeUpload: CompleteUpload;
+  readonly receiveUpload: ReceiveUpload;
+  readonly openFile: OpenFile;
 }
