@@ -1,4 +1,4 @@
-import type { Attachment as Linked, MessageType } from '../chat-client.js';
+import type { Attachment, MessageType } from '../chat-client.js';
 import { h } from './dom.js';
 import { sizeLabel } from './files-api.js';
 
@@ -12,9 +12,6 @@ function nameFromUrl(url: string): string {
     return url;
   }
 }
-
-/** A file uploaded to this server carries its upload's id, an image its size and a thumbnail (signed links, valid for minutes). */
-type Attachment = Linked & { readonly upload_id?: string; readonly width?: number; readonly height?: number; readonly thumbnail_url?: string };
 
 const KIND: Record<MessageType, string> = { text: 'Link', image: 'Image', video: 'Video', file: 'File' };
 
@@ -64,8 +61,7 @@ function thumbnail(attachment: Attachment): HTMLElement {
  * backend's way: a link naming the file and what kind it is (this page loads
  * nothing from other sites).
  */
-export function attachmentView(type: MessageType, linked: Linked): HTMLElement {
-  const attachment: Attachment = linked;
+export function attachmentView(type: MessageType, attachment: Attachment): HTMLElement {
   if (attachment.upload_id !== undefined) {
     if (type === 'image' || attachment.thumbnail_url) return thumbnail(attachment);
     if (type === 'video') return h('video', { className: 'attachment video', src: attachment.url, controls: true, preload: 'metadata' });

@@ -174,7 +174,7 @@ export class ConversationView {
           'li',
           { className: 'message own pending', dataset: { clientId: p.client_id } },
           h('div', { className: 'meta' }, h('span', { className: 'sender' }, 'You'), h('span', { className: 'receipt' }, 'Sending…')),
-          h('p', { className: 'content' }, p.content),
+          h('p', { className: 'content' }, p.content || (p.attachment ? `Sending a ${p.type === 'file' ? 'file' : p.type}…` : '')),
         ),
       ),
     );
@@ -215,7 +215,7 @@ export class ConversationView {
         const uploadId = await uploadFile(this.client, file);
         say(this.status, '');
         this.client
-          .sendMessage({ conversation_id: this.id, type: typeOfFile(file), content: '', attachment: { upload_id: uploadId } as unknown as Attachment })
+          .sendMessage({ conversation_id: this.id, type: typeOfFile(file), content: '', attachment: { upload_id: uploadId } })
           .acked.catch((e: unknown) => this.say(`${file.name} not sent: ${reason(e)}`));
       } catch (e) {
         this.say(`${file.name} not sent: ${reason(e)}`);
