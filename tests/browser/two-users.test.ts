@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import sharp from 'sharp';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, startServerProcess } from '../support/server-process.js';
@@ -190,6 +191,46 @@ describe('two users in two pages of a headless Chromium', () => {
     await send(ann, 'and one more after');
     await stored(ben, 'and one more after').waitFor();
     expect(await stored(ben, 'sent while you were away').count()).toBe(1);
+  });
+
+  it('ann attaches a photo with the button; ben sees its thumbnail, loaded from the server’s file link, and no pending copy stays with ann', async () => {
+    const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+      .png()
+      .toBuffer();
+    await ann.bringToFront();
+    await ann.locator('form.composer input[type="file"]').setInputFiles({ name: 'leak.png', mimeType: 'image/png', buffer: photo });
+    const thumbnail = ben.locator('.conversation-view ol.messages:not(.pending-list) li.message img.thumbnail');
+    await thumbnail.waitFor();
+    const src = new URL((await thumbnail.getAttribute('src'))!, ben.url());
+    expect(src.origin).toBe(`http://127.0.0.1:${server!.port}`);
+    expect(src.pathname).toMatch(/^\/files\/[^/]+$/);
+    await ben.bringToFront();
+    await ben.waitForFunction(
+      `(() => { const img = document.querySelector('.conversation-view ol.messages:not(.pending-list) li.message img.thumbnail'); return img !== null && img.complete && img.naturalWidth > 0; })()`,
+    );
+    // The link is the server's thumbnail: a WebP at most 320 px wide, not the 640 px original.
+    const served = await fetch(src);
+    expect(served.headers.get('content-type')).toBe('image/webp');
+    expect((await sharp(Buffer.from(await served.arrayBuffer())).metadata()).width).toBeLessThanOrEqual(320);
+    await ann.locator('.conversation-view ol.messages:not(.pending-list) li.message img.thumbnail').waitFor();
+    expect(await ann.locator('li.message.pending').count()).toBe(0);
+  });
+
+  it('ben drops a PDF on the conversation; ann gets a download link naming it with its size, which serves the same bytes', async () => {
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    await ben.bringToFront();
+    const dropped = await ben.evaluateHandle(
+      `(() => { const dt = new DataTransfer(); dt.items.add(new File([new Uint8Array(${JSON.stringify([...pdf])})], 'lease.pdf', { type: 'application/pdf' })); return dt; })()`,
+    );
+    await ben.dispatchEvent('.conversation-view', 'dragover', { dataTransfer: dropped });
+    await ben.dispatchEvent('.conversation-view', 'drop', { dataTransfer: dropped });
+    const link = ann.locator('.conversation-view ol.messages:not(.pending-list) li.message a.attachment.file');
+    await link.waitFor();
+    expect(await link.innerText()).toMatch(/lease\.pdf\s*\d+ B/);
+    expect(await link.getAttribute('download')).toBe('lease.pdf');
+    const served = await fetch(new URL((await link.getAttribute('href'))!, `http://127.0.0.1:${server!.port}`));
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer()).equals(pdf)).toBe(true);
   });
 
   it('ann logs out: the forms are back, a reload stays signed out, and ben sees her dot go grey', async () => {
