@@ -37,6 +37,22 @@ function showPreview(attachment: Attachment): void {
   preview.showModal();
 }
 
+/** Tries a failed image again a few times, after 0.25, 1 and 4 s: a file can be a moment behind the message announcing it. */
+function retryOnError(img: HTMLImageElement): void {
+  let tries = 0;
+  img.addEventListener('error', () => {
+    if (tries >= 3) return;
+    setTimeout(
+      () => {
+        const src = img.src;
+        img.removeAttribute('src');
+        img.src = src;
+      },
+      250 * 4 ** tries++,
+    );
+  });
+}
+
 function thumbnail(attachment: Attachment): HTMLElement {
   const { width, height } = attachment;
   const scale = width && height ? Math.min(1, THUMBNAIL / Math.max(width, height)) : 1;
@@ -47,6 +63,7 @@ function thumbnail(attachment: Attachment): HTMLElement {
     decoding: 'async',
     ...(width && height ? { width: Math.round(width * scale), height: Math.round(height * scale) } : {}),
   });
+  retryOnError(img);
   return h(
     'button',
     { type: 'button', className: 'attachment image', title: `Show ${attachment.name ?? 'the image'}`, onclick: () => showPreview(attachment) },

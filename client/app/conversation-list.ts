@@ -17,6 +17,15 @@ export const titleOf = (c: Conversation, myId: number): string =>
     .join(', ') ||
     'Just you');
 
+/** A message in a line: its text, or what it carries when it is a file (or a URL sent as its content). */
+export function previewText(m: Message): string {
+  const a = m.attachment;
+  if (!a || (m.content.trim() !== '' && m.content.trim() !== a.url)) return m.content;
+  if (m.type === 'image') return '📷 Photo';
+  if (m.type === 'video') return '🎬 Video';
+  return `📎 ${a.name ?? 'File'}`;
+}
+
 /**
  * The sidebar: conversations by latest activity, each with its last message
  * and unread count, and a presence dot beside the other user of a direct one.
@@ -106,7 +115,9 @@ export class ConversationList {
   }
 
   private item({ conversation, lastMessage, unread }: Entry): HTMLLIElement {
-    const preview = lastMessage ? `${lastMessage.sender_id === this.myId ? 'You' : lastMessage.sender.username}: ${lastMessage.content}` : 'No messages yet';
+    const preview = lastMessage
+      ? `${lastMessage.sender_id === this.myId ? 'You' : lastMessage.sender.username}: ${previewText(lastMessage)}`
+      : 'No messages yet';
     const peer = directPeer(conversation, this.myId);
     const button = h(
       'button',

@@ -1,13 +1,4 @@
-import {
-  ChatError,
-  type Attachment,
-  type ChatClient,
-  type Conversation,
-  type Message,
-  type Participant,
-  type PendingMessage,
-  type PushEvents,
-} from '../chat-client.js';
+import { ChatError, type ChatClient, type Conversation, type Message, type Participant, type PendingMessage, type PushEvents } from '../chat-client.js';
 import { titleOf } from './conversation-list.js';
 import { dayKey, dayLabel, field, fullDate, h, say, time } from './dom.js';
 import { attachmentView } from './attachment-view.js';

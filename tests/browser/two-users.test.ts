@@ -205,14 +205,16 @@ describe('two users in two pages of a headless Chromium', () => {
     expect(src.origin).toBe(`http://127.0.0.1:${server!.port}`);
     expect(src.pathname).toMatch(/^\/files\/[^/]+$/);
     await ben.bringToFront();
-    await ben.waitForFunction(
-      `(() => { const img = document.querySelector('.conversation-view ol.messages:not(.pending-list) li.message img.thumbnail'); return img !== null && img.complete && img.naturalWidth > 0; })()`,
-    );
+    // Loaded, not merely present: a refused or broken image has naturalWidth 0.
+    const naturalWidth = `(() => { const img = document.querySelector('.conversation-view ol.messages:not(.pending-list) li.message img.thumbnail'); return img && img.complete ? img.naturalWidth : 0; })()`;
+    await expect.poll(() => ben.evaluate<number>(naturalWidth)).toBeGreaterThan(0);
     // The link is the server's thumbnail: a WebP at most 320 px wide, not the 640 px original.
     const served = await fetch(src);
     expect(served.headers.get('content-type')).toBe('image/webp');
     expect((await sharp(Buffer.from(await served.arrayBuffer())).metadata()).width).toBeLessThanOrEqual(320);
     await ann.locator('.conversation-view ol.messages:not(.pending-list) li.message img.thumbnail').waitFor();
+    // The list's preview says what was sent rather than showing an empty line.
+    expect(await ben.locator(`li.conversation[data-conversation-id="${conversationId}"] .preview`).textContent()).toBe('ann: 📷 Photo');
     expect(await ann.locator('li.message.pending').count()).toBe(0);
   });
 
