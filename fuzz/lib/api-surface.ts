@@ -17,7 +17,7 @@ export type FieldKind = 'id' | 'ids' | 'text' | 'url' | 'type' | 'bool' | 'since
 export type Fields = Readonly<Record<string, FieldKind>>;
 
 /** Which id a path parameter wants, told by the segment before it. */
-export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'other';
+export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'report' | 'other';
 
 export interface RouteSpec {
   readonly method: string;
@@ -59,6 +59,9 @@ export const FIELD_KINDS: Fields = {
   event_types: 'ids',
   description: 'text',
   secret: 'text',
+  display_name: 'text',
+  picture_url: 'url',
+  reason: 'text',
 };
 
 type JsonSchema = { type?: string; properties?: Record<string, JsonSchema> };
@@ -118,6 +121,8 @@ export function paramKind(previousSegment: string): ParamKind {
       return 'session';
     case 'webhooks':
       return 'webhook';
+    case 'reports':
+      return 'report';
     default:
       return 'other';
   }

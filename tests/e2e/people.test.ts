@@ -125,6 +125,25 @@ describe('people and safety, across two server processes on one database', () =>
     await a.event('receiveMessage', (d) => d.id === again.data.id);
   });
 
+  it('shows neither of a blocked pair the other’s presence through their direct conversation, while a group carries it', async () => {
+    const alice = await person(http1, 'irene');
+    const bob = await person(http2, 'jonas');
+    const dave = await person(http1, 'kevin');
+    const direct = (await http1.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body;
+    await http2.post('/conversations', { participant_ids: [dave.id], title: 'bob and dave' }, bob.token);
+    expect((await http1.post(`/users/${bob.id}/block`, {}, alice.token)).status).toBe(200);
+    const a = await connect(ws1, alice);
+    const d = await connect(ws1, dave);
+    await connect(ws2, bob);
+    // One announcement reaches everyone on Alice's process who may see it: once Dave has it, Alice would have too.
+    await d.event('presence', (p) => p.user_id === bob.id && p.online === true);
+    expect(a.received('presence').filter((f) => f.data.user_id === bob.id)).toEqual([]);
+    const participants = (await http1.get(`/conversations/${direct.id}/participants`, alice.token)).body.participants;
+    expect(participants.find((p: { id: number }) => p.id === bob.id)).toMatchObject({ online: false, last_seen_at: null });
+    expect((await http1.get(`/users/${bob.id}`, alice.token)).body).toMatchObject({ online: false });
+    expect((await http1.get(`/users/${bob.id}`, dave.token)).body).toMatchObject({ online: true });
+  });
+
   it('answers blocking yourself, a missing user, the same user twice and an absent block with their codes', async () => {
     const alice = await person(http1, 'erin');
     const bob = await person(http1, 'frank');

@@ -81,6 +81,10 @@ export class CachingConversationRepository implements ConversationRepository, Fa
     return (await this.entry(conversationId)).blocked;
   }
 
+  blockedAmong(conversationIds: readonly number[]): Promise<Set<number>> {
+    return this.inner.blockedAmong(conversationIds);
+  }
+
   blockedBetween(a: number, b: number): Promise<boolean> {
     return this.inner.blockedBetween(a, b);
   }

@@ -53,6 +53,12 @@ export class InMemoryConversationRepository implements ConversationRepository {
     return a !== undefined && b !== undefined ? this.blockedBetween(a, b) : false;
   }
 
+  async blockedAmong(conversationIds: readonly number[]): Promise<Set<number>> {
+    const blocked = new Set<number>();
+    for (const id of conversationIds) if (await this.isBlocked(id)) blocked.add(id);
+    return blocked;
+  }
+
   async blockedBetween(a: number, b: number): Promise<boolean> {
     return this.store.blocks.has(`${a}:${b}`) || this.store.blocks.has(`${b}:${a}`);
   }

@@ -62,6 +62,8 @@ export class Directory {
     if (!found) return userNotFound(userId);
     const visible = this.mode === 'all' || actor.isStaff || actor.id === userId || (await this.people.sharesConversation(actor.id, userId));
     if (!visible) return userNotFound(userId);
+    // Either of a blocked pair sees the other as offline.
+    if (actor.id !== userId && (await this.people.blockedEitherWay(actor.id, userId))) return ok(withStatus(found, undefined));
     const status = await this.presence.statusOf([userId]);
     return ok(withStatus(found, status.get(userId)));
   }

@@ -45,6 +45,7 @@ export interface PeopleRepository {
   /** False when there was no such block. */
   unblock(blockerId: number, blockedId: number): Promise<boolean>;
   blocks(blockerId: number): Promise<BlockEntry[]>;
+  blockedEitherWay(a: number, b: number): Promise<boolean>;
   /** The direct conversation of the pair, if they have one. */
   directConversation(a: number, b: number): Promise<number | null>;
 }

@@ -97,6 +97,14 @@ export class PgPeopleRepository implements PeopleRepository {
     return rows.map((r) => ({ profile: toProfile(r), blockedAt: date(r.blocked_at) }));
   }
 
+  async blockedEitherWay(a: number, b: number): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT 1 FROM user_blocks WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1)', [
+      a,
+      b,
+    ]);
+    return rows.length > 0;
+  }
+
   async directConversation(a: number, b: number): Promise<number | null> {
     const { rows } = await this.pool.query<Row>('SELECT id FROM conversations WHERE direct_key = $1 AND deleted_at IS NULL', [directKey(a, b)]);
     return rows[0] ? num(rows[0].id) : null;

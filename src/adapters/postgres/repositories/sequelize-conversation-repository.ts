@@ -89,8 +89,24 @@ export class SequelizeConversationRepository implements ConversationRepository {
     return rows.length > 0;
   }
 
+  async blockedAmong(conversationIds: readonly number[]): Promise<Set<number>> {
+    if (conversationIds.length === 0) return new Set();
+    const rows = await this.select<Row>(
+      `SELECT DISTINCT c.id FROM conversations c
+       JOIN conversation_participants a ON a.conversation_id = c.id AND a.deleted_at IS NULL
+       JOIN user_blocks b ON b.blocker_id = a.user_id
+       JOIN conversation_participants o ON o.conversation_id = c.id AND o.user_id = b.blocked_id AND o.deleted_at IS NULL
+       WHERE c.id = ANY($1::int[]) AND c.kind = 'direct'`,
+      [conversationIds],
+    );
+    return new Set(rows.map((r) => num(r.id)));
+  }
+
   async blockedBetween(a: number, b: number): Promise<boolean> {
-    const rows = await this.select('SELECT 1 FROM user_blocks WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1) LIMIT 1', [a, b]);
+    const rows = await this.select('SELECT 1 FROM user_blocks WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1) LIMIT 1', [
+      a,
+      b,
+    ]);
     return rows.length > 0;
   }
 
