@@ -12,11 +12,12 @@ import type { ManageWebhooks } from '../../src/application/webhooks/manage-webho
  * there is fuzzed without touching this folder.
  */
 
-export type FieldKind = 'id' | 'ids' | 'text' | 'url' | 'type' | 'bool' | 'since' | 'attachment' | 'client_id' | 'email' | 'username' | 'password' | 'role';
+export type FieldKind =
+  'id' | 'ids' | 'text' | 'url' | 'type' | 'bool' | 'since' | 'attachment' | 'client_id' | 'email' | 'username' | 'password' | 'role' | 'size';
 export type Fields = Readonly<Record<string, FieldKind>>;
 
 /** Which id a path parameter wants, told by the segment before it. */
-export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'other';
+export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'upload' | 'other';
 
 export interface RouteSpec {
   readonly method: string;
@@ -58,6 +59,9 @@ export const FIELD_KINDS: Fields = {
   event_types: 'ids',
   description: 'text',
   secret: 'text',
+  name: 'text',
+  mime_type: 'text',
+  size: 'size',
 };
 
 type JsonSchema = { type?: string; properties?: Record<string, JsonSchema> };
@@ -117,6 +121,9 @@ export function paramKind(previousSegment: string): ParamKind {
       return 'session';
     case 'webhooks':
       return 'webhook';
+    case 'uploads':
+    case 'files':
+      return 'upload';
     default:
       return 'other';
   }
