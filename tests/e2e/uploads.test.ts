@@ -85,7 +85,7 @@ describe.each([local, s3()])('files on $name storage', (storage) => {
   const absolute = (url: string) => (url.startsWith('/') ? `${base()}${url}` : url);
 
   beforeAll(async () => {
-    server = await startTestServer({ ...(await storage.env()), UPLOAD_MAX_BYTES: String(1024 * 1024) });
+    server = await startTestServer({ ...(await storage.env()), UPLOAD_MAX_BYTES: String(1024 * 1024), UPLOAD_DAILY_QUOTA_BYTES: String(2 * 1024 * 1024) });
     [alice, bob, eve] = await Promise.all([server.http.register(), server.http.register(), server.http.register()]);
     conversationId = (await server.http.post('/conversations', { participant_ids: [bob.id] }, alice.token)).body.id;
     [aliceWs, bobWs] = await Promise.all([WsClient.connect(server.wsUrl, alice.token), WsClient.connect(server.wsUrl, bob.token)]);
@@ -204,6 +204,16 @@ describe.each([local, s3()])('files on $name storage', (storage) => {
     // than the presigned length; s3rver does not check it, so the check at completion is what refuses it here.
     const expected = { local: [413, 'UPLOAD_INCOMPLETE'], s3: [200, 'UPLOAD_TOO_LARGE'] }[storage.name];
     expect([put.status, completed.body.error.code]).toEqual(expected);
+  });
+
+  it('a day’s uploads past the quota are refused, counted per user, before any byte is sent', async () => {
+    const [carol, dave] = await Promise.all([server.http.register(), server.http.register()]);
+    const start = (user: U, size: number) => server.http.post('/uploads', { name: 'q.pdf', mime_type: 'application/pdf', size }, user.token);
+    expect((await start(carol, 1024 * 1024)).status).toBe(201);
+    expect((await start(carol, 1024 * 1024)).status).toBe(201);
+    const over = await start(carol, 1);
+    expect([over.status, over.body.error.code]).toEqual([413, 'UPLOAD_QUOTA_EXCEEDED']);
+    expect((await start(dave, 1024 * 1024)).status).toBe(201);
   });
 
   it('a JPEG with GPS EXIF is served upright without any metadata, with its size and a thumbnail', async () => {
