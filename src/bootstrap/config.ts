@@ -97,10 +97,7 @@ export const configSchema = z.object({
   UPLOAD_DAILY_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER)
     .default(500 * 1024 * 1024)
     .register(documented, { group: 'files', description: 'Bytes one user may upload per 24 hours (`UPLOAD_QUOTA_EXCEEDED`); 0: no quota' }),
-  UPLOAD_GC_HOURS: number()
-    .min(0.01, 'must be at least 0.01')
-    .default(24)
-    .register(documented, { group: 'files', description: 'Uploads no message took are removed after this many hours' }),
+  UPLOAD_GC_HOURS: int(1, 8760).default(24).register(documented, { group: 'files', description: 'Uploads no message took are removed after this many hours' }),
   IMAGE_MAX_PIXELS: int(1, 1_000_000_000)
     .default(50_000_000)
     .register(documented, { group: 'files', description: 'Pixels an uploaded image may have (`IMAGE_TOO_LARGE`), checked from its header' }),
@@ -108,12 +105,10 @@ export const configSchema = z.object({
     group: 'files',
     description: 'Signed download links last between this and twice this; also how long upload URLs last',
   }),
-  FILES_BASE_URL: z
-    .preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional())
-    .register(documented, {
-      group: 'files',
-      description: 'Origin put before this server’s file links (https://chat.example.com); empty: paths relative to the API',
-    }),
+  FILES_BASE_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()).register(documented, {
+    group: 'files',
+    description: 'Origin put before this server’s file links (https://chat.example.com); empty: paths relative to the API',
+  }),
   MIGRATE_ON_START: bool.default(true).register(documented, { group: 'database', description: 'Apply migrations at start-up (else `npm run migrate`)' }),
   JWT_SECRET: z.preprocess(blankToUndefined, z.string().optional()).register(documented, {
     group: 'auth',

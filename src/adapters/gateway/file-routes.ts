@@ -18,6 +18,19 @@ const UPLOAD_CONTENT_PATH = /^\/uploads\/[^/]+\/content\/?$/;
 export const bodyLimitOf = (method: string, path: string, limits: { readonly maxBodyBytes: number; readonly maxUploadBytes: number }): number =>
   method === 'PUT' && UPLOAD_CONTENT_PATH.test(path) ? Math.max(limits.maxBodyBytes, limits.maxUploadBytes) : limits.maxBodyBytes;
 
+/** A send with `attachment: {upload_id}` may meet these (it completes a pending upload first). */
+export const UPLOAD_SEND_REFUSALS = [
+  'UPLOAD_NOT_FOUND',
+  'UPLOAD_INCOMPLETE',
+  'UPLOAD_ALREADY_ATTACHED',
+  'UPLOAD_TOO_LARGE',
+  'UPLOAD_SIZE_MISMATCH',
+  'UPLOAD_TYPE_MISMATCH',
+  'UPLOAD_TYPE_NOT_ALLOWED',
+  'IMAGE_TOO_LARGE',
+  'IMAGE_UNREADABLE',
+] as const;
+
 const uploadId = z.string().regex(UPLOAD_ID_PATTERN, 'must be an upload id');
 const signedQuery = z.object({ e: z.string().max(12), s: z.string().max(64) });
 const fileQuery = z.object({

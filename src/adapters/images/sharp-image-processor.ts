@@ -30,13 +30,14 @@ export class SharpImageProcessor implements ImageProcessor {
     let meta: Metadata;
     try {
       meta = await open().metadata();
-    } catch {
-      return 'unreadable';
+    } catch (error) {
+      // sharp checks the header's dimensions against the limit before reading any pixel.
+      return tooManyPixels(error) ? 'too-large' : 'unreadable';
     }
     const width = meta.width ?? 0;
     const height = meta.pageHeight ?? meta.height ?? 0;
     if (width === 0 || height === 0) return 'unreadable';
-    if (width * height > this.maxPixels || width * (meta.height ?? height) > this.maxPixels * 4) return 'too-large';
+    if (width * height > this.maxPixels) return 'too-large';
     try {
       const upright = open().rotate();
       const clean = await reencode(upright, mime).toBuffer({ resolveWithObject: true });
@@ -47,8 +48,7 @@ export class SharpImageProcessor implements ImageProcessor {
         .toBuffer();
       return { width: clean.info.width, height: clean.info.pageHeight ?? clean.info.height, clean: clean.data, thumbnail, thumbnailMime: 'image/webp' };
     } catch (error) {
-      if (error instanceof Error && /pixel limit/i.test(error.message)) return 'too-large';
-      return 'unreadable';
+      return tooManyPixels(error) ? 'too-large' : 'unreadable';
     }
   }
 }
@@ -65,3 +65,5 @@ function reencode(image: Sharp, mime: string): Sharp {
       return image.jpeg({ quality: 90, mozjpeg: true });
   }
 }
+
+const tooManyPixels = (error: unknown): boolean => error instanceof Error && /pixel limit/i.test(error.message);
