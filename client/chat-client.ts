@@ -305,6 +305,14 @@ export class ChatClient {
     return result;
   }
 
+  /**
+   * Any authenticated REST route (docs/API.md), e.g. `rest('GET', '/users?query=an')`: JSON in and
+   * out, a ChatError on failure, the token renewed once on a 401 like every other call.
+   */
+  rest<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    return this.api.request<T>(method, path, body);
+  }
+
   // ---- The realtime connection ----
 
   /**

@@ -99,6 +99,11 @@ export class RestApi {
     return this.call('GET', `/conversations/${conversationId}/messages${suffix}`);
   }
 
+  /** Any authenticated route by method and path (with its query), for routes this class has no method for. */
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.call(method, path, body);
+  }
+
   private async call<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
     const token = auth ? this.auth.token() : null;
     try {

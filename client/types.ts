@@ -80,6 +80,11 @@ export interface Attachment {
   readonly name?: string;
   readonly mime_type?: string;
   readonly size?: number;
+  /** Files uploaded to the server (POST /uploads); `url` and `thumbnail_url` are then short-lived signed links. */
+  readonly upload_id?: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly thumbnail_url?: string;
 }
 
 export interface Message {
@@ -154,8 +159,11 @@ export interface SendMessageData {
   readonly type?: MessageType;
   /** One per message, reused on every retry: the server stores it once. */
   readonly client_id?: string;
-  readonly attachment?: Attachment | null;
+  readonly attachment?: OutgoingAttachment | null;
 }
+
+/** What a send attaches: a file uploaded first (`POST /uploads`) by its id, or a URL hosted elsewhere as is. */
+export type OutgoingAttachment = Attachment | { readonly upload_id: string };
 
 export interface ReadMarker {
   readonly conversation_id: number;
@@ -226,6 +234,18 @@ export type ServerErrorCode =
   | 'ALREADY_REPORTED'
   | 'REPORT_NOT_FOUND'
   | 'QUERY_TOO_SHORT'
+  | 'UPLOAD_NOT_FOUND'
+  | 'UPLOAD_TOO_LARGE'
+  | 'UPLOAD_SIZE_MISMATCH'
+  | 'UPLOAD_TYPE_MISMATCH'
+  | 'UPLOAD_TYPE_NOT_ALLOWED'
+  | 'UPLOAD_QUOTA_EXCEEDED'
+  | 'UPLOAD_INCOMPLETE'
+  | 'UPLOAD_ALREADY_ATTACHED'
+  | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_UNREADABLE'
+  | 'FILE_LINK_INVALID'
+  | 'FILE_LINK_EXPIRED'
   | 'INVALID_JSON'
   | 'INVALID_FRAME'
   | 'UNKNOWN_EVENT'
@@ -239,6 +259,7 @@ export type ServerErrorCode =
   | 'ORIGIN_NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
+  | 'RANGE_NOT_SATISFIABLE'
   | 'OVERLOADED'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL';
@@ -299,7 +320,7 @@ export interface PendingMessage {
   readonly conversation_id: number;
   readonly content: string;
   readonly type: MessageType;
-  readonly attachment: Attachment | null;
+  readonly attachment: OutgoingAttachment | null;
   /** When it was handed to the client, ISO 8601. */
   readonly created_at: string;
 }

@@ -1,8 +1,10 @@
 import { ChatError, type ChatClient, type StateChange } from '../chat-client.js';
 import { ConversationList } from './conversation-list.js';
 import { ConversationView } from './conversation-view.js';
-import { field, h } from './dom.js';
+import { h, say } from './dom.js';
 import { NotificationsControl } from './notifications.js';
+import { PeopleSearch } from './people-search.js';
+import { ReportQueue } from './report-queue.js';
 import { conversationInUrl, conversationPath, isOpenConversation, isWhichConversation, type ShowingConversation } from './push-messages.js';
 
 const describe = (s: StateChange): string => {
@@ -29,32 +31,37 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
   const me = client.user!;
   const connection = h('span', { className: 'connection', role: 'status', dataset: { state: client.state.state } }, describe(client.state));
   const signOut = h('button', { type: 'button', className: 'sign-out' }, 'Log out');
+  // Staff see the reported messages; the server answers 404 to anyone else.
+  const reports = me.is_staff ? h('button', { type: 'button', className: 'reports-button', onclick: () => showReports() }, 'Reports') : null;
   const notifications = new NotificationsControl(client);
   const header = h(
     'header',
     {},
     h('h1', {}, 'Chat'),
     connection,
-    h('span', { className: 'me', dataset: { userId: me.id } }, `Signed in as ${me.username} · your id is ${me.id}`),
+    h('span', { className: 'me', dataset: { userId: me.id } }, `Signed in as ${me.username}`),
     notifications.element,
     notifications.statusElement,
+    reports,
     signOut,
   );
   const list = new ConversationList(me.id, client.presence, (id) => void open(id));
   const sidebarStatus = h('p', { className: 'status', role: 'status' });
-  const start = h(
-    'form',
-    { className: 'start' },
-    h(
-      'label',
-      {},
-      'Start a conversation with user id(s)',
-      h('input', { name: 'participants', required: true, placeholder: 'e.g. 7 or 7, 9', inputMode: 'numeric' }),
-    ),
-    h('button', { type: 'submit' }, 'Start'),
-  );
+  // Picking someone opens the direct conversation with them (the server answers the existing one if there is one).
+  const start = new PeopleSearch(client, (person) => {
+    client.createConversation({ participant_ids: [person.id] }).then(
+      async (conversation) => {
+        start.reset();
+        await refreshList();
+        await open(conversation.id);
+      },
+      (e: unknown) => start.failed(e instanceof ChatError ? e.message : String(e)),
+    );
+  });
   const pane = h('div', { className: 'pane' }, h('p', { className: 'placeholder' }, 'Pick a conversation or start one.'));
-  root.replaceChildren(h('div', { className: 'chat' }, header, h('aside', {}, start, sidebarStatus, list.element), pane));
+  // A narrow screen shows the list or the open conversation, not both (app.css).
+  const screen = h('div', { className: 'chat', dataset: { showing: 'list' } }, header, h('aside', {}, start.element, sidebarStatus, list.element), pane);
+  root.replaceChildren(screen);
 
   let view: ConversationView | null = null;
   let connectedBefore = false;
@@ -66,7 +73,7 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
         list.replaceAll(page.conversations);
         void askPresence(list.directConversations(!stalePresence));
       },
-      (e: unknown) => (sidebarStatus.textContent = `Could not load conversations: ${e instanceof ChatError ? e.message : String(e)}`),
+      (e: unknown) => say(sidebarStatus, `Could not load conversations: ${e instanceof ChatError ? e.message : String(e)}`),
     );
 
   // The conversation list carries no presence, and pushes come only on changes: ask for the
@@ -83,30 +90,35 @@ export function renderChat(root: HTMLElement, client: ChatClient, ended: (ending
     const conversation = list.conversation(id);
     if (!conversation || view?.id === id) return;
     view?.close();
-    view = new ConversationView(client, conversation, me.id, (read) => list.markAllRead(read));
+    view = new ConversationView(client, conversation, me.id, (read) => list.markAllRead(read), showList);
     pane.replaceChildren(view.element);
+    screen.dataset.showing = 'conversation';
     list.select(id);
     // A reload, or a window opened from a notification, shows the same conversation.
     history.replaceState(null, '', conversationPath(id));
-    await view.load().catch((e: unknown) => (sidebarStatus.textContent = `Could not open it: ${e instanceof ChatError ? e.message : String(e)}`));
+    await view.load().catch((e: unknown) => say(sidebarStatus, `Could not open it: ${e instanceof ChatError ? e.message : String(e)}`));
   }
 
-  start.addEventListener('submit', (event) => {
-    event.preventDefault();
-    sidebarStatus.textContent = '';
-    const ids = field(start, 'participants')
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map(Number);
-    client.createConversation({ participant_ids: ids }).then(
-      async (conversation) => {
-        start.reset();
-        await refreshList();
-        await open(conversation.id);
-      },
-      (e: unknown) => (sidebarStatus.textContent = e instanceof ChatError ? e.message : String(e)),
-    );
-  });
+  function showReports(): void {
+    view?.close();
+    view = null;
+    list.select(null);
+    history.replaceState(null, '', '/');
+    const queue = new ReportQueue(client, showList);
+    pane.replaceChildren(queue.element);
+    screen.dataset.showing = 'conversation';
+    void queue.load();
+  }
+
+  /** Closes the open conversation: its messages then count as unread again while it is off screen. */
+  function showList(): void {
+    view?.close();
+    view = null;
+    pane.replaceChildren(h('p', { className: 'placeholder' }, 'Pick a conversation or start one.'));
+    screen.dataset.showing = 'list';
+    list.select(null);
+    history.replaceState(null, '', '/');
+  }
 
   // A click on a notification asks this window to show its conversation; before showing a
   // notification the service worker asks which one is on screen.

@@ -1,5 +1,5 @@
 import type { Conversation, ConversationSummary, Message, PresenceState } from '../chat-client.js';
-import { h, time } from './dom.js';
+import { fullDate, h, shortWhen } from './dom.js';
 import { directPeer, presenceDot } from './presence-view.js';
 
 interface Entry {
@@ -16,6 +16,15 @@ export const titleOf = (c: Conversation, myId: number): string =>
     .map((p) => p.username)
     .join(', ') ||
     'Just you');
+
+/** A message in a line: its text, or what it carries when it is a file (or a URL sent as its content). */
+export function previewText(m: Message): string {
+  const a = m.attachment;
+  if (!a || (m.content.trim() !== '' && m.content.trim() !== a.url)) return m.content;
+  if (m.type === 'image') return '📷 Photo';
+  if (m.type === 'video') return '🎬 Video';
+  return `📎 ${a.name ?? 'File'}`;
+}
 
 /**
  * The sidebar: conversations by latest activity, each with its last message
@@ -106,7 +115,9 @@ export class ConversationList {
   }
 
   private item({ conversation, lastMessage, unread }: Entry): HTMLLIElement {
-    const preview = lastMessage ? `${lastMessage.sender_id === this.myId ? 'You' : lastMessage.sender.username}: ${lastMessage.content}` : 'No messages yet';
+    const preview = lastMessage
+      ? `${lastMessage.sender_id === this.myId ? 'You' : lastMessage.sender.username}: ${previewText(lastMessage)}`
+      : 'No messages yet';
     const peer = directPeer(conversation, this.myId);
     const button = h(
       'button',
@@ -114,7 +125,8 @@ export class ConversationList {
       h('span', { className: 'title' }, peer && presenceDot(this.presence.isOnline(peer.id)), titleOf(conversation, this.myId)),
       unread > 0 && h('span', { className: 'unread', ariaLabel: `${unread} unread` }, String(unread)),
       h('span', { className: 'preview' }, preview),
-      lastMessage && h('time', { className: 'when', dateTime: lastMessage.created_at }, time(lastMessage.created_at)),
+      lastMessage &&
+        h('time', { className: 'when', dateTime: lastMessage.created_at, title: fullDate(lastMessage.created_at) }, shortWhen(lastMessage.created_at)),
     );
     return h(
       'li',

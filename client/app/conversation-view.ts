@@ -1,6 +1,11 @@
-import { ChatError, type ChatClient, type Conversation, type Message, type PendingMessage, type PushEvents } from '../chat-client.js';
+import { ChatError, type ChatClient, type Conversation, type Message, type Participant, type PendingMessage, type PushEvents } from '../chat-client.js';
 import { titleOf } from './conversation-list.js';
-import { field, h, time } from './dom.js';
+import { dayKey, dayLabel, field, fullDate, h, say, time } from './dom.js';
+import { attachmentView } from './attachment-view.js';
+import { avatar, nameOf, roleLabel } from './avatar.js';
+import { ConversationMenu } from './conversation-menu.js';
+import { typeOfFile, uploadFile } from './files-api.js';
+import { reportMessage } from './people-api.js';
 import { presenceDot, typingLine } from './presence-view.js';
 
 const PAGE = 30;
@@ -26,6 +31,8 @@ export class ConversationView {
   private readonly typing = h('p', { className: 'typing', ariaLive: 'polite', hidden: true });
   private readonly unsubscribe: Array<() => void> = [];
   private readonly messages = new Map<number, Message>();
+  /** The participants by id, kept up to date with their profile changes. */
+  private readonly people = new Map<number, Participant>();
   /** The highest of one's own messages someone else has read. */
   private readUpTo = 0;
   private markedUpTo = 0;
@@ -36,10 +43,18 @@ export class ConversationView {
     private readonly myId: number,
     /** Called once the server has the read marker at the newest message. */
     private readonly onRead: (conversationId: number) => void,
+    /** Back to the conversation list (a narrow screen shows one or the other). */
+    back: () => void,
   ) {
+    const picker = h('input', { type: 'file', name: 'file', multiple: true, className: 'file-picker', ariaLabel: 'Attach files' });
+    picker.addEventListener('change', () => {
+      void this.attach([...(picker.files ?? [])]);
+      picker.value = '';
+    });
     const composer = h(
       'form',
       { className: 'composer' },
+      h('label', { className: 'attach', title: 'Attach files (or drop them here)' }, picker, h('span', { ariaHidden: 'true' }, '📎')),
       h('input', { name: 'content', placeholder: 'Write a message', autocomplete: 'off', required: true, ariaLabel: 'Message' }),
       h('button', { type: 'submit' }, 'Send'),
     );
@@ -50,6 +65,7 @@ export class ConversationView {
       const content = field(composer, 'content');
       if (!content) return;
       composer.reset();
+      this.say('');
       this.client.sendMessage({ conversation_id: this.id, content }).acked.catch((e: unknown) => this.say(`Not sent: ${reason(e)}`));
     });
     this.older.addEventListener('click', () => void this.loadOlder());
@@ -57,14 +73,29 @@ export class ConversationView {
     this.element = h(
       'section',
       { className: 'conversation-view', dataset: { conversationId: this.id } },
-      h('div', { className: 'conversation-head' }, h('h2', {}, titleOf(conversation, myId)), this.participants),
+      h(
+        'div',
+        { className: 'conversation-head' },
+        h('button', { type: 'button', className: 'back', ariaLabel: 'Back to conversations', onclick: back }, '‹'),
+        h('div', { className: 'heading' }, h('h2', {}, titleOf(conversation, myId)), this.participants),
+        new ConversationMenu(client, client.presence, () => this.others(), conversation.kind === 'direct', this.status).element,
+      ),
       this.scroller,
       this.typing,
       this.status,
       composer,
     );
+    for (const p of conversation.participants) this.people.set(p.id, p);
     this.showParticipants();
+    this.acceptDrops();
     this.unsubscribe.push(
+      client.on('profileUpdated', (p) => {
+        const known = this.people.get(p.id);
+        if (!known) return;
+        this.people.set(p.id, { ...known, ...p });
+        this.showParticipants();
+        for (const m of this.messages.values()) if (m.sender_id === p.id) this.updated(m);
+      }),
       client.presence.on('presenceChanged', (p) => {
         if (conversation.participants.some((x) => x.id === p.user_id)) this.showParticipants();
       }),
@@ -84,6 +115,7 @@ export class ConversationView {
     this.client.participants(this.id).catch(() => undefined);
     const page = await this.client.history(this.id, { limit: PAGE });
     for (const m of page.messages) this.add(m);
+    this.showDays();
     this.older.hidden = !page.has_more;
     for (const m of page.messages) if (m.sender_id === this.myId && m.read_at) this.readUpTo = Math.max(this.readUpTo, m.id);
     this.refreshReceipts();
@@ -103,6 +135,7 @@ export class ConversationView {
   received(m: Message): void {
     const atBottom = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 40;
     this.add(m);
+    this.showDays();
     if (atBottom || m.sender_id === this.myId) this.scroller.scrollTop = this.scroller.scrollHeight;
     this.markRead();
   }
@@ -116,6 +149,7 @@ export class ConversationView {
   deleted(id: number): void {
     this.messages.delete(id);
     this.list.querySelector(`[data-message-id="${id}"]`)?.remove();
+    this.showDays();
   }
 
   receipt(r: PushEvents['readReceipt']): void {
@@ -131,7 +165,7 @@ export class ConversationView {
           'li',
           { className: 'message own pending', dataset: { clientId: p.client_id } },
           h('div', { className: 'meta' }, h('span', { className: 'sender' }, 'You'), h('span', { className: 'receipt' }, 'Sending…')),
-          h('p', { className: 'content' }, p.content),
+          h('p', { className: 'content' }, p.content || (p.attachment ? `Sending a ${p.type === 'file' ? 'file' : p.type}…` : '')),
         ),
       ),
     );
@@ -145,18 +179,65 @@ export class ConversationView {
 
   private readonly onVisible = () => this.markRead();
 
+  /** Files dropped anywhere on the conversation are uploaded and sent, one message each. */
+  private acceptDrops(): void {
+    const carriesFiles = (e: DragEvent) => e.dataTransfer?.types.includes('Files') === true;
+    this.element.addEventListener('dragover', (e) => {
+      if (!carriesFiles(e)) return;
+      e.preventDefault();
+      this.element.classList.add('dropping');
+    });
+    this.element.addEventListener('dragleave', (e) => {
+      if (!this.element.contains(e.relatedTarget as Node | null)) this.element.classList.remove('dropping');
+    });
+    this.element.addEventListener('drop', (e) => {
+      if (!carriesFiles(e)) return;
+      e.preventDefault();
+      this.element.classList.remove('dropping');
+      void this.attach([...(e.dataTransfer?.files ?? [])]);
+    });
+  }
+
+  /** Uploads each file, then sends it as a message of its own (an image, a video or a file). */
+  private async attach(files: readonly File[]): Promise<void> {
+    for (const file of files) {
+      say(this.status, `Uploading ${file.name}…`, 'info');
+      try {
+        const uploadId = await uploadFile(this.client, file);
+        say(this.status, '');
+        this.client
+          .sendMessage({ conversation_id: this.id, type: typeOfFile(file), content: '', attachment: { upload_id: uploadId } })
+          .acked.catch((e: unknown) => this.say(`${file.name} not sent: ${reason(e)}`));
+      } catch (e) {
+        this.say(`${file.name} not sent: ${reason(e)}`);
+      }
+    }
+  }
+
+  private others(): Participant[] {
+    return [...this.people.values()].filter((p) => p.id !== this.myId);
+  }
+
   private showParticipants(): void {
-    const others = this.conversation.participants.filter((p) => p.id !== this.myId);
     this.participants.replaceChildren(
-      ...others.map((p) => {
+      ...this.others().map((p) => {
         const online = this.client.presence.isOnline(p.id);
-        return h('li', { className: 'participant', dataset: { userId: p.id, online: String(online) } }, presenceDot(online), p.username);
+        return h(
+          'li',
+          { className: 'participant', dataset: { userId: p.id, online: String(online) } },
+          presenceDot(online),
+          h('span', { className: 'name' }, nameOf(p)),
+          p.role && h('span', { className: 'role', dataset: { role: p.role } }, roleLabel(p.role)),
+        );
       }),
     );
   }
 
   private showTyping(userIds: readonly number[]): void {
-    const names = userIds.map((id) => this.conversation.participants.find((p) => p.id === id)?.username ?? 'Someone');
+    const names = userIds.map((id) => {
+      const p = this.people.get(id);
+      return p ? nameOf(p) : 'Someone';
+    });
     this.typing.textContent = typingLine(names);
     this.typing.hidden = names.length === 0;
   }
@@ -165,8 +246,21 @@ export class ConversationView {
     if (this.messages.has(m.id)) return this.updated(m);
     this.messages.set(m.id, m);
     const element = this.render(m);
-    const next = [...this.list.children].find((li) => Number((li as HTMLElement).dataset.messageId) > m.id);
+    const next = [...this.list.querySelectorAll<HTMLElement>('li.message')].find((li) => Number(li.dataset.messageId) > m.id);
     this.list.insertBefore(element, next ?? null);
+  }
+
+  /** A separator before the first message of each day ("Today", "Yesterday", the date), redrawn after every change. */
+  private showDays(): void {
+    for (const separator of this.list.querySelectorAll('li.day')) separator.remove();
+    let previous = '';
+    for (const li of this.list.querySelectorAll<HTMLElement>('li.message')) {
+      const m = this.messages.get(Number(li.dataset.messageId));
+      if (!m) continue;
+      const day = dayKey(m.created_at);
+      if (day !== previous) li.before(h('li', { className: 'day', role: 'separator', dataset: { day } }, h('span', {}, dayLabel(m.created_at))));
+      previous = day;
+    }
   }
 
   private async loadOlder(): Promise<void> {
@@ -176,6 +270,7 @@ export class ConversationView {
       const page = await this.client.history(this.id, { before: oldest, limit: PAGE });
       const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
       for (const m of page.messages) this.add(m);
+      this.showDays();
       this.older.hidden = !page.has_more;
       this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
     } catch (e) {
@@ -209,15 +304,18 @@ export class ConversationView {
 
   private render(m: Message): HTMLLIElement {
     const own = m.sender_id === this.myId;
-    const content = h('p', { className: 'content' }, m.content);
-    const actions =
-      own &&
-      h(
-        'span',
-        { className: 'actions' },
-        h('button', { type: 'button', className: 'edit', onclick: () => this.edit(m, content) }, 'Edit'),
-        h('button', { type: 'button', className: 'delete', onclick: () => this.remove(m.id) }, 'Delete'),
-      );
+    // The original backend's clients send media as its URL in `content`: show that once, as the attachment.
+    const content = h('p', { className: 'content', hidden: m.attachment !== null && m.content.trim() === m.attachment.url }, m.content);
+    const actions = own
+      ? h(
+          'span',
+          { className: 'actions' },
+          h('button', { type: 'button', className: 'edit', onclick: () => this.edit(m, content) }, 'Edit'),
+          h('button', { type: 'button', className: 'delete', onclick: () => this.remove(m.id) }, 'Delete'),
+        )
+      : h('span', { className: 'actions' }, h('button', { type: 'button', className: 'report', onclick: () => this.report(m, content) }, 'Report'));
+    const sender = this.people.get(m.sender_id) ?? m.sender;
+    const role = this.people.get(m.sender_id)?.role;
     const read = own && m.id <= this.readUpTo;
     return h(
       'li',
@@ -225,14 +323,16 @@ export class ConversationView {
       h(
         'div',
         { className: 'meta' },
-        h('span', { className: 'sender' }, own ? 'You' : m.sender.username),
-        h('time', { dateTime: m.created_at }, time(m.created_at)),
+        !own && avatar(sender),
+        h('span', { className: 'sender' }, own ? 'You' : nameOf(sender)),
+        !own && role && h('span', { className: 'role', dataset: { role } }, roleLabel(role)),
+        h('time', { dateTime: m.created_at, title: fullDate(m.created_at) }, time(m.created_at)),
         m.edited_at && h('span', { className: 'edited' }, 'edited'),
         own && h('span', { className: 'receipt' }, read ? 'Read' : 'Sent'),
         actions,
       ),
       content,
-      m.attachment && h('a', { href: m.attachment.url, target: '_blank', rel: 'noopener noreferrer' }, m.attachment.name ?? m.attachment.url),
+      m.attachment && attachmentView(m.type, m.attachment),
     );
   }
 
@@ -255,6 +355,29 @@ export class ConversationView {
     form.querySelector('input')!.focus();
   }
 
+  /** Asks why, then reports the message to the staff (once per message). */
+  private report(m: Message, content: HTMLElement): void {
+    const form = h(
+      'form',
+      { className: 'report-form' },
+      h('input', { name: 'reason', required: true, maxLength: 1000, placeholder: 'Why report this message?', ariaLabel: 'Reason for the report' }),
+      h('button', { type: 'submit' }, 'Report'),
+      h('button', { type: 'button', onclick: () => form.remove() }, 'Cancel'),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      reportMessage(this.client, m.id, field(form, 'reason')).then(
+        () => {
+          form.remove();
+          say(this.status, 'Reported: the staff will look at it.', 'info');
+        },
+        (e: unknown) => this.say(`Not reported: ${reason(e)}`),
+      );
+    });
+    content.after(form);
+    form.querySelector('input')!.focus();
+  }
+
   private remove(id: number): void {
     this.client.deleteMessage(id).then(
       () => this.deleted(id),
@@ -263,6 +386,6 @@ export class ConversationView {
   }
 
   private say(text: string): void {
-    this.status.textContent = text;
+    say(this.status, text);
   }
 }

@@ -26,6 +26,10 @@ import type { RefreshSession } from './use-cases/refresh-session.js';
 import type { MuteConversation } from './use-cases/mute-conversation.js';
 import type { PushPublicKey, SubscribePush, UnsubscribePush } from './use-cases/push-subscriptions.js';
 import type { RequestPasswordReset, ResetPassword } from './use-cases/password-reset.js';
+import type { CreateUpload } from './files/create-upload.js';
+import type { CompleteUpload } from './files/complete-upload.js';
+import type { OpenFile } from './files/open-file.js';
+import type { ReceiveUpload } from './files/receive-upload.js';
 
 /** Everything a transport drives. */
 export interface UseCases {
@@ -60,4 +64,8 @@ export interface UseCases {
   readonly muteConversation: MuteConversation;
   readonly requestPasswordReset: RequestPasswordReset;
   readonly resetPassword: ResetPassword;
+  readonly createUpload: CreateUpload;
+  readonly completeUpload: CompleteUpload;
+  readonly receiveUpload: ReceiveUpload;
+  readonly openFile: OpenFile;
 }

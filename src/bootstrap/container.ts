@@ -28,6 +28,14 @@ import { MuteConversation } from '../application/use-cases/mute-conversation.js'
 import { PushPublicKey, SubscribePush, UnsubscribePush, type EndpointCheck } from '../application/use-cases/push-subscriptions.js';
 import { InMemoryPushStore } from '../adapters/memory/in-memory-push-store.js';
 import { PgPushStore } from '../adapters/postgres/push/pg-push-store.js';
+import { PgUploadRepository } from '../adapters/postgres/repositories/pg-upload-repository.js';
+import { InMemoryUploadRepository } from '../adapters/memory/in-memory-upload-repository.js';
+import { fileServices } from './files.js';
+import { AttachmentClaims } from '../application/files/attachment-claims.js';
+import { CompleteUpload } from '../application/files/complete-upload.js';
+import { CreateUpload } from '../application/files/create-upload.js';
+import { OpenFile } from '../application/files/open-file.js';
+import { ReceiveUpload } from '../application/files/receive-upload.js';
 import { Sessions } from '../application/sessions.js';
 import { randomUUID } from 'node:crypto';
 import type { UseCases } from '../application/use-cases.js';
@@ -84,6 +92,7 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string, te
     bind(id(TOKENS.Telemetry)).toConstantValue(telemetry);
     bind(id(TOKENS.Clock)).toConstantValue(new SystemClock());
     bind(id(TOKENS.Mailer)).toConstantValue(mailerFor(config, logger));
+    bind(id(TOKENS.Files)).toConstantValue(fileServices(config, jwtSecret));
     bind(id(TOKENS.MessageLimits)).toConstantValue({ maxContentLength: config.MAX_CONTENT_LENGTH, duplicateWindowMs: config.DUPLICATE_WINDOW_SECONDS * 1000 });
     bind(id(TOKENS.Policies)).toConstantValue({
       // The lockout stays on whatever RATE_LIMITS says.
@@ -161,6 +170,7 @@ export const postgresModule = (config: Config, { db, nodeId }: PostgresModuleOpt
     bind(id(TOKENS.PresenceStore)).toConstantValue(new PgPresenceStore(db.pool, { nodeId, leaseMs: config.PRESENCE_LEASE_SECONDS * 1000 }));
     bind(id(TOKENS.PushStore)).toConstantValue(new PgPushStore(db.pool));
     bind(id(TOKENS.PasswordResetStore)).toConstantValue(new PgPasswordResetStore(db.pool));
+    bind(id(TOKENS.UploadRepository)).toConstantValue(new PgUploadRepository(db.pool));
   });
 
 /** This process's connections: the registry every transport registers with and fan-out delivers through. */
@@ -239,6 +249,7 @@ export const inMemoryModule = () =>
     bind(id(TOKENS.PresenceStore)).toConstantValue(new InMemoryPresenceStore());
     bind(id(TOKENS.PushStore)).toConstantValue(new InMemoryPushStore(conversations));
     bind(id(TOKENS.PasswordResetStore)).toConstantValue(new InMemoryPasswordResetStore());
+    bind(id(TOKENS.UploadRepository)).toConstantValue(new InMemoryUploadRepository());
   });
 
 /** What fan-out delivers to on this process. */
@@ -274,6 +285,9 @@ export const useCasesModule = (config: Config) =>
         const resets = get(ctx, TOKENS.PasswordResetStore);
         const resetTokens = new Sha256ResetTokens();
         const perAddressPerHour = config.RATE_LIMITS === 'on' ? config.PASSWORD_RESETS_PER_ADDRESS_PER_HOUR : 0;
+        const uploads = get(ctx, TOKENS.UploadRepository);
+        const files = get(ctx, TOKENS.Files);
+        const completeUpload = new CompleteUpload(uploads, files.storage, files.images, files.policy);
         return {
           registerUser: new RegisterUser(users, hasher, sessions, clock),
           logIn: new LogIn(users, hasher, sessions, get(ctx, TOKENS.LoginAttempts), policies.lockout, clock),
@@ -293,7 +307,7 @@ export const useCasesModule = (config: Config) =>
           removeParticipant,
           joinConversation: new JoinConversation(conversations, messages, broadcaster, presence, clock, events),
           leaveConversation: new LeaveConversation(removeParticipant),
-          sendMessage: new SendMessage(conversations, appender, clock, limits, typing),
+          sendMessage: new SendMessage(conversations, appender, clock, limits, typing, new AttachmentClaims(uploads, completeUpload)),
           editMessage: new EditMessage(conversations, messages, broadcaster, clock, limits),
           deleteMessage: new DeleteMessage(conversations, messages, broadcaster, clock),
           getMessages: new GetMessages(conversations, messages),
@@ -322,6 +336,10 @@ export const useCasesModule = (config: Config) =>
             get(ctx, TOKENS.Logger).child({ component: 'password-reset' }),
           ),
           resetPassword: new ResetPassword(users, resets, resetTokens, hasher, sessionStore, get(ctx, TOKENS.LoginAttempts), broadcaster, clock),
+          createUpload: new CreateUpload(uploads, files.storage, files.links, clock, files.policy, randomUUID),
+          completeUpload,
+          receiveUpload: new ReceiveUpload(uploads, files.links, completeUpload),
+          openFile: new OpenFile(uploads, messages, conversations, files.links),
         };
       })
       .inSingletonScope();

@@ -12,6 +12,7 @@ import { UwsTransport } from '../adapters/uws/uws-transport.js';
 import { metricsRoute, processMetrics, shareWithSupervisor, startMetricsServer, type MetricsServer } from '../adapters/metrics/metrics-endpoint.js';
 import { PromTelemetry } from '../adapters/metrics/prom-telemetry.js';
 import { webClientRoutes } from '../adapters/web-client/web-client-routes.js';
+import { webFileOrigins } from './web-file-origins.js';
 import type { Config } from './config.js';
 import {
   buildContainer,
@@ -38,6 +39,8 @@ import { PRODUCT_VERSION } from './version.js';
 import { chooseTransport, type TransportChoice } from './transport-choice.js';
 import { startWebhooks } from './webhooks.js';
 import { buildPeople } from './people.js';
+import { collectUploads } from './files.js';
+import { useFileLinks } from '../application/files/attachment-links.js';
 
 export interface RunningServer {
   readonly port: number;
@@ -104,6 +107,9 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   notices.start();
 
   const useCases = resolve(container, TOKENS.UseCases);
+  const files = resolve(container, TOKENS.Files);
+  useFileLinks(files.links);
+  const uploadsGc = collectUploads(config, resolve(container, TOKENS.UploadRepository), files.storage, logger);
   const webhooks = await startWebhooks(config, db, telemetry, logger);
   let transport: Transport | null = null;
   let metrics: MetricsServer | null = null;
@@ -143,8 +149,9 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     accessLogLevel: config.ACCESS_LOG_LEVEL,
     webhooks: webhooks.manage,
     people: buildPeople(config, db.pool, container),
+    files: { storage: files.storage, maxUploadBytes: config.UPLOAD_MAX_BYTES },
     plainRoutes: [
-      ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
+      ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger, fileOrigins: webFileOrigins(config) }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
     ],
     ready: async () => {
@@ -211,6 +218,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       await notices.close();
       await presence.stop();
       await webhooks.close();
+      await uploadsGc.close();
       registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');
       socketIo?.close();
       await fanout.close();

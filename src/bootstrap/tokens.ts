@@ -22,6 +22,8 @@ import type { PushStore } from '../application/ports/push.js';
 import type { EndpointCheck } from '../application/use-cases/push-subscriptions.js';
 import type { Mailer } from '../application/ports/mailer.js';
 import type { PasswordResetStore } from '../application/ports/password-resets.js';
+import type { UploadRepository } from '../application/ports/uploads.js';
+import type { FileServices } from './files.js';
 
 /** A symbol that remembers what it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -61,6 +63,9 @@ export const TOKENS = {
   PushSettings: token<{ readonly publicKey: string; readonly checkEndpoint: EndpointCheck }>('PushSettings'),
   Mailer: token<Mailer>('Mailer'),
   PasswordResetStore: token<PasswordResetStore>('PasswordResetStore'),
+  UploadRepository: token<UploadRepository>('UploadRepository'),
+  /** Storage, image processing, signed links and upload limits. */
+  Files: token<FileServices>('Files'),
 } as const;
 
 export const id = <T>(t: Token<T>): ServiceIdentifier<T> => t as ServiceIdentifier<T>;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import sharp from 'sharp';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, startServerProcess } from '../support/server-process.js';
@@ -82,7 +83,8 @@ const stored = (page: Page, text: string) => page.locator('.conversation-view ol
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
-  server = await startServerProcess();
+  // Everyone can be found, so ann finds ben with no conversation in common.
+  server = await startServerProcess({ DIRECTORY: 'all' });
   // A test brings a page to the front before acting in it, as a person would: clicks in a
   // background page wait on animation frames that hardly come.
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
@@ -113,10 +115,14 @@ describe('two users in two pages of a headless Chromium', () => {
     expect(await ann.locator('header .me').getAttribute('data-user-id')).toBe(String(annId));
   });
 
-  it('ann starts a conversation with ben by his id; her message shows as stored, with no pending copy left', async () => {
+  it('ann finds ben by the start of his username and starts a conversation with him; her message shows as stored, with no pending copy left', async () => {
     await ann.bringToFront();
-    await ann.locator('form.start input[name="participants"]').fill(String(benId));
-    await ann.locator('form.start').getByRole('button', { name: 'Start' }).click();
+    await ann.locator('form.start input[name="query"]').fill('be');
+    const found = ann.locator(`form.start li.person[data-user-id="${benId}"]`);
+    await found.waitFor();
+    expect(await found.locator('.username').textContent()).toBe('@ben');
+    expect(await found.locator('.role').textContent()).toBe('Tenant');
+    await found.getByRole('button').click();
     const view = ann.locator('.conversation-view');
     await view.waitFor();
     expect(await view.locator('h2').textContent()).toBe('ben');
@@ -149,7 +155,7 @@ describe('two users in two pages of a headless Chromium', () => {
     const item = ben.locator(`li.conversation[data-conversation-id="${conversationId}"]`);
     await item.locator('.presence[data-online="true"]').waitFor();
     await ben.locator(`.conversation-view li.participant[data-user-id="${annId}"][data-online="true"]`).waitFor();
-    expect(await ben.locator(`.conversation-view li.participant[data-user-id="${annId}"]`).textContent()).toBe('ann');
+    expect(await ben.locator(`.conversation-view li.participant[data-user-id="${annId}"] .name`).textContent()).toBe('ann');
   });
 
   it('ben sees “ann is typing…” while she types, and it is gone once her message has arrived', async () => {
@@ -185,6 +191,48 @@ describe('two users in two pages of a headless Chromium', () => {
     await send(ann, 'and one more after');
     await stored(ben, 'and one more after').waitFor();
     expect(await stored(ben, 'sent while you were away').count()).toBe(1);
+  });
+
+  it('ann attaches a photo with the button; ben sees its thumbnail, loaded from the server’s file link, and no pending copy stays with ann', async () => {
+    const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+      .png()
+      .toBuffer();
+    await ann.bringToFront();
+    await ann.locator('form.composer input[type="file"]').setInputFiles({ name: 'leak.png', mimeType: 'image/png', buffer: photo });
+    const thumbnail = ben.locator('.conversation-view ol.messages:not(.pending-list) li.message img.thumbnail');
+    await thumbnail.waitFor();
+    const src = new URL((await thumbnail.getAttribute('src'))!, ben.url());
+    expect(src.origin).toBe(`http://127.0.0.1:${server!.port}`);
+    expect(src.pathname).toMatch(/^\/files\/[^/]+$/);
+    await ben.bringToFront();
+    // Loaded, not merely present: a refused or broken image has naturalWidth 0.
+    const naturalWidth = `(() => { const img = document.querySelector('.conversation-view ol.messages:not(.pending-list) li.message img.thumbnail'); return img && img.complete ? img.naturalWidth : 0; })()`;
+    await expect.poll(() => ben.evaluate<number>(naturalWidth)).toBeGreaterThan(0);
+    // The link is the server's thumbnail: a WebP at most 320 px wide, not the 640 px original.
+    const served = await fetch(src);
+    expect(served.headers.get('content-type')).toBe('image/webp');
+    expect((await sharp(Buffer.from(await served.arrayBuffer())).metadata()).width).toBeLessThanOrEqual(320);
+    await ann.locator('.conversation-view ol.messages:not(.pending-list) li.message img.thumbnail').waitFor();
+    // The list's preview says what was sent rather than showing an empty line.
+    expect(await ben.locator(`li.conversation[data-conversation-id="${conversationId}"] .preview`).textContent()).toBe('ann: 📷 Photo');
+    expect(await ann.locator('li.message.pending').count()).toBe(0);
+  });
+
+  it('ben drops a PDF on the conversation; ann gets a download link naming it with its size, which serves the same bytes', async () => {
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    await ben.bringToFront();
+    const dropped = await ben.evaluateHandle(
+      `(() => { const dt = new DataTransfer(); dt.items.add(new File([new Uint8Array(${JSON.stringify([...pdf])})], 'lease.pdf', { type: 'application/pdf' })); return dt; })()`,
+    );
+    await ben.dispatchEvent('.conversation-view', 'dragover', { dataTransfer: dropped });
+    await ben.dispatchEvent('.conversation-view', 'drop', { dataTransfer: dropped });
+    const link = ann.locator('.conversation-view ol.messages:not(.pending-list) li.message a.attachment.file');
+    await link.waitFor();
+    expect(await link.innerText()).toMatch(/lease\.pdf\s*\d+ B/);
+    expect(await link.getAttribute('download')).toBe('lease.pdf');
+    const served = await fetch(new URL((await link.getAttribute('href'))!, `http://127.0.0.1:${server!.port}`));
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer()).equals(pdf)).toBe(true);
   });
 
   it('ann logs out: the forms are back, a reload stays signed out, and ben sees her dot go grey', async () => {

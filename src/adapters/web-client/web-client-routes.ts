@@ -11,6 +11,12 @@ export interface WebClientOptions {
   readonly clientDir?: string;
   /** @default true */
   readonly minify?: boolean;
+  /**
+   * Origins other than this one that files are uploaded to and shown from
+   * (an S3-compatible store's public endpoint, whose presigned URLs the page
+   * PUTs to and whose images and videos it shows). @default []
+   */
+  readonly fileOrigins?: readonly string[];
 }
 
 /**
@@ -22,6 +28,7 @@ export interface WebClientOptions {
  */
 export function webClientRoutes(options: WebClientOptions): PlainRoute[] {
   const clientDir = options.clientDir ?? findClientDir(import.meta.dirname);
+  const fileOrigins = (options.fileOrigins ?? []).map(originOf);
   let assets: Promise<WebAssets> | null = null;
   const load = () =>
     (assets ??= (async () => {
@@ -33,11 +40,11 @@ export function webClientRoutes(options: WebClientOptions): PlainRoute[] {
       assets = null; // a later request tries again
       throw error;
     }));
-  return ASSET_PATHS.map((p) => ({ method: 'GET', path: p, handle: async (request) => reply((await load()).get(p)!, request) }));
+  return ASSET_PATHS.map((p) => ({ method: 'GET', path: p, handle: async (request) => reply((await load()).get(p)!, request, fileOrigins) }));
 }
 
-function reply(asset: WebAsset, request: HttpRequest): HttpReply {
-  const headers: Array<[string, string]> = [...securityHeaders(request.header('host')), ['Cache-Control', 'no-cache'], ['ETag', asset.etag]];
+function reply(asset: WebAsset, request: HttpRequest, fileOrigins: readonly string[]): HttpReply {
+  const headers: Array<[string, string]> = [...securityHeaders(request.header('host'), fileOrigins), ['Cache-Control', 'no-cache'], ['ETag', asset.etag]];
   const validators = request
     .header('if-none-match')
     .split(',')
@@ -48,20 +55,31 @@ function reply(asset: WebAsset, request: HttpRequest): HttpReply {
 
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
+/** `https://bucket.s3.example.com` from a URL or origin; anything but an http(s) URL is a start-up error. */
+function originOf(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error(`A file origin must be an http(s) URL: ${url}`);
+  return parsed.origin;
+}
+
 /**
- * Nothing but this origin's own scripts, styles, images and service worker
- * may load, the page may connect only to its own origin (REST, and `/ws` named explicitly, as
- * older browsers do not count ws: as 'self'), and no other site may frame it.
+ * Nothing but this origin's own scripts, styles, images, media and service
+ * worker may load, the page may connect only to its own origin (REST, and
+ * `/ws` named explicitly, as older browsers do not count ws: as 'self'), and
+ * no other site may frame it. `fileOrigins` (an object store's) may serve
+ * images and media and take uploads.
  */
-export function securityHeaders(host: string): Array<[string, string]> {
+export function securityHeaders(host: string, fileOrigins: readonly string[] = []): Array<[string, string]> {
   const socket = HOST.test(host) ? ` ws://${host} wss://${host}` : '';
+  const files = fileOrigins.map((o) => ` ${o}`).join('');
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
     "worker-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
-    `connect-src 'self'${socket}`,
+    `img-src 'self' data:${files}`,
+    `media-src 'self'${files}`,
+    `connect-src 'self'${socket}${files}`,
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
