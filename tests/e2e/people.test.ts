@@ -226,12 +226,14 @@ describe('people and safety, across two server processes on one database', () =>
     expect(queued.message.id).toBe(bad.data.id);
     expect(queued.context.map((c: { id: number }) => c.id)).toEqual([before.data.id, bad.data.id]);
 
+    const signedIn = (await http2.post('/auth/login', { username: mallory.username, password: 'correct horse' })).body;
     const deactivated = await http1.post(`/admin/users/${mallory.id}/deactivate`, {}, staff.token);
     expect(deactivated.body).toEqual({ id: mallory.id, is_active: false });
     expect((await m.closed).code).toBe(4001);
     const login = await http2.post('/auth/login', { username: mallory.username, password: 'correct horse' });
     expect(login.body.error.code).toBe('INVALID_CREDENTIALS');
     expect((await http2.get('/users/me', mallory.token)).status).toBe(401);
+    expect((await http2.post('/auth/refresh', { refresh_token: signedIn.refresh_token })).status).toBe(401);
 
     const removed = await http1.post(`/admin/reports/${report.body.id}/delete-message`, {}, staff.token);
     expect(removed.body).toMatchObject({ id: report.body.id, status: 'actioned', resolved_by: staff.id });
