@@ -143,7 +143,11 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     telemetry,
     accessLogLevel: config.ACCESS_LOG_LEVEL,
     webhooks: webhooks.manage,
-    files: { storage: files.storage, maxUploadBytes: config.UPLOAD_MAX_BYTES },
+    files: {
+      storage: files.storage,
+      maxUploadBytes: config.UPLOAD_MAX_BYTES,
+      uploadUrlValid: (id, expires, signature) => files.links.check('upload', id, expires, signature) === 'ok',
+    },
     plainRoutes: [
       ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
