@@ -138,6 +138,7 @@ export function fileRoutes(u: UseCases, storage: FileStorage | null): Route[] {
         'FILE_LINK_INVALID',
         'FILE_LINK_EXPIRED',
         'UPLOAD_NOT_FOUND',
+        'UPLOAD_ALREADY_ATTACHED',
         'UPLOAD_TOO_LARGE',
         'UPLOAD_SIZE_MISMATCH',
         'UPLOAD_TYPE_MISMATCH',
