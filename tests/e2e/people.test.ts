@@ -144,6 +144,33 @@ describe('people and safety, across two server processes on one database', () =>
     expect((await http1.get(`/users/${bob.id}`, dave.token)).body).toMatchObject({ online: true });
   });
 
+  it('under the default DIRECTORY=shared, finds and shows only people who share a conversation with the caller, and limits searches per user', async () => {
+    const p3 = await startProcess({
+      ...PROCESS_TEST_ENV,
+      DATABASE_URL: databaseUrl,
+      DIRECTORY: undefined,
+      RATE_LIMITS: 'on',
+      DIRECTORY_PER_USER_PER_MINUTE: '4',
+    });
+    const http3 = new HttpClient(`http://127.0.0.1:${p3.port}`);
+    const alice = await person(http1, 'lena');
+    const stranger = await person(http1, 'lenny');
+    const prefix = stranger.username.slice(0, 6);
+    expect((await http3.get(`/users?query=${prefix}`, alice.token)).body.users).toEqual([]);
+    expect((await http3.get(`/users/${stranger.id}`, alice.token)).body.error.code).toBe('USER_NOT_FOUND');
+    await http1.post('/conversations', { participant_ids: [stranger.id], title: 'met here' }, alice.token);
+    expect((await http3.get(`/users?query=${prefix}`, alice.token)).body.users.map((u: { id: number }) => u.id)).toEqual([stranger.id]);
+    expect((await http3.get(`/users/${stranger.id}`, alice.token)).status).toBe(200);
+    expect((await http3.get(`/users?query=${prefix}`, alice.token)).status).toBe(200);
+    expect((await http3.get(`/users?query=${prefix}`, alice.token)).status).toBe(200);
+    const limited = await http3.get(`/users?query=${prefix}`, alice.token);
+    expect([limited.status, limited.body.error.code]).toEqual([429, 'RATE_LIMITED']);
+    // Per user: someone else still searches.
+    expect((await http3.get(`/users?query=${prefix}`, stranger.token)).status).toBe(200);
+    p3.child.kill('SIGTERM');
+    await p3.exited;
+  });
+
   it('answers blocking yourself, a missing user, the same user twice and an absent block with their codes', async () => {
     const alice = await person(http1, 'erin');
     const bob = await person(http1, 'frank');
@@ -199,12 +226,14 @@ describe('people and safety, across two server processes on one database', () =>
     expect(queued.message.id).toBe(bad.data.id);
     expect(queued.context.map((c: { id: number }) => c.id)).toEqual([before.data.id, bad.data.id]);
 
+    const signedIn = (await http2.post('/auth/login', { username: mallory.username, password: 'correct horse' })).body;
     const deactivated = await http1.post(`/admin/users/${mallory.id}/deactivate`, {}, staff.token);
     expect(deactivated.body).toEqual({ id: mallory.id, is_active: false });
     expect((await m.closed).code).toBe(4001);
     const login = await http2.post('/auth/login', { username: mallory.username, password: 'correct horse' });
     expect(login.body.error.code).toBe('INVALID_CREDENTIALS');
     expect((await http2.get('/users/me', mallory.token)).status).toBe(401);
+    expect((await http2.post('/auth/refresh', { refresh_token: signedIn.refresh_token })).status).toBe(401);
 
     const removed = await http1.post(`/admin/reports/${report.body.id}/delete-message`, {}, staff.token);
     expect(removed.body).toMatchObject({ id: report.body.id, status: 'actioned', resolved_by: staff.id });
