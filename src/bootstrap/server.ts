@@ -148,7 +148,11 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     accessLogLevel: config.ACCESS_LOG_LEVEL,
     webhooks: webhooks.manage,
     people: buildPeople(config, db.pool, container),
-    files: { storage: files.storage, maxUploadBytes: config.UPLOAD_MAX_BYTES },
+    files: {
+      storage: files.storage,
+      maxUploadBytes: config.UPLOAD_MAX_BYTES,
+      uploadUrlValid: (id, expires, signature) => files.links.check('upload', id, expires, signature) === 'ok',
+    },
     plainRoutes: [
       ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger, fileOrigins: webFileOrigins(config) }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),

@@ -25,6 +25,9 @@ export const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 /** Where its bytes are kept: from the id only, never from anything the uploader chose. */
 export const storageKeys = (id: string) => ({ original: `uploads/${id}`, thumbnail: `uploads/${id}.thumb` });
 
+/** Thumbnails are WebP (every current browser shows it; small, with transparency). */
+export const THUMBNAIL_MIME = 'image/webp';
+
 const MAX_NAME_LENGTH = 200;
 
 /**

@@ -134,6 +134,15 @@ describe.each([local, s3()])('files on $name storage', (storage) => {
     }
   });
 
+  it('a file larger than a REST body (300 kB, MAX_BODY_BYTES is 64 kB) goes up and comes back whole', async () => {
+    const big = Buffer.concat([PDF, Buffer.alloc(300 * 1024, 0x41)]);
+    const { status, uploadId } = await upload(big, 'scan.pdf', 'application/pdf');
+    expect(status).toBe(200);
+    const sent = await sendOnWs(uploadId, 'file');
+    const res = await fetch(absolute(sent.data.attachment.url));
+    expect(Buffer.from(await res.arrayBuffer()).equals(big)).toBe(true);
+  });
+
   it('an upload is attached over REST and over Socket.IO, and a second message with the same upload is refused', async () => {
     const first = await upload(PDF, 'a.pdf', 'application/pdf');
     const rest = await server.http.post(`/conversations/${conversationId}/messages`, { type: 'file', attachment: { upload_id: first.uploadId } }, alice.token);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { declaredMatches, sniffType } from '../../src/domain/file-type.js';
 import { sanitiseFileName } from '../../src/domain/upload.js';
 import { contentDisposition } from '../../src/adapters/gateway/content-disposition.js';
-import { parseRange } from '../../src/adapters/gateway/file-routes.js';
+import { bodyLimitOf, parseRange } from '../../src/adapters/gateway/file-routes.js';
 import { HmacFileLinks } from '../../src/adapters/security/hmac-file-links.js';
 
 const bytes = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
@@ -128,5 +128,33 @@ describe('signed file links', () => {
     expect(other.check('thumbnail', 'id-1', q.get('e')!, q.get('s')!)).toBe('invalid');
     expect(at(t).check('thumbnail', 'id-1', String(Number(q.get('e')) + 1), q.get('s')!)).toBe('invalid');
     expect(at(t).check('thumbnail', 'id-1', q.get('e')!, 'short')).toBe('invalid');
+  });
+});
+
+describe('how large a body the transports read', () => {
+  const links = new HmacFileLinks({ secret: 'k'.repeat(32) });
+  const id = '0b7e6f1c-3a2d-4c5e-8f90-123456789abc';
+  const limits = {
+    maxBodyBytes: 64 * 1024,
+    maxUploadBytes: 25 * 1024 * 1024,
+    uploadUrlValid: (uploadId: string, e: string, s: string) => links.check('upload', uploadId, e, s) === 'ok',
+  };
+  const signed = new URL(links.uploadUrl(id, new Date(Date.now() + 60_000)), 'http://x');
+
+  it('is the upload limit only for PUT of an upload’s bytes on a valid upload URL', () => {
+    expect(bodyLimitOf('PUT', signed.pathname, signed.search.slice(1), limits)).toBe(25 * 1024 * 1024);
+  });
+
+  it('is the REST limit for a forged, expired or missing signature, another method or another path', () => {
+    const expired = new URL(links.uploadUrl(id, new Date(Date.now() - 1000)), 'http://x');
+    const forged = signed.search.slice(1).replace(/s=./, (m) => (m === 's=A' ? 's=B' : 's=A'));
+    expect([
+      bodyLimitOf('PUT', signed.pathname, forged, limits),
+      bodyLimitOf('PUT', expired.pathname, expired.search.slice(1), limits),
+      bodyLimitOf('PUT', signed.pathname, '', limits),
+      bodyLimitOf('POST', signed.pathname, signed.search.slice(1), limits),
+      bodyLimitOf('PUT', `/uploads/${id}/contents`, signed.search.slice(1), limits),
+      bodyLimitOf('PUT', '/uploads/0b7e6f1c-3a2d-4c5e-8f90-000000000000/content', signed.search.slice(1), limits),
+    ]).toEqual(Array(6).fill(64 * 1024));
   });
 });

@@ -8,15 +8,32 @@ import type { FileAccess, FileVariant, OpenedFile } from '../../application/file
 import type { FileStorage } from '../../application/ports/uploads.js';
 import type { UseCases } from '../../application/use-cases.js';
 import { contentDisposition } from './content-disposition.js';
-import { bearer, errorReply, type HttpHeaders, type HttpReply } from './http.js';
+import { bearer, errorReply, safeDecode, type HttpHeaders, type HttpReply } from './http.js';
 import type { Route, RouteContext } from './rest-routes.js';
 
-/** Path of the route that takes an upload's bytes: its body may be as large as an upload (the transports ask `bodyLimitOf`). */
-const UPLOAD_CONTENT_PATH = /^\/uploads\/[^/]+\/content\/?$/;
+/** The route that takes an upload's bytes, capturing the upload id. */
+const UPLOAD_CONTENT_PATH = /^\/uploads\/([^/]+)\/content\/?$/;
 
-/** The largest body a request may carry: the REST limit, or for an upload's bytes the upload limit. */
-export const bodyLimitOf = (method: string, path: string, limits: { readonly maxBodyBytes: number; readonly maxUploadBytes: number }): number =>
-  method === 'PUT' && UPLOAD_CONTENT_PATH.test(path) ? Math.max(limits.maxBodyBytes, limits.maxUploadBytes) : limits.maxBodyBytes;
+export interface BodyLimits {
+  readonly maxBodyBytes: number;
+  readonly maxUploadBytes: number;
+  /** Whether a query is a genuine, unexpired upload URL's for this upload id. */
+  readonly uploadUrlValid: (uploadId: string, expires: string, signature: string) => boolean;
+}
+
+/**
+ * The largest body a transport reads for a request: the REST limit, or the
+ * upload limit for an upload's bytes on a valid signed upload URL (checked
+ * here, before any byte is read, so nobody without one can make the server
+ * buffer more than a REST body).
+ */
+export function bodyLimitOf(method: string, path: string, query: string, limits: BodyLimits): number {
+  const upload = method === 'PUT' ? UPLOAD_CONTENT_PATH.exec(path) : null;
+  if (!upload) return limits.maxBodyBytes;
+  const q = new URLSearchParams(query);
+  const valid = limits.uploadUrlValid(safeDecode(upload[1]!) ?? '', q.get('e') ?? '', q.get('s') ?? '');
+  return valid ? Math.max(limits.maxBodyBytes, limits.maxUploadBytes) : limits.maxBodyBytes;
+}
 
 /** A send with `attachment: {upload_id}` may meet these (it completes a pending upload first). */
 export const UPLOAD_SEND_REFUSALS = [
@@ -121,6 +138,7 @@ export function fileRoutes(u: UseCases, storage: FileStorage | null): Route[] {
         'FILE_LINK_INVALID',
         'FILE_LINK_EXPIRED',
         'UPLOAD_NOT_FOUND',
+        'UPLOAD_ALREADY_ATTACHED',
         'UPLOAD_TOO_LARGE',
         'UPLOAD_SIZE_MISMATCH',
         'UPLOAD_TYPE_MISMATCH',

@@ -1,4 +1,5 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { THUMBNAIL_MIME } from '../../domain/upload.js';
 import type { ImageProcessor, ProcessedImage } from '../../application/ports/uploads.js';
 
 export interface SharpImageProcessorOptions {
@@ -46,7 +47,7 @@ export class SharpImageProcessor implements ImageProcessor {
         .resize(this.thumbnailSize, this.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
         .webp({ quality: 75 })
         .toBuffer();
-      return { width: clean.info.width, height: clean.info.pageHeight ?? clean.info.height, clean: clean.data, thumbnail, thumbnailMime: 'image/webp' };
+      return { width: clean.info.width, height: clean.info.pageHeight ?? clean.info.height, clean: clean.data, thumbnail, thumbnailMime: THUMBNAIL_MIME };
     } catch (error) {
       return tooManyPixels(error) ? 'too-large' : 'unreadable';
     }

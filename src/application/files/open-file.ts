@@ -1,5 +1,5 @@
 import { fail, ok, type Result } from '../../domain/result.js';
-import { storageKeys, type Upload } from '../../domain/upload.js';
+import { storageKeys, THUMBNAIL_MIME, type Upload } from '../../domain/upload.js';
 import type { Actor } from '../../domain/user.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
 import type { MessageRepository } from '../ports/message-repository.js';
@@ -53,6 +53,6 @@ export class OpenFile {
       if (!message || !member) return notFound();
     }
     const keys = storageKeys(upload.id);
-    return ok({ upload, key: variant === 'thumbnail' ? keys.thumbnail : keys.original, mime: variant === 'thumbnail' ? 'image/webp' : upload.mime });
+    return ok({ upload, key: variant === 'thumbnail' ? keys.thumbnail : keys.original, mime: variant === 'thumbnail' ? THUMBNAIL_MIME : upload.mime });
   }
 }
