@@ -20,6 +20,21 @@ const THUMBNAIL = 240;
 
 let preview: HTMLDialogElement | null = null;
 
+/** Reads the message again for links that work now (the server signs them for minutes only). */
+export type FreshAttachment = () => Promise<Attachment | null>;
+
+/** Whether a signed link of this server (`?e=<unix seconds>&s=...`) has expired, or will within a few seconds. */
+function expired(url: string): boolean {
+  const e = new URL(url, location.href).searchParams.get('e');
+  return e !== null && Number(e) * 1000 < Date.now() + 5000;
+}
+
+/** The attachment with links still valid: as it is, or as the message read again gives it. */
+async function current(attachment: Attachment, fresh: FreshAttachment): Promise<Attachment> {
+  if (!expired(attachment.url)) return attachment;
+  return (await fresh().catch(() => null)) ?? attachment;
+}
+
 /** The whole image over the page; a click anywhere closes it. */
 function showPreview(attachment: Attachment): void {
   if (!preview) {
@@ -53,7 +68,7 @@ function retryOnError(img: HTMLImageElement): void {
   });
 }
 
-function thumbnail(attachment: Attachment): HTMLElement {
+function thumbnail(attachment: Attachment, fresh: FreshAttachment): HTMLElement {
   const { width, height } = attachment;
   const scale = width && height ? Math.min(1, THUMBNAIL / Math.max(width, height)) : 1;
   const img = h('img', {
@@ -64,31 +79,62 @@ function thumbnail(attachment: Attachment): HTMLElement {
     ...(width && height ? { width: Math.round(width * scale), height: Math.round(height * scale) } : {}),
   });
   retryOnError(img);
+  let shown = attachment;
   return h(
     'button',
-    { type: 'button', className: 'attachment image', title: `Show ${attachment.name ?? 'the image'}`, onclick: () => showPreview(attachment) },
+    {
+      type: 'button',
+      className: 'attachment image',
+      title: `Show ${attachment.name ?? 'the image'}`,
+      onclick: () =>
+        void current(shown, fresh).then((a) => {
+          shown = a;
+          showPreview(a);
+        }),
+    },
     img,
   );
+}
+
+/** A download link that, once its link has expired, reads the message again before the browser follows it. */
+function download(type: MessageType, attachment: Attachment, fresh: FreshAttachment): HTMLElement {
+  const link = h(
+    'a',
+    { className: 'attachment file', href: attachment.url, download: attachment.name ?? '' },
+    h('span', { className: 'kind' }, KIND[type]),
+    attachment.name ?? 'file',
+    attachment.size !== undefined && h('span', { className: 'size' }, sizeLabel(attachment.size)),
+  );
+  link.addEventListener('click', (event) => {
+    if (!expired(link.href)) return;
+    event.preventDefault();
+    void current(attachment, fresh).then((a) => {
+      if (expired(a.url)) return; // could not renew: following it would only show the refusal
+      link.href = a.url;
+      link.click();
+    });
+  });
+  return link;
 }
 
 /**
  * A message's attachment, shown once. A file uploaded to this server: an
  * image as its thumbnail (a click shows it whole), a video as a player, any
- * other file as a download link with its size. A URL sent the original
+ * other file as a download link with its size; links that have expired
+ * meanwhile are renewed with `fresh` when used. A URL sent the original
  * backend's way: a link naming the file and what kind it is (this page loads
  * nothing from other sites).
  */
-export function attachmentView(type: MessageType, attachment: Attachment): HTMLElement {
+export function attachmentView(type: MessageType, attachment: Attachment, fresh: FreshAttachment = async () => null): HTMLElement {
   if (attachment.upload_id !== undefined) {
-    if (type === 'image' || attachment.thumbnail_url) return thumbnail(attachment);
-    if (type === 'video') return h('video', { className: 'attachment video', src: attachment.url, controls: true, preload: 'metadata' });
-    return h(
-      'a',
-      { className: 'attachment file', href: attachment.url, download: attachment.name ?? '' },
-      h('span', { className: 'kind' }, KIND[type]),
-      attachment.name ?? 'file',
-      attachment.size !== undefined && h('span', { className: 'size' }, sizeLabel(attachment.size)),
-    );
+    if (type === 'image' || attachment.thumbnail_url) return thumbnail(attachment, fresh);
+    if (type === 'video') {
+      const video = h('video', { className: 'attachment video', src: attachment.url, controls: true, preload: 'metadata' });
+      // Played long after it was shown, its link may have expired: once, with a renewed one.
+      video.addEventListener('error', () => void current(attachment, fresh).then((a) => a.url !== attachment.url && (video.src = a.url)), { once: true });
+      return video;
+    }
+    return download(type, attachment, fresh);
   }
   return h(
     'a',

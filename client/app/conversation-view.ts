@@ -1,4 +1,13 @@
-import { ChatError, type ChatClient, type Conversation, type Message, type Participant, type PendingMessage, type PushEvents } from '../chat-client.js';
+import {
+  ChatError,
+  type Attachment,
+  type ChatClient,
+  type Conversation,
+  type Message,
+  type Participant,
+  type PendingMessage,
+  type PushEvents,
+} from '../chat-client.js';
 import { titleOf } from './conversation-list.js';
 import { dayKey, dayLabel, field, fullDate, h, say, time } from './dom.js';
 import { attachmentView } from './attachment-view.js';
@@ -332,7 +341,7 @@ export class ConversationView {
         actions,
       ),
       content,
-      m.attachment && attachmentView(m.type, m.attachment),
+      m.attachment && attachmentView(m.type, m.attachment, () => this.freshAttachment(m.id)),
     );
   }
 
@@ -353,6 +362,12 @@ export class ConversationView {
     });
     content.replaceWith(form);
     form.querySelector('input')!.focus();
+  }
+
+  /** The message's attachment with new signed links (they last minutes): the message read again. */
+  private async freshAttachment(id: number): Promise<Attachment | null> {
+    const page = await this.client.history(this.id, { before: id + 1, limit: 1 });
+    return page.messages.find((m) => m.id === id)?.attachment ?? null;
   }
 
   /** Asks why, then reports the message to the staff (once per message). */

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,11 @@ const MESSAGES = 60;
 /** The app loads the newest 30 first. */
 const PAGE = 30;
 const IMAGE_URL = 'https://cdn.example.com/photos/leak.png';
+const PDF = '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n';
+/** The text messages, the image sent as its URL, and the document. */
+const TOTAL = MESSAGES + 2;
+/** Signed file links last 10 to 20 s here, so a test can outlive one. */
+const LINK_SECONDS = 10;
 
 let server: Awaited<ReturnType<typeof startServerProcess>> | null = null;
 let browser: Browser | null = null;
@@ -31,7 +37,7 @@ const problems: string[] = [];
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
   const databaseUrl = await freshDatabase('phone');
-  server = await startServerProcess({ DATABASE_URL: databaseUrl });
+  server = await startServerProcess({ DATABASE_URL: databaseUrl, FILE_LINK_SECONDS: String(LINK_SECONDS) });
   const http = server.http;
   const ann = await http.register('ann');
   const ben = await http.register('ben');
@@ -43,6 +49,23 @@ beforeAll(async () => {
   }
   const image = await http.post(`/conversations/${conversationId}/messages`, { type: 'image', content: IMAGE_URL }, ben.token);
   expect(image.status).toBe(201);
+  const ticket = await http.post('/uploads', { name: 'lease.pdf', mime_type: 'application/pdf', size: PDF.length }, ben.token);
+  expect(ticket.status).toBe(201);
+  const put = await http.request(
+    ticket.body.method,
+    new URL(ticket.body.upload_url, http.baseUrl).pathname + new URL(ticket.body.upload_url, http.baseUrl).search,
+    {
+      raw: PDF,
+      headers: ticket.body.headers,
+    },
+  );
+  expect(put.status).toBe(200);
+  const documentMessage = await http.post(
+    `/conversations/${conversationId}/messages`,
+    { type: 'file', content: '', attachment: { upload_id: ticket.body.upload_id } },
+    ben.token,
+  );
+  expect(documentMessage.status).toBe(201);
   // The first 45 were written three days ago (at noon UTC, so no time zone moves it to today).
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
@@ -56,7 +79,7 @@ beforeAll(async () => {
     await db.end();
   }
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'en-US', timezoneId: 'UTC' });
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'en-US', timezoneId: 'UTC', acceptDownloads: true });
   context.setDefaultTimeout(10_000);
   page = await context.newPage();
   // Chromium logs the push key's 404 (no Web Push here).
@@ -102,7 +125,7 @@ describe(`the browser app on a ${PHONE.width}x${PHONE.height} phone screen`, () 
     expect(await page.locator('.pane').isVisible()).toBe(false);
   });
 
-  it(`opening a conversation of ${MESSAGES + 1} messages fills the screen: the list is hidden, the composer is inside the viewport and the page does not scroll`, async () => {
+  it(`opening a conversation of ${TOTAL} messages fills the screen: the list is hidden, the composer is inside the viewport and the page does not scroll`, async () => {
     await page.locator(`li.conversation[data-conversation-id="${conversationId}"] button`).click();
     await page.locator('.conversation-view li.message', { hasText: `message number ${MESSAGES}` }).waitFor();
     expect(await page.locator('.conversation-view li.message').count()).toBe(PAGE);
@@ -131,19 +154,19 @@ describe(`the browser app on a ${PHONE.width}x${PHONE.height} phone screen`, () 
     expect(await days.nth(1).textContent()).toBe('Today');
     // Each separator stands right before the first message of its day.
     const after = (n: number) => days.nth(n).evaluate((e) => e.nextElementSibling?.textContent ?? '');
-    expect(await after(0)).toContain(`message number ${MESSAGES + 1 - PAGE + 1}`);
+    expect(await after(0)).toContain(`message number ${TOTAL - PAGE + 1}`);
     expect(await after(1)).toContain('message number 46');
     await page.locator('.conversation-view .older').click();
     await page.locator('.conversation-view li.message', { hasText: 'message number 2' }).first().waitFor();
     expect(await days.count()).toBe(2);
-    expect(await after(0)).toContain(`message number ${MESSAGES + 1 - 2 * PAGE + 1}`);
+    expect(await after(0)).toContain(`message number ${TOTAL - 2 * PAGE + 1}`);
     expect(await after(1)).toContain('message number 46');
   });
 
   it('an image sent the original way (its URL as content) shows once, as a link naming the file, not as text too', async () => {
-    const message = page.locator('.conversation-view li.message', { has: page.locator('a.attachment') });
+    const message = page.locator('.conversation-view li.message', { has: page.locator('a.attachment.image') });
     expect(await message.count()).toBe(1);
-    const link = message.locator('a.attachment');
+    const link = message.locator('a.attachment.image');
     expect(await link.getAttribute('href')).toBe(IMAGE_URL);
     expect(await link.innerText()).toContain('leak.png');
     expect(await message.locator('.content').isVisible()).toBe(false);
@@ -159,6 +182,22 @@ describe(`the browser app on a ${PHONE.width}x${PHONE.height} phone screen`, () 
     expect(await colours('.conversation-view .status.error')).toEqual({ color: 'rgb(180, 35, 24)', background: 'rgb(254, 243, 242)' });
     await inViewport('.conversation-view .status.error');
     await inViewport('form.composer input[name="content"]');
+  });
+
+  it('a document’s download link used after it expired is renewed first: the browser saves the same bytes', async () => {
+    const link = page.locator('.conversation-view li.message a.attachment.file');
+    const href = new URL((await link.getAttribute('href'))!, page.url());
+    expect(await link.getAttribute('download')).toBe('lease.pdf');
+    const expiresAt = Number(href.searchParams.get('e')) * 1000;
+    // Past its expiry (and the few seconds of margin the app keeps), by the page's clock and the server's, the same here.
+    await expect.poll(() => Date.now(), { timeout: 2 * LINK_SECONDS * 1000 + 5000, interval: 250 }).toBeGreaterThan(expiresAt);
+    expect((await fetch(href)).status).toBe(403);
+    const saved = page.waitForEvent('download');
+    await link.click();
+    const download = await saved;
+    expect(await download.failure()).toBeNull();
+    expect(await readFile(await download.path())).toEqual(Buffer.from(PDF));
+    expect(download.suggestedFilename()).toBe('lease.pdf');
   });
 
   it('the back button returns to the list, which again fills the screen', async () => {
