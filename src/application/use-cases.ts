@@ -24,6 +24,9 @@ import type { LogOut } from './use-cases/end-session.js';
 import type { ListSessions, RevokeSession } from './use-cases/manage-sessions.js';
 import type { RefreshSession } from './use-cases/refresh-session.js';
 import type { MuteConversation } from './use-cases/mute-conversation.js';
+import type { SearchMessages } from './use-cases/search-messages.js';
+import type { ReactToMessage } from './use-cases/react-to-message.js';
+import type { GetMessageVersions, GetReadState } from './use-cases/read-conversation-details.js';
 import type { PushPublicKey, SubscribePush, UnsubscribePush } from './use-cases/push-subscriptions.js';
 
 /** Everything a transport drives. */
@@ -57,4 +60,8 @@ export interface UseCases {
   readonly subscribePush: SubscribePush;
   readonly unsubscribePush: UnsubscribePush;
   readonly muteConversation: MuteConversation;
+  readonly searchMessages: SearchMessages;
+  readonly reactToMessage: ReactToMessage;
+  readonly getReadState: GetReadState;
+  readonly getMessageVersions: GetMessageVersions;
 }

@@ -63,6 +63,14 @@ import { SequelizeLoginAttempts } from '../adapters/postgres/repositories/sequel
 import { SequelizeSessionRepository } from '../adapters/postgres/repositories/sequelize-session-repository.js';
 import { SequelizeMessageRepository } from '../adapters/postgres/repositories/sequelize-message-repository.js';
 import { PgEventStream } from '../adapters/postgres/repositories/pg-event-stream.js';
+import { PgMessageSearch } from '../adapters/postgres/repositories/pg-message-search.js';
+import { PgReactionStore } from '../adapters/postgres/repositories/pg-reaction-store.js';
+import { PgReadStates } from '../adapters/postgres/repositories/pg-read-states.js';
+import { PgMessageHistory } from '../adapters/postgres/repositories/pg-message-history.js';
+import { InMemoryConversationFeatures } from '../adapters/memory/in-memory-conversation-features.js';
+import { SearchMessages } from '../application/use-cases/search-messages.js';
+import { ReactToMessage } from '../application/use-cases/react-to-message.js';
+import { GetMessageVersions, GetReadState } from '../application/use-cases/read-conversation-details.js';
 import { SequelizeUserRepository } from '../adapters/postgres/repositories/sequelize-user-repository.js';
 import { SystemClock } from '../adapters/system-clock.js';
 import type { Config } from './config.js';
@@ -132,6 +140,12 @@ export const postgresModule = (config: Config, { db, nodeId }: PostgresModuleOpt
     bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations, profiles]);
     bind(id(TOKENS.MessageRepository)).toConstantValue(new SequelizeMessageRepository(db.sequelize));
     bind(id(TOKENS.EventStream)).toConstantValue(new PgEventStream(db.sequelize));
+    bind(id(TOKENS.ConversationFeatures)).toConstantValue({
+      search: new PgMessageSearch(db.sequelize),
+      reactions: new PgReactionStore(db.sequelize),
+      readStates: new PgReadStates(db.sequelize),
+      history: new PgMessageHistory(db.sequelize),
+    });
     // The write path reports each commit to the fan-out, which delivers it here at once and, on an interest broker, publishes it.
     bind(id(TOKENS.MessageAppender))
       .toDynamicValue((ctx) => {
@@ -222,6 +236,8 @@ export const inMemoryModule = () =>
     bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
     bind(id(TOKENS.MessageRepository)).toConstantValue(messages);
     bind(id(TOKENS.EventStream)).toConstantValue(new InMemoryEventStream(store));
+    const features = new InMemoryConversationFeatures(store);
+    bind(id(TOKENS.ConversationFeatures)).toConstantValue({ search: features, reactions: features, readStates: features, history: features });
     // Stored, then announced through the fan-out (one process: the local broker).
     bind(id(TOKENS.MessageAppender))
       .toDynamicValue((ctx) => new AnnouncingAppender(messages, get(ctx, TOKENS.Broadcaster)))
@@ -262,6 +278,7 @@ export const useCasesModule = (config: Config) =>
         const removeParticipant = new RemoveParticipant(conversations, broadcaster, clock);
         const push = get(ctx, TOKENS.PushStore);
         const pushSettings = get(ctx, TOKENS.PushSettings);
+        const features = get(ctx, TOKENS.ConversationFeatures);
         return {
           registerUser: new RegisterUser(users, hasher, sessions, clock),
           logIn: new LogIn(users, hasher, sessions, get(ctx, TOKENS.LoginAttempts), policies.lockout, clock),
@@ -284,7 +301,7 @@ export const useCasesModule = (config: Config) =>
           sendMessage: new SendMessage(conversations, appender, clock, limits, typing),
           editMessage: new EditMessage(conversations, messages, broadcaster, clock, limits),
           deleteMessage: new DeleteMessage(conversations, messages, broadcaster, clock),
-          getMessages: new GetMessages(conversations, messages),
+          getMessages: new GetMessages(conversations, messages, features.reactions, features.readStates),
           readEvents: new ReadEvents(conversations, events),
           markRead: new MarkRead(conversations, messages, broadcaster, clock),
           sendTyping: new SendTyping(conversations, typing),
@@ -292,6 +309,10 @@ export const useCasesModule = (config: Config) =>
           subscribePush: new SubscribePush(push, pushSettings.checkEndpoint, config.PUSH_MAX_SUBSCRIPTIONS),
           unsubscribePush: new UnsubscribePush(push),
           muteConversation: new MuteConversation(push),
+          searchMessages: new SearchMessages(conversations, features.search),
+          reactToMessage: new ReactToMessage(conversations, messages, features.reactions, broadcaster, clock),
+          getReadState: new GetReadState(conversations, features.readStates),
+          getMessageVersions: new GetMessageVersions(conversations, messages, features.history),
         };
       })
       .inSingletonScope();

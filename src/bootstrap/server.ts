@@ -128,6 +128,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
           registerPerIp: config.REGISTER_PER_IP_PER_MINUTE,
           restSendsPerUser: config.REST_SENDS_PER_USER_PER_MINUTE,
           conversationsPerUser: config.CONVERSATIONS_PER_USER_PER_MINUTE,
+          searchesPerUser: config.SEARCHES_PER_USER_PER_MINUTE,
         }
       : null,
     maxConnectionsPerUser: limitsOn ? config.MAX_CONNECTIONS_PER_USER : 0,

@@ -21,6 +21,10 @@ export type ErrorCode =
   | 'SUBSCRIPTION_NOT_FOUND'
   | 'EMAIL_TAKEN'
   | 'USERNAME_TAKEN'
+  /** A message already carries the most distinct reactions it may. */
+  | 'REACTION_LIMIT_REACHED'
+  /** A search query with too few characters to search for. */
+  | 'QUERY_TOO_SHORT'
   /** A limit was reached; `details.retry_after_seconds` says when to try again. */
   | 'RATE_LIMITED';
 

@@ -42,9 +42,11 @@ export interface RequestLimitsOptions {
   readonly restSendsPerUser: number;
   /** Conversations created per user per minute. */
   readonly conversationsPerUser: number;
+  /** Message searches per user per minute. @default 30 */
+  readonly searchesPerUser?: number;
 }
 
-export type RequestLimit = 'login' | 'register' | 'restSend' | 'createConversation';
+export type RequestLimit = 'login' | 'register' | 'restSend' | 'createConversation' | 'search';
 
 /** The per-IP and per-user request limits of the REST API (per process). */
 export class RequestLimits {
@@ -56,6 +58,7 @@ export class RequestLimits {
       register: { limiter: new KeyedLimiter(options.registerPerIp), by: 'ip' },
       restSend: { limiter: new KeyedLimiter(options.restSendsPerUser), by: 'user' },
       createConversation: { limiter: new KeyedLimiter(options.conversationsPerUser), by: 'user' },
+      search: { limiter: new KeyedLimiter(options.searchesPerUser ?? 30), by: 'user' },
     };
   }
 

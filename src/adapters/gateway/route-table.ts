@@ -2,6 +2,11 @@ import type { ManageWebhooks } from '../../application/webhooks/manage-webhooks.
 import type { UseCases } from '../../application/use-cases.js';
 import { restRoutes, type Route } from './rest-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
+import { conversationFeatureRoutes } from './conversation-feature-routes.js';
 
 /** Every REST route the server serves: the one table the documents, the fuzz and the docs' checks are held to. */
-export const routeTable = (useCases: UseCases, webhooks: ManageWebhooks): Route[] => [...restRoutes(useCases), ...webhookRoutes(webhooks)];
+export const routeTable = (useCases: UseCases, webhooks: ManageWebhooks): Route[] => [
+  ...restRoutes(useCases),
+  ...conversationFeatureRoutes(useCases),
+  ...webhookRoutes(webhooks),
+];

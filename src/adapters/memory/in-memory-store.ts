@@ -31,6 +31,9 @@ export class InMemoryStore {
   readonly participants = new Map<string, ParticipantRow>();
   readonly messages = new Map<number, Row<Message>>();
   readonly events: EventRow[] = [];
+  /** message_versions and message_reactions. */
+  readonly versions: Array<{ readonly messageId: number; readonly content: string; readonly createdAt: Date; readonly replacedAt: Date }> = [];
+  readonly reactions: Array<{ readonly messageId: number; readonly userId: number; readonly emoji: string; readonly createdAt: Date }> = [];
   private sequences = { user: 0, conversation: 0, message: 0 };
 
   nextId(table: keyof InMemoryStore['sequences']): number {
