@@ -6,11 +6,15 @@ import { MESSAGE_COLUMNS, toMessage, type Row } from './message-row.js';
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 /**
- * ts_headline marks matches with \x01 and \x02 (taken out of the content
- * first), so the snippet can be escaped whole and the marks then become
- * <mark> tags: no markup of the content ever reaches the client unescaped.
+ * ts_headline's parser would take `<…>` in the content for tags and drop
+ * them, so `<`, `>` and `&` reach it as \x03, \x04 and \x05, and it marks
+ * matches with \x01 and \x02 (all five taken out of the content first). The
+ * snippet is then escaped whole and the marks become <mark> tags: no markup
+ * of the content ever reaches the client unescaped.
  */
-const snippetOf = (raw: string) => escapeHtml(raw).replace(/\x01/g, '<mark>').replace(/\x02/g, '</mark>');
+const MARKS: Record<string, string> = { '\x01': '<mark>', '\x02': '</mark>', '\x03': '&lt;', '\x04': '&gt;', '\x05': '&amp;' };
+// eslint-disable-next-line no-control-regex -- the marks are control characters on purpose
+const snippetOf = (raw: string) => escapeHtml(raw).replace(/[\x01-\x05]/g, (c) => MARKS[c]!);
 
 /**
  * PostgreSQL full-text search with the `simple` configuration (language
@@ -40,7 +44,7 @@ export class PgMessageSearch implements MessageSearch {
          ORDER BY r.rank DESC, r.id DESC LIMIT $limit
        )
        SELECT ${MESSAGE_COLUMNS}, h.rank,
-         ts_headline('simple', translate(m.content, chr(1) || chr(2), ''), q.q,
+         ts_headline('simple', translate(m.content, '<>&' || chr(1) || chr(2) || chr(3) || chr(4) || chr(5), chr(3) || chr(4) || chr(5)), q.q,
            'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "') AS snippet
        FROM hits h CROSS JOIN q JOIN messages m ON m.id = h.id JOIN users u ON u.id = m.sender_id
        ORDER BY h.rank DESC, h.id DESC`,
