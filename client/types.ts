@@ -189,6 +189,14 @@ export interface PushEvents {
     readonly reactions: ReadonlyArray<{ readonly emoji: string; readonly count: number }>;
     readonly updated_at: string;
   };
+  /** A group was renamed, deleted (its participants stop receiving it) or restored. */
+  conversationUpdated: {
+    readonly conversation_id: number;
+    readonly title: string | null;
+    readonly deleted: boolean;
+    readonly updated_by: number;
+    readonly updated_at: string;
+  };
 }
 
 /** Codes the server answers with, over REST and `/ws`. */

@@ -5,8 +5,9 @@ import type { MigrationContext } from '../src/adapters/postgres/migrator.js';
  * emoji, changed by `message_react`, which writes `reaction.updated` in the
  * stream in the same transaction), prior versions of edited messages, a
  * reply's target, archive per participant, who deleted a group, and
- * full-text search: a GIN index on the live messages' `simple` (language
- * neutral) text search vector, the expression the search query repeats.
+ * full-text search: a GIN index on the live messages' conversation and
+ * `simple` (language neutral) text search vector, the expression the search
+ * query repeats.
  */
 export async function up({ context: { sequelize } }: { context: MigrationContext }): Promise<void> {
   await sequelize.query(`
@@ -31,7 +32,10 @@ export async function up({ context: { sequelize } }: { context: MigrationContext
     ALTER TABLE conversation_participants ADD COLUMN archived_at timestamptz;
     ALTER TABLE conversations ADD COLUMN deleted_by integer REFERENCES users (id);
 
-    CREATE INDEX messages_search ON messages USING gin (to_tsvector('simple', content)) WHERE deleted_at IS NULL;
+    -- btree_gin (a contrib extension, trusted: a database owner may create it) puts the conversation in the
+    -- same GIN index as the words, so a search probes the searcher's conversations and never reads another's matches.
+    CREATE EXTENSION IF NOT EXISTS btree_gin;
+    CREATE INDEX messages_search ON messages USING gin (conversation_id, to_tsvector('simple', content)) WHERE deleted_at IS NULL;
 
     -- One reaction added or removed. The message row is locked, so the cap on
     -- distinct emoji holds under concurrent reactions; a change is recorded in

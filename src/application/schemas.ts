@@ -129,6 +129,7 @@ export const eventsQuerySchema = z.object({
 /** `GET /conversations`: a page of at most `limit`, after `cursor`. */
 export const listQuerySchema = z.object({
   limit: pageLimit,
+  archived: z.enum(['true', 'false']).optional().describe('true: only the conversations the caller archived'),
   cursor: z
     .string()
     .max(64)
@@ -172,6 +173,9 @@ export const searchQuerySchema = z.object({
     .optional(),
 });
 export type SearchQueryInput = z.infer<typeof searchQuerySchema>;
+
+/** A group's new title, validated as at creation. */
+export const renameSchema = z.object({ title: text(255).trim().min(1) });
 
 /** A reaction in a path: checked as one emoji by the use case (VALIDATION_FAILED otherwise). */
 export const reactionParam = z.string().min(1).max(64);

@@ -25,6 +25,7 @@ import type { ListSessions, RevokeSession } from './use-cases/manage-sessions.js
 import type { RefreshSession } from './use-cases/refresh-session.js';
 import type { MuteConversation } from './use-cases/mute-conversation.js';
 import type { SearchMessages } from './use-cases/search-messages.js';
+import type { ManageConversation } from './use-cases/manage-conversation.js';
 import type { ReactToMessage } from './use-cases/react-to-message.js';
 import type { GetMessageVersions, GetReadState } from './use-cases/read-conversation-details.js';
 import type { PushPublicKey, SubscribePush, UnsubscribePush } from './use-cases/push-subscriptions.js';
@@ -64,4 +65,5 @@ export interface UseCases {
   readonly reactToMessage: ReactToMessage;
   readonly getReadState: GetReadState;
   readonly getMessageVersions: GetMessageVersions;
+  readonly manageConversation: ManageConversation;
 }

@@ -114,10 +114,7 @@ export const messagePageSchema = z
       .record(z.string(), z.array(z.object({ emoji: z.string(), count: int, me: z.boolean() })))
       .optional()
       .describe('By message id, the messages that have reactions: each emoji’s count and whether the caller gave it'),
-    read_by: z
-      .record(z.string(), int)
-      .optional()
-      .describe('Groups only: by message id, how many participants other than the sender have read it'),
+    read_by: z.record(z.string(), int).optional().describe('Groups only: by message id, how many participants other than the sender have read it'),
   })
   .meta({ id: 'MessagePage' });
 
@@ -144,9 +141,14 @@ export const readStateSchema = z
 export const messageVersionsSchema = z
   .object({
     message_id: int,
-    versions: z.array(z.object({ content: z.string(), created_at: iso, replaced_at: iso })).describe('Prior versions, oldest first; the current one is the message'),
+    versions: z
+      .array(z.object({ content: z.string(), created_at: iso, replaced_at: iso }))
+      .describe('Prior versions, oldest first; the current one is the message'),
   })
   .meta({ id: 'MessageVersions' });
+
+export const conversationStateSchema = z.object({ conversation_id: int, title: z.string().nullable(), deleted: z.boolean() }).meta({ id: 'ConversationState' });
+export const archivedSchema = z.object({ conversation_id: int, archived: z.boolean() }).meta({ id: 'Archived' });
 
 export const reactionResultSchema = z.object({ message_id: int, reactions: z.array(z.object({ emoji: z.string(), count: int })) }).meta({ id: 'Reactions' });
 export const conversationListSchema = z
@@ -252,6 +254,9 @@ export const pushEventSchemas = {
   presence: z.object({ user_id: int, online: z.boolean(), last_seen_at: isoOrNull }),
   typing: z.object({ conversation_id: int, user_id: int, is_typing: z.boolean() }),
   reactionUpdated: reactionUpdatedSchema,
+  conversationUpdated: z
+    .object({ conversation_id: int, title: z.string().nullable(), deleted: z.boolean(), updated_by: int, updated_at: iso })
+    .meta({ id: 'ConversationUpdated' }),
 } as const;
 
 export type MessageView = z.infer<typeof messageViewSchema>;

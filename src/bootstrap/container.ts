@@ -67,6 +67,8 @@ import { PgMessageSearch } from '../adapters/postgres/repositories/pg-message-se
 import { PgReactionStore } from '../adapters/postgres/repositories/pg-reaction-store.js';
 import { PgReadStates } from '../adapters/postgres/repositories/pg-read-states.js';
 import { PgMessageHistory } from '../adapters/postgres/repositories/pg-message-history.js';
+import { PgConversationManagement } from '../adapters/postgres/repositories/pg-conversation-management.js';
+import { ManageConversation } from '../application/use-cases/manage-conversation.js';
 import { InMemoryConversationFeatures } from '../adapters/memory/in-memory-conversation-features.js';
 import { SearchMessages } from '../application/use-cases/search-messages.js';
 import { ReactToMessage } from '../application/use-cases/react-to-message.js';
@@ -145,6 +147,7 @@ export const postgresModule = (config: Config, { db, nodeId }: PostgresModuleOpt
       reactions: new PgReactionStore(db.sequelize),
       readStates: new PgReadStates(db.sequelize),
       history: new PgMessageHistory(db.sequelize),
+      management: new PgConversationManagement(db.sequelize),
     });
     // The write path reports each commit to the fan-out, which delivers it here at once and, on an interest broker, publishes it.
     bind(id(TOKENS.MessageAppender))
@@ -237,7 +240,13 @@ export const inMemoryModule = () =>
     bind(id(TOKENS.MessageRepository)).toConstantValue(messages);
     bind(id(TOKENS.EventStream)).toConstantValue(new InMemoryEventStream(store));
     const features = new InMemoryConversationFeatures(store);
-    bind(id(TOKENS.ConversationFeatures)).toConstantValue({ search: features, reactions: features, readStates: features, history: features });
+    bind(id(TOKENS.ConversationFeatures)).toConstantValue({
+      search: features,
+      reactions: features,
+      readStates: features,
+      history: features,
+      management: features,
+    });
     // Stored, then announced through the fan-out (one process: the local broker).
     bind(id(TOKENS.MessageAppender))
       .toDynamicValue((ctx) => new AnnouncingAppender(messages, get(ctx, TOKENS.Broadcaster)))
@@ -313,6 +322,7 @@ export const useCasesModule = (config: Config) =>
           reactToMessage: new ReactToMessage(conversations, messages, features.reactions, broadcaster, clock),
           getReadState: new GetReadState(conversations, features.readStates),
           getMessageVersions: new GetMessageVersions(conversations, messages, features.history),
+          manageConversation: new ManageConversation(conversations, features.management, broadcaster, clock),
         };
       })
       .inSingletonScope();

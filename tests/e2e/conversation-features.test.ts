@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/database.js';
 import { HttpClient } from '../support/http-client.js';
@@ -12,10 +13,12 @@ describe('reactions, search, read state and edit history, across two processes',
   let second: ServerProcess;
   let http1: HttpClient;
   let http2: HttpClient;
+  let databaseUrl: string;
   const sockets: WsClient[] = [];
 
   beforeAll(async () => {
-    const env = { ...PROCESS_TEST_ENV, DATABASE_URL: await freshDatabase('features') };
+    databaseUrl = await freshDatabase('features');
+    const env = { ...PROCESS_TEST_ENV, DATABASE_URL: databaseUrl };
     [first, second] = await Promise.all([startProcess(env), startProcess(env)]);
     http1 = new HttpClient(`http://127.0.0.1:${first.port}`);
     http2 = new HttpClient(`http://127.0.0.1:${second.port}`);
@@ -222,6 +225,79 @@ describe('reactions, search, read state and edit history, across two processes',
     expect(history.versions.map((v: { content: string }) => v.content)).toEqual(['draft', 'second']);
     expect(Date.parse(history.versions[0].replaced_at)).toBeLessThanOrEqual(Date.parse(history.versions[1].replaced_at));
     expect((await http2.get(`/messages/${m}/versions`, outsider.token)).body.error.code).toBe('MESSAGE_NOT_FOUND');
+  });
+
+  it('renames a group for everyone: the other participant on another process is told and reads the new title; only its creator or staff may, with a valid title', async () => {
+    const [a, b, outsider] = [await http1.register(), await http1.register(), await http1.register()];
+    const chat = await group(a, [b], 'old name');
+    const ws = await listen(b, chat);
+    // Read once on the second process, so its cache holds the old title.
+    expect((await http2.get(`/conversations/${chat}`, b.token)).body.title).toBe('old name');
+
+    const renamed = await http1.patch(`/conversations/${chat}`, { title: '  new name ' }, a.token);
+    expect(renamed.body).toEqual({ conversation_id: chat, title: 'new name', deleted: false });
+    const pushed = await ws.event('conversationUpdated', (d) => d.conversation_id === chat);
+    expect(pushed.data).toEqual({ conversation_id: chat, title: 'new name', deleted: false, updated_by: a.id, updated_at: expect.any(String) });
+    expect((await http2.get(`/conversations/${chat}`, b.token)).body.title).toBe('new name');
+    expect((await http2.get('/conversations', b.token)).body.conversations.find((c: { id: number }) => c.id === chat).title).toBe('new name');
+
+    expect((await http1.patch(`/conversations/${chat}`, { title: 'mine now' }, b.token)).body.error.code).toBe('FORBIDDEN');
+    expect((await http1.patch(`/conversations/${chat}`, { title: 'mine now' }, outsider.token)).body.error.code).toBe('CONVERSATION_NOT_FOUND');
+    for (const title of ['', '   ', 'x'.repeat(256), 'nul\u0000']) {
+      expect((await http1.patch(`/conversations/${chat}`, { title }, a.token)).body.error.code).toBe('VALIDATION_FAILED');
+    }
+    const direct = (await http1.post('/conversations', { participant_ids: [b.id] }, a.token)).body.id;
+    expect((await http1.patch(`/conversations/${direct}`, { title: 'no' }, a.token)).body.error.code).toBe('NOT_A_GROUP');
+    // The rename is in the stream: b's sync replays it.
+    const sync = (await http2.get('/sync', b.token)).body;
+    expect(sync.events.filter((e: { event: string }) => e.event === 'conversationUpdated').map((e: { data: unknown }) => e.data)).toEqual([pushed.data]);
+  });
+
+  it('archives a conversation for the caller only: it leaves their default list, is listed with ?archived=true, and comes back when unarchived', async () => {
+    const [a, b] = [await http1.register(), await http1.register()];
+    const kept = await group(a, [b], 'kept');
+    const shelved = await group(a, [b], 'shelved');
+    const ids = async (who: U, query = '') => (await http2.get(`/conversations${query}`, who.token)).body.conversations.map((c: { id: number }) => c.id);
+
+    expect((await http1.request('PUT', `/conversations/${shelved}/archive`, { token: a.token })).body).toEqual({ conversation_id: shelved, archived: true });
+    expect(await ids(a)).toEqual([kept]);
+    expect(await ids(a, '?archived=true')).toEqual([shelved]);
+    expect(await ids(b)).toEqual([shelved, kept]);
+    expect((await http1.del(`/conversations/${shelved}/archive`, a.token)).body).toEqual({ conversation_id: shelved, archived: false });
+    expect(await ids(a)).toEqual([shelved, kept]);
+    expect(await ids(a, '?archived=true')).toEqual([]);
+    const outsider = await http1.register();
+    expect((await http1.request('PUT', `/conversations/${shelved}/archive`, { token: outsider.token })).body.error.code).toBe('CONVERSATION_NOT_FOUND');
+  });
+
+  it('deletes a group softly (creator only), telling its participants, who then cannot read or send to it; staff restore it', async () => {
+    const [a, b, staff] = [await http1.register(), await http1.register(), await http1.register()];
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    await db.query('UPDATE users SET is_staff = true WHERE id = $1', [staff.id]).finally(() => db.end());
+    const chat = await group(a, [b], 'doomed');
+    const ws = await listen(b, chat);
+    expect((await http1.del(`/conversations/${chat}`, b.token)).body.error.code).toBe('FORBIDDEN');
+
+    expect((await http1.del(`/conversations/${chat}`, a.token)).body).toEqual({ conversation_id: chat, title: 'doomed', deleted: true });
+    expect((await ws.event('conversationUpdated', (d) => d.conversation_id === chat)).data).toMatchObject({ deleted: true, updated_by: a.id });
+    expect((await http2.get(`/conversations/${chat}`, b.token)).body.error.code).toBe('CONVERSATION_NOT_FOUND');
+    expect((await http2.post(`/conversations/${chat}/messages`, { content: 'hello?' }, b.token)).body.error.code).toBe('CONVERSATION_NOT_FOUND');
+    expect((await http2.get('/conversations', b.token)).body.conversations).toEqual([]);
+
+    expect((await http1.post(`/conversations/${chat}/restore`, {}, a.token)).body.error.code).toBe('FORBIDDEN');
+    expect((await http1.post(`/conversations/${chat}/restore`, {}, staff.token)).body).toEqual({ conversation_id: chat, title: 'doomed', deleted: false });
+    expect((await http2.get(`/conversations/${chat}`, b.token)).body.title).toBe('doomed');
+    expect((await http2.post(`/conversations/${chat}/messages`, { content: 'back' }, b.token)).status).toBe(201);
+  });
+
+  it('delivers a muted conversation’s messages live to the muter', async () => {
+    const [a, b] = [await http1.register(), await http1.register()];
+    const chat = await group(a, [b]);
+    expect((await http2.request('PUT', `/conversations/${chat}/mute`, { token: b.token })).body).toEqual({ conversation_id: chat, muted: true });
+    const ws = await listen(b, chat);
+    const m = await send(a, chat, 'still live');
+    expect((await ws.event('receiveMessage', (d) => d.id === m)).data.content).toBe('still live');
   });
 });
 

@@ -1,10 +1,17 @@
 import type { UseCases } from '../../application/use-cases.js';
-import { messageId as messageIdParam, reactionParam, searchQuerySchema } from '../../application/schemas.js';
+import { messageId as messageIdParam, reactionParam, renameSchema, searchQuerySchema } from '../../application/schemas.js';
 import { messageView } from '../../application/views.js';
-import { messageVersionsSchema, reactionResultSchema, readStateSchema, searchResultsSchema } from '../../application/wire-schemas.js';
+import {
+  archivedSchema,
+  conversationStateSchema,
+  messageVersionsSchema,
+  reactionResultSchema,
+  readStateSchema,
+  searchResultsSchema,
+} from '../../application/wire-schemas.js';
 import { reply, route, type Route } from './rest-routes.js';
 
-/** Search, reactions, read state and edit history (docs/API.md). */
+/** Search, reactions, read state, edit history and managing groups (docs/API.md). */
 export function conversationFeatureRoutes(u: UseCases): Route[] {
   const react = (adding: boolean) =>
     route({
@@ -24,7 +31,49 @@ export function conversationFeatureRoutes(u: UseCases): Route[] {
           reactions: v.reactions.map(({ emoji, count }) => ({ emoji, count })),
         })),
     });
+  const archive = (archived: boolean) =>
+    route({
+      method: archived ? 'PUT' : 'DELETE',
+      pattern: '/conversations/:id/archive',
+      auth: true,
+      summary: archived
+        ? 'Archive the conversation for the caller: it leaves their default list (GET /conversations?archived=true lists it)'
+        : 'Bring an archived conversation back to the caller’s default list',
+      replies: { 200: archivedSchema },
+      refusals: ['CONVERSATION_NOT_FOUND'],
+      handle: async (c) => reply(await u.manageConversation.archive(c.actor, c.param(0), archived), 200, (v) => v),
+    });
   return [
+    route({
+      method: 'PATCH',
+      pattern: '/conversations/:id',
+      auth: true,
+      summary: 'Rename a group (its creator or staff); participants get `conversationUpdated`',
+      body: renameSchema,
+      replies: { 200: conversationStateSchema },
+      refusals: ['CONVERSATION_NOT_FOUND', 'NOT_A_GROUP', 'FORBIDDEN'],
+      handle: async (c, i) => reply(await u.manageConversation.rename(c.actor, c.param(0), i.body.title), 200, (v) => v),
+    }),
+    route({
+      method: 'DELETE',
+      pattern: '/conversations/:id',
+      auth: true,
+      summary: 'Delete a group, softly (its creator or staff); participants get `conversationUpdated` and then stop receiving it',
+      replies: { 200: conversationStateSchema },
+      refusals: ['CONVERSATION_NOT_FOUND', 'NOT_A_GROUP', 'FORBIDDEN'],
+      handle: async (c) => reply(await u.manageConversation.remove(c.actor, c.param(0)), 200, (v) => v),
+    }),
+    route({
+      method: 'POST',
+      pattern: '/conversations/:id/restore',
+      auth: true,
+      summary: 'Restore a deleted group (staff)',
+      replies: { 200: conversationStateSchema },
+      refusals: ['CONVERSATION_NOT_FOUND', 'FORBIDDEN'],
+      handle: async (c) => reply(await u.manageConversation.restore(c.actor, c.param(0)), 200, (v) => v),
+    }),
+    archive(true),
+    archive(false),
     route({
       method: 'GET',
       pattern: '/search/messages',

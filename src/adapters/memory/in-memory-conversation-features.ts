@@ -1,4 +1,7 @@
 import type {
+  ConversationChange,
+  ConversationManagement,
+  ManagedGroup,
   MessageHistory,
   MessageSearch,
   MessageVersion,
@@ -16,11 +19,11 @@ const words = (s: string): string[] => s.toLowerCase().match(/[\p{L}\p{N}]+/gu) 
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 /**
- * Search, reactions, read state and edit history over the in-memory tables,
+ * Search, reactions, read state, edit history and group management over the in-memory tables,
  * for use-case tests. Search is simpler than PostgreSQL's: every word of the
  * query must appear; rank is the share of the message's words that match.
  */
-export class InMemoryConversationFeatures implements MessageSearch, ReactionStore, ReadStates, MessageHistory {
+export class InMemoryConversationFeatures implements MessageSearch, ReactionStore, ReadStates, MessageHistory, ConversationManagement {
   constructor(private readonly store: InMemoryStore) {}
 
   async search(q: SearchQuery): Promise<SearchPage> {
@@ -78,6 +81,42 @@ export class InMemoryConversationFeatures implements MessageSearch, ReactionStor
 
   async versions(messageId: number): Promise<MessageVersion[]> {
     return this.store.versions.filter((v) => v.messageId === messageId).map(({ content, createdAt, replacedAt }) => ({ content, createdAt, replacedAt }));
+  }
+
+  async findGroup(conversationId: number): Promise<ManagedGroup | null> {
+    const row = this.store.conversations.get(conversationId);
+    return row ? { id: conversationId, kind: row.value.kind, createdBy: row.value.createdBy, deleted: row.deletedAt !== null } : null;
+  }
+
+  async rename(conversationId: number, title: string, by: number, at: Date): Promise<ConversationChange | null> {
+    const row = this.store.conversations.get(conversationId);
+    if (!row || row.deletedAt || row.value.kind !== 'group') return null;
+    row.value = { ...row.value, title, updatedAt: at };
+    return this.changed(conversationId, by, at);
+  }
+
+  async setDeleted(conversationId: number, deleted: boolean, by: number, at: Date): Promise<ConversationChange | null> {
+    const row = this.store.conversations.get(conversationId);
+    if (!row || row.value.kind !== 'group' || (row.deletedAt !== null) === deleted) return null;
+    row.deletedAt = deleted ? at : null;
+    row.value = { ...row.value, updatedAt: at };
+    return this.changed(conversationId, by, at);
+  }
+
+  async setArchived(conversationId: number, userId: number, archived: boolean, at: Date): Promise<boolean> {
+    const p = this.store.activeParticipant(conversationId, userId);
+    if (!p) return false;
+    p.archivedAt = archived ? (p.archivedAt ?? at) : null;
+    return true;
+  }
+
+  private changed(conversationId: number, by: number, at: Date): ConversationChange {
+    const row = this.store.conversations.get(conversationId)!;
+    const deleted = row.deletedAt !== null;
+    const data = { conversation_id: conversationId, title: row.value.title, deleted, updated_by: by, updated_at: at.toISOString() };
+    this.store.recordEvent(conversationId, 'conversation.updated', data, at);
+    const participantIds = [...this.store.participants.values()].filter((p) => p.conversationId === conversationId && !p.deletedAt).map((p) => p.userId);
+    return { conversationId, title: row.value.title, deleted, participantIds, at };
   }
 
   private counts(messageId: number, userId: number): Array<ReactionCount & { me: boolean }> {

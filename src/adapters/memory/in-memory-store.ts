@@ -13,6 +13,7 @@ export interface ParticipantRow {
   readonly userId: number;
   lastReadMessageId: number | null;
   deletedAt: Date | null;
+  archivedAt?: Date | null;
 }
 
 /** A row of conversation_events: ids come from the messages' sequence, as in PostgreSQL. */

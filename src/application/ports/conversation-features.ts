@@ -83,4 +83,33 @@ export interface ConversationFeatures {
   readonly reactions: ReactionStore;
   readonly readStates: ReadStates;
   readonly history: MessageHistory;
+  readonly management: ConversationManagement;
+}
+
+/** A group as it is after a rename, a deletion or a restore. */
+export interface ConversationChange {
+  readonly conversationId: number;
+  readonly title: string | null;
+  readonly deleted: boolean;
+  readonly participantIds: number[];
+  readonly at: Date;
+}
+
+/** A group, deleted or not (for the checks before managing it). */
+export interface ManagedGroup {
+  readonly id: number;
+  readonly kind: 'group' | 'direct';
+  readonly createdBy: number;
+  readonly deleted: boolean;
+}
+
+/** Renaming, deleting and restoring groups (each with `conversation.updated` in the stream, committed together), and archiving per participant. */
+export interface ConversationManagement {
+  findGroup(conversationId: number): Promise<ManagedGroup | null>;
+  /** Null when it is not a live group. */
+  rename(conversationId: number, title: string, by: number, at: Date): Promise<ConversationChange | null>;
+  /** Soft-deletes or restores; null when it was already so. */
+  setDeleted(conversationId: number, deleted: boolean, by: number, at: Date): Promise<ConversationChange | null>;
+  /** False when the user is not a participant. */
+  setArchived(conversationId: number, userId: number, archived: boolean, at: Date): Promise<boolean>;
 }

@@ -14,6 +14,7 @@ export const REPLAYED_AS = {
   'participant.added': 'participantAdded',
   'participant.removed': 'participantRemoved',
   'reaction.updated': 'reactionUpdated',
+  'conversation.updated': 'conversationUpdated',
 } as const satisfies Record<string, PushEvent>;
 
 export type ReplayedType = keyof typeof REPLAYED_AS;

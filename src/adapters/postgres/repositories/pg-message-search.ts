@@ -3,6 +3,9 @@ import type { MessageSearch, SearchPage, SearchQuery } from '../../../applicatio
 import { num } from '../database.js';
 import { MESSAGE_COLUMNS, toMessage, type Row } from './message-row.js';
 
+/** Matches ranked at most, the newest: a word found in a whole history costs ranking this many, not the history. */
+export const SEARCH_CANDIDATES = 1000;
+
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 /**
@@ -18,11 +21,13 @@ const snippetOf = (raw: string) => escapeHtml(raw).replace(/[\x01-\x05]/g, (c) =
 
 /**
  * PostgreSQL full-text search with the `simple` configuration (language
- * neutral), over the GIN index on live messages (migration
- * 20261204000300). The query starts from the caller's participations, so it
- * costs what the caller's matching messages cost, never the whole table;
+ * neutral), over the GIN index of live messages by conversation and words
+ * (migration 20261204000300). The query starts from the caller's
+ * participations and probes the index per conversation, so it costs what the
+ * caller's matching messages cost, never other conversations' matches;
  * `websearch_to_tsquery` accepts any text (quotes, operators, unbalanced
- * syntax) without a syntax error. Ranked by ts_rank, then newest first.
+ * syntax) without a syntax error. The newest SEARCH_CANDIDATES matches are
+ * ranked by ts_rank (then newest first).
  */
 export class PgMessageSearch implements MessageSearch {
   constructor(private readonly sequelize: Sequelize) {}
@@ -32,13 +37,15 @@ export class PgMessageSearch implements MessageSearch {
       `WITH q AS (SELECT websearch_to_tsquery('simple', $text) AS q),
        hits AS (
          SELECT r.id, r.rank FROM (
-           SELECT m.id, ts_rank(to_tsvector('simple', m.content), q.q) AS rank
-           FROM q, messages m
-           WHERE to_tsvector('simple', m.content) @@ q.q AND m.deleted_at IS NULL
-             AND m.conversation_id IN (
-               SELECT p.conversation_id FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
-               WHERE p.user_id = $user AND p.deleted_at IS NULL AND c.deleted_at IS NULL
-                 AND ($conversation::int IS NULL OR p.conversation_id = $conversation::int))
+           SELECT x.id, ts_rank(to_tsvector('simple', x.content), q.q) AS rank FROM q, (
+             SELECT m.id, m.content
+             FROM q, conversation_participants p JOIN conversations c ON c.id = p.conversation_id
+             JOIN messages m ON m.conversation_id = p.conversation_id
+             WHERE p.user_id = $user AND p.deleted_at IS NULL AND c.deleted_at IS NULL
+               AND ($conversation::int IS NULL OR p.conversation_id = $conversation::int)
+               AND to_tsvector('simple', m.content) @@ q.q AND m.deleted_at IS NULL
+             ORDER BY m.id DESC LIMIT ${SEARCH_CANDIDATES}
+           ) x
          ) r
          WHERE $rank::real IS NULL OR (r.rank, r.id) < ($rank::real, $after::bigint)
          ORDER BY r.rank DESC, r.id DESC LIMIT $limit
