@@ -29,13 +29,15 @@ export class SearchMessages {
 
   async execute(actor: Actor, input: SearchQueryInput): Promise<Result<SearchResult>> {
     const text = input.q.trim();
-    if ([...text.replace(/\s+/gu, '')].length < SEARCH_QUERY_MIN) return fail('QUERY_TOO_SHORT', `A search needs at least ${SEARCH_QUERY_MIN} characters`, { min: SEARCH_QUERY_MIN });
+    if ([...text.replace(/\s+/gu, '')].length < SEARCH_QUERY_MIN)
+      return fail('QUERY_TOO_SHORT', `A search needs at least ${SEARCH_QUERY_MIN} characters`, { min: SEARCH_QUERY_MIN });
     if (input.conversation_id !== undefined) {
       const found = await conversationOfParticipant(this.conversations, input.conversation_id, actor);
       if (!found.ok) return found;
     }
     const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-    if (after === null) return fail('VALIDATION_FAILED', 'cursor: must be a cursor this server gave out', [{ path: 'cursor', message: 'must be a cursor this server gave out' }]);
+    if (after === null)
+      return fail('VALIDATION_FAILED', 'cursor: must be a cursor this server gave out', [{ path: 'cursor', message: 'must be a cursor this server gave out' }]);
     const page = await this.search.search({ userId: actor.id, text, conversationId: input.conversation_id, limit: input.limit, after });
     return ok({ page, nextCursor: page.next ? encodeCursor(page.next) : null });
   }
