@@ -16,9 +16,23 @@ export interface UserSummary {
 export interface Participant extends UserSummary {
   readonly online?: boolean;
   readonly last_seen_at?: string | null;
+  readonly display_name?: string | null;
+  readonly role?: Role;
+  readonly picture_url?: string | null;
 }
 
 export type Role = 'landlord' | 'tenant';
+
+/** What anyone allowed to see a user is shown (`GET /users`, `GET /users/:id`). */
+export interface PublicProfile {
+  readonly id: number;
+  readonly username: string;
+  readonly display_name: string | null;
+  readonly role: Role;
+  readonly picture_url: string | null;
+  readonly online: boolean;
+  readonly last_seen_at: string | null;
+}
 
 export interface User {
   readonly id: number;
@@ -26,6 +40,7 @@ export interface User {
   readonly username: string;
   readonly phone_number: string | null;
   readonly profile_picture: string | null;
+  readonly display_name: string | null;
   readonly role: Role;
   readonly is_active: boolean;
   readonly is_staff: boolean;
@@ -197,6 +212,8 @@ export interface PushEvents {
     readonly updated_by: number;
     readonly updated_at: string;
   };
+  /** A participant changed their display name or picture. */
+  profileUpdated: Omit<PublicProfile, 'online' | 'last_seen_at'>;
 }
 
 /** Codes the server answers with, over REST and `/ws`. */
@@ -217,10 +234,16 @@ export type ServerErrorCode =
   | 'WEBHOOK_NOT_FOUND'
   | 'WEBHOOK_LIMIT_REACHED'
   | 'REACTION_LIMIT_REACHED'
-  | 'QUERY_TOO_SHORT'
   | 'SUBSCRIPTION_NOT_FOUND'
   | 'EMAIL_TAKEN'
   | 'USERNAME_TAKEN'
+  | 'USER_BLOCKED'
+  | 'CANNOT_BLOCK_SELF'
+  | 'ALREADY_BLOCKED'
+  | 'NOT_BLOCKED'
+  | 'ALREADY_REPORTED'
+  | 'REPORT_NOT_FOUND'
+  | 'QUERY_TOO_SHORT'
   | 'INVALID_JSON'
   | 'INVALID_FRAME'
   | 'UNKNOWN_EVENT'

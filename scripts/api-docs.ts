@@ -10,6 +10,7 @@ import type { UseCases } from '../src/application/use-cases.js';
 import { asyncApiDocument, openApiDocument } from '../src/adapters/gateway/api-documents.js';
 import { routeTable } from '../src/adapters/gateway/route-table.js';
 import type { ManageWebhooks } from '../src/application/webhooks/manage-webhooks.js';
+import type { People } from '../src/application/people/people.js';
 import { PRODUCT_VERSION } from '../src/bootstrap/version.js';
 
 type Json = Record<string, any>;
@@ -25,7 +26,9 @@ const describedOnly = new Proxy(
 ) as UseCases & ManageWebhooks;
 
 export function apiDocumentFiles(): Record<string, string> {
-  const openapi = openApiDocument(routeTable(describedOnly, describedOnly as unknown as ManageWebhooks), { version: PRODUCT_VERSION });
+  const openapi = openApiDocument(routeTable(describedOnly, describedOnly as unknown as ManageWebhooks, describedOnly as unknown as People), {
+    version: PRODUCT_VERSION,
+  });
   const asyncapi = asyncApiDocument({ version: PRODUCT_VERSION });
   return {
     'openapi.json': `${JSON.stringify(openapi, null, 2)}\n`,

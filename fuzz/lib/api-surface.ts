@@ -4,6 +4,7 @@ import { openApiDocument } from '../../src/adapters/gateway/api-documents.js';
 import { CHAT_EVENTS, type ChatEventName } from '../../src/adapters/gateway/chat-events.js';
 import { routeTable } from '../../src/adapters/gateway/route-table.js';
 import type { ManageWebhooks } from '../../src/application/webhooks/manage-webhooks.js';
+import type { People } from '../../src/application/people/people.js';
 
 /**
  * What the fuzz aims at, read from the server's own tables: the REST routes
@@ -16,7 +17,7 @@ export type FieldKind = 'id' | 'ids' | 'text' | 'url' | 'type' | 'bool' | 'since
 export type Fields = Readonly<Record<string, FieldKind>>;
 
 /** Which id a path parameter wants, told by the segment before it. */
-export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'other';
+export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'report' | 'other';
 
 export interface RouteSpec {
   readonly method: string;
@@ -58,6 +59,9 @@ export const FIELD_KINDS: Fields = {
   event_types: 'ids',
   description: 'text',
   secret: 'text',
+  display_name: 'text',
+  picture_url: 'url',
+  reason: 'text',
 };
 
 type JsonSchema = { type?: string; properties?: Record<string, JsonSchema> };
@@ -79,7 +83,7 @@ const describedOnly = new Proxy(
       throw new Error('routes are not served by the fuzz');
     },
   },
-) as UseCases & ManageWebhooks;
+) as UseCases & ManageWebhooks & People;
 
 interface Operation {
   security?: unknown[];
@@ -89,7 +93,7 @@ interface Operation {
 
 /** Every route of the REST API, with `/healthz` and `/readyz`. */
 export const ROUTES: readonly RouteSpec[] = Object.entries(
-  openApiDocument(routeTable(describedOnly, describedOnly), { version: 'fuzz' }).paths as Record<string, Record<string, Operation>>,
+  openApiDocument(routeTable(describedOnly, describedOnly, describedOnly), { version: 'fuzz' }).paths as Record<string, Record<string, Operation>>,
 ).flatMap(([path, operations]) =>
   Object.entries(operations).map(([method, op]) => {
     const body = op.requestBody?.content['application/json'].schema;
@@ -117,6 +121,8 @@ export function paramKind(previousSegment: string): ParamKind {
       return 'session';
     case 'webhooks':
       return 'webhook';
+    case 'reports':
+      return 'report';
     default:
       return 'other';
   }

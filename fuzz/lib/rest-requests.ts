@@ -385,6 +385,7 @@ export class RestRequestGenerator {
         return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
       }
       case 'webhook':
+      case 'report':
         return String(this.r.int(1, 20));
       case 'other':
         return String(this.r.int(1, 1_000));

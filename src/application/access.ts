@@ -34,6 +34,28 @@ export async function withPresence(participants: readonly ParticipantSummary[], 
   return participants.map((p) => ({ ...p, online: status.get(p.id)?.online ?? false, lastSeenAt: status.get(p.id)?.lastSeenAt ?? null }));
 }
 
+/**
+ * The participants with presence, as the caller may see it: in a direct
+ * conversation with a block between its two people, the other one is shown
+ * offline and never seen (the block state is cached with the membership).
+ */
+export async function presenceFor(
+  conversations: ConversationRepository,
+  conversation: Conversation,
+  participants: readonly ParticipantSummary[],
+  presence: PresenceStore,
+  callerId: number,
+): Promise<ParticipantPresence[]> {
+  if (conversation.kind === 'direct' && (await conversations.isBlocked(conversation.id))) {
+    const own = await withPresence(
+      participants.filter((p) => p.id === callerId),
+      presence,
+    );
+    return participants.map((p) => own.find((o) => o.id === p.id) ?? { ...p, online: false, lastSeenAt: null });
+  }
+  return withPresence(participants, presence);
+}
+
 export interface ParticipantPresence extends ParticipantSummary {
   readonly online: boolean;
   readonly lastSeenAt: Date | null;

@@ -39,7 +39,7 @@ export class PresenceTracker {
   constructor(
     private readonly store: PresenceStore,
     private readonly broadcaster: Broadcaster,
-    private readonly conversations: Pick<ConversationRepository, 'conversationIdsOfUsers'>,
+    private readonly conversations: Pick<ConversationRepository, 'conversationIdsOfUsers' | 'blockedAmong'>,
     private readonly clock: Clock,
     private readonly logger: Logger,
     options: PresenceOptions = {},
@@ -146,10 +146,21 @@ export class PresenceTracker {
     }
   }
 
-  /** To everyone who shares a conversation with the user, not to the user. */
+  /**
+   * To everyone who shares a conversation with the user, not to the user, and
+   * not through a direct conversation with a block between its two people.
+   */
   private async announce(transitions: readonly PresenceTransition[]): Promise<void> {
     if (transitions.length === 0) return;
     const conversationsOf = await this.conversations.conversationIdsOfUsers(transitions.map((t) => t.userId));
+    // One query per batch of transitions, whatever its size.
+    const blocked = await this.conversations.blockedAmong([...new Set([...conversationsOf.values()].flat())]);
+    if (blocked.size > 0)
+      for (const [userId, ids] of conversationsOf)
+        conversationsOf.set(
+          userId,
+          ids.filter((id) => !blocked.has(id)),
+        );
     // In one step however many users changed (a storm of reconnects, or the users of a process that died).
     await this.broadcaster.toConversationsEach(
       transitions.map((t) => ({

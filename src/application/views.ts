@@ -57,8 +57,12 @@ export function serialisedMessage(m: Message): Serialised<MessageView> {
 }
 
 /** A participant, with presence where it was read. */
-export const participantView = (p: ParticipantSummary | ParticipantPresence): ParticipantView =>
-  'online' in p ? { id: p.id, username: p.username, online: p.online, last_seen_at: iso(p.lastSeenAt) } : { id: p.id, username: p.username };
+export const participantView = (p: ParticipantSummary | ParticipantPresence): ParticipantView => ({
+  id: p.id,
+  username: p.username,
+  ...('online' in p ? { online: p.online, last_seen_at: iso(p.lastSeenAt) } : {}),
+  ...(p.role === undefined ? {} : { display_name: p.displayName ?? null, role: p.role, picture_url: p.pictureUrl ?? null }),
+});
 
 export const conversationView = (c: Conversation, participants?: ReadonlyArray<ParticipantSummary | ParticipantPresence>): ConversationView => ({
   id: c.id,
@@ -86,6 +90,7 @@ export const userView = (u: User): UserView => ({
   username: u.username,
   phone_number: u.phoneNumber,
   profile_picture: u.profilePicture,
+  display_name: u.displayName ?? null,
   role: u.role,
   is_active: u.isActive,
   is_staff: u.isStaff,

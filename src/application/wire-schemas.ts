@@ -22,8 +22,24 @@ export const participantSchema = z
     username: z.string(),
     online: z.boolean().optional().describe('Present where presence was read (participants, joinConversation)'),
     last_seen_at: isoOrNull.optional(),
+    display_name: z.string().nullable().optional(),
+    role: z.enum(ROLES).optional(),
+    picture_url: z.string().nullable().optional(),
   })
   .meta({ id: 'Participant' });
+
+/** What anyone allowed to see a user is shown: never the e-mail or the phone number. */
+export const publicProfileSchema = z
+  .object({
+    id: int,
+    username: z.string(),
+    display_name: z.string().nullable(),
+    role: z.enum(ROLES),
+    picture_url: z.string().nullable(),
+    online: z.boolean(),
+    last_seen_at: isoOrNull,
+  })
+  .meta({ id: 'PublicProfile' });
 
 export const attachmentViewSchema = z
   .object({ url: z.string(), name: z.string().optional(), mime_type: z.string().optional(), size: int.optional() })
@@ -76,6 +92,7 @@ export const userViewSchema = z
     username: z.string(),
     phone_number: z.string().nullable(),
     profile_picture: z.string().nullable(),
+    display_name: z.string().nullable(),
     role: z.enum(ROLES),
     is_active: z.boolean(),
     is_staff: z.boolean(),
@@ -257,6 +274,7 @@ export const pushEventSchemas = {
   conversationUpdated: z
     .object({ conversation_id: int, title: z.string().nullable(), deleted: z.boolean(), updated_by: int, updated_at: iso })
     .meta({ id: 'ConversationUpdated' }),
+  profileUpdated: publicProfileSchema.omit({ online: true, last_seen_at: true }),
 } as const;
 
 export type MessageView = z.infer<typeof messageViewSchema>;
@@ -266,3 +284,4 @@ export type ParticipantView = z.infer<typeof participantSchema>;
 export type ConversationView = z.infer<typeof conversationViewSchema>;
 export type ConversationSummaryView = z.infer<typeof conversationSummarySchema>;
 export type UserView = z.infer<typeof userViewSchema>;
+export type PublicProfileView = z.infer<typeof publicProfileSchema>;

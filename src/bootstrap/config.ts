@@ -165,6 +165,14 @@ export const configSchema = z.object({
   CONVERSATIONS_PER_USER_PER_MINUTE: int(0, 1_000_000).default(20).register(documented, { group: 'limits', description: 'Conversations created per user' }),
   SEARCHES_PER_USER_PER_MINUTE: int(0, 1_000_000).default(30).register(documented, { group: 'limits', description: 'Message searches per user' }),
   GROUPS_PER_USER_PER_HOUR: int(0, 1_000_000).default(50).register(documented, { group: 'limits', description: 'Groups created per user' }),
+  DIRECTORY_PER_USER_PER_MINUTE: int(0, 1_000_000)
+    .default(20)
+    .register(documented, { group: 'limits', description: 'Directory searches (`GET /users`) per user' }),
+  REPORTS_PER_USER_PER_HOUR: int(0, 1_000_000).default(20).register(documented, { group: 'limits', description: 'Message reports per user (5 at once)' }),
+  DIRECTORY: z.enum(['all', 'shared', 'off'], { message: 'must be all, shared or off' }).default('shared').register(documented, {
+    group: 'auth',
+    description: 'Who `GET /users` finds: everyone, people sharing a conversation with the caller, or nobody (docs/SECURITY.md)',
+  }),
   MAX_CONNECTIONS_PER_USER: int(0, 1_000_000).default(50).register(documented, { group: 'limits', description: 'Open connections of one user, per process' }),
   MAX_CONNECTIONS_PER_ADDRESS: int(0, 1_000_000)
     .default(1000)

@@ -37,6 +37,7 @@ import { TOKENS } from './tokens.js';
 import { PRODUCT_VERSION } from './version.js';
 import { chooseTransport, type TransportChoice } from './transport-choice.js';
 import { startWebhooks } from './webhooks.js';
+import { buildPeople } from './people.js';
 
 export interface RunningServer {
   readonly port: number;
@@ -129,6 +130,8 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
           restSendsPerUser: config.REST_SENDS_PER_USER_PER_MINUTE,
           conversationsPerUser: config.CONVERSATIONS_PER_USER_PER_MINUTE,
           searchesPerUser: config.SEARCHES_PER_USER_PER_MINUTE,
+          directoryPerUser: config.DIRECTORY_PER_USER_PER_MINUTE,
+          reportsPerUserPerHour: config.REPORTS_PER_USER_PER_HOUR,
         }
       : null,
     maxConnectionsPerUser: limitsOn ? config.MAX_CONNECTIONS_PER_USER : 0,
@@ -139,6 +142,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     telemetry,
     accessLogLevel: config.ACCESS_LOG_LEVEL,
     webhooks: webhooks.manage,
+    people: buildPeople(config, db.pool, container),
     plainRoutes: [
       ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),

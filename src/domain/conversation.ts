@@ -1,4 +1,4 @@
-import type { Actor } from './user.js';
+import type { Actor, Role } from './user.js';
 import { fail, ok, type Result } from './result.js';
 
 export type ConversationKind = 'direct' | 'group';
@@ -16,6 +16,10 @@ export interface Conversation {
 export interface ParticipantSummary {
   readonly id: number;
   readonly username: string;
+  /** Where the store read them (participant lists): shown beside the username. */
+  readonly displayName?: string | null;
+  readonly role?: Role;
+  readonly pictureUrl?: string | null;
 }
 
 /** A direct conversation is unique per unordered pair of users. */

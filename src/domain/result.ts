@@ -23,7 +23,13 @@ export type ErrorCode =
   | 'USERNAME_TAKEN'
   /** A message already carries the most distinct reactions it may. */
   | 'REACTION_LIMIT_REACHED'
-  /** A search query with too few characters to search for. */
+  /** One of the two people of a direct conversation blocks the other. */
+  | 'USER_BLOCKED'
+  | 'CANNOT_BLOCK_SELF'
+  | 'ALREADY_BLOCKED'
+  | 'NOT_BLOCKED'
+  | 'ALREADY_REPORTED'
+  | 'REPORT_NOT_FOUND'
   | 'QUERY_TOO_SHORT'
   /** A limit was reached; `details.retry_after_seconds` says when to try again. */
   | 'RATE_LIMITED';

@@ -8,6 +8,8 @@ export interface User {
   readonly passwordHash: string;
   readonly phoneNumber: string | null;
   readonly profilePicture: string | null;
+  /** Shown instead of the username where set (absent on users read before it existed). */
+  readonly displayName?: string | null;
   readonly role: Role;
   readonly isActive: boolean;
   readonly isStaff: boolean;

@@ -11,6 +11,8 @@ export interface FanoutProcess {
   readonly appender: MessageAppender;
   readonly delivery: RecordingDelivery;
   readonly observed: MembershipChange[];
+  /** The conversations its observers were told to forget (`conversationChanged`), in order. */
+  readonly forgotten: number[];
   /**
    * This process's connections start following these conversations and
    * users; resolves once the fan-out receives them (brokers routing by
@@ -58,7 +60,10 @@ const faultsOf = (f: FanoutFixture): FanoutFaults => {
   return f.faults;
 };
 
-export const observing = (observed: MembershipChange[]): FanoutObserver => ({ membershipChanged: (c) => observed.push(c) });
+export const observing = (observed: MembershipChange[], forgotten: number[]): FanoutObserver => ({
+  membershipChanged: (c) => observed.push(c),
+  conversationChanged: (id) => forgotten.push(id),
+});
 
 const draft = (conversationId: number, senderId: number, content: string, clientId: string | null = null): MessageDraft => ({
   conversationId,
@@ -177,6 +182,18 @@ export function broadcasterContract(name: string, fresh: () => Promise<FanoutFix
         expect(got.map((d) => d.data.user_id)).toEqual(events.map((e) => e.data.user_id));
         expect(got[2_500]!.data.last_seen_at).toBe('y'.repeat(9_000));
         expect(got.every((d, i) => d.exceptUserId === i + 1 && d.conversationIds[0] === 2_000_000 + (i % 50))).toBe(true);
+      }
+    });
+
+    it('tells every process’s observers of conversations whose cached state changed (the sender’s at once, again when its own notice returns)', async () => {
+      const f = await fresh();
+      await followAll(f, [], [3]);
+      await f.processes[0]!.broadcaster.conversationsChanged([5, 6]);
+      await f.processes[0]!.broadcaster.toUser(3, 'participantRemoved', { conversation_id: 5, user_id: 3, removed_by: 1 });
+      for (const p of f.processes) {
+        // Sent after the change, delivered after it.
+        await eventually(() => p.delivery.delivered.some((d) => d.kind === 'user'));
+        expect([...new Set(p.forgotten)]).toEqual([5, 6]);
       }
     });
 

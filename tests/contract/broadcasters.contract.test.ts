@@ -102,12 +102,13 @@ broadcasterContract('local', async () => {
   const messages = new InMemoryMessageRepository(store);
   const delivery = new RecordingDelivery();
   const observed: MembershipChange[] = [];
+  const forgotten: number[] = [];
   const engine = new FanoutEngine({
     broker: new LocalBroker(),
     nodeId: 'local',
     lanes: 1,
     delivery,
-    observers: [observing(observed)],
+    observers: [observing(observed, forgotten)],
     messages,
     conversations: new InMemoryConversationRepository(store),
     lanePositions: async () => [0],
@@ -117,7 +118,7 @@ broadcasterContract('local', async () => {
   cleanups.push(() => engine.close());
   let next = 0;
   return {
-    processes: [{ broadcaster: engine, appender: new AnnouncingAppender(messages, engine), delivery, observed, follow: follower(engine, delivery) }],
+    processes: [{ broadcaster: engine, appender: new AnnouncingAppender(messages, engine), delivery, observed, forgotten, follow: follower(engine, delivery) }],
     conversation: async () => ({ id: ++next, userIds: [1, 2] }),
   };
 });
@@ -155,6 +156,7 @@ export async function enginesOnDatabase(
     await ensureLanes(pool, lanes, async () => 0);
     const delivery = new RecordingDelivery();
     const observed: MembershipChange[] = [];
+    const forgotten: number[] = [];
     const wrapped = new LosingBroker(broker(node, url, pool));
     losing.push(wrapped);
     const engine = new FanoutEngine({
@@ -162,7 +164,7 @@ export async function enginesOnDatabase(
       nodeId: node,
       lanes,
       delivery,
-      observers: [observing(observed)],
+      observers: [observing(observed, forgotten)],
       messages,
       conversations,
       lanePositions: () => laneCursors(pool),
@@ -179,7 +181,7 @@ export async function enginesOnDatabase(
       onCommitted: (batch) => engine.committed(batch),
       logger: silentLogger,
     });
-    processes.push({ broadcaster: engine, appender: writer, delivery, observed, follow: follower(engine, delivery) });
+    processes.push({ broadcaster: engine, appender: writer, delivery, observed, forgotten, follow: follower(engine, delivery) });
   }
   await Promise.all(engines.map((e) => waitLive(e)));
   cleanups.push(async () => {

@@ -218,7 +218,15 @@ describe('presence and typing in the client module', () => {
     const bob = observed(b.token);
     await bob.client.connect();
     const listed = await bob.client.participants(conversationId);
-    expect(listed.find((p) => p.id === a.id)).toEqual({ id: a.id, username: expect.any(String), online: false, last_seen_at: null });
+    expect(listed.find((p) => p.id === a.id)).toEqual({
+      id: a.id,
+      username: expect.any(String),
+      display_name: null,
+      role: 'tenant',
+      picture_url: null,
+      online: false,
+      last_seen_at: null,
+    });
     expect(bob.client.presence.of(a.id)).toEqual({ user_id: a.id, online: false, last_seen_at: null });
 
     const cameOnline = nextPresenceEvent(bob.client, 'presenceChanged', (p) => p.user_id === a.id);

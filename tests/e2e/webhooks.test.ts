@@ -242,10 +242,10 @@ describe('staff’s webhook endpoints', () => {
   const create = (body: Record<string, unknown>, token = staffToken) => call(proc, 'POST', '/admin/webhooks', token, body);
   const remove = (id: number) => call(proc, 'DELETE', `/admin/webhooks/${id}`, staffToken);
 
-  it('refuse anonymous callers (401), non-staff (403 FORBIDDEN), bad input (400 VALIDATION_FAILED), unknown ids (404 WEBHOOK_NOT_FOUND) and more than the cap (409)', async () => {
+  it('refuse anonymous callers (401), non-staff (404 NOT_FOUND, as if the routes did not exist), bad input (400 VALIDATION_FAILED), unknown ids (404 WEBHOOK_NOT_FOUND) and more than the cap (409)', async () => {
     expect(await call(proc, 'GET', '/admin/webhooks', null)).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
-    expect(await call(proc, 'GET', '/admin/webhooks', userToken)).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
-    expect(await create({ url: 'https://example.com/hook' }, userToken)).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    expect(await call(proc, 'GET', '/admin/webhooks', userToken)).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+    expect(await create({ url: 'https://example.com/hook' }, userToken)).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
     for (const [body, says] of [
       [{ url: 'not a url' }, 'url: must be an absolute URL'],
       [{ url: 'ftp://example.com/hook' }, 'url: must be an http(s) URL'],

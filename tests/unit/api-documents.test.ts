@@ -6,6 +6,7 @@ import type { UseCases } from '../../src/application/use-cases.js';
 import { CHAT_EVENTS } from '../../src/adapters/gateway/chat-events.js';
 import { routeTable } from '../../src/adapters/gateway/route-table.js';
 import type { ManageWebhooks } from '../../src/application/webhooks/manage-webhooks.js';
+import type { People } from '../../src/application/people/people.js';
 import { apiDocumentFiles } from '../../scripts/api-docs.js';
 
 const generated = apiDocumentFiles();
@@ -62,7 +63,9 @@ describe('API documents', () => {
     });
 
     it('states the security of every operation: the bearer token where the route needs it, none (`[]`) on the public ones', () => {
-      const auth = new Map(routeTable({} as UseCases, {} as ManageWebhooks).map((r) => [`${r.method} ${r.pattern.replace(/:(\w+)/g, '{$1}')}`, r.auth]));
+      const auth = new Map(
+        routeTable({} as UseCases, {} as ManageWebhooks, {} as People).map((r) => [`${r.method} ${r.pattern.replace(/:(\w+)/g, '{$1}')}`, r.auth]),
+      );
       expect(operations.length).toBe(auth.size + 2);
       for (const { name, op } of operations) {
         expect({ name, security: op.security }).toEqual({ name, security: auth.get(name) ? [{ bearer: [] }] : [] });
@@ -94,7 +97,7 @@ describe('API documents', () => {
       (m) => `${m[1]} ${m[2]}`,
     );
     expect(headings.sort()).toEqual(
-      routeTable({} as UseCases, {} as ManageWebhooks)
+      routeTable({} as UseCases, {} as ManageWebhooks, {} as People)
         .map((r) => `${r.method} ${r.pattern}`)
         .sort(),
     );

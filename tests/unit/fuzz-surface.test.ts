@@ -4,9 +4,10 @@ import type { UseCases } from '../../src/application/use-cases.js';
 import { CHAT_EVENTS } from '../../src/adapters/gateway/chat-events.js';
 import { routeTable } from '../../src/adapters/gateway/route-table.js';
 import type { ManageWebhooks } from '../../src/application/webhooks/manage-webhooks.js';
+import type { People } from '../../src/application/people/people.js';
 import { CLIENT_EVENTS, FIELDS, paramKind, ROUTES, unkindedFields } from '../../fuzz/lib/api-surface.js';
 
-const table = routeTable({} as UseCases, {} as ManageWebhooks);
+const table = routeTable({} as UseCases, {} as ManageWebhooks, {} as People);
 const keysOf = (schema: z.ZodType | undefined) => (schema instanceof z.ZodObject ? Object.keys(schema.shape).sort() : []);
 
 describe('what the fuzz aims at', () => {

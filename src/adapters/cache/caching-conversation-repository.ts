@@ -12,14 +12,17 @@ export interface MembershipCacheOptions {
 interface Entry {
   readonly conversation: Conversation | null;
   readonly members: Set<number>;
+  /** A direct conversation whose two people are blocked (either way): the send path refuses without a query. */
+  readonly blocked: boolean;
   readonly loadedAt: number;
 }
 
 /**
  * Hot path, cached on purpose: every send asks "does this conversation exist,
  * and is the sender in it?". Answers are kept per conversation and dropped on
- * any membership change, whether made here or (through `invalidate`, fed by
- * the fan-out) on another process.
+ * any membership change (or a block between a direct conversation's two
+ * people), whether made here or (through `invalidate`, fed by the fan-out) on
+ * another process.
  */
 export class CachingConversationRepository implements ConversationRepository, FanoutObserver {
   private readonly entries = new Map<number, Entry>();
@@ -47,6 +50,10 @@ export class CachingConversationRepository implements ConversationRepository, Fa
     this.invalidate(change.conversationId);
   }
 
+  conversationChanged(conversationId: number): void {
+    this.invalidate(conversationId);
+  }
+
   resynced(): void {
     this.clear();
   }
@@ -68,6 +75,18 @@ export class CachingConversationRepository implements ConversationRepository, Fa
 
   async isParticipant(conversationId: number, userId: number): Promise<boolean> {
     return (await this.entry(conversationId)).members.has(userId);
+  }
+
+  async isBlocked(conversationId: number): Promise<boolean> {
+    return (await this.entry(conversationId)).blocked;
+  }
+
+  blockedAmong(conversationIds: readonly number[]): Promise<Set<number>> {
+    return this.inner.blockedAmong(conversationIds);
+  }
+
+  blockedBetween(a: number, b: number): Promise<boolean> {
+    return this.inner.blockedBetween(a, b);
   }
 
   async createGroup(group: NewGroup, now: Date): Promise<Conversation> {
@@ -146,8 +165,12 @@ export class CachingConversationRepository implements ConversationRepository, Fa
   /** One load per conversation at a time; an invalidation during the load keeps its result out of the cache. */
   private async load(conversationId: number, load: { stale: boolean }): Promise<Entry> {
     const loadedAt = Date.now();
-    const [conversation, members] = await Promise.all([this.inner.findById(conversationId), this.inner.participants(conversationId)]);
-    const entry: Entry = { conversation, members: new Set(members.map((m) => m.id)), loadedAt };
+    const [conversation, members, blocked] = await Promise.all([
+      this.inner.findById(conversationId),
+      this.inner.participants(conversationId),
+      this.inner.isBlocked(conversationId),
+    ]);
+    const entry: Entry = { conversation, members: new Set(members.map((m) => m.id)), blocked, loadedAt };
     if (!load.stale) {
       this.entries.set(conversationId, entry);
       if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);

@@ -42,6 +42,7 @@ const errorBody = (codes: readonly Code[]): JsonSchema => ({
 function impliedRefusals(route: Route): Code[] {
   const codes: Code[] = ['INTERNAL', 'OVERLOADED', 'SERVICE_UNAVAILABLE'];
   if (route.auth) codes.push('UNAUTHORIZED');
+  if (route.staff) codes.push('NOT_FOUND');
   if (route.body) codes.push('INVALID_JSON', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
   if (route.method !== 'GET') codes.push('ORIGIN_NOT_ALLOWED');
   if (route.query || route.pattern.includes(':')) codes.push('VALIDATION_FAILED');

@@ -53,7 +53,7 @@ export const CHAT_EVENTS = {
     summary: 'Send a message; a repeated client_id answers with the message first stored (MESSAGE_NOT_FOUND once it is deleted)',
     input: sendMessageSchema,
     result: messageViewSchema,
-    refusals: ['CONVERSATION_NOT_FOUND', 'CONTENT_TOO_LONG', 'MESSAGE_NOT_FOUND'],
+    refusals: ['CONVERSATION_NOT_FOUND', 'CONTENT_TOO_LONG', 'MESSAGE_NOT_FOUND', 'USER_BLOCKED'],
   },
   joinConversation: {
     summary: 'Start receiving a conversation’s pushes on this connection, with its latest messages or those after `since`',

@@ -11,6 +11,7 @@ import { clientAddress, RequestLimits, type RequestLimitsOptions } from './rate-
 import { RealtimeEndpoint } from './realtime-endpoint.js';
 import { routeTable } from './route-table.js';
 import type { ManageWebhooks } from '../../application/webhooks/manage-webhooks.js';
+import type { People } from '../../application/people/people.js';
 import { asyncApiDocument, openApiDocument } from './api-documents.js';
 import { fromThrown, HTTP_STATUS, type WireError } from './wire-error.js';
 
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   readonly plainRoutes?: readonly PlainRoute[];
   /** Staff's management of webhook endpoints (its routes are in the route table). */
   readonly webhooks: ManageWebhooks;
+  /** Directory, profiles, blocks, reports and moderation (their routes are in the route table). */
+  readonly people: People;
   /** Per-IP and per-user REST limits; null turns them off (RATE_LIMITS=off). */
   readonly requestLimits: RequestLimitsOptions | null;
   /** Open connections one user may hold on this process (0: no cap). */
@@ -118,7 +121,7 @@ export class Gateway {
       track,
       telemetry: options.telemetry,
     });
-    const routes = routeTable(useCases, options.webhooks);
+    const routes = routeTable(useCases, options.webhooks, options.people);
     const documents: PlainRoute[] = [
       { method: 'GET', path: '/openapi.json', handle: once(() => ({ status: 200, body: openApiDocument(routes, { version: options.version }) })) },
       { method: 'GET', path: '/asyncapi.json', handle: once(() => ({ status: 200, body: asyncApiDocument({ version: options.version }) })) },

@@ -197,6 +197,7 @@ export class HttpRouter {
         if (!found.ok) return errorReply(found.error, [['WWW-Authenticate', 'Bearer']]);
         ({ user, sessionId } = found.value);
         actor = actorOf(user);
+        if (route.staff && !actor.isStaff) return errorReply({ code: 'NOT_FOUND', message: `No route for ${request.path.slice(0, 200)}` });
       }
       if (limits && route.limit && limits.keyedBy(route.limit) === 'user') {
         const refused = limited(limits.take(route.limit, String(actor.id)));

@@ -44,9 +44,13 @@ export interface RequestLimitsOptions {
   readonly conversationsPerUser: number;
   /** Message searches per user per minute. @default 30 */
   readonly searchesPerUser?: number;
+  /** Directory searches per user per minute. @default 0 (off) */
+  readonly directoryPerUser?: number;
+  /** Reports per user per hour (a burst of up to 5 at once). @default 0 (off) */
+  readonly reportsPerUserPerHour?: number;
 }
 
-export type RequestLimit = 'login' | 'register' | 'restSend' | 'createConversation' | 'search';
+export type RequestLimit = 'login' | 'register' | 'restSend' | 'createConversation' | 'search' | 'directory' | 'report';
 
 /** The per-IP and per-user request limits of the REST API (per process). */
 export class RequestLimits {
@@ -59,6 +63,8 @@ export class RequestLimits {
       restSend: { limiter: new KeyedLimiter(options.restSendsPerUser), by: 'user' },
       createConversation: { limiter: new KeyedLimiter(options.conversationsPerUser), by: 'user' },
       search: { limiter: new KeyedLimiter(options.searchesPerUser ?? 30), by: 'user' },
+      directory: { limiter: new KeyedLimiter(options.directoryPerUser ?? 0), by: 'user' },
+      report: { limiter: new KeyedLimiter((options.reportsPerUserPerHour ?? 0) / 60, Math.min(5, options.reportsPerUserPerHour ?? 0)), by: 'user' },
     };
   }
 

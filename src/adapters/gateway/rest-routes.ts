@@ -80,6 +80,8 @@ export interface Route<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.
   readonly pattern: string;
   /** Routes without auth get an anonymous actor (id 0). */
   readonly auth: boolean;
+  /** Staff only (with auth): anyone else gets 404 NOT_FOUND, as for a route that does not exist. */
+  readonly staff?: boolean;
   /** A request limit charged before the handler runs (per IP, or per user after auth). */
   readonly limit?: RequestLimit;
   readonly summary: string;
@@ -230,7 +232,7 @@ export function restRoutes(u: UseCases): Route[] {
       description: 'With one other participant and no title, the direct conversation between the two: 200 when it already exists.',
       body: createConversationSchema,
       replies: { 201: conversationViewSchema, 200: conversationViewSchema },
-      refusals: ['USER_NOT_FOUND'],
+      refusals: ['USER_NOT_FOUND', 'USER_BLOCKED'],
       handle: async (c, i) => {
         const r = await u.createConversation.execute(c.actor, i.body);
         return reply(r, r.ok && !r.value.created ? 200 : 201, (v) => conversationView(v.conversation, v.participants));
@@ -338,7 +340,7 @@ export function restRoutes(u: UseCases): Route[] {
         'A repeated `client_id` from the same sender in the same conversation answers 200 with the message first stored (MESSAGE_NOT_FOUND once that message is deleted).',
       body: sendBodySchema,
       replies: { 201: messageViewSchema, 200: messageViewSchema },
-      refusals: ['CONVERSATION_NOT_FOUND', 'CONTENT_TOO_LONG', 'MESSAGE_NOT_FOUND'],
+      refusals: ['CONVERSATION_NOT_FOUND', 'CONTENT_TOO_LONG', 'MESSAGE_NOT_FOUND', 'USER_BLOCKED'],
       handle: async (c, i) => {
         const r = await u.sendMessage.execute(c.actor, { ...i.body, conversation_id: c.param(0) });
         return reply(r, r.ok && !r.value.created ? 200 : 201, (v) => messageView(v.message));

@@ -1,12 +1,15 @@
 import type { ManageWebhooks } from '../../application/webhooks/manage-webhooks.js';
+import type { People } from '../../application/people/people.js';
 import type { UseCases } from '../../application/use-cases.js';
+import { peopleRoutes } from './people-routes.js';
 import { restRoutes, type Route } from './rest-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { conversationFeatureRoutes } from './conversation-feature-routes.js';
 
 /** Every REST route the server serves: the one table the documents, the fuzz and the docs' checks are held to. */
-export const routeTable = (useCases: UseCases, webhooks: ManageWebhooks): Route[] => [
+export const routeTable = (useCases: UseCases, webhooks: ManageWebhooks, people: People): Route[] => [
   ...restRoutes(useCases),
   ...conversationFeatureRoutes(useCases),
   ...webhookRoutes(webhooks),
+  ...peopleRoutes(people),
 ];

@@ -57,18 +57,19 @@ const deliveryPageSchema = z.object({ deliveries: z.array(deliverySchema), next_
 const reply = <T>(result: Result<T>, status: number, view: (value: T) => unknown): HttpReply =>
   result.ok ? { status, body: view(result.value) } : errorReply(result.error);
 
-/** Staff's webhook endpoints (docs/WEBHOOKS.md). Everyone else is refused with FORBIDDEN. */
+/** Staff's webhook endpoints (docs/WEBHOOKS.md). Everyone else gets 404, as for a route that does not exist. */
 export function webhookRoutes(w: ManageWebhooks): Route[] {
   const routes: Array<Route<z.ZodType, z.ZodType>> = [
     {
       method: 'POST',
       pattern: '/admin/webhooks',
       auth: true,
+      staff: true,
       summary: 'Staff: add a webhook endpoint (events from now on)',
       description: 'The URL must be https and reach a public address; the secret is returned only here.',
       body: createWebhookSchema,
       replies: { 201: createdSchema },
-      refusals: ['FORBIDDEN', 'WEBHOOK_LIMIT_REACHED'],
+      refusals: ['WEBHOOK_LIMIT_REACHED'],
       handle: async (c, i) =>
         reply(await w.create(c.actor, i.body as z.infer<typeof createWebhookSchema>), 201, (e) => ({ ...endpointView(e), secret: e.secret })),
     },
@@ -76,37 +77,40 @@ export function webhookRoutes(w: ManageWebhooks): Route[] {
       method: 'GET',
       pattern: '/admin/webhooks',
       auth: true,
+      staff: true,
       summary: 'Staff: the webhook endpoints',
       replies: { 200: z.object({ webhooks: z.array(endpointSchema) }) },
-      refusals: ['FORBIDDEN'],
       handle: async (c) => reply(await w.list(c.actor), 200, (list) => ({ webhooks: list.map(endpointView) })),
     },
     {
       method: 'GET',
       pattern: '/admin/webhooks/:id',
       auth: true,
+      staff: true,
       summary: 'Staff: one webhook endpoint',
       replies: { 200: endpointSchema },
-      refusals: ['FORBIDDEN', 'WEBHOOK_NOT_FOUND'],
+      refusals: ['WEBHOOK_NOT_FOUND'],
       handle: async (c) => reply(await w.get(c.actor, c.param(0)), 200, endpointView),
     },
     {
       method: 'DELETE',
       pattern: '/admin/webhooks/:id',
       auth: true,
+      staff: true,
       summary: 'Staff: remove a webhook endpoint (not the one of WEBHOOK_URL)',
       replies: { 200: z.object({ id: z.number().int() }) },
-      refusals: ['FORBIDDEN', 'WEBHOOK_NOT_FOUND'],
+      refusals: ['WEBHOOK_NOT_FOUND'],
       handle: async (c) => reply(await w.remove(c.actor, c.param(0)), 200, (v) => v),
     },
     {
       method: 'GET',
       pattern: '/admin/webhooks/:id/deliveries',
       auth: true,
+      staff: true,
       summary: 'Staff: the endpoint’s failed, dead-lettered, recovered and replayed deliveries, newest first',
       query: deliveriesQuerySchema,
       replies: { 200: deliveryPageSchema },
-      refusals: ['FORBIDDEN', 'WEBHOOK_NOT_FOUND'],
+      refusals: ['WEBHOOK_NOT_FOUND'],
       handle: async (c, i) =>
         reply(await w.deliveries(c.actor, c.param(0), i.query as z.infer<typeof deliveriesQuerySchema>), 200, (list) => ({
           deliveries: list.map(deliveryView),
@@ -117,10 +121,11 @@ export function webhookRoutes(w: ManageWebhooks): Route[] {
       method: 'POST',
       pattern: '/admin/webhooks/:id/replay',
       auth: true,
+      staff: true,
       summary: 'Staff: deliver again every event after a stream cursor (dead-lettered ones included)',
       body: replayWebhookSchema,
       replies: { 200: endpointSchema },
-      refusals: ['FORBIDDEN', 'WEBHOOK_NOT_FOUND'],
+      refusals: ['WEBHOOK_NOT_FOUND'],
       handle: async (c, i) => reply(await w.replay(c.actor, c.param(0), (i.body as z.infer<typeof replayWebhookSchema>).since), 200, endpointView),
     },
   ];

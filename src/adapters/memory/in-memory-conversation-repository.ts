@@ -40,9 +40,27 @@ export class InMemoryConversationRepository implements ConversationRepository {
     const summaries: ParticipantSummary[] = [];
     for (const row of this.store.participants.values()) {
       const user = row.conversationId === conversationId && !row.deletedAt ? this.store.liveUser(row.userId) : undefined;
-      if (user) summaries.push({ id: user.id, username: user.username });
+      if (user)
+        summaries.push({ id: user.id, username: user.username, displayName: user.displayName ?? null, role: user.role, pictureUrl: user.profilePicture });
     }
     return summaries.sort((x, y) => x.id - y.id);
+  }
+
+  async isBlocked(conversationId: number): Promise<boolean> {
+    const conversation = await this.findById(conversationId);
+    if (conversation?.kind !== 'direct') return false;
+    const [a, b] = (await this.participants(conversationId)).map((p) => p.id);
+    return a !== undefined && b !== undefined ? this.blockedBetween(a, b) : false;
+  }
+
+  async blockedAmong(conversationIds: readonly number[]): Promise<Set<number>> {
+    const blocked = new Set<number>();
+    for (const id of conversationIds) if (await this.isBlocked(id)) blocked.add(id);
+    return blocked;
+  }
+
+  async blockedBetween(a: number, b: number): Promise<boolean> {
+    return this.store.blocks.has(`${a}:${b}`) || this.store.blocks.has(`${b}:${a}`);
   }
 
   async addParticipant(conversationId: number, userId: number, now: Date, addedBy: number): Promise<boolean> {

@@ -35,6 +35,8 @@ export class InMemoryStore {
   /** message_versions and message_reactions. */
   readonly versions: Array<{ readonly messageId: number; readonly content: string; readonly createdAt: Date; readonly replacedAt: Date }> = [];
   readonly reactions: Array<{ readonly messageId: number; readonly userId: number; readonly emoji: string; readonly createdAt: Date }> = [];
+  /** `${blocker}:${blocked}` */
+  readonly blocks = new Set<string>();
   private sequences = { user: 0, conversation: 0, message: 0 };
 
   nextId(table: keyof InMemoryStore['sequences']): number {

@@ -58,6 +58,12 @@ export interface ConversationRepository {
   listForUser(userId: number, query: { readonly limit: number; readonly after?: ListCursor; readonly archived?: boolean }): Promise<ConversationListPage>;
   /** Moves the read marker forward only (a move is `conversation.read` in the stream); returns the marker before and the marker now in force. */
   advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<{ previous: number; current: number }>;
+  /** A direct conversation one of whose two people blocks the other (the send path asks it: cached in front). */
+  isBlocked(conversationId: number): Promise<boolean>;
+  /** Those of these conversations that are direct ones with a block between their two people (one query for any number). */
+  blockedAmong(conversationIds: readonly number[]): Promise<Set<number>>;
+  /** Either of the two users blocks the other. */
+  blockedBetween(a: number, b: number): Promise<boolean>;
   /** Groups the user created since `since` (for the hourly cap). */
   countGroupsCreatedSince(userId: number, since: Date): Promise<number>;
 }

@@ -47,6 +47,8 @@ export interface Broadcaster {
    * caches forget it and, when it ended, its open connections are closed.
    */
   accessChanged(change: AccessChangeNotice): Promise<void>;
+  /** Something cached about these conversations changed (a block between a direct conversation's people): every process's caches forget them. */
+  conversationsChanged(conversationIds: readonly number[]): Promise<void>;
 }
 
 export interface ConversationsEvent<E extends PushEvent> {
@@ -141,6 +143,7 @@ export interface InterestListener {
 export interface FanoutObserver {
   membershipChanged?(change: MembershipChange): void;
   accessChanged?(change: AccessChangeNotice): void;
+  conversationChanged?(conversationId: number): void;
   /** Changes may have been missed (after an outage of the fan-out): forget everything. */
   resynced?(): void;
 }

@@ -36,6 +36,7 @@ export class CreateConversation {
     const now = this.clock.now();
     const [other] = others;
     if (other !== undefined && others.length === 1 && !input.title && !input.is_open) {
+      if (await this.conversations.blockedBetween(actor.id, other)) return fail('USER_BLOCKED', 'One of the two has blocked the other');
       const { conversation, created } = await this.conversations.findOrCreateDirect(actor.id, other, now);
       if (created) await this.announce(conversation.id, [actor.id, other]);
       return ok({ conversation, participants: await this.conversations.participants(conversation.id), created });

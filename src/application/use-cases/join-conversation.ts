@@ -2,7 +2,7 @@ import type { Conversation } from '../../domain/conversation.js';
 import type { Message } from '../../domain/message.js';
 import { ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
-import { conversationNotFound, withPresence, type ParticipantPresence } from '../access.js';
+import { conversationNotFound, presenceFor, type ParticipantPresence } from '../access.js';
 import type { Broadcaster } from '../ports/fanout.js';
 import type { PresenceStore } from '../ports/presence-store.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
@@ -55,7 +55,7 @@ export class JoinConversation {
         });
       }
     }
-    const participants = await withPresence(await this.conversations.participants(conversationId), this.presence);
+    const participants = await presenceFor(this.conversations, conversation, await this.conversations.participants(conversationId), this.presence, actor.id);
     const since = input.since ?? undefined;
     if (since === undefined) {
       const page = await this.messages.page(conversationId, { limit: CATCH_UP_LIMIT });

@@ -1,6 +1,6 @@
 import { ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
-import { conversationOfParticipant, withPresence, type ParticipantPresence } from '../access.js';
+import { conversationOfParticipant, presenceFor, type ParticipantPresence } from '../access.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
 import type { PresenceStore } from '../ports/presence-store.js';
 
@@ -14,6 +14,6 @@ export class ListParticipants {
   async execute(actor: Actor, conversationId: number): Promise<Result<ParticipantPresence[]>> {
     const found = await conversationOfParticipant(this.conversations, conversationId, actor);
     if (!found.ok) return found;
-    return ok(await withPresence(await this.conversations.participants(conversationId), this.presence));
+    return ok(await presenceFor(this.conversations, found.value, await this.conversations.participants(conversationId), this.presence, actor.id));
   }
 }

@@ -8,6 +8,8 @@ import type { Clock } from '../ports/services.js';
 import type { SendMessageInput } from '../schemas.js';
 import type { TypingIndicators } from '../typing-indicators.js';
 
+const blocked = <T>(): Result<T> => fail('USER_BLOCKED', 'One of the two people of this direct conversation has blocked the other');
+
 /**
  * Resolves once the message is durably stored; the appender announces it to
  * the conversation in the same step. A repeat of an earlier `client_id` (same
@@ -30,6 +32,8 @@ export class SendMessage {
     const attachment = body.value;
     const access = await conversationOfParticipant(this.conversations, input.conversation_id, actor);
     if (!access.ok) return access;
+    // Cached with the membership (no query per message); direct conversations only, groups are not refused.
+    if (access.value.kind === 'direct' && (await this.conversations.isBlocked(input.conversation_id))) return blocked();
     const clientId = input.client_id ?? null;
     const window = this.limits.duplicateWindowMs ?? 0;
     const draft = {

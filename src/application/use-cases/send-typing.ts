@@ -15,6 +15,9 @@ export class SendTyping {
   async execute(actor: Actor, input: TypingInput): Promise<Result<{ conversation_id: number; is_typing: boolean }>> {
     const access = await conversationOfParticipant(this.conversations, input.conversation_id, actor);
     if (!access.ok) return access;
+    // Blocked people see no typing from each other: answered as usual, announced to nobody (cached, no query).
+    if (access.value.kind === 'direct' && (await this.conversations.isBlocked(input.conversation_id)))
+      return ok({ conversation_id: input.conversation_id, is_typing: input.is_typing });
     await this.typing.set(actor, input.conversation_id, input.is_typing);
     return ok({ conversation_id: input.conversation_id, is_typing: input.is_typing });
   }

@@ -22,6 +22,7 @@ import { DeliveredIds } from './delivered-ids.js';
 import {
   decode,
   encodeAccessChange,
+  encodeConversationsChanged,
   encodeConversationEvent,
   encodeMembership,
   encodeMessages,
@@ -268,6 +269,17 @@ export class FanoutEngine implements Broadcaster, BrokerInbound, InterestListene
     await this.publish(TOPIC_ALL, encodeAccessChange(this.options.nodeId, notice));
   }
 
+  /** This process's caches forget at once (its next send sees the change), then every process is told. */
+  async conversationsChanged(conversationIds: readonly number[]): Promise<void> {
+    if (conversationIds.length === 0) return;
+    this.forgetConversations(conversationIds);
+    await this.publish(TOPIC_ALL, encodeConversationsChanged(this.options.nodeId, conversationIds));
+  }
+
+  private forgetConversations(conversationIds: readonly number[]): void {
+    for (const id of conversationIds) for (const observer of this.options.observers) observer.conversationChanged?.(id);
+  }
+
   private topicOf(conversationIds: readonly number[]): string {
     return conversationIds.length === 1 ? conversationTopic(conversationIds[0]!) : TOPIC_ALL;
   }
@@ -418,6 +430,8 @@ export class FanoutEngine implements Broadcaster, BrokerInbound, InterestListene
         return;
       case 'a':
         return dispatchAccessChange(n.notice, this.options.observers, delivery);
+      case 'k':
+        return this.forgetConversations(n.conversations);
     }
   }
 

@@ -40,7 +40,9 @@ export type Notification =
    * A user's (or one session's) access ended or changed. Also written by the
    * users table's trigger (migration 20261128000300-sessions): `{"t":"a","n":"database","u":…,"s":null,"c":…}`.
    */
-  | { readonly t: 'a'; readonly notice: AccessChangeNotice };
+  | { readonly t: 'a'; readonly notice: AccessChangeNotice }
+  /** Something cached about these conversations changed (a block between a direct conversation's people): caches forget them. */
+  | { readonly t: 'k'; readonly conversations: readonly number[] };
 
 const header = (t: string, node: string) => `{"t":"${t}","n":${JSON.stringify(node)}`;
 
@@ -61,6 +63,10 @@ export function encodeMembership(node: string, conversation: number, users: read
 
 export function encodeAccessChange(node: string, notice: AccessChangeNotice): string {
   return `${header('a', node)},"u":${notice.userId},"s":${JSON.stringify(notice.sessionId)},"c":"${notice.change}"}`;
+}
+
+export function encodeConversationsChanged(node: string, conversations: readonly number[]): string {
+  return `${header('k', node)},"c":${JSON.stringify(conversations)}}`;
 }
 
 /** One conversation's part of a committed batch, published by the engine (brokers routing by interest). */
@@ -166,6 +172,9 @@ export function decode(raw: string): Notification | null {
     case 'a':
       if (!isId(v.u) || !(v.s === null || (typeof v.s === 'string' && v.s.length <= 64)) || !ACCESS_CHANGES.includes(v.c as AccessChange)) return null;
       return { t: 'a', notice: { userId: v.u, sessionId: v.s as string | null, change: v.c as AccessChange } };
+    case 'k':
+      if (!Array.isArray(v.c) || v.c.length === 0 || !v.c.every(isId)) return null;
+      return { t: 'k', conversations: v.c as number[] };
     default:
       return null;
   }

@@ -8,6 +8,7 @@ import {
   type ListCursor,
   type NewGroup,
 } from '../../../application/ports/conversation-repository.js';
+import type { Role } from '../../../domain/user.js';
 import { date, num } from '../database.js';
 import { ONE_CONVERSATION, toMessage, type Row } from './message-row.js';
 
@@ -63,11 +64,50 @@ export class SequelizeConversationRepository implements ConversationRepository {
 
   async participants(conversationId: number): Promise<ParticipantSummary[]> {
     const rows = await this.select<Row>(
-      `SELECT u.id, u.username FROM conversation_participants p JOIN users u ON u.id = p.user_id AND u.deleted_at IS NULL
+      `SELECT u.id, u.username, u.display_name, u.role, u.profile_picture FROM conversation_participants p JOIN users u ON u.id = p.user_id AND u.deleted_at IS NULL
        WHERE p.conversation_id = $1 AND p.deleted_at IS NULL ORDER BY u.id`,
       [conversationId],
     );
-    return rows.map((r) => ({ id: num(r.id), username: String(r.username) }));
+    return rows.map((r) => ({
+      id: num(r.id),
+      username: String(r.username),
+      displayName: (r.display_name as string | null) ?? null,
+      role: r.role as Role,
+      pictureUrl: (r.profile_picture as string | null) ?? null,
+    }));
+  }
+
+  async isBlocked(conversationId: number): Promise<boolean> {
+    const rows = await this.select(
+      `SELECT 1 FROM conversations c
+       JOIN conversation_participants a ON a.conversation_id = c.id AND a.deleted_at IS NULL
+       JOIN user_blocks b ON b.blocker_id = a.user_id
+       JOIN conversation_participants o ON o.conversation_id = c.id AND o.user_id = b.blocked_id AND o.deleted_at IS NULL
+       WHERE c.id = $1 AND c.kind = 'direct' LIMIT 1`,
+      [conversationId],
+    );
+    return rows.length > 0;
+  }
+
+  async blockedAmong(conversationIds: readonly number[]): Promise<Set<number>> {
+    if (conversationIds.length === 0) return new Set();
+    const rows = await this.select<Row>(
+      `SELECT DISTINCT c.id FROM conversations c
+       JOIN conversation_participants a ON a.conversation_id = c.id AND a.deleted_at IS NULL
+       JOIN user_blocks b ON b.blocker_id = a.user_id
+       JOIN conversation_participants o ON o.conversation_id = c.id AND o.user_id = b.blocked_id AND o.deleted_at IS NULL
+       WHERE c.id = ANY($1::int[]) AND c.kind = 'direct'`,
+      [conversationIds],
+    );
+    return new Set(rows.map((r) => num(r.id)));
+  }
+
+  async blockedBetween(a: number, b: number): Promise<boolean> {
+    const rows = await this.select('SELECT 1 FROM user_blocks WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1) LIMIT 1', [
+      a,
+      b,
+    ]);
+    return rows.length > 0;
   }
 
   async addParticipant(conversationId: number, userId: number, now: Date, addedBy: number): Promise<boolean> {
@@ -152,8 +192,9 @@ export class SequelizeConversationRepository implements ConversationRepository {
             ORDER BY m.conversation_id, m.id LIMIT ${UNREAD_COUNT_MAX}) u) AS unread_count,
          (SELECT count(*) FROM conversation_participants pp JOIN users pu ON pu.id = pp.user_id AND pu.deleted_at IS NULL
             WHERE pp.conversation_id = page.id AND pp.deleted_at IS NULL) AS participant_count,
-         (SELECT coalesce(json_agg(json_build_object('id', f.id, 'username', f.username) ORDER BY f.id), '[]'::json) FROM (
-            SELECT pu.id, pu.username FROM conversation_participants pp JOIN users pu ON pu.id = pp.user_id AND pu.deleted_at IS NULL
+         (SELECT coalesce(json_agg(json_build_object('id', f.id, 'username', f.username, 'displayName', f.display_name, 'role', f.role,
+              'pictureUrl', f.profile_picture) ORDER BY f.id), '[]'::json) FROM (
+            SELECT pu.id, pu.username, pu.display_name, pu.role, pu.profile_picture FROM conversation_participants pp JOIN users pu ON pu.id = pp.user_id AND pu.deleted_at IS NULL
             WHERE pp.conversation_id = page.id AND pp.deleted_at IS NULL ORDER BY pu.id LIMIT ${LIST_PARTICIPANTS_MAX}) f) AS participants
        FROM page
        JOIN conversations c ON c.id = page.id

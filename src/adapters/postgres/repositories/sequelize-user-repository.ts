@@ -5,7 +5,7 @@ import type { NewUser, Role, User } from '../../../domain/user.js';
 import type { UserRepository } from '../../../application/ports/user-repository.js';
 import { date, dateOrNull, num } from '../database.js';
 
-export const USER_COLUMNS = `id, email, username, password, phone_number, profile_picture, role, is_active, is_staff,
+export const USER_COLUMNS = `id, email, username, password, phone_number, profile_picture, display_name, role, is_active, is_staff,
   is_superuser, date_joined, last_login, created_at, updated_at`;
 
 type Row = Record<string, unknown>;
@@ -17,6 +17,7 @@ export const toUser = (r: Row): User => ({
   passwordHash: String(r.password),
   phoneNumber: (r.phone_number as string | null) ?? null,
   profilePicture: (r.profile_picture as string | null) ?? null,
+  displayName: (r.display_name as string | null) ?? null,
   role: r.role as Role,
   isActive: Boolean(r.is_active),
   isStaff: Boolean(r.is_staff),
