@@ -80,6 +80,11 @@ export interface Attachment {
   readonly name?: string;
   readonly mime_type?: string;
   readonly size?: number;
+  /** Files uploaded to the server (POST /uploads); `url` and `thumbnail_url` are then short-lived signed links. */
+  readonly upload_id?: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly thumbnail_url?: string;
 }
 
 export interface Message {
@@ -244,6 +249,18 @@ export type ServerErrorCode =
   | 'ALREADY_REPORTED'
   | 'REPORT_NOT_FOUND'
   | 'QUERY_TOO_SHORT'
+  | 'UPLOAD_NOT_FOUND'
+  | 'UPLOAD_TOO_LARGE'
+  | 'UPLOAD_SIZE_MISMATCH'
+  | 'UPLOAD_TYPE_MISMATCH'
+  | 'UPLOAD_TYPE_NOT_ALLOWED'
+  | 'UPLOAD_QUOTA_EXCEEDED'
+  | 'UPLOAD_INCOMPLETE'
+  | 'UPLOAD_ALREADY_ATTACHED'
+  | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_UNREADABLE'
+  | 'FILE_LINK_INVALID'
+  | 'FILE_LINK_EXPIRED'
   | 'INVALID_JSON'
   | 'INVALID_FRAME'
   | 'UNKNOWN_EVENT'
@@ -257,6 +274,7 @@ export type ServerErrorCode =
   | 'ORIGIN_NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
+  | 'RANGE_NOT_SATISFIABLE'
   | 'OVERLOADED'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL';

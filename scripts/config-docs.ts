@@ -31,6 +31,7 @@ const GROUPS: ReadonlyArray<VariableDoc['group']> = [
   'outbound',
   'webhooks',
   'push',
+  'files',
 ];
 
 function variables(): Variable[] {

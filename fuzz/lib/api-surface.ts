@@ -13,11 +13,12 @@ import type { People } from '../../src/application/people/people.js';
  * there is fuzzed without touching this folder.
  */
 
-export type FieldKind = 'id' | 'ids' | 'text' | 'url' | 'type' | 'bool' | 'since' | 'attachment' | 'client_id' | 'email' | 'username' | 'password' | 'role';
+export type FieldKind =
+  'id' | 'ids' | 'text' | 'url' | 'type' | 'bool' | 'since' | 'attachment' | 'client_id' | 'email' | 'username' | 'password' | 'role' | 'size';
 export type Fields = Readonly<Record<string, FieldKind>>;
 
 /** Which id a path parameter wants, told by the segment before it. */
-export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'report' | 'other';
+export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'report' | 'upload' | 'other';
 
 export interface RouteSpec {
   readonly method: string;
@@ -62,6 +63,9 @@ export const FIELD_KINDS: Fields = {
   display_name: 'text',
   picture_url: 'url',
   reason: 'text',
+  name: 'text',
+  mime_type: 'text',
+  size: 'size',
 };
 
 type JsonSchema = { type?: string; properties?: Record<string, JsonSchema> };
@@ -123,6 +127,9 @@ export function paramKind(previousSegment: string): ParamKind {
       return 'webhook';
     case 'reports':
       return 'report';
+    case 'uploads':
+    case 'files':
+      return 'upload';
     default:
       return 'other';
   }

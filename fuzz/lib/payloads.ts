@@ -254,7 +254,13 @@ export class PayloadFactory {
           { value: 'toString', tag: 'type:toString' },
           { value: 'text\u0000', tag: 'type:text+NUL' },
         ]);
+      case 'size':
+        return junkId(r, 1000);
       case 'attachment': {
+        if (r.chance(0.2)) {
+          const t = r.chance(0.5) ? junkText(r) : { value: '00000000-0000-4000-8000-000000000000', tag: 'nil-uuid' };
+          return { value: Obj.of({ upload_id: t.value }), tag: `attachment.upload_id=${t.tag}` };
+        }
         const att = Obj.of({ url: 'https://cdn.example.com/a.png', name: 'a.png', mime_type: 'image/png', size: 10 });
         const field = r.pick(['url', 'name', 'mime_type', 'size', 'extra']);
         if (field === 'url') {

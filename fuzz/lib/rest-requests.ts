@@ -380,7 +380,8 @@ export class RestRequestGenerator {
         return String(this.payloads.messageId());
       case 'user':
         return String(this.payloads.userId());
-      case 'session': {
+      case 'session':
+      case 'upload': {
         const hex = Buffer.from(this.r.bytes(16)).toString('hex');
         return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
       }
@@ -425,6 +426,8 @@ export class RestRequestGenerator {
         return Obj.of({ content: `rest edit ${n}` });
       case '/conversations/:id/read':
         return Obj.of({ message_id: this.payloads.messageId() });
+      case '/uploads':
+        return Obj.of({ name: `fuzz ${n}.pdf`, mime_type: r.pick(['application/pdf', 'image/png', 'text/html']), size: r.int(1, 40_000_000) });
       default:
         return Obj.of({ junk: junkText(r).value, id: junkId(r, 1).value });
     }

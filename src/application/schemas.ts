@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_URL_LENGTH, MESSAGE_TYPES, isHttpUrl } from '../domain/message.js';
 import { SESSION_ID_PATTERN } from '../domain/session.js';
+import { UPLOAD_ID_PATTERN } from '../domain/upload.js';
 import { ROLES } from '../domain/user.js';
 
 /** The largest value of the database's integer columns (users, conversations). */
@@ -44,12 +45,20 @@ export const text = (max: number) => z.string().max(max).regex(STORABLE, 'must n
 /** A hard ceiling against abuse; the configured content limit is a domain rule checked later. */
 const content = text(1_000_000);
 
-export const attachmentSchema = z.strictObject({
+/** A file hosted elsewhere, by URL (the original clients' form). */
+export const urlAttachmentSchema = z.strictObject({
   url: text(MAX_URL_LENGTH).refine(isHttpUrl, 'must be an http(s) URL'),
   name: text(255).optional(),
   mime_type: text(255).optional(),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
 });
+
+/** A file uploaded here (POST /uploads): the server fills in the rest. */
+export const uploadAttachmentSchema = z.strictObject({
+  upload_id: z.string().regex(UPLOAD_ID_PATTERN, 'must be an upload id'),
+});
+
+export const attachmentSchema = z.union([uploadAttachmentSchema, urlAttachmentSchema]);
 
 export const sendMessageSchema = z.object({
   conversation_id: id,

@@ -29,6 +29,10 @@ import type { ManageConversation } from './use-cases/manage-conversation.js';
 import type { ReactToMessage } from './use-cases/react-to-message.js';
 import type { GetMessageVersions, GetReadState } from './use-cases/read-conversation-details.js';
 import type { PushPublicKey, SubscribePush, UnsubscribePush } from './use-cases/push-subscriptions.js';
+import type { CreateUpload } from './files/create-upload.js';
+import type { CompleteUpload } from './files/complete-upload.js';
+import type { OpenFile } from './files/open-file.js';
+import type { ReceiveUpload } from './files/receive-upload.js';
 
 /** Everything a transport drives. */
 export interface UseCases {
@@ -66,4 +70,8 @@ export interface UseCases {
   readonly getReadState: GetReadState;
   readonly getMessageVersions: GetMessageVersions;
   readonly manageConversation: ManageConversation;
+  readonly createUpload: CreateUpload;
+  readonly completeUpload: CompleteUpload;
+  readonly receiveUpload: ReceiveUpload;
+  readonly openFile: OpenFile;
 }

@@ -1,5 +1,6 @@
 import type { Conversation, ParticipantSummary } from '../domain/conversation.js';
 import type { Message } from '../domain/message.js';
+import { attachmentView } from './files/attachment-links.js';
 import type { User } from '../domain/user.js';
 import type { ParticipantPresence } from './access.js';
 import type { ConversationSummary } from './ports/conversation-repository.js';
@@ -20,7 +21,7 @@ export const messageView = (m: Message): MessageView => ({
   sender_id: m.senderId,
   content: m.content,
   type: m.type,
-  attachment: m.attachment,
+  attachment: m.attachment ? attachmentView(m.attachment) : null,
   client_id: m.clientId,
   read_at: iso(m.readAt),
   edited_at: iso(m.editedAt),

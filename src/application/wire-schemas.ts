@@ -42,7 +42,16 @@ export const publicProfileSchema = z
   .meta({ id: 'PublicProfile' });
 
 export const attachmentViewSchema = z
-  .object({ url: z.string(), name: z.string().optional(), mime_type: z.string().optional(), size: int.optional() })
+  .object({
+    url: z.string().describe('For an upload: a signed link to this server’s `/files/<upload_id>`, valid for minutes (read the message again for a fresh one)'),
+    name: z.string().optional(),
+    mime_type: z.string().optional(),
+    size: int.optional(),
+    upload_id: z.string().optional().describe('Set for a file uploaded to this server (POST /uploads)'),
+    width: int.optional().describe('Images: pixels, upright'),
+    height: int.optional(),
+    thumbnail_url: z.string().optional().describe('Images: a signed link to a thumbnail (WebP, at most 320 px)'),
+  })
   .meta({ id: 'Attachment' });
 
 export const messageViewSchema = z

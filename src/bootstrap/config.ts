@@ -14,7 +14,7 @@ const int = (min: number, max: number) => number().int('must be an integer').min
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 export interface VariableDoc {
-  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics' | 'outbound' | 'webhooks' | 'push';
+  readonly group: 'server' | 'database' | 'auth' | 'limits' | 'connections' | 'write path' | 'fan-out' | 'metrics' | 'outbound' | 'webhooks' | 'push' | 'files';
   readonly description: string;
 }
 
@@ -64,6 +64,51 @@ export const configSchema = z.object({
     .default('./.data')
     .register(documented, { group: 'database', description: 'Embedded database and generated secrets (any writable folder; works as root)' }),
   EMBEDDED_DB_PORT: int(0, 65535).default(0).register(documented, { group: 'database', description: 'Port of the embedded database (0: a free one)' }),
+  STORAGE: z.enum(['local', 's3'], { message: 'must be local or s3' }).default('local').register(documented, {
+    group: 'files',
+    description: 'Where uploaded files are kept: `local` (DATA_DIR/files) or `s3` (an S3-compatible bucket, S3_*)',
+  }),
+  S3_BUCKET: z.preprocess(blankToUndefined, z.string().optional()).register(documented, { group: 'files', description: 'The bucket (STORAGE=s3)' }),
+  S3_REGION: z.string().min(1).default('us-east-1').register(documented, { group: 'files', description: 'The bucket’s region' }),
+  S3_ENDPOINT: z
+    .preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional())
+    .register(documented, { group: 'files', description: 'An S3-compatible service’s endpoint (MinIO, R2...); empty: AWS' }),
+  S3_ACCESS_KEY_ID: z
+    .preprocess(blankToUndefined, z.string().optional())
+    .register(documented, { group: 'files', description: 'Credentials; empty: the AWS SDK’s default chain (environment, instance role)' }),
+  S3_SECRET_ACCESS_KEY: z.preprocess(blankToUndefined, z.string().optional()).register(documented, { group: 'files', description: '' }),
+  S3_FORCE_PATH_STYLE: bool.default(false).register(documented, { group: 'files', description: 'Path-style URLs (endpoint/bucket/key), as MinIO needs' }),
+  UPLOAD_MAX_BYTES: int(1, 5 * 1024 * 1024 * 1024)
+    .default(25 * 1024 * 1024)
+    .register(documented, { group: 'files', description: 'Bytes per uploaded file (`UPLOAD_TOO_LARGE`); local uploads pass through memory' }),
+  UPLOAD_ALLOWED_TYPES: z
+    .string()
+    .default('image/png,image/jpeg,image/gif,image/webp,video/mp4,video/quicktime,video/webm,audio/mpeg,audio/ogg,audio/wav,application/pdf,text/plain')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .register(documented, {
+      group: 'files',
+      description: 'Comma-separated media types (or `family/*`) accepted, checked against the file’s bytes (`UPLOAD_TYPE_NOT_ALLOWED`)',
+    }),
+  UPLOAD_DAILY_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER)
+    .default(500 * 1024 * 1024)
+    .register(documented, { group: 'files', description: 'Bytes one user may upload per 24 hours (`UPLOAD_QUOTA_EXCEEDED`); 0: no quota' }),
+  UPLOAD_GC_HOURS: int(1, 8760).default(24).register(documented, { group: 'files', description: 'Uploads no message took are removed after this many hours' }),
+  IMAGE_MAX_PIXELS: int(1, 1_000_000_000)
+    .default(50_000_000)
+    .register(documented, { group: 'files', description: 'Pixels an uploaded image may have (`IMAGE_TOO_LARGE`), checked from its header' }),
+  FILE_LINK_SECONDS: int(10, 86_400).default(900).register(documented, {
+    group: 'files',
+    description: 'Signed download links last between this and twice this; also how long upload URLs last',
+  }),
+  FILES_BASE_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()).register(documented, {
+    group: 'files',
+    description: 'Origin put before this server’s file links (https://chat.example.com); empty: paths relative to the API',
+  }),
   MIGRATE_ON_START: bool.default(true).register(documented, { group: 'database', description: 'Apply migrations at start-up (else `npm run migrate`)' }),
   JWT_SECRET: z.preprocess(blankToUndefined, z.string().optional()).register(documented, {
     group: 'auth',
@@ -405,6 +450,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
   if (webhook) throw new ConfigError(`Invalid configuration:\n  ${webhook}`);
   const weakness = jwtSecretProblem(c);
   if (weakness) throw new ConfigError(`Invalid configuration:\n  JWT_SECRET: ${weakness} (generate one with: openssl rand -base64 48)`);
+  if (c.STORAGE === 's3' && !c.S3_BUCKET) throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required with STORAGE=s3 (missing)');
   if (c.FANOUT === 'nats' && !c.NATS_URL) throw new ConfigError('Invalid configuration:\n  NATS_URL: required with FANOUT=nats (missing)');
   if (c.FANOUT === 'redis' && !c.REDIS_URL) throw new ConfigError('Invalid configuration:\n  REDIS_URL: required with FANOUT=redis (missing)');
   if ((c.VAPID_PUBLIC_KEY === undefined) !== (c.VAPID_PRIVATE_KEY === undefined))

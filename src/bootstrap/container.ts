@@ -28,6 +28,14 @@ import { MuteConversation } from '../application/use-cases/mute-conversation.js'
 import { PushPublicKey, SubscribePush, UnsubscribePush, type EndpointCheck } from '../application/use-cases/push-subscriptions.js';
 import { InMemoryPushStore } from '../adapters/memory/in-memory-push-store.js';
 import { PgPushStore } from '../adapters/postgres/push/pg-push-store.js';
+import { PgUploadRepository } from '../adapters/postgres/repositories/pg-upload-repository.js';
+import { InMemoryUploadRepository } from '../adapters/memory/in-memory-upload-repository.js';
+import { fileServices } from './files.js';
+import { AttachmentClaims } from '../application/files/attachment-claims.js';
+import { CompleteUpload } from '../application/files/complete-upload.js';
+import { CreateUpload } from '../application/files/create-upload.js';
+import { OpenFile } from '../application/files/open-file.js';
+import { ReceiveUpload } from '../application/files/receive-upload.js';
 import { Sessions } from '../application/sessions.js';
 import { randomUUID } from 'node:crypto';
 import type { UseCases } from '../application/use-cases.js';
@@ -87,6 +95,7 @@ export const coreModule = (config: Config, logger: Logger, jwtSecret: string, te
     bind(id(TOKENS.Logger)).toConstantValue(logger);
     bind(id(TOKENS.Telemetry)).toConstantValue(telemetry);
     bind(id(TOKENS.Clock)).toConstantValue(new SystemClock());
+    bind(id(TOKENS.Files)).toConstantValue(fileServices(config, jwtSecret));
     bind(id(TOKENS.MessageLimits)).toConstantValue({ maxContentLength: config.MAX_CONTENT_LENGTH, duplicateWindowMs: config.DUPLICATE_WINDOW_SECONDS * 1000 });
     bind(id(TOKENS.Policies)).toConstantValue({
       // The lockout stays on whatever RATE_LIMITS says.
@@ -170,6 +179,7 @@ export const postgresModule = (config: Config, { db, nodeId }: PostgresModuleOpt
       .inSingletonScope();
     bind(id(TOKENS.PresenceStore)).toConstantValue(new PgPresenceStore(db.pool, { nodeId, leaseMs: config.PRESENCE_LEASE_SECONDS * 1000 }));
     bind(id(TOKENS.PushStore)).toConstantValue(new PgPushStore(db.pool));
+    bind(id(TOKENS.UploadRepository)).toConstantValue(new PgUploadRepository(db.pool));
   });
 
 /** This process's connections: the registry every transport registers with and fan-out delivers through. */
@@ -255,6 +265,7 @@ export const inMemoryModule = () =>
     bind(id(TOKENS.ProfileRepository)).toConstantValue(new InMemoryProfileRepository(users, sessions, conversations));
     bind(id(TOKENS.PresenceStore)).toConstantValue(new InMemoryPresenceStore());
     bind(id(TOKENS.PushStore)).toConstantValue(new InMemoryPushStore(conversations));
+    bind(id(TOKENS.UploadRepository)).toConstantValue(new InMemoryUploadRepository());
   });
 
 /** What fan-out delivers to on this process. */
@@ -288,6 +299,9 @@ export const useCasesModule = (config: Config) =>
         const push = get(ctx, TOKENS.PushStore);
         const pushSettings = get(ctx, TOKENS.PushSettings);
         const features = get(ctx, TOKENS.ConversationFeatures);
+        const uploads = get(ctx, TOKENS.UploadRepository);
+        const files = get(ctx, TOKENS.Files);
+        const completeUpload = new CompleteUpload(uploads, files.storage, files.images, files.policy);
         return {
           registerUser: new RegisterUser(users, hasher, sessions, clock),
           logIn: new LogIn(users, hasher, sessions, get(ctx, TOKENS.LoginAttempts), policies.lockout, clock),
@@ -307,7 +321,7 @@ export const useCasesModule = (config: Config) =>
           removeParticipant,
           joinConversation: new JoinConversation(conversations, messages, broadcaster, presence, clock, events),
           leaveConversation: new LeaveConversation(removeParticipant),
-          sendMessage: new SendMessage(conversations, appender, clock, limits, typing),
+          sendMessage: new SendMessage(conversations, appender, clock, limits, typing, new AttachmentClaims(uploads, completeUpload)),
           editMessage: new EditMessage(conversations, messages, broadcaster, clock, limits),
           deleteMessage: new DeleteMessage(conversations, messages, broadcaster, clock),
           getMessages: new GetMessages(conversations, messages, features.reactions, features.readStates),
@@ -323,6 +337,10 @@ export const useCasesModule = (config: Config) =>
           getReadState: new GetReadState(conversations, features.readStates),
           getMessageVersions: new GetMessageVersions(conversations, messages, features.history),
           manageConversation: new ManageConversation(conversations, features.management, broadcaster, clock),
+          createUpload: new CreateUpload(uploads, files.storage, files.links, clock, files.policy, randomUUID),
+          completeUpload,
+          receiveUpload: new ReceiveUpload(uploads, files.links, completeUpload),
+          openFile: new OpenFile(uploads, messages, conversations, files.links),
         };
       })
       .inSingletonScope();

@@ -38,6 +38,8 @@ import { PRODUCT_VERSION } from './version.js';
 import { chooseTransport, type TransportChoice } from './transport-choice.js';
 import { startWebhooks } from './webhooks.js';
 import { buildPeople } from './people.js';
+import { collectUploads } from './files.js';
+import { useFileLinks } from '../application/files/attachment-links.js';
 
 export interface RunningServer {
   readonly port: number;
@@ -104,6 +106,9 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
   notices.start();
 
   const useCases = resolve(container, TOKENS.UseCases);
+  const files = resolve(container, TOKENS.Files);
+  useFileLinks(files.links);
+  const uploadsGc = collectUploads(config, resolve(container, TOKENS.UploadRepository), files.storage, logger);
   const webhooks = await startWebhooks(config, db, telemetry, logger);
   let transport: Transport | null = null;
   let metrics: MetricsServer | null = null;
@@ -143,6 +148,11 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
     accessLogLevel: config.ACCESS_LOG_LEVEL,
     webhooks: webhooks.manage,
     people: buildPeople(config, db.pool, container),
+    files: {
+      storage: files.storage,
+      maxUploadBytes: config.UPLOAD_MAX_BYTES,
+      uploadUrlValid: (id, expires, signature) => files.links.check('upload', id, expires, signature) === 'ok',
+    },
     plainRoutes: [
       ...(config.WEB_CLIENT_ENABLED ? webClientRoutes({ logger }) : []),
       ...(config.METRICS_TOKEN ? [metricsRoute(config.METRICS_TOKEN, collect)] : []),
@@ -209,6 +219,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
       await notices.close();
       await presence.stop();
       await webhooks.close();
+      await uploadsGc.close();
       registry.closeAll(CLOSE.GOING_AWAY, 'Server shutting down');
       socketIo?.close();
       await fanout.close();

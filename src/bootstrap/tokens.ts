@@ -21,6 +21,8 @@ import type { Config } from './config.js';
 import type { FanoutEngine } from '../adapters/fanout/engine/fanout-engine.js';
 import type { PushStore } from '../application/ports/push.js';
 import type { EndpointCheck } from '../application/use-cases/push-subscriptions.js';
+import type { UploadRepository } from '../application/ports/uploads.js';
+import type { FileServices } from './files.js';
 
 /** A symbol that remembers what it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -59,6 +61,9 @@ export const TOKENS = {
   PushStore: token<PushStore>('PushStore'),
   /** The VAPID public key browsers subscribe with, and the check an endpoint must pass. */
   PushSettings: token<{ readonly publicKey: string; readonly checkEndpoint: EndpointCheck }>('PushSettings'),
+  UploadRepository: token<UploadRepository>('UploadRepository'),
+  /** Storage, image processing, signed links and upload limits. */
+  Files: token<FileServices>('Files'),
 } as const;
 
 export const id = <T>(t: Token<T>): ServiceIdentifier<T> => t as ServiceIdentifier<T>;

@@ -4,10 +4,17 @@ export const MESSAGE_TYPES = ['text', 'image', 'video', 'file'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 export interface Attachment {
+  /** An http(s) URL given by the sender, or for an upload this server's `/files/<upload_id>` (views sign it). */
   readonly url: string;
   readonly name?: string;
   readonly mime_type?: string;
   readonly size?: number;
+  /** Set for a file uploaded here (docs/API.md, "Files"). */
+  readonly upload_id?: string;
+  readonly width?: number;
+  readonly height?: number;
+  /** An image upload has a thumbnail. */
+  readonly thumbnail?: boolean;
 }
 
 export interface Message {

@@ -31,6 +31,18 @@ export type ErrorCode =
   | 'ALREADY_REPORTED'
   | 'REPORT_NOT_FOUND'
   | 'QUERY_TOO_SHORT'
+  | 'UPLOAD_NOT_FOUND'
+  | 'UPLOAD_TOO_LARGE'
+  | 'UPLOAD_SIZE_MISMATCH'
+  | 'UPLOAD_TYPE_MISMATCH'
+  | 'UPLOAD_TYPE_NOT_ALLOWED'
+  | 'UPLOAD_QUOTA_EXCEEDED'
+  | 'UPLOAD_INCOMPLETE'
+  | 'UPLOAD_ALREADY_ATTACHED'
+  | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_UNREADABLE'
+  | 'FILE_LINK_INVALID'
+  | 'FILE_LINK_EXPIRED'
   /** A limit was reached; `details.retry_after_seconds` says when to try again. */
   | 'RATE_LIMITED';
 

@@ -1,3 +1,4 @@
+import { UPLOAD_SEND_REFUSALS } from './file-routes.js';
 import type { z } from 'zod';
 import type { Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
@@ -53,7 +54,7 @@ export const CHAT_EVENTS = {
     summary: 'Send a message; a repeated client_id answers with the message first stored (MESSAGE_NOT_FOUND once it is deleted)',
     input: sendMessageSchema,
     result: messageViewSchema,
-    refusals: ['CONVERSATION_NOT_FOUND', 'CONTENT_TOO_LONG', 'MESSAGE_NOT_FOUND', 'USER_BLOCKED'],
+    refusals: ['CONVERSATION_NOT_FOUND', 'CONTENT_TOO_LONG', 'MESSAGE_NOT_FOUND', 'USER_BLOCKED', ...UPLOAD_SEND_REFUSALS],
   },
   joinConversation: {
     summary: 'Start receiving a conversation’s pushes on this connection, with its latest messages or those after `since`',

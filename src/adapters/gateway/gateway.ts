@@ -10,6 +10,8 @@ import { HttpRouter, type AccessLogLevel, type PlainRoute, type Readiness } from
 import { clientAddress, RequestLimits, type RequestLimitsOptions } from './rate-limits.js';
 import { RealtimeEndpoint } from './realtime-endpoint.js';
 import { routeTable } from './route-table.js';
+import { bodyLimitOf, type BodyLimits } from './file-routes.js';
+import type { FileStorage } from '../../application/ports/uploads.js';
 import type { ManageWebhooks } from '../../application/webhooks/manage-webhooks.js';
 import type { People } from '../../application/people/people.js';
 import { asyncApiDocument, openApiDocument } from './api-documents.js';
@@ -38,6 +40,8 @@ export interface GatewayOptions {
   readonly webhooks: ManageWebhooks;
   /** Directory, profiles, blocks, reports and moderation (their routes are in the route table). */
   readonly people: People;
+  /** Where uploaded files are kept (served by `GET /files/:id`), and how large an upload's bytes may be, on a valid upload URL. */
+  readonly files: { readonly storage: FileStorage } & Pick<BodyLimits, 'maxUploadBytes' | 'uploadUrlValid'>;
   /** Per-IP and per-user REST limits; null turns them off (RATE_LIMITS=off). */
   readonly requestLimits: RequestLimitsOptions | null;
   /** Open connections one user may hold on this process (0: no cap). */
@@ -121,7 +125,7 @@ export class Gateway {
       track,
       telemetry: options.telemetry,
     });
-    const routes = routeTable(useCases, options.webhooks, options.people);
+    const routes = routeTable(useCases, options.webhooks, options.people, options.files.storage);
     const documents: PlainRoute[] = [
       { method: 'GET', path: '/openapi.json', handle: once(() => ({ status: 200, body: openApiDocument(routes, { version: options.version }) })) },
       { method: 'GET', path: '/asyncapi.json', handle: once(() => ({ status: 200, body: asyncApiDocument({ version: options.version }) })) },
@@ -137,6 +141,12 @@ export class Gateway {
       accessLogLevel: options.accessLogLevel,
       plainRoutes: [...documents, ...(options.plainRoutes ?? [])],
     });
+  }
+
+  /** The largest body the transport reads for a request (an upload's bytes may be larger than other bodies). */
+  bodyLimit(method: string, path: string, query: string): number {
+    const { maxUploadBytes, uploadUrlValid } = this.options.files;
+    return bodyLimitOf(method, path, query, { maxBodyBytes: this.options.maxBodyBytes, maxUploadBytes, uploadUrlValid });
   }
 
   /** Counts work in flight, so shutdown can wait for it. */

@@ -43,6 +43,7 @@ import {
   userViewSchema,
 } from '../../application/wire-schemas.js';
 import { muteSchema, pushEndpointSchema, pushSubscriptionSchema, registeredSubscriptionSchema, vapidPublicKeySchema } from '../../application/push-schemas.js';
+import { UPLOAD_SEND_REFUSALS } from './file-routes.js';
 import { errorReply, type HttpReply, type HttpRequest } from './http.js';
 import type { RequestLimit } from './rate-limits.js';
 import type { WireError } from './wire-error.js';
@@ -340,7 +341,7 @@ export function restRoutes(u: UseCases): Route[] {
         'A repeated `client_id` from the same sender in the same conversation answers 200 with the message first stored (MESSAGE_NOT_FOUND once that message is deleted).',
       body: sendBodySchema,
       replies: { 201: messageViewSchema, 200: messageViewSchema },
-      refusals: ['CONVERSATION_NOT_FOUND', 'CONTENT_TOO_LONG', 'MESSAGE_NOT_FOUND', 'USER_BLOCKED'],
+      refusals: ['CONVERSATION_NOT_FOUND', 'CONTENT_TOO_LONG', 'MESSAGE_NOT_FOUND', 'USER_BLOCKED', ...UPLOAD_SEND_REFUSALS],
       handle: async (c, i) => {
         const r = await u.sendMessage.execute(c.actor, { ...i.body, conversation_id: c.param(0) });
         return reply(r, r.ok && !r.value.created ? 200 : 201, (v) => messageView(v.message));

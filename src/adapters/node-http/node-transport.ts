@@ -127,7 +127,7 @@ export class NodeTransport implements Transport {
       query: q < 0 ? '' : url.slice(q + 1),
       header: (name) => headerOf(req, name),
       remoteAddress: req.socket.remoteAddress ?? '',
-      body: () => readBody(req, this.gateway.options.maxBodyBytes),
+      body: () => readBody(req, this.gateway.bodyLimit(request.method, request.path, request.query)),
     };
     void this.gateway.handleHttp(request).then((reply) => {
       if (res.writableEnded || res.destroyed) return;

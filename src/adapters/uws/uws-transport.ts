@@ -246,7 +246,7 @@ export class UwsTransport implements Transport {
         });
         return;
       }
-      const request = copyRequest(res, req, headers, this.gateway.options.maxBodyBytes, exchange);
+      const request = copyRequest(res, req, headers, this.gateway.bodyLimit(req.getMethod().toUpperCase(), req.getUrl(), req.getQuery() ?? ''), exchange);
       void this.gateway.handleHttp(request).then((reply) => {
         if (!exchange.aborted) writeReply(res, reply, request.method === 'HEAD');
       });

@@ -1,7 +1,8 @@
-import { checkMessageBody, type Message } from '../../domain/message.js';
+import { checkMessageBody, type Attachment, type Message } from '../../domain/message.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { Actor } from '../../domain/user.js';
 import { conversationOfParticipant, type MessageLimits } from '../access.js';
+import type { AttachmentClaims } from '../files/attachment-claims.js';
 import type { ConversationRepository } from '../ports/conversation-repository.js';
 import type { MessageAppender } from '../ports/fanout.js';
 import type { Clock } from '../ports/services.js';
@@ -15,7 +16,9 @@ const blocked = <T>(): Result<T> => fail('USER_BLOCKED', 'One of the two people 
  * the conversation in the same step. A repeat of an earlier `client_id` (same
  * sender and conversation) returns the original and announces nothing; so
  * does, with the duplicate guard on, a send without a client id that repeats
- * the sender's message of the last `duplicateWindowMs`.
+ * the sender's message of the last `duplicateWindowMs`. A send naming an
+ * `upload_id` claims that upload for the message (the only sends that do any
+ * work for files).
  */
 export class SendMessage {
   constructor(
@@ -24,16 +27,46 @@ export class SendMessage {
     private readonly clock: Clock,
     private readonly limits: MessageLimits,
     private readonly typing: TypingIndicators,
+    private readonly attachments: AttachmentClaims | null = null,
   ) {}
 
   async execute(actor: Actor, input: SendMessageInput): Promise<Result<{ message: Message; created: boolean }>> {
-    const body = checkMessageBody(input.type, input.content, input.attachment ?? null, this.limits.maxContentLength);
+    const given = input.attachment ?? null;
+    if (given !== null && 'upload_id' in given) return this.withUpload(actor, input, given.upload_id);
+    const body = checkMessageBody(input.type, input.content, given, this.limits.maxContentLength);
     if (!body.ok) return body;
-    const attachment = body.value;
     const access = await conversationOfParticipant(this.conversations, input.conversation_id, actor);
     if (!access.ok) return access;
     // Cached with the membership (no query per message); direct conversations only, groups are not refused.
     if (access.value.kind === 'direct' && (await this.conversations.isBlocked(input.conversation_id))) return blocked();
+    return this.store(actor, input, body.value);
+  }
+
+  private async withUpload(actor: Actor, input: SendMessageInput, uploadId: string): Promise<Result<{ message: Message; created: boolean }>> {
+    const max = this.limits.maxContentLength;
+    if (input.content.length > max) return fail('CONTENT_TOO_LONG', `Content is longer than ${max} characters`, { max, length: input.content.length });
+    if (!this.attachments) return fail('UPLOAD_NOT_FOUND', 'This server takes no uploads');
+    const access = await conversationOfParticipant(this.conversations, input.conversation_id, actor);
+    if (!access.ok) return access;
+    if (access.value.kind === 'direct' && (await this.conversations.isBlocked(input.conversation_id))) return blocked();
+    const claimed = await this.attachments.claim(uploadId, actor.id, input.conversation_id);
+    if (!claimed.ok) return claimed;
+    let attached = false;
+    try {
+      const body = checkMessageBody(input.type, input.content, claimed.value, this.limits.maxContentLength);
+      if (!body.ok) return body;
+      const stored = await this.store(actor, input, body.value);
+      if (stored.ok && stored.value.created) {
+        await this.attachments.attach(uploadId, stored.value.message.id);
+        attached = true;
+      }
+      return stored;
+    } finally {
+      if (!attached) await this.attachments.release(uploadId);
+    }
+  }
+
+  private async store(actor: Actor, input: SendMessageInput, attachment: Attachment | null): Promise<Result<{ message: Message; created: boolean }>> {
     const clientId = input.client_id ?? null;
     const window = this.limits.duplicateWindowMs ?? 0;
     const draft = {
