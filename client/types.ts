@@ -202,6 +202,24 @@ export interface PushEvents {
   presence: { readonly user_id: number; readonly online: boolean; readonly last_seen_at: string | null };
   /** Another participant started or stopped typing (drop it after 6 s without a renewal, or on their message). */
   typing: { readonly conversation_id: number; readonly user_id: number; readonly is_typing: boolean };
+  /** A participant added or removed an emoji reaction; `reactions` are the message's counts after it. */
+  reactionUpdated: {
+    readonly conversation_id: number;
+    readonly message_id: number;
+    readonly user_id: number;
+    readonly emoji: string;
+    readonly added: boolean;
+    readonly reactions: ReadonlyArray<{ readonly emoji: string; readonly count: number }>;
+    readonly updated_at: string;
+  };
+  /** A group was renamed, deleted (its participants stop receiving it) or restored. */
+  conversationUpdated: {
+    readonly conversation_id: number;
+    readonly title: string | null;
+    readonly deleted: boolean;
+    readonly updated_by: number;
+    readonly updated_at: string;
+  };
   /** A participant changed their display name or picture. */
   profileUpdated: Omit<PublicProfile, 'online' | 'last_seen_at'>;
 }
@@ -223,6 +241,7 @@ export type ServerErrorCode =
   | 'SESSION_NOT_FOUND'
   | 'WEBHOOK_NOT_FOUND'
   | 'WEBHOOK_LIMIT_REACHED'
+  | 'REACTION_LIMIT_REACHED'
   | 'SUBSCRIPTION_NOT_FOUND'
   | 'EMAIL_TAKEN'
   | 'USERNAME_TAKEN'

@@ -18,7 +18,7 @@ export type FieldKind =
 export type Fields = Readonly<Record<string, FieldKind>>;
 
 /** Which id a path parameter wants, told by the segment before it. */
-export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'report' | 'upload' | 'other';
+export type ParamKind = 'conversation' | 'message' | 'user' | 'session' | 'webhook' | 'report' | 'upload' | 'emoji' | 'other';
 
 export interface RouteSpec {
   readonly method: string;
@@ -131,6 +131,8 @@ export function paramKind(previousSegment: string): ParamKind {
     case 'uploads':
     case 'files':
       return 'upload';
+    case 'reactions':
+      return 'emoji';
     default:
       return 'other';
   }

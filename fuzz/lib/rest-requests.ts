@@ -388,6 +388,8 @@ export class RestRequestGenerator {
       case 'webhook':
       case 'report':
         return String(this.r.int(1, 20));
+      case 'emoji':
+        return encodeURIComponent(['👍', '🎉', '🇫🇷', '👍🏽'][this.r.int(0, 3)]!);
       case 'other':
         return String(this.r.int(1, 1_000));
     }

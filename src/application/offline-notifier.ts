@@ -53,9 +53,9 @@ const CONTENT_MAX = 1000;
  * Follows committed messages (a page of the stream's `message.created` events
  * at a time, in one process of the cluster) and tells the platform and the
  * recipients about those who were not connected: one `message.unread` notice
- * per message with such recipients, recorded with the consumer's position so
- * each is recorded once; and, for recipients with push subscriptions who did
- * not mute the conversation, one push per subscription per window of
+ * per message with such recipients (those who muted the conversation left
+ * out), recorded with the consumer's position so each is recorded once; and,
+ * for those of them with push subscriptions, one push per subscription per window of
  * `coalesceMs` per (user, conversation), sent only if they are still offline
  * when it closes. Pushes are in memory: a process that stops loses its open
  * windows (at most one push each).
@@ -99,10 +99,11 @@ export class OfflineNotifier {
     const notices: UnreadNotice[] = [];
     const pushes: Array<{ userId: number; message: MessageFacts }> = [];
     for (const m of messages) {
-      const offline = (recipients.get(m.conversationId) ?? []).filter((r) => r.userId !== m.senderId && !status.get(r.userId)?.online);
+      // A muted conversation tells its muter nothing offline: no notice for the platform, no push.
+      const offline = (recipients.get(m.conversationId) ?? []).filter((r) => r.userId !== m.senderId && !r.muted && !status.get(r.userId)?.online);
       if (offline.length === 0) continue;
       notices.push({ conversationId: m.conversationId, messageId: m.id, userIds: offline.map((r) => r.userId) });
-      for (const r of offline) if (r.subscribed && !r.muted) pushes.push({ userId: r.userId, message: m });
+      for (const r of offline) if (r.subscribed) pushes.push({ userId: r.userId, message: m });
     }
     await ledger.commit(notices, next);
     for (const p of pushes) this.coalesce(p.userId, p.message);

@@ -142,6 +142,7 @@ export const eventsQuerySchema = z.object({
 /** `GET /conversations`: a page of at most `limit`, after `cursor`. */
 export const listQuerySchema = z.object({
   limit: pageLimit,
+  archived: z.enum(['true', 'false']).optional().describe('true: only the conversations the caller archived'),
   cursor: z
     .string()
     .max(64)
@@ -163,3 +164,33 @@ export type PageQueryInput = z.infer<typeof pageQuerySchema>;
 export type EventsQueryInput = z.infer<typeof eventsQuerySchema>;
 export type ForgotPasswordInput = z.infer<typeof forgotPasswordSchema>;
 export type ResetPasswordInput = z.infer<typeof resetPasswordSchema>;
+
+/** The longest search query; a longer one is refused (VALIDATION_FAILED) before it reaches the database. */
+export const SEARCH_QUERY_MAX = 200;
+/** The fewest non-space characters a search query needs (QUERY_TOO_SHORT). */
+export const SEARCH_QUERY_MIN = 2;
+
+/** `GET /search/messages`: any text (operators and quotes included) up to SEARCH_QUERY_MAX characters. */
+export const searchQuerySchema = z.object({
+  q: text(SEARCH_QUERY_MAX),
+  conversation_id: id.optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,2}$/, 'must be a number from 1 to 50')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(50))
+    .optional()
+    .default(20),
+  cursor: z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor this server gave out')
+    .optional(),
+});
+export type SearchQueryInput = z.infer<typeof searchQuerySchema>;
+
+/** A group's new title, validated as at creation. */
+export const renameSchema = z.object({ title: text(255).trim().min(1) });
+
+/** A reaction in a path: checked as one emoji by the use case (VALIDATION_FAILED otherwise). */
+export const reactionParam = z.string().min(1).max(64);

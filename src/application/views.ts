@@ -4,6 +4,7 @@ import { attachmentView } from './files/attachment-links.js';
 import type { User } from '../domain/user.js';
 import type { ParticipantPresence } from './access.js';
 import type { ConversationSummary } from './ports/conversation-repository.js';
+import type { MessagePageWithState } from './use-cases/get-messages.js';
 import { REPLAYED_AS, type ReplayedType, type StreamEvent, type StreamPage } from './ports/event-stream.js';
 import type { ConversationSummaryView, ConversationView, EventPageView, MessageView, ParticipantView, StreamEventView, UserView } from './wire-schemas.js';
 
@@ -110,3 +111,9 @@ export const streamEventView = (e: StreamEvent): StreamEventView => ({
 
 /** A page of the stream; the cursor travels as text (ids exceed what some clients' integers hold). */
 export const eventPageView = (p: StreamPage): EventPageView => ({ events: p.events.map(streamEventView), next_cursor: String(p.next), has_more: p.hasMore });
+
+/** The extra fields of a history page: reactions by message id, and in groups how many others have read each. */
+export const messagePageStateView = (p: MessagePageWithState) => ({
+  reactions: Object.fromEntries([...p.reactions].map(([id, list]) => [String(id), list.map((r) => ({ emoji: r.emoji, count: r.count, me: r.me }))])),
+  ...(p.readBy ? { read_by: Object.fromEntries([...p.readBy].map(([id, n]) => [String(id), n])) } : {}),
+});

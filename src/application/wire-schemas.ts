@@ -132,7 +132,51 @@ export const sessionViewSchema = z
   })
   .meta({ id: 'Session' });
 
-export const messagePageSchema = z.object({ messages: z.array(messageViewSchema), has_more: z.boolean() }).meta({ id: 'MessagePage' });
+export const messagePageSchema = z
+  .object({
+    messages: z.array(messageViewSchema),
+    has_more: z.boolean(),
+    reactions: z
+      .record(z.string(), z.array(z.object({ emoji: z.string(), count: int, me: z.boolean() })))
+      .optional()
+      .describe('By message id, the messages that have reactions: each emoji’s count and whether the caller gave it'),
+    read_by: z.record(z.string(), int).optional().describe('Groups only: by message id, how many participants other than the sender have read it'),
+  })
+  .meta({ id: 'MessagePage' });
+
+export const searchResultsSchema = z
+  .object({
+    results: z.array(
+      z.object({
+        message: messageViewSchema,
+        snippet: z.string().describe('The content around the matches, HTML-escaped; each match inside <mark>…</mark>'),
+        rank: z.number(),
+      }),
+    ),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'SearchResults' });
+
+export const readStateSchema = z
+  .object({
+    conversation_id: int,
+    participants: z.array(z.object({ user_id: int, username: z.string(), last_read_message_id: int.nullable() })),
+  })
+  .meta({ id: 'ReadState' });
+
+export const messageVersionsSchema = z
+  .object({
+    message_id: int,
+    versions: z
+      .array(z.object({ content: z.string(), created_at: iso, replaced_at: iso }))
+      .describe('Prior versions, oldest first; the current one is the message'),
+  })
+  .meta({ id: 'MessageVersions' });
+
+export const conversationStateSchema = z.object({ conversation_id: int, title: z.string().nullable(), deleted: z.boolean() }).meta({ id: 'ConversationState' });
+export const archivedSchema = z.object({ conversation_id: int, archived: z.boolean() }).meta({ id: 'Archived' });
+
+export const reactionResultSchema = z.object({ message_id: int, reactions: z.array(z.object({ emoji: z.string(), count: int })) }).meta({ id: 'Reactions' });
 export const conversationListSchema = z
   .object({ conversations: z.array(conversationSummarySchema), next_cursor: z.string().nullable() })
   .meta({ id: 'ConversationList' });
@@ -210,6 +254,21 @@ export const readinessSchema = z
   })
   .meta({ id: 'Readiness' });
 
+/** One emoji's count on a message; `me` (in reads for a caller) whether the caller gave it. */
+export const reactionCountSchema = z.object({ emoji: z.string(), count: int, me: z.boolean().optional() }).meta({ id: 'ReactionCount' });
+
+export const reactionUpdatedSchema = z
+  .object({
+    conversation_id: int,
+    message_id: int,
+    user_id: int.describe('Who added or removed a reaction'),
+    emoji: z.string(),
+    added: z.boolean(),
+    reactions: z.array(reactionCountSchema).describe('Every emoji on the message after the change, first given first'),
+    updated_at: iso,
+  })
+  .meta({ id: 'ReactionUpdated' });
+
 /** Every event pushed to connections, with its payload. The one list: the port's types and the codecs derive from it. */
 export const pushEventSchemas = {
   receiveMessage: messageViewSchema,
@@ -220,6 +279,10 @@ export const pushEventSchemas = {
   participantRemoved: z.object({ conversation_id: int, user_id: int, removed_by: int }),
   presence: z.object({ user_id: int, online: z.boolean(), last_seen_at: isoOrNull }),
   typing: z.object({ conversation_id: int, user_id: int, is_typing: z.boolean() }),
+  reactionUpdated: reactionUpdatedSchema,
+  conversationUpdated: z
+    .object({ conversation_id: int, title: z.string().nullable(), deleted: z.boolean(), updated_by: int, updated_at: iso })
+    .meta({ id: 'ConversationUpdated' }),
   profileUpdated: publicProfileSchema.omit({ online: true, last_seen_at: true }),
 } as const;
 

@@ -208,6 +208,7 @@ export const configSchema = z.object({
   REGISTER_PER_IP_PER_MINUTE: int(0, 1_000_000).default(10).register(documented, { group: 'limits', description: 'Registrations per client address' }),
   REST_SENDS_PER_USER_PER_MINUTE: int(0, 1_000_000).default(120).register(documented, { group: 'limits', description: 'Messages sent over REST per user' }),
   CONVERSATIONS_PER_USER_PER_MINUTE: int(0, 1_000_000).default(20).register(documented, { group: 'limits', description: 'Conversations created per user' }),
+  SEARCHES_PER_USER_PER_MINUTE: int(0, 1_000_000).default(30).register(documented, { group: 'limits', description: 'Message searches per user' }),
   GROUPS_PER_USER_PER_HOUR: int(0, 1_000_000).default(50).register(documented, { group: 'limits', description: 'Groups created per user' }),
   DIRECTORY_PER_USER_PER_MINUTE: int(0, 1_000_000)
     .default(20)

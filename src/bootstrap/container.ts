@@ -71,6 +71,16 @@ import { SequelizeLoginAttempts } from '../adapters/postgres/repositories/sequel
 import { SequelizeSessionRepository } from '../adapters/postgres/repositories/sequelize-session-repository.js';
 import { SequelizeMessageRepository } from '../adapters/postgres/repositories/sequelize-message-repository.js';
 import { PgEventStream } from '../adapters/postgres/repositories/pg-event-stream.js';
+import { PgMessageSearch } from '../adapters/postgres/repositories/pg-message-search.js';
+import { PgReactionStore } from '../adapters/postgres/repositories/pg-reaction-store.js';
+import { PgReadStates } from '../adapters/postgres/repositories/pg-read-states.js';
+import { PgMessageHistory } from '../adapters/postgres/repositories/pg-message-history.js';
+import { PgConversationManagement } from '../adapters/postgres/repositories/pg-conversation-management.js';
+import { ManageConversation } from '../application/use-cases/manage-conversation.js';
+import { InMemoryConversationFeatures } from '../adapters/memory/in-memory-conversation-features.js';
+import { SearchMessages } from '../application/use-cases/search-messages.js';
+import { ReactToMessage } from '../application/use-cases/react-to-message.js';
+import { GetMessageVersions, GetReadState } from '../application/use-cases/read-conversation-details.js';
 import { SequelizeUserRepository } from '../adapters/postgres/repositories/sequelize-user-repository.js';
 import { SystemClock } from '../adapters/system-clock.js';
 import { InMemoryPasswordResetStore } from '../adapters/memory/in-memory-password-reset-store.js';
@@ -148,6 +158,13 @@ export const postgresModule = (config: Config, { db, nodeId }: PostgresModuleOpt
     bind(id(TOKENS.FanoutObservers)).toConstantValue([conversations, profiles]);
     bind(id(TOKENS.MessageRepository)).toConstantValue(new SequelizeMessageRepository(db.sequelize));
     bind(id(TOKENS.EventStream)).toConstantValue(new PgEventStream(db.sequelize));
+    bind(id(TOKENS.ConversationFeatures)).toConstantValue({
+      search: new PgMessageSearch(db.sequelize),
+      reactions: new PgReactionStore(db.sequelize),
+      readStates: new PgReadStates(db.sequelize),
+      history: new PgMessageHistory(db.sequelize),
+      management: new PgConversationManagement(db.sequelize),
+    });
     // The write path reports each commit to the fan-out, which delivers it here at once and, on an interest broker, publishes it.
     bind(id(TOKENS.MessageAppender))
       .toDynamicValue((ctx) => {
@@ -240,6 +257,14 @@ export const inMemoryModule = () =>
     bind(id(TOKENS.ConversationRepository)).toConstantValue(conversations);
     bind(id(TOKENS.MessageRepository)).toConstantValue(messages);
     bind(id(TOKENS.EventStream)).toConstantValue(new InMemoryEventStream(store));
+    const features = new InMemoryConversationFeatures(store);
+    bind(id(TOKENS.ConversationFeatures)).toConstantValue({
+      search: features,
+      reactions: features,
+      readStates: features,
+      history: features,
+      management: features,
+    });
     // Stored, then announced through the fan-out (one process: the local broker).
     bind(id(TOKENS.MessageAppender))
       .toDynamicValue((ctx) => new AnnouncingAppender(messages, get(ctx, TOKENS.Broadcaster)))
@@ -285,6 +310,7 @@ export const useCasesModule = (config: Config) =>
         const resets = get(ctx, TOKENS.PasswordResetStore);
         const resetTokens = new Sha256ResetTokens();
         const perAddressPerHour = config.RATE_LIMITS === 'on' ? config.PASSWORD_RESETS_PER_ADDRESS_PER_HOUR : 0;
+        const features = get(ctx, TOKENS.ConversationFeatures);
         const uploads = get(ctx, TOKENS.UploadRepository);
         const files = get(ctx, TOKENS.Files);
         const completeUpload = new CompleteUpload(uploads, files.storage, files.images, files.policy);
@@ -310,7 +336,7 @@ export const useCasesModule = (config: Config) =>
           sendMessage: new SendMessage(conversations, appender, clock, limits, typing, new AttachmentClaims(uploads, completeUpload)),
           editMessage: new EditMessage(conversations, messages, broadcaster, clock, limits),
           deleteMessage: new DeleteMessage(conversations, messages, broadcaster, clock),
-          getMessages: new GetMessages(conversations, messages),
+          getMessages: new GetMessages(conversations, messages, features.reactions, features.readStates),
           readEvents: new ReadEvents(conversations, events),
           markRead: new MarkRead(conversations, messages, broadcaster, clock),
           sendTyping: new SendTyping(conversations, typing),
@@ -336,6 +362,11 @@ export const useCasesModule = (config: Config) =>
             get(ctx, TOKENS.Logger).child({ component: 'password-reset' }),
           ),
           resetPassword: new ResetPassword(users, resets, resetTokens, hasher, sessionStore, get(ctx, TOKENS.LoginAttempts), broadcaster, clock),
+          searchMessages: new SearchMessages(conversations, features.search),
+          reactToMessage: new ReactToMessage(conversations, messages, features.reactions, broadcaster, clock),
+          getReadState: new GetReadState(conversations, features.readStates),
+          getMessageVersions: new GetMessageVersions(conversations, messages, features.history),
+          manageConversation: new ManageConversation(conversations, features.management, broadcaster, clock),
           createUpload: new CreateUpload(uploads, files.storage, files.links, clock, files.policy, randomUUID),
           completeUpload,
           receiveUpload: new ReceiveUpload(uploads, files.links, completeUpload),

@@ -136,6 +136,7 @@ export async function startServer(config: Config, logger: Logger, choice: Transp
           restSendsPerUser: config.REST_SENDS_PER_USER_PER_MINUTE,
           conversationsPerUser: config.CONVERSATIONS_PER_USER_PER_MINUTE,
           passwordResetPerIp: config.PASSWORD_RESETS_PER_IP_PER_MINUTE,
+          searchesPerUser: config.SEARCHES_PER_USER_PER_MINUTE,
           directoryPerUser: config.DIRECTORY_PER_USER_PER_MINUTE,
           reportsPerUserPerHour: config.REPORTS_PER_USER_PER_HOUR,
         }

@@ -6,6 +6,7 @@ import type { ConversationRepository } from '../application/ports/conversation-r
 import type { Broadcaster, FanoutObserver, LocalDelivery, MessageAppender } from '../application/ports/fanout.js';
 import type { MessageRepository } from '../application/ports/message-repository.js';
 import type { EventStream } from '../application/ports/event-stream.js';
+import type { ConversationFeatures } from '../application/ports/conversation-features.js';
 import type { LoginAttempts, LockoutPolicy } from '../application/ports/login-attempts.js';
 import type { PresenceStore } from '../application/ports/presence-store.js';
 import type { SessionRepository } from '../application/ports/session-repository.js';
@@ -47,6 +48,7 @@ export const TOKENS = {
   ConversationRepository: token<ConversationRepository>('ConversationRepository'),
   MessageRepository: token<MessageRepository>('MessageRepository'),
   EventStream: token<EventStream>('EventStream'),
+  ConversationFeatures: token<ConversationFeatures>('ConversationFeatures'),
   MessageAppender: token<MessageAppender>('MessageAppender'),
   PresenceStore: token<PresenceStore>('PresenceStore'),
   /** This process's connections. */

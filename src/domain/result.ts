@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'USERNAME_TAKEN'
   /** A password reset token that is malformed, unknown, expired or already used: one code for all. */
   | 'RESET_TOKEN_INVALID'
+  /** A message already carries the most distinct reactions it may. */
+  | 'REACTION_LIMIT_REACHED'
   /** One of the two people of a direct conversation blocks the other. */
   | 'USER_BLOCKED'
   | 'CANNOT_BLOCK_SELF'

@@ -129,7 +129,7 @@ export class CachingConversationRepository implements ConversationRepository, Fa
     return this.inner.conversationIdsOfUsers(userIds);
   }
 
-  listForUser(userId: number, query: { limit: number; after?: ListCursor }): Promise<ConversationListPage> {
+  listForUser(userId: number, query: { limit: number; after?: ListCursor; archived?: boolean }): Promise<ConversationListPage> {
     return this.inner.listForUser(userId, query);
   }
 

@@ -44,13 +44,15 @@ export interface RequestLimitsOptions {
   readonly conversationsPerUser: number;
   /** Password reset requests per IP address per minute. @default 5 */
   readonly passwordResetPerIp?: number;
+  /** Message searches per user per minute. @default 30 */
+  readonly searchesPerUser?: number;
   /** Directory searches per user per minute. @default 0 (off) */
   readonly directoryPerUser?: number;
   /** Reports per user per hour (a burst of up to 5 at once). @default 0 (off) */
   readonly reportsPerUserPerHour?: number;
 }
 
-export type RequestLimit = 'login' | 'register' | 'restSend' | 'createConversation' | 'passwordReset' | 'directory' | 'report';
+export type RequestLimit = 'login' | 'register' | 'restSend' | 'createConversation' | 'passwordReset' | 'search' | 'directory' | 'report';
 
 /** The per-IP and per-user request limits of the REST API (per process). */
 export class RequestLimits {
@@ -63,6 +65,7 @@ export class RequestLimits {
       restSend: { limiter: new KeyedLimiter(options.restSendsPerUser), by: 'user' },
       createConversation: { limiter: new KeyedLimiter(options.conversationsPerUser), by: 'user' },
       passwordReset: { limiter: new KeyedLimiter(options.passwordResetPerIp ?? 5), by: 'ip' },
+      search: { limiter: new KeyedLimiter(options.searchesPerUser ?? 30), by: 'user' },
       directory: { limiter: new KeyedLimiter(options.directoryPerUser ?? 0), by: 'user' },
       report: { limiter: new KeyedLimiter((options.reportsPerUserPerHour ?? 0) / 60, Math.min(5, options.reportsPerUserPerHour ?? 0)), by: 'user' },
     };

@@ -19,7 +19,15 @@ import {
   registerSchema,
   sendMessageSchema,
 } from '../../application/schemas.js';
-import { conversationSummaryView, conversationView, eventPageView, messageView, participantView, userView } from '../../application/views.js';
+import {
+  conversationSummaryView,
+  conversationView,
+  eventPageView,
+  messagePageStateView,
+  messageView,
+  participantView,
+  userView,
+} from '../../application/views.js';
 import {
   conversationListSchema,
   conversationViewSchema,
@@ -94,7 +102,7 @@ export interface Route<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.
 /** Keeps each route's handler typed by its own schemas. */
 export const route = <B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(r: Route<B, Q>): Route => r as unknown as Route;
 
-const reply = <T>(result: Result<T>, status: number, view: (value: T) => unknown): HttpReply =>
+export const reply = <T>(result: Result<T>, status: number, view: (value: T) => unknown): HttpReply =>
   result.ok ? { status, body: view(result.value) } : errorReply(result.error);
 
 const signedIn = (r: SignedIn) => ({
@@ -294,7 +302,11 @@ export function restRoutes(u: UseCases): Route[] {
       replies: { 200: messagePageSchema },
       refusals: ['CONVERSATION_NOT_FOUND'],
       handle: async (c, i) =>
-        reply(await u.getMessages.execute(c.actor, c.param(0), i.query), 200, (p) => ({ messages: p.messages.map(messageView), has_more: p.hasMore })),
+        reply(await u.getMessages.execute(c.actor, c.param(0), i.query), 200, (p) => ({
+          messages: p.messages.map(messageView),
+          has_more: p.hasMore,
+          ...messagePageStateView(p),
+        })),
     }),
     route({
       method: 'GET',

@@ -5,6 +5,7 @@ import { peopleRoutes } from './people-routes.js';
 import { restRoutes, type Route } from './rest-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { passwordResetRoutes } from './password-reset-routes.js';
+import { conversationFeatureRoutes } from './conversation-feature-routes.js';
 import type { FileStorage } from '../../application/ports/uploads.js';
 import { fileRoutes } from './file-routes.js';
 
@@ -15,6 +16,7 @@ import { fileRoutes } from './file-routes.js';
 export const routeTable = (useCases: UseCases, webhooks: ManageWebhooks, people: People, files: FileStorage | null = null): Route[] => [
   ...restRoutes(useCases),
   ...passwordResetRoutes(useCases),
+  ...conversationFeatureRoutes(useCases),
   ...webhookRoutes(webhooks),
   ...peopleRoutes(people),
   ...fileRoutes(useCases, files),

@@ -96,9 +96,10 @@ export class InMemoryConversationRepository implements ConversationRepository {
     return result;
   }
 
-  async listForUser(userId: number, query: { limit: number; after?: ListCursor }): Promise<ConversationListPage> {
+  async listForUser(userId: number, query: { limit: number; after?: ListCursor; archived?: boolean }): Promise<ConversationListPage> {
     const summaries: ConversationSummary[] = [];
     for (const conversationId of await this.conversationIdsOf(userId)) {
+      if (Boolean(this.store.activeParticipant(conversationId, userId)?.archivedAt) !== (query.archived ?? false)) continue;
       const conversation = (await this.findById(conversationId))!;
       const lastRead = this.store.activeParticipant(conversationId, userId)?.lastReadMessageId ?? 0;
       let lastMessage: Message | null = null;

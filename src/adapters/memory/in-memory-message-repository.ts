@@ -89,6 +89,7 @@ export class InMemoryMessageRepository implements MessageRepository, MessageStor
   async edit(id: number, content: string, at: Date): Promise<Message | null> {
     const row = this.store.messages.get(id);
     if (!row || row.deletedAt) return null;
+    this.store.versions.push({ messageId: id, content: row.value.content, createdAt: row.value.editedAt ?? row.value.createdAt, replacedAt: at });
     row.value = { ...row.value, content, editedAt: at, updatedAt: at };
     this.store.recordEvent(row.value.conversationId, 'message.updated', { message_id: id, content, edited_at: at.toISOString() }, at);
     return row.value;

@@ -13,6 +13,7 @@ export interface ParticipantRow {
   readonly userId: number;
   lastReadMessageId: number | null;
   deletedAt: Date | null;
+  archivedAt?: Date | null;
 }
 
 /** A row of conversation_events: ids come from the messages' sequence, as in PostgreSQL. */
@@ -31,6 +32,9 @@ export class InMemoryStore {
   readonly participants = new Map<string, ParticipantRow>();
   readonly messages = new Map<number, Row<Message>>();
   readonly events: EventRow[] = [];
+  /** message_versions and message_reactions. */
+  readonly versions: Array<{ readonly messageId: number; readonly content: string; readonly createdAt: Date; readonly replacedAt: Date }> = [];
+  readonly reactions: Array<{ readonly messageId: number; readonly userId: number; readonly emoji: string; readonly createdAt: Date }> = [];
   /** `${blocker}:${blocked}` */
   readonly blocks = new Set<string>();
   private sequences = { user: 0, conversation: 0, message: 0 };

@@ -54,8 +54,8 @@ export interface ConversationRepository {
   conversationIdsOf(userId: number): Promise<number[]>;
   /** The conversations of each of these users (users in none are left out). */
   conversationIdsOfUsers(userIds: readonly number[]): Promise<Map<number, number[]>>;
-  /** A page of the user's conversations, most recent activity first. */
-  listForUser(userId: number, query: { readonly limit: number; readonly after?: ListCursor }): Promise<ConversationListPage>;
+  /** A page of the user's conversations, most recent activity first: the ones they archived, or (by default) the others. */
+  listForUser(userId: number, query: { readonly limit: number; readonly after?: ListCursor; readonly archived?: boolean }): Promise<ConversationListPage>;
   /** Moves the read marker forward only (a move is `conversation.read` in the stream); returns the marker before and the marker now in force. */
   advanceReadMarker(conversationId: number, userId: number, messageId: number, now: Date): Promise<{ previous: number; current: number }>;
   /** A direct conversation one of whose two people blocks the other (the send path asks it: cached in front). */

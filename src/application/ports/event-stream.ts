@@ -13,6 +13,8 @@ export const REPLAYED_AS = {
   'conversation.read': 'readReceipt',
   'participant.added': 'participantAdded',
   'participant.removed': 'participantRemoved',
+  'reaction.updated': 'reactionUpdated',
+  'conversation.updated': 'conversationUpdated',
 } as const satisfies Record<string, PushEvent>;
 
 export type ReplayedType = keyof typeof REPLAYED_AS;

@@ -26,7 +26,7 @@ export class ListConversations {
   async execute(actor: Actor, query: ListQueryInput): Promise<Result<ConversationList>> {
     const after = query.cursor === undefined ? undefined : decode(query.cursor);
     if (after === null) return fail('VALIDATION_FAILED', 'cursor: not a cursor this server gave out');
-    const page = await this.conversations.listForUser(actor.id, { limit: query.limit, ...(after ? { after } : {}) });
+    const page = await this.conversations.listForUser(actor.id, { limit: query.limit, archived: query.archived === 'true', ...(after ? { after } : {}) });
     return ok({ conversations: page.conversations, nextCursor: page.next ? encode(page.next) : null });
   }
 }

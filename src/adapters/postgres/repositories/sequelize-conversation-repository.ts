@@ -166,7 +166,7 @@ export class SequelizeConversationRepository implements ConversationRepository {
    * live-messages index), then only those get their unread count (bounded),
    * last message and participants: the cost follows the page, not the history.
    */
-  async listForUser(userId: number, query: { limit: number; after?: ListCursor }): Promise<ConversationListPage> {
+  async listForUser(userId: number, query: { limit: number; after?: ListCursor; archived?: boolean }): Promise<ConversationListPage> {
     const rows = await this.select<Row>(
       `WITH mine AS (
          SELECT c.id, p.last_read_message_id, lm.id AS lm_id, (extract(epoch FROM coalesce(lm.created_at, c.created_at)) * 1000000)::bigint AS activity_us
@@ -175,7 +175,7 @@ export class SequelizeConversationRepository implements ConversationRepository {
          LEFT JOIN LATERAL (
            SELECT m.id, m.created_at FROM messages m WHERE ${ONE_CONVERSATION('c.id')} AND m.deleted_at IS NULL ORDER BY m.conversation_id DESC, m.id DESC LIMIT 1
          ) lm ON true
-         WHERE p.user_id = $1 AND p.deleted_at IS NULL
+         WHERE p.user_id = $1 AND p.deleted_at IS NULL AND (p.archived_at IS NOT NULL) = $5::boolean
        ), page AS (
          SELECT * FROM mine
          WHERE $2::bigint IS NULL OR (activity_us, id) < ($2::bigint, $3::int)
@@ -201,7 +201,7 @@ export class SequelizeConversationRepository implements ConversationRepository {
        LEFT JOIN messages lm ON lm.id = page.lm_id
        LEFT JOIN users lu ON lu.id = lm.sender_id
        ORDER BY page.activity_us DESC, page.id DESC`,
-      [userId, query.after?.activityUs ?? null, query.after?.conversationId ?? 0, query.limit + 1],
+      [userId, query.after?.activityUs ?? null, query.after?.conversationId ?? 0, query.limit + 1, query.archived ?? false],
     );
     const conversations = rows.slice(0, query.limit).map((r) => ({
       conversation: toConversation(r),

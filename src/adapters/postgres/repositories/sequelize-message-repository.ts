@@ -67,9 +67,11 @@ export class SequelizeMessageRepository implements MessageRepository {
   }
 
   async edit(id: number, content: string, at: Date): Promise<Message | null> {
-    // The edit and its stream event commit together (migration 20261203200000).
+    // The edit, the version it replaces (migration 20261204000300) and its stream event commit together (migration 20261203200000).
     const [row] = await this.select(
-      `WITH m AS (UPDATE messages SET content = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL RETURNING *),
+      `WITH old AS (SELECT id, content, coalesce(edited_at, created_at) AS since FROM messages WHERE id = $1 AND deleted_at IS NULL FOR UPDATE),
+       m AS (UPDATE messages SET content = $2, edited_at = $3, updated_at = $3 FROM old WHERE messages.id = old.id RETURNING messages.*),
+       version AS (INSERT INTO message_versions (message_id, content, created_at, replaced_at) SELECT old.id, old.content, old.since, $3 FROM old JOIN m ON m.id = old.id),
        event AS (SELECT record_conversation_event(m.conversation_id, 'message.updated', $4::jsonb) AS id FROM m)
        SELECT ${MESSAGE_COLUMNS}, (SELECT id FROM event) AS event_id FROM m JOIN users u ON u.id = m.sender_id`,
       [id, content, at, JSON.stringify({ message_id: id, content, edited_at: at.toISOString() })],
