@@ -17,6 +17,9 @@ export interface OpenedFile {
   readonly mime: string;
 }
 
+/** How long a download waits for a claimed upload's message to be recorded. */
+const ATTACH_WAIT_MS = 500;
+
 const notFound = () => fail<never>('UPLOAD_NOT_FOUND', 'No such file');
 
 /**
@@ -40,7 +43,7 @@ export class OpenFile {
       if (checked === 'invalid') return fail('FILE_LINK_INVALID', 'The link’s signature is not valid');
       if (checked === 'expired') return fail('FILE_LINK_EXPIRED', 'The link has expired; read the message again for a fresh one');
     }
-    const upload = await this.uploads.find(uploadId);
+    const upload = await this.attachedOrSettled(uploadId);
     if (!upload || upload.state !== 'complete' || upload.mime === null) return notFound();
     if (variant === 'thumbnail' && !upload.hasThumbnail) return notFound();
     const ownersDraft = 'actor' in access && upload.conversationId === null && upload.ownerId === access.actor.id;
@@ -54,5 +57,20 @@ export class OpenFile {
     }
     const keys = storageKeys(upload.id);
     return ok({ upload, key: variant === 'thumbnail' ? keys.thumbnail : keys.original, mime: variant === 'thumbnail' ? THUMBNAIL_MIME : upload.mime });
+  }
+
+  /**
+   * The upload, once a send that claimed it has recorded its message: the
+   * message is committed (and pushed) a moment before its upload is marked
+   * attached, so a recipient fast enough to follow the pushed link waits that
+   * moment (at most ATTACH_WAIT_MS) instead of being told "not found".
+   */
+  private async attachedOrSettled(uploadId: string): Promise<Upload | null> {
+    const deadline = Date.now() + ATTACH_WAIT_MS;
+    for (;;) {
+      const upload = await this.uploads.find(uploadId);
+      if (!upload || upload.messageId !== null || upload.conversationId === null || Date.now() >= deadline) return upload;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 }
