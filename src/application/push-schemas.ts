@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './schemas.js';
 
 /** Push endpoints are URLs a browser's push service handed out; none is near this long. */
 export const MAX_ENDPOINT_LENGTH = 2048;
@@ -37,7 +38,7 @@ export const pushSubscriptionSchema = z.object({
 export type PushSubscriptionInput = z.infer<typeof pushSubscriptionSchema>;
 
 export const pushEndpointSchema = z.object({
-  endpoint: z.string().min(1, 'is required').max(MAX_ENDPOINT_LENGTH, `must be at most ${MAX_ENDPOINT_LENGTH} characters`),
+  endpoint: text(MAX_ENDPOINT_LENGTH).min(1, 'is required'),
 });
 
 export const vapidPublicKeySchema = z.object({ public_key: z.string().describe('The applicationServerKey for `pushManager.subscribe`: base64url') });

@@ -2,7 +2,7 @@ import { createECDH, createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seen } from '../support/api-conformance.js';
+import { checkResponse, seen } from '../support/api-conformance.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { WsClient } from '../support/ws-client.js';
 
@@ -93,6 +93,68 @@ describe('API documents', () => {
     await resets.end();
     await http.post('/auth/password/reset', { token: resetToken, password: 'new battery staple' });
 
+    // People, blocks, reports and moderation; a superuser grants and removes staff.
+    await http.get('/users?query=doc', token);
+    await http.patch('/users/me', { display_name: 'Doc A' }, token);
+    await http.get(`/users/${b.id}`, token);
+    await http.post(`/users/${b.id}/block`, {}, token);
+    await http.get('/users/me/blocks', token);
+    await http.del(`/users/${b.id}/block`, token);
+    const fromB = [
+      await http.post(`/conversations/${direct.body.id}/messages`, { content: 'report me' }, b.token),
+      await http.post(`/conversations/${direct.body.id}/messages`, { content: 'and me' }, b.token),
+    ];
+    const reports = [];
+    for (const m of fromB) reports.push(await http.post(`/messages/${m.body.id}/report`, { reason: 'spam' }, token));
+    const superuser = new pg.Client({ connectionString: server.databaseUrl });
+    await superuser.connect();
+    await superuser.query('UPDATE users SET is_superuser = true WHERE id = $1', [staff.body.user.id]);
+    await superuser.end();
+    const superToken = (await http.post('/auth/login', { username: 'doc_s', password: 'new battery staple' })).body.token as string;
+    await http.get('/admin/reports', superToken);
+    await http.post(`/admin/reports/${reports[0]!.body.id}/dismiss`, {}, superToken);
+    await http.post(`/admin/reports/${reports[1]!.body.id}/delete-message`, {}, superToken);
+    const moderated = await http.register();
+    await http.post(`/admin/users/${moderated.id}/deactivate`, {}, superToken);
+    await http.post(`/admin/users/${moderated.id}/reactivate`, {}, superToken);
+    await http.request('PUT', `/admin/users/${moderated.id}/staff`, { token: superToken });
+    await http.del(`/admin/users/${moderated.id}/staff`, superToken);
+    await http.get('/admin/audit', superToken);
+
+    // Inside a conversation: reactions, search, read state, edit history, rename, archive, delete and restore.
+    const talk = await http.post(`/conversations/${group.body.id}/messages`, { content: 'searchable words' }, token);
+    const heart = encodeURIComponent('❤️');
+    await http.request('PUT', `/messages/${talk.body.id}/reactions/${heart}`, { token: b.token });
+    await http.del(`/messages/${talk.body.id}/reactions/${heart}`, b.token);
+    await http.patch(`/messages/${talk.body.id}`, { content: 'searchable words, edited' }, token);
+    await http.get(`/messages/${talk.body.id}/versions`, token);
+    await http.get('/search/messages?q=searchable', token);
+    await http.get(`/conversations/${group.body.id}/read-state`, token);
+    await http.patch(`/conversations/${group.body.id}`, { title: 'renamed' }, token);
+    await http.request('PUT', `/conversations/${group.body.id}/archive`, { token });
+    await http.del(`/conversations/${group.body.id}/archive`, token);
+    await http.del(`/conversations/${group.body.id}`, token);
+    await http.post(`/conversations/${group.body.id}/restore`, {}, superToken);
+
+    // Files: the bytes go to the upload URL and come back from /files, neither of them JSON.
+    const bytes = Buffer.from('%PDF-1.4\n% a lease\n%%EOF\n');
+    const created = await http.post('/uploads', { name: 'lease.pdf', mime_type: 'application/pdf', size: bytes.length }, token);
+    const absolute = (url: string) => new URL(url, http.baseUrl).toString();
+    const put = await fetch(absolute(created.body.upload_url), { method: created.body.method, headers: created.body.headers, body: bytes });
+    checkResponse('PUT', new URL(absolute(created.body.upload_url)).pathname, put.status, await put.json());
+    await http.post(`/uploads/${created.body.upload_id}/complete`, {}, token);
+    const attached = await http.post(
+      `/conversations/${direct.body.id}/messages`,
+      { type: 'file', content: '', attachment: { upload_id: created.body.upload_id } },
+      token,
+    );
+    const file = new URL(absolute(attached.body.attachment.url));
+    for (const range of [undefined, 'bytes=0-3']) {
+      const res = await fetch(file, { headers: range ? { range } : {} });
+      await res.arrayBuffer();
+      checkResponse('GET', file.pathname, res.status, undefined);
+    }
+
     const changed = await http.post('/users/me/password', { current_password: 'correct horse', new_password: 'battery staple' }, token);
     await http.post('/auth/logout', {}, changed.body.token);
     await http.del('/users/me', c.token);
@@ -133,6 +195,13 @@ describe('API documents', () => {
       const c = await http.register();
       await http.post(`/conversations/${group.body.id}/participants`, { user_id: c.id }, a.token);
       await wsB.event('participantAdded', (d) => d.user.id === c.id);
+      const liked = await wsA.request('sendMessage', { conversation_id: group.body.id, content: 'like me' });
+      await http.request('PUT', `/messages/${liked.data.id}/reactions/${encodeURIComponent('👍')}`, { token: b.token });
+      await wsA.event('reactionUpdated', (d) => d.message_id === liked.data.id);
+      await http.patch(`/conversations/${group.body.id}`, { title: 'frames, renamed' }, a.token);
+      await wsB.event('conversationUpdated', (d) => d.conversation_id === group.body.id || d.id === group.body.id);
+      await http.patch('/users/me', { display_name: 'Frame B' }, b.token);
+      await wsA.event('profileUpdated', (d) => d.id === b.id || d.user_id === b.id || d.user?.id === b.id);
       await wsB.request('leaveConversation', { conversation_id: group.body.id });
       await wsA.event('participantRemoved', (d) => d.user_id === b.id);
       const refused = await wsA.request('sendMessage', { conversation_id: 999_999, content: 'nowhere' });

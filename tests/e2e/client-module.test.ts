@@ -150,7 +150,7 @@ describe('the client module against the real server', () => {
     const older = await alice.client.history(conversationId, { before: newest.messages[0]!.id, limit: 2 });
     expect(older.messages.map((m) => m.id)).toEqual(sent.slice(1, 3));
     const oldest = await alice.client.history(conversationId, { before: older.messages[0]!.id, limit: 2 });
-    expect(oldest).toEqual({ messages: [expect.objectContaining({ id: sent[0] })], has_more: false });
+    expect(oldest).toEqual({ messages: [expect.objectContaining({ id: sent[0] })], has_more: false, reactions: {} });
   });
 
   it('reconnects after its socket is terminated and catches up exactly what was sent meanwhile: nothing lost, nothing twice', async () => {

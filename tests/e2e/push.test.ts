@@ -289,6 +289,9 @@ describe('push endpoints without OUTBOUND_ALLOW_PRIVATE, and on the default PUSH
       expect((await client.post('/push/subscriptions', { endpoint: 'https://updates.push.services.mozilla.com/wpush/v2/abc', keys }, u.token)).status).toBe(
         201,
       );
+      // Removing one is input too: an endpoint PostgreSQL cannot store is refused, not a server error.
+      const nul = await client.request('DELETE', '/push/subscriptions', { token: u.token, body: { endpoint: 'https://fcm.googleapis.com/fcm/send/\u0000' } });
+      expect([nul.status, nul.body.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
     } finally {
       strict.child.kill('SIGTERM');
       await strict.exited;
