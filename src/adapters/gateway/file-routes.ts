@@ -137,14 +137,8 @@ export function fileRoutes(u: UseCases, storage: FileStorage | null): Route[] {
       refusals: [
         'FILE_LINK_INVALID',
         'FILE_LINK_EXPIRED',
-        'UPLOAD_NOT_FOUND',
-        'UPLOAD_ALREADY_ATTACHED',
-        'UPLOAD_TOO_LARGE',
-        'UPLOAD_SIZE_MISMATCH',
-        'UPLOAD_TYPE_MISMATCH',
-        'UPLOAD_TYPE_NOT_ALLOWED',
-        'IMAGE_TOO_LARGE',
-        'IMAGE_UNREADABLE',
+        // Receiving the bytes completes the upload: a send's refusals, but for the upload being incomplete.
+        ...UPLOAD_SEND_REFUSALS.filter((code) => code !== 'UPLOAD_INCOMPLETE'),
       ],
       handle: async (c, i) => {
         const q = i.query as z.infer<typeof signedQuery>;
